@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs the ava suite with TAP output, echoes it, and ends with "N passed, N failed[, N skipped]".
+import {spawn} from 'node:child_process'
+
+const args = ['node_modules/ava/entrypoints/cli.mjs', '--tap', ...process.argv.slice(2)]
+const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'inherit']})
+let passed = 0
+let failed = 0
+let skipped = 0
+let buf = ''
+child.stdout.on('data', (d) => {
+  process.stdout.write(d)
+  buf += d
+  let i
+  while ((i = buf.indexOf('\n')) >= 0) {
+    const line = buf.slice(0, i)
+    buf = buf.slice(i + 1)
+    if (/^not ok \d+/.test(line)) {
+      if (/# (SKIP|TODO)/i.test(line)) skipped++
+      else failed++
+    } else if (/^ok \d+/.test(line)) {
+      if (/# (SKIP|TODO)/i.test(line)) skipped++
+      else passed++
+    }
+  }
+})
+child.on('exit', (code) => {
+  if (code !== 0 && failed === 0) failed = 1 // ava itself failed (e.g. uncaught exception, timeout)
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+  process.exit(code === 0 && failed === 0 ? 0 : 1)
+})

@@ -1,0 +1,35 @@
+import {Args} from '@oclif/core'
+import {ClientCommand} from '../../lib/cli/base-command.js'
+import type {DomainDetails} from '../../lib/client/domains.js'
+
+export default class DomainInfo extends ClientCommand {
+  static override summary = 'Show basic information about a domain'
+  static override args = {domain: Args.string({description: 'domain name, ID or UUID', required: true})}
+
+  async run(): Promise<DomainDetails> {
+    const {args} = await this.parse(DomainInfo)
+    const dom = await this.domain(args.domain)
+    const {domainInfo} = await import('../../lib/client/domains.js')
+    const info = await domainInfo(await this.connection(), dom)
+    if (!this.jsonEnabled()) {
+      const {keyValues} = await import('../../lib/cli/table.js')
+      this.log(
+        keyValues([
+          ['Id', info.id ?? '-'],
+          ['Name', info.name],
+          ['UUID', info.uuid],
+          ['OS Type', info.osType],
+          ['State', info.state],
+          ['CPU(s)', info.cpus],
+          ['CPU time', `${(Number(info.cpuTimeNs) / 1e9).toFixed(1)}s`],
+          ['Max memory', `${info.maxMemoryKiB} KiB`],
+          ['Used memory', `${info.usedMemoryKiB} KiB`],
+          ['Persistent', info.persistent],
+          ['Autostart', info.autostart],
+          ['Managed save', info.managedSave],
+        ]),
+      )
+    }
+    return info
+  }
+}

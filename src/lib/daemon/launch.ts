@@ -1,0 +1,66 @@
+/**
+ * Running a daemon from the CLI: in the foreground until a signal, or detached (-d), where the
+ * parent returns only once the child's sockets accept connections.
+ */
+import {spawn} from 'node:child_process'
+import {mkdirSync, openSync} from 'node:fs'
+import {Daemon, DaemonStartError, type DaemonOptions} from './server.js'
+import {daemonNameForDriver, daemonPaths} from './paths.js'
+
+export interface LaunchOptions extends DaemonOptions {
+  detach?: boolean
+  /** argv to re-run for the detached child (without -d). */
+  childArgv?: string[]
+}
+
+type ChildMsg = {ready: true; pid: number} | {error: string}
+
+/** Foreground run: starts, reports readiness to a waiting parent (if any), resolves when stopped. */
+export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
+  let d: Daemon
+  try {
+    d = await Daemon.start({...opts, handleSignals: true})
+  } catch (err) {
+    if (process.send) {
+      process.send({error: (err as Error).message} satisfies ChildMsg)
+      process.disconnect?.()
+    }
+    throw err
+  }
+  if (process.send) {
+    process.send({ready: true, pid: process.pid} satisfies ChildMsg)
+    process.disconnect?.()
+  }
+  return d
+}
+
+/** Detached run: spawns the daemon in its own session and waits until its sockets are ready. */
+export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<number> {
+  const name = daemonNameForDriver(opts.driver)
+  const paths = daemonPaths({daemon: name, mode: opts.mode, root: opts.root, env: opts.env ?? process.env})
+  mkdirSync(paths.logDir, {recursive: true})
+  const logFile = `${paths.logDir}/${name}.log`
+  const out = openSync(logFile, 'a')
+  const child = spawn(process.execPath, argv, {
+    detached: true,
+    stdio: ['ignore', out, out, 'ipc'],
+    env: opts.env ?? process.env,
+  })
+  return new Promise<number>((resolve, reject) => {
+    let settled = false
+    child.once('message', (m: ChildMsg) => {
+      settled = true
+      if ('ready' in m) {
+        child.unref()
+        child.disconnect?.()
+        resolve(m.pid)
+      } else reject(new DaemonStartError(m.error))
+    })
+    child.once('exit', (code) => {
+      if (!settled) reject(new DaemonStartError(`daemon exited with status ${code} before it was ready; see ${logFile}`))
+    })
+    child.once('error', (err) => {
+      if (!settled) reject(new DaemonStartError(`cannot start daemon: ${err.message}`))
+    })
+  })
+}

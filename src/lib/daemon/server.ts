@@ -1,0 +1,292 @@
+/**
+ * One daemon process (libvirtd, or a modular daemon): reads its config, claims its PID file,
+ * listens on its sockets (or the ones systemd handed over), serves the RPC programs to each
+ * client, and exits on SIGTERM/SIGINT or when idle past --timeout.
+ */
+import type {Socket} from 'node:net'
+import {readFileSync} from 'node:fs'
+import {loadDaemonConfig, type DaemonConfig} from './config.js'
+import {daemonNameForDriver, daemonPaths, type DaemonName, type DaemonPaths} from './paths.js'
+import {claimPidFile} from './pidfile.js'
+import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Listener} from './listeners.js'
+import {Logger, type LogLevel} from './logging.js'
+import {createRemoteProgram} from './remote.js'
+import {createAdminProgram} from './admin.js'
+import {RpcConnection, type ServedProgram} from '../rpc/server.js'
+import {DriverRegistry} from '../drivers/registry.js'
+import {TestDriver} from '../drivers/test/driver.js'
+import type {HypervisorDriver} from '../drivers/types.js'
+import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
+import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
+
+export interface DaemonOptions {
+  driver?: string
+  mode: 'system' | 'session'
+  root?: string
+  configFile?: string
+  listen?: boolean
+  timeout?: number
+  verbose?: boolean
+  pidFile?: string
+  env?: NodeJS.ProcessEnv
+  /** Install SIGTERM/SIGINT handlers (the CLI does; embedded test daemons do not). */
+  handleSignals?: boolean
+}
+
+export class DaemonStartError extends Error {}
+
+const AUTH_SCHEMES: Record<string, number> = {none: 0, sasl: 1, polkit: 2}
+
+export class Daemon {
+  readonly name: DaemonName
+  readonly paths: DaemonPaths
+  readonly config: DaemonConfig
+  readonly log: Logger
+  readonly registry: DriverRegistry
+  readonly listeners: Listener[] = []
+  readonly clients = new Set<RpcConnection>()
+  readonly activated: boolean
+  private releasePid?: () => void
+  private idleTimer?: NodeJS.Timeout
+  private idleSince = Date.now()
+  private timeoutSecs: number
+  private stopping?: Promise<void>
+  private stoppedResolve!: () => void
+  readonly stopped = new Promise<void>((r) => (this.stoppedResolve = r))
+  private readonly hypervisors: HypervisorDriver[] = []
+
+  private constructor(name: DaemonName, paths: DaemonPaths, config: DaemonConfig, log: Logger, opts: DaemonOptions, activated: boolean) {
+    this.name = name
+    this.paths = paths
+    this.config = config
+    this.log = log
+    this.timeoutSecs = opts.timeout ?? 0
+    this.activated = activated
+    this.registry = new DriverRegistry(paths.mode, 'test:///default')
+    this.remoteProgram = this.makeRemoteProgram()
+    this.adminProgram = this.makeAdminProgram()
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const env = opts.env ?? process.env
+    const name = daemonNameForDriver(opts.driver)
+    const basePaths = daemonPaths({daemon: name, mode: opts.mode, root: opts.root, env})
+    const configFile = opts.configFile ?? basePaths.configFile
+    const {config, warnings} = await loadDaemonConfig(configFile, {required: opts.configFile !== undefined})
+    const log = new Logger(opts.verbose ? 1 : ((config.log_level ?? 3) as LogLevel))
+    for (const w of warnings) log.warn(w)
+    const paths = config.unix_sock_dir
+      ? daemonPaths({daemon: name, mode: opts.mode, root: opts.root, env, unixSockDir: config.unix_sock_dir})
+      : basePaths
+    if (opts.pidFile) paths.pidFile = opts.pidFile
+    const fds = activatedFds(env)
+    if (fds && opts.listen) {
+      throw new DaemonStartError('--listen parameter not permitted with systemd activation sockets, see \'man libvirtd\' for further guidance')
+    }
+    const d = new Daemon(name, paths, config, log, opts, fds !== undefined)
+    try {
+      d.releasePid = claimPidFile(paths.pidFile)
+    } catch (err) {
+      throw new DaemonStartError((err as Error).message)
+    }
+    try {
+      d.setupDrivers()
+      await d.setupListeners(fds, opts.listen ?? false)
+    } catch (err) {
+      await d.stop()
+      throw err instanceof DaemonStartError ? err : new DaemonStartError((err as Error).message)
+    }
+    if (opts.handleSignals) {
+      const onSignal = (sig: string) => {
+        log.info(`caught ${sig}, shutting down`)
+        void d.stop().then(() => process.exit(0))
+      }
+      process.once('SIGTERM', () => onSignal('SIGTERM'))
+      process.once('SIGINT', () => onSignal('SIGINT'))
+    }
+    d.armIdleTimer()
+    log.info(`${name} ready: ${d.listeners.map((l) => `${l.role}=${l.address}`).join(' ')}`)
+    return d
+  }
+
+  private setupDrivers(): void {
+    if (this.name === 'libvirtd') {
+      const test = new TestDriver()
+      this.hypervisors.push(test)
+      this.registry.addHypervisor({scheme: 'test', get: () => test})
+    }
+  }
+
+  private programsFor(role: Listener['role']): Map<number, ServedProgram> {
+    const m = new Map<number, ServedProgram>()
+    if (role === 'admin') m.set(ADMIN_PROGRAM, this.adminProgram)
+    else m.set(REMOTE_PROGRAM, this.remoteProgram)
+    return m
+  }
+
+  private readonly connListener = new WeakMap<RpcConnection, Listener>()
+
+  private readonly remoteProgram: ServedProgram
+  private readonly adminProgram: ServedProgram
+
+  private makeRemoteProgram(): ServedProgram {
+    return createRemoteProgram({
+    registry: {open: (name: string | null) => this.registry.open(name)} as DriverRegistry,
+    isSecure: (conn) => {
+      const role = this.connListener.get(conn)?.role
+      return role !== 'tcp'
+    },
+    authType: (conn) => {
+      const role = this.connListener.get(conn)?.role
+      const scheme = role === 'ro' ? this.config.auth_unix_ro : role === 'tcp' ? (this.config.auth_tcp ?? 'sasl') : role === 'tls' ? this.config.auth_tls : this.config.auth_unix_rw
+      return AUTH_SCHEMES[scheme] ?? 0
+    },
+  })
+  }
+
+  private makeAdminProgram(): ServedProgram {
+    return createAdminProgram({
+    servers: [
+      {
+        name: 'admin',
+        clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role === 'admin'),
+        limits: () => ({max: this.config.admin_max_clients ?? 5000, unauthMax: this.config.max_anonymous_clients}),
+        transport: () => 0,
+        sockAddr: (c) => this.connListener.get(c)?.address ?? '',
+      },
+      {
+        name: this.name === 'libvirtd' ? 'libvirtd' : this.name,
+        clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role !== 'admin'),
+        limits: () => ({max: this.config.max_clients, unauthMax: this.config.max_anonymous_clients}),
+        transport: (c) => ({tcp: 1, tls: 2} as Record<string, number>)[this.connListener.get(c)?.role ?? ''] ?? 0,
+        sockAddr: (c) => this.connListener.get(c)?.address ?? '',
+      },
+    ],
+    workers: {min: this.config.min_workers, max: this.config.max_workers, prio: this.config.prio_workers},
+    setTimeout: (secs) => {
+      this.timeoutSecs = secs
+      this.idleSince = Date.now()
+      this.armIdleTimer()
+    },
+  })
+  }
+
+  private checkAuth(key: 'auth_unix_rw' | 'auth_unix_ro' | 'auth_tls'): void {
+    const v = this.config[key]
+    if (v !== 'none') {
+      throw new DaemonStartError(`${key} = "${v}" is not supported by vctl (set it to "none" and restrict access with the socket permissions)`)
+    }
+  }
+
+  private tlsOptions() {
+    const root = this.paths.root
+    const file = (configured: string | undefined, dflt: string) => configured ?? `${root}${dflt}`
+    const ca = file(this.config.ca_file, '/etc/pki/CA/cacert.pem')
+    const cert = file(this.config.cert_file, '/etc/pki/libvirt/servercert.pem')
+    const key = file(this.config.key_file, '/etc/pki/libvirt/private/serverkey.pem')
+    const read = (what: string, p: string) => {
+      try {
+        return readFileSync(p)
+      } catch (err) {
+        throw new DaemonStartError(`cannot read TLS ${what} '${p}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      }
+    }
+    return {
+      ca: read('CA certificate', ca),
+      cert: read('server certificate', cert),
+      key: read('server key', key),
+      requestCert: true,
+      rejectUnauthorized: !this.config.tls_no_verify_certificate,
+    }
+  }
+
+  private async setupListeners(fds: ReturnType<typeof activatedFds>, listen: boolean): Promise<void> {
+    const onConn = (s: Socket, l: Listener) => this.accept(s, l)
+    if (fds) {
+      for (const fd of fds) {
+        const l = await listenFd(fd, onConn, fd.name.endsWith('-tls.socket') ? this.tlsOptions() : undefined)
+        this.listeners.push(l)
+        this.log.debug(`inherited ${l.role} socket ${l.address}`)
+      }
+      return
+    }
+    this.checkAuth('auth_unix_rw')
+    const group = this.config.unix_sock_group
+    this.listeners.push(await listenUnix(this.paths.sockRw, 'rw', this.config.unix_sock_rw_perms, group, onConn))
+    if (this.paths.sockRo) {
+      this.checkAuth('auth_unix_ro')
+      this.listeners.push(await listenUnix(this.paths.sockRo, 'ro', this.config.unix_sock_ro_perms, group, onConn))
+    }
+    this.listeners.push(await listenUnix(this.paths.sockAdmin, 'admin', this.config.unix_sock_admin_perms, group, onConn))
+    if (!listen) return
+    const host = this.config.listen_addr
+    if (this.config.listen_tcp) {
+      if (!this.config.explicit.has('auth_tcp') || this.config.auth_tcp !== 'none') {
+        throw new DaemonStartError('listen_tcp needs auth_tcp = "none" set explicitly in the config: vctl has no SASL, and plain TCP carries no encryption')
+      }
+      this.listeners.push(await listenTcp(host, Number(this.config.tcp_port), 'tcp', onConn))
+    }
+    if (this.config.listen_tls) {
+      this.checkAuth('auth_tls')
+      this.listeners.push(await listenTcp(host, Number(this.config.tls_port), 'tls', onConn, this.tlsOptions()))
+    }
+  }
+
+  private accept(socket: Socket, l: Listener): void {
+    const admin = l.role === 'admin'
+    if (this.clients.size >= this.config.max_clients) {
+      this.log.warn(`too many clients (${this.clients.size}), refusing a connection on ${l.address}`)
+      socket.destroy()
+      return
+    }
+    const conn = new RpcConnection(socket, {
+      programs: this.programsFor(l.role),
+      readonly: l.role === 'ro',
+      authenticated: admin,
+      keepaliveInterval: admin ? this.config.admin_keepalive_interval : this.config.keepalive_interval,
+      keepaliveCount: admin ? this.config.admin_keepalive_count : this.config.keepalive_count,
+      maxRequests: this.config.max_client_requests,
+      log: (m) => this.log.debug(m),
+    })
+    this.connListener.set(conn, l)
+    this.clients.add(conn)
+    this.log.debug(`client ${conn.id} connected on ${l.role} ${l.address}`)
+    conn.onClose(() => {
+      this.clients.delete(conn)
+      if (this.clients.size === 0) this.idleSince = Date.now()
+      this.log.debug(`client ${conn.id} disconnected`)
+    })
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimer) clearInterval(this.idleTimer)
+    this.idleTimer = undefined
+    if (!this.timeoutSecs) return
+    const ms = this.timeoutSecs * 1000
+    this.idleTimer = setInterval(() => {
+      const busy = this.clients.size > 0 || this.hypervisors.some((h) => h.hasActiveDomains())
+      if (busy) {
+        this.idleSince = Date.now()
+        return
+      }
+      if (Date.now() - this.idleSince >= ms) {
+        this.log.info(`idle for ${this.timeoutSecs}s, exiting`)
+        void this.stop()
+      }
+    }, Math.min(250, ms))
+  }
+
+  /** Stops listening, removes the sockets and PID file, closes clients. Guests keep running. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping
+    this.stopping = (async () => {
+      if (this.idleTimer) clearInterval(this.idleTimer)
+      await Promise.all(this.listeners.map((l) => closeListener(l)))
+      for (const c of this.clients) c.close()
+      for (const h of this.hypervisors) await h.shutdownDriver?.()
+      this.releasePid?.()
+      this.stoppedResolve()
+    })()
+    return this.stopping
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Atomic file replacement: readers see either the old content or the new, never a partial file,
+ * and the new content survives a crash once the call returns.
+ *
+ * Steps: create the parent directory if needed, write a uniquely named temporary file in the same
+ * directory (so the rename stays within one filesystem), set its mode exactly (not subject to the
+ * umask), fsync it, rename it over the target, then fsync the directory so the rename is durable.
+ * On failure the temporary file is removed and the target is left untouched.
+ */
+
+import {randomBytes} from 'node:crypto'
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+}
+
+/** Errors from fsync on a directory that only mean "not supported here". */
+function ignorableDirSyncError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'EINVAL' || code === 'EISDIR' || code === 'EPERM' || code === 'EACCES' || code === 'ENOTSUP'
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const dir = dirname(path)
+  await fsp.mkdir(dir, {recursive: true})
+  const tmp = tempPathFor(path)
+  let renamed = false
+  try {
+    const fh = await fsp.open(tmp, 'wx', mode)
+    try {
+      await fh.writeFile(data)
+      await fh.chmod(mode)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await fsp.rename(tmp, path)
+    renamed = true
+  } finally {
+    if (!renamed) await fsp.rm(tmp, {force: true}).catch(() => {})
+  }
+  try {
+    const dh = await fsp.open(dir, 'r')
+    try {
+      await dh.sync()
+    } finally {
+      await dh.close()
+    }
+  } catch (err) {
+    if (!ignorableDirSyncError(err)) throw err
+  }
+}
+
+/** Synchronous variant with the same contract, for exit paths where no event loop turn is left. */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const dir = dirname(path)
+  fs.mkdirSync(dir, {recursive: true})
+  const tmp = tempPathFor(path)
+  let renamed = false
+  try {
+    const fd = fs.openSync(tmp, 'wx', mode)
+    try {
+      fs.writeFileSync(fd, data)
+      fs.fchmodSync(fd, mode)
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.renameSync(tmp, path)
+    renamed = true
+  } finally {
+    if (!renamed) {
+      try {
+        fs.rmSync(tmp, {force: true})
+      } catch {
+        // best effort
+      }
+    }
+  }
+  try {
+    const dfd = fs.openSync(dir, 'r')
+    try {
+      fs.fsyncSync(dfd)
+    } finally {
+      fs.closeSync(dfd)
+    }
+  } catch (err) {
+    if (!ignorableDirSyncError(err)) throw err
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Client side of an RPC connection: numbers calls, matches replies by serial, decodes errors into
+ * VirError, answers keepalive PINGs and hands MESSAGE packets (events) to listeners.
+ */
+import {connect as netConnect, type Socket} from 'node:net'
+import {EventEmitter} from 'node:events'
+import {FrameDecoder, MessageStatus, MessageType, errorStruct, finishPacket, fromWireError, payloadReader, startPacket, type Packet} from './message.js'
+import type {EventDef, ProcDef, Program} from './program.js'
+import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
+import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
+
+interface Pending {
+  def: ProcDef<any, any>
+  prog: number
+  resolve: (v: any) => void
+  reject: (e: Error) => void
+}
+
+export interface ClientEvent {
+  program: Program<any, any>
+  def: EventDef<any>
+  body: any
+}
+
+export class RpcClient extends EventEmitter {
+  private readonly socket: Socket
+  private readonly decoder = new FrameDecoder()
+  private serial = 0
+  private readonly pending = new Map<number, Pending>()
+  private readonly programs = new Map<number, Program<any, any>>()
+  private closedError: Error | undefined
+
+  constructor(socket: Socket, programs: Program<any, any>[]) {
+    super()
+    this.socket = socket
+    for (const p of programs) this.programs.set(p.prog, p)
+    socket.setNoDelay?.(true)
+    socket.on('data', (d: Buffer) => {
+      try {
+        this.decoder.push(d, (p) => this.onPacket(p))
+      } catch (err) {
+        this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `malformed packet from server: ${(err as Error).message}`))
+        socket.destroy()
+      }
+    })
+    socket.on('error', (err) => this.fail(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `connection to daemon failed: ${err.message}`)))
+    socket.on('close', () => this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, 'End of file while reading data: Input/output error')))
+  }
+
+  /** Connects to a UNIX socket path or host:port. */
+  static connect(target: {path: string} | {host: string; port: number}, programs: Program<any, any>[]): Promise<RpcClient> {
+    return new Promise((resolve, reject) => {
+      const socket = 'path' in target ? netConnect(target.path) : netConnect(target.port, target.host)
+      const onError = (err: NodeJS.ErrnoException) => {
+        const where = 'path' in target ? `'${target.path}'` : `${target.host}:${target.port}`
+        reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `Failed to connect socket to ${where}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message}`))
+      }
+      socket.once('error', onError)
+      socket.once('connect', () => {
+        socket.off('error', onError)
+        resolve(new RpcClient(socket, programs))
+      })
+    })
+  }
+
+  static fromSocket(socket: Socket, programs: Program<any, any>[]): RpcClient {
+    return new RpcClient(socket, programs)
+  }
+
+  get isClosed(): boolean {
+    return this.closedError !== undefined
+  }
+
+  call<A, R>(program: Program<any, any>, def: ProcDef<A, R>, args: A): Promise<R> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const serial = this.serial++
+    const w = startPacket({prog: program.prog, vers: program.vers, proc: def.num, type: MessageType.CALL, serial, status: MessageStatus.OK})
+    def.args.enc(w, args)
+    const buf = finishPacket(w)
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(serial, {def, prog: program.prog, resolve, reject})
+      this.socket.write(buf)
+    })
+  }
+
+  /** Sends a raw, already framed packet (used by the proxy and by tests). */
+  sendRaw(buf: Buffer): void {
+    this.socket.write(buf)
+  }
+
+  close(): void {
+    this.socket.end()
+  }
+
+  destroy(): void {
+    this.socket.destroy()
+  }
+
+  private onPacket(p: Packet): void {
+    if (p.prog === KEEPALIVE_PROGRAM) {
+      if (p.proc === KeepaliveProc.PING) {
+        this.socket.write(finishPacket(startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc: KeepaliveProc.PONG, type: MessageType.MESSAGE, serial: 0, status: 0}, 28)))
+      }
+      return
+    }
+    if (p.type === MessageType.MESSAGE) {
+      const program = this.programs.get(p.prog)
+      const def = program?.eventsByNum.get(p.proc)
+      if (!program || !def) return
+      try {
+        const r = payloadReader(p)
+        const body = def.body.dec(r)
+        this.emit('event', {program, def, body} satisfies ClientEvent)
+      } catch {
+        // an undecodable event is dropped, as libvirt's client does
+      }
+      return
+    }
+    if (p.type !== MessageType.REPLY) return
+    const pending = this.pending.get(p.serial)
+    if (!pending || pending.prog !== p.prog || pending.def.num !== p.proc) return
+    this.pending.delete(p.serial)
+    try {
+      const r = payloadReader(p)
+      if (p.status === MessageStatus.ERROR) {
+        pending.reject(fromWireError(errorStruct.dec(r)))
+        return
+      }
+      const ret = pending.def.ret.dec(r)
+      r.done()
+      pending.resolve(ret)
+    } catch (err) {
+      pending.reject(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unable to decode reply to ${pending.def.name}: ${(err as Error).message}`))
+    }
+  }
+
+  private fail(err: Error): void {
+    if (!this.closedError) this.closedError = err
+    for (const p of this.pending.values()) p.reject(err)
+    this.pending.clear()
+    this.emit('close', err)
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * libvirt RPC packets: a 4-byte total length, a 24-byte header, then an XDR payload.
+ * FrameDecoder splits a byte stream into packets and enforces libvirt's size limits.
+ */
+import {XdrReader, XdrWriter} from './xdr.js'
+import {VirError} from '../errors.js'
+import * as t from './codec.js'
+
+export const MESSAGE_MAX = 33554432
+export const HEADER_SIZE = 24
+export const LEN_SIZE = 4
+export const STREAM_CHUNK_MAX = 262120
+
+export const MessageType = {
+  CALL: 0,
+  REPLY: 1,
+  MESSAGE: 2,
+  STREAM: 3,
+  CALL_WITH_FDS: 4,
+  REPLY_WITH_FDS: 5,
+  STREAM_HOLE: 6,
+} as const
+
+export const MessageStatus = {OK: 0, ERROR: 1, CONTINUE: 2} as const
+
+export interface Header {
+  prog: number
+  vers: number
+  proc: number
+  type: number
+  serial: number
+  status: number
+}
+
+export interface Packet extends Header {
+  /** The whole packet; the payload is buf[28..]. */
+  buf: Buffer
+}
+
+export const PAYLOAD_OFFSET = LEN_SIZE + HEADER_SIZE
+
+export function readHeader(buf: Buffer): Header {
+  return {
+    prog: buf.readUInt32BE(4),
+    vers: buf.readUInt32BE(8),
+    proc: buf.readInt32BE(12),
+    type: buf.readInt32BE(16),
+    serial: buf.readUInt32BE(20),
+    status: buf.readInt32BE(24),
+  }
+}
+
+/** Starts a packet: reserves the length word and writes the header. Finish with `finishPacket`. */
+export function startPacket(h: Header, sizeHint = 256): XdrWriter {
+  const w = new XdrWriter(sizeHint)
+  w.uint(0)
+  w.uint(h.prog)
+  w.uint(h.vers)
+  w.int(h.proc)
+  w.int(h.type)
+  w.uint(h.serial)
+  w.int(h.status)
+  return w
+}
+
+export function finishPacket(w: XdrWriter): Buffer {
+  if (w.pos - LEN_SIZE > MESSAGE_MAX) throw new VirError(39, 7, `packet of ${w.pos} bytes exceeds the maximum message size`)
+  w.buf.writeUInt32BE(w.pos, 0)
+  return w.result()
+}
+
+export function buildPacket<T>(h: Header, codec: t.Codec<T>, body: T): Buffer {
+  const w = startPacket(h)
+  codec.enc(w, body)
+  return finishPacket(w)
+}
+
+// remote_nonnull_domain / network are needed by the error struct; the full set lives in programs/remote.ts.
+const errorDomainHandle = t.struct({name: t.nonnullString, uuid: t.uuid, id: t.int})
+const errorNetworkHandle = t.struct({name: t.nonnullString, uuid: t.uuid})
+
+/** virNetMessageError / remote_error. */
+export const errorStruct = t.struct({
+  code: t.int,
+  domain: t.int,
+  message: t.optString,
+  level: t.int,
+  dom: t.optional(errorDomainHandle),
+  str1: t.optString,
+  str2: t.optString,
+  str3: t.optString,
+  int1: t.int,
+  int2: t.int,
+  net: t.optional(errorNetworkHandle),
+})
+export type WireError = t.TypeOf<typeof errorStruct>
+
+export function toWireError(err: VirError): WireError {
+  return {
+    code: err.code,
+    domain: err.domain,
+    message: err.message,
+    level: 2,
+    dom: null,
+    str1: err.str1 ?? null,
+    str2: err.str2 ?? null,
+    str3: err.str3 ?? null,
+    int1: err.int1,
+    int2: err.int2,
+    net: null,
+  }
+}
+
+export function fromWireError(e: WireError): VirError {
+  let code = e.code
+  // Clients relabel "unknown procedure" as "not supported", as libvirt's client does.
+  if ((e.domain === 7 || e.domain === 13) && code === 39 && e.message?.startsWith('unknown procedure')) code = 3
+  return new VirError(code, e.domain, e.message ?? 'unknown error', {
+    str1: e.str1 ?? undefined,
+    str2: e.str2 ?? undefined,
+    str3: e.str3 ?? undefined,
+    int1: e.int1,
+    int2: e.int2,
+  })
+}
+
+export function buildErrorReply(h: Header, err: VirError, type: number = MessageType.REPLY): Buffer {
+  return buildPacket({...h, type, status: MessageStatus.ERROR}, errorStruct, toWireError(err))
+}
+
+export class FrameError extends Error {}
+
+/**
+ * Accumulates stream bytes and yields whole packets. A length word outside libvirt's limits is a
+ * protocol violation: the caller must drop the connection.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = []
+  private have = 0
+  private want = -1
+  private readonly max: number
+
+  constructor(max = MESSAGE_MAX) {
+    this.max = max
+  }
+
+  /** Feeds bytes; calls onPacket for each complete packet. Throws FrameError on a bad length. */
+  push(data: Buffer, onPacket: (p: Packet) => void): void {
+    // Fast path: nothing buffered and the chunk holds whole packets.
+    let buf: Buffer
+    if (this.have === 0) buf = data
+    else {
+      this.chunks.push(data)
+      this.have += data.length
+      if (this.want > 0 && this.have < this.want) return
+      buf = Buffer.concat(this.chunks, this.have)
+      this.chunks = []
+      this.have = 0
+    }
+    let off = 0
+    while (buf.length - off >= LEN_SIZE) {
+      const len = buf.readUInt32BE(off)
+      if (len < LEN_SIZE + HEADER_SIZE || len - LEN_SIZE > this.max) {
+        throw new FrameError(`packet length ${len} outside the allowed range ${LEN_SIZE + HEADER_SIZE}..${this.max + LEN_SIZE}`)
+      }
+      if (buf.length - off < len) {
+        this.want = len
+        break
+      }
+      const pkt = buf.subarray(off, off + len)
+      off += len
+      this.want = -1
+      onPacket({...readHeader(pkt), buf: pkt})
+    }
+    if (off < buf.length) {
+      const rest = buf.subarray(off)
+      this.chunks = [rest]
+      this.have = rest.length
+      this.want = this.have >= LEN_SIZE ? rest.readUInt32BE(0) : -1
+    } else this.want = -1
+  }
+
+  /** Bytes of a partial packet held back. */
+  pending(): number {
+    return this.have
+  }
+}
+
+export function payloadReader(p: Packet): XdrReader {
+  return new XdrReader(p.buf, PAYLOAD_OFFSET, p.buf.length)
+}

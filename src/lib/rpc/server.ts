@@ -1,0 +1,269 @@
+/**
+ * Server side of one RPC connection: framing, program lookup, access gates (auth, open,
+ * read-only), argument decoding, reply encoding, keepalive and event delivery. What a procedure
+ * does is up to the program's handler; this file only speaks the protocol.
+ */
+import type {Socket} from 'node:net'
+import {FrameDecoder, FrameError, MessageStatus, MessageType, buildErrorReply, finishPacket, payloadReader, startPacket, type Header, type Packet} from './message.js'
+import type {EventDef, ProcDef, Program} from './program.js'
+import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
+import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
+
+export type Handler = (conn: RpcConnection, def: ProcDef<any, any>, args: any) => unknown
+
+export interface ServedProgram {
+  program: Program<any, any>
+  handle: Handler
+  /** Error domain for read-only denials of a procedure (libvirt names the API family). */
+  denyDomain?: (def: ProcDef<any, any>) => number
+}
+
+export interface ConnectionOptions {
+  programs: Map<number, ServedProgram>
+  readonly: boolean
+  /** Whether the listener's auth scheme is "none" (then the client is authenticated at once). */
+  authenticated: boolean
+  keepaliveInterval: number
+  keepaliveCount: number
+  maxRequests: number
+  log?: (msg: string) => void
+}
+
+let nextConnectionId = 1n
+
+export class RpcConnection {
+  readonly id = nextConnectionId++
+  readonly socket: Socket
+  readonly connectedAt = Date.now()
+  readonly: boolean
+  authenticated: boolean
+  /** Set once CONNECT_OPEN succeeded; holds whatever the daemon attaches to the open connection. */
+  opened = false
+  closed = false
+  /** Per-connection state owned by the program handlers (driver connection, event callbacks...). */
+  state: Record<string, any> = {}
+  private readonly decoder = new FrameDecoder()
+  private readonly opts: ConnectionOptions
+  private inFlight = 0
+  private paused = false
+  private keepaliveOn = false
+  private keepaliveTimer: NodeJS.Timeout | undefined
+  private lastRx = Date.now()
+  private pingsLeft = 0
+  private closeHandlers: Array<() => void> = []
+
+  constructor(socket: Socket, opts: ConnectionOptions) {
+    this.socket = socket
+    this.opts = opts
+    this.readonly = opts.readonly
+    this.authenticated = opts.authenticated
+    socket.setNoDelay?.(true)
+    socket.on('data', (d: Buffer) => this.onData(d))
+    socket.on('error', () => this.teardown())
+    socket.on('close', () => this.teardown())
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn()
+    else this.closeHandlers.push(fn)
+  }
+
+  /** Starts keepalive as negotiated by the client (feature PROGRAM_KEEPALIVE). */
+  enableKeepalive(): void {
+    if (this.keepaliveOn || this.opts.keepaliveInterval <= 0) return
+    this.keepaliveOn = true
+    this.pingsLeft = this.opts.keepaliveCount
+    const tickMs = this.opts.keepaliveInterval * 1000
+    this.keepaliveTimer = setInterval(() => {
+      if (Date.now() - this.lastRx < tickMs) {
+        this.pingsLeft = this.opts.keepaliveCount
+        return
+      }
+      if (this.pingsLeft <= 0) {
+        this.opts.log?.(`client ${this.id}: no keepalive response, closing`)
+        this.close()
+        return
+      }
+      this.pingsLeft--
+      this.sendRaw(this.keepalivePacket(KeepaliveProc.PING))
+    }, tickMs)
+    this.keepaliveTimer.unref()
+  }
+
+  private keepalivePacket(proc: number): Buffer {
+    return finishPacket(
+      startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK}, 28),
+    )
+  }
+
+  sendEvent<M>(program: Program<any, any>, def: EventDef<M>, body: M): void {
+    if (this.closed) return
+    const w = startPacket({prog: program.prog, vers: program.vers, proc: def.num, type: MessageType.MESSAGE, serial: 1, status: MessageStatus.OK})
+    def.body.enc(w, body)
+    this.sendRaw(finishPacket(w))
+  }
+
+  sendRaw(buf: Buffer): void {
+    if (!this.closed && this.socket.writable) this.socket.write(buf)
+  }
+
+  /** Closes after pending writes flush. */
+  close(): void {
+    if (this.closed) return
+    this.socket.end()
+    this.teardown()
+  }
+
+  private teardown(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
+    if (!this.socket.destroyed) setTimeout(() => this.socket.destroy(), 1000).unref()
+    for (const fn of this.closeHandlers.splice(0)) {
+      try {
+        fn()
+      } catch (err) {
+        this.opts.log?.(`client ${this.id}: close handler failed: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  private onData(d: Buffer): void {
+    this.lastRx = Date.now()
+    try {
+      this.decoder.push(d, (p) => this.onPacket(p))
+    } catch (err) {
+      if (err instanceof FrameError) {
+        this.opts.log?.(`client ${this.id}: ${err.message}; dropping connection`)
+        this.socket.destroy()
+        this.teardown()
+        return
+      }
+      throw err
+    }
+  }
+
+  private onPacket(p: Packet): void {
+    if (this.closed) return
+    if (p.prog === KEEPALIVE_PROGRAM) {
+      if (p.type === MessageType.MESSAGE && p.proc === KeepaliveProc.PING) this.sendRaw(this.keepalivePacket(KeepaliveProc.PONG))
+      return
+    }
+    const served = this.opts.programs.get(p.prog)
+    if (p.type !== MessageType.CALL && p.type !== MessageType.CALL_WITH_FDS) return // replies, events, streams: nothing to answer
+    if (!served || served.program.vers !== p.vers) {
+      this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Cannot find program ${p.prog} version ${p.vers}`))
+      return
+    }
+    if (p.type === MessageType.CALL_WITH_FDS) {
+      this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, 'file descriptor passing is not supported by this server'))
+      return
+    }
+    if (p.status !== MessageStatus.OK) {
+      this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unexpected message status ${p.status}`))
+      return
+    }
+    const def = served.program.byNum.get(p.proc)
+    if (!def) {
+      this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${p.proc}`))
+      return
+    }
+    if (!this.authenticated && !def.preAuth) {
+      this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, 'authentication required'))
+      return
+    }
+    if (!this.opened && !def.preOpen) {
+      this.replyError(p, new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: hypervisor connection not open'))
+      return
+    }
+    if (this.readonly && !def.ro) {
+      const api = apiName(def.name)
+      const domain = served.denyDomain?.(def) ?? ErrorDomain.DOMAIN
+      this.replyError(p, new VirError(ErrorCode.OPERATION_DENIED, domain, `operation forbidden: read only access prevents ${api}`, {str1: 'operation forbidden: %s', str2: `read only access prevents ${api}`}))
+      return
+    }
+    let args: unknown
+    try {
+      const r = payloadReader(p)
+      args = def.args.dec(r)
+      r.done()
+    } catch {
+      this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, 'Unable to decode message payload'))
+      return
+    }
+    let result: unknown
+    try {
+      result = served.handle(this, def, args)
+    } catch (err) {
+      this.replyError(p, asVirError(err))
+      return
+    }
+    if (result instanceof Promise) {
+      this.inFlight++
+      if (this.inFlight >= this.opts.maxRequests && !this.paused) {
+        this.paused = true
+        this.socket.pause()
+      }
+      result.then(
+        (v) => this.finish(p, def, v),
+        (err) => this.finishError(p, err),
+      )
+    } else this.reply(p, def, result)
+  }
+
+  private finish(p: Packet, def: ProcDef<any, any>, v: unknown): void {
+    this.settle()
+    this.reply(p, def, v)
+  }
+
+  private finishError(p: Packet, err: unknown): void {
+    this.settle()
+    this.replyError(p, asVirError(err))
+  }
+
+  private settle(): void {
+    this.inFlight--
+    if (this.paused && this.inFlight < this.opts.maxRequests) {
+      this.paused = false
+      this.socket.resume()
+    }
+  }
+
+  private reply(h: Header, def: ProcDef<any, any>, value: unknown): void {
+    if (this.closed) return
+    let buf: Buffer
+    try {
+      const w = startPacket({prog: h.prog, vers: h.vers, proc: h.proc, type: MessageType.REPLY, serial: h.serial, status: MessageStatus.OK})
+      def.ret.enc(w, value)
+      buf = finishPacket(w)
+    } catch (err) {
+      this.replyError(h, asVirError(err))
+      return
+    }
+    this.sendRaw(buf)
+    if (def.name === 'CONNECT_CLOSE') this.close()
+  }
+
+  private replyError(h: Header, err: VirError): void {
+    this.sendRaw(buildErrorReply(h, err))
+  }
+}
+
+export function asVirError(err: unknown): VirError {
+  if (err instanceof VirError) return err
+  const msg = err instanceof Error ? err.message : String(err)
+  return new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: ${msg}`, {str1: 'internal error: %s', str2: msg})
+}
+
+const API_WORDS: Record<string, string> = {XML: 'XML', UUID: 'UUID', ID: 'ID', OS: 'OS', CPU: 'CPU'}
+
+/** REMOTE_PROC name -> public API name, e.g. DOMAIN_DEFINE_XML -> virDomainDefineXML. */
+export function apiName(procName: string): string {
+  return (
+    'vir' +
+    procName
+      .split('_')
+      .map((w) => API_WORDS[w] ?? w.charAt(0) + w.slice(1).toLowerCase())
+      .join('')
+  )
+}

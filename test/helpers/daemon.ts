@@ -1,0 +1,99 @@
+/** Starts a real `vctl daemon start --root T -d` for a test and stops it afterwards. */
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {execFile, type ExecFileException} from 'node:child_process'
+import {promisify} from 'node:util'
+
+export const ROOT_DIR = resolve(import.meta.dirname, '../..')
+export const BIN = join(ROOT_DIR, 'bin/run.js')
+const pexec = promisify(execFile)
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export async function run(cmd: string, args: string[], opts: {env?: NodeJS.ProcessEnv; timeout?: number; input?: string} = {}): Promise<RunResult> {
+  try {
+    const r = await pexec(cmd, args, {env: {...process.env, ...opts.env}, timeout: opts.timeout ?? 60000, maxBuffer: 64 * 1024 * 1024})
+    return {code: 0, stdout: r.stdout, stderr: r.stderr}
+  } catch (err) {
+    const e = err as ExecFileException & {stdout?: string; stderr?: string}
+    return {code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err)}
+  }
+}
+
+export function vctl(args: string[], opts: {env?: NodeJS.ProcessEnv; timeout?: number} = {}): Promise<RunResult> {
+  return run(process.execPath, [BIN, ...args], opts)
+}
+
+export interface TestDaemon {
+  root: string
+  sock: string
+  sockRo: string
+  sockAdmin: string
+  pid: number
+  uri: (driver?: string, ro?: boolean) => string
+  stop: () => Promise<void>
+}
+
+export function tempRoot(prefix = 'vctl-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export async function waitExit(pid: number, timeoutMs = 10000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return true
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return false
+}
+
+/** Starts a detached daemon under a fresh root; extra args are passed to `daemon start`. */
+export async function startDaemon(extra: string[] = [], opts: {root?: string; keepRoot?: boolean} = {}): Promise<TestDaemon> {
+  const root = opts.root ?? tempRoot()
+  const r = await vctl(['daemon', 'start', '--root', root, '-d', ...extra])
+  if (r.code !== 0) throw new Error(`daemon start failed (${r.code}): ${r.stderr}${r.stdout}`)
+  const runDir = join(root, 'run/libvirt')
+  const driver = extra.includes('--driver') ? extra[extra.indexOf('--driver') + 1] : undefined
+  const base = driver ? `virt${driver}d` : 'libvirt'
+  const pidFile = join(root, 'run', driver ? `virt${driver}d.pid` : 'libvirtd.pid')
+  const pid = Number(readFileSync(pidFile, 'utf8').trim())
+  const sock = join(runDir, `${base}-sock`)
+  const sockRo = join(runDir, `${base}-sock-ro`)
+  const sockAdmin = join(runDir, `${base}-admin-sock`)
+  return {
+    root,
+    sock,
+    sockRo,
+    sockAdmin,
+    pid,
+    uri: (drv = 'test', ro = false) => `${drv}+unix:///${drv === 'test' ? 'default' : 'system'}?socket=${ro ? sockRo : sock}`,
+    stop: async () => {
+      try {
+        process.kill(pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+      await waitExit(pid)
+      if (!opts.keepRoot) rmSync(root, {recursive: true, force: true})
+    },
+  }
+}
+
+/** Runs the real virsh against a URI. */
+export function virsh(uri: string, args: string[], opts: {readonly?: boolean; timeout?: number} = {}): Promise<RunResult> {
+  return run('virsh', ['-c', uri, ...(opts.readonly ? ['-r'] : []), ...args], {timeout: opts.timeout, env: {LC_ALL: 'C'}})
+}
+
+/** Runs a libvirt-python snippet with Debian's python (which has the libvirt module). */
+export function python(code: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return run('/usr/bin/python3', ['-c', code], {env})
+}
