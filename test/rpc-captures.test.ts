@@ -8,6 +8,7 @@ import {admin} from '../src/lib/rpc/programs/admin.js'
 import {errorStruct} from '../src/lib/rpc/message.js'
 import {XdrReader, XdrWriter} from '../src/lib/rpc/xdr.js'
 import type {Codec} from '../src/lib/rpc/codec.js'
+import type {Program} from '../src/lib/rpc/program.js'
 
 const DIR = join(import.meta.dirname, '../../shared/protocol-captures')
 
@@ -21,10 +22,10 @@ interface Frame {
   payload_len: number
 }
 
-const PROGRAMS = new Map([
+const PROGRAMS = new Map<string, Program<any, any>>([
   ['0x20008086', remote],
   ['0x6900690', admin],
-] as const)
+])
 
 function roundTrip(codec: Codec<unknown>, hex: string): string {
   const buf = Buffer.from(hex, 'hex')
@@ -48,7 +49,7 @@ for (const f of files) {
     for (const line of readFileSync(join(DIR, f), 'utf8').split('\n')) {
       if (!line.trim()) continue
       const fr = JSON.parse(line) as Frame
-      const program = PROGRAMS.get(fr.prog as '0x20008086')
+      const program = PROGRAMS.get(fr.prog)
       // Skip other programs and payloads the capture tool truncated.
       if (!program || fr.payload_hex === undefined || fr.payload_hex.length !== fr.payload_len * 2) continue
       if (fr.type === 2) {

@@ -1,0 +1,758 @@
+/**
+ * Domain XML <-> DomainDef.
+ *
+ * Only the parts vctl acts on are modelled as typed fields. The whole parsed document is kept in
+ * `root` (and each modelled device keeps its own element in `xml`), so formatting regenerates the
+ * modelled parts from the typed fields and carries everything else over untouched: unknown
+ * elements, unmodelled attributes of modelled elements (e.g. `<driver cache='none'>`), device
+ * addresses, aliases, and so on.
+ */
+
+import {randomBytes, randomUUID} from 'node:crypto'
+
+import {ErrorCode, ErrorDomain, VirError, errors} from '../errors.js'
+import {
+  type XmlElement,
+  attr,
+  child,
+  childOrder,
+  childrenNamed,
+  dropIfEmpty,
+  el,
+  parseXml,
+  patchElement,
+  rawTextOf,
+  reassemble,
+  serializeXml,
+  textEl,
+  textOf,
+} from './xml.js'
+
+// libvirt's virErrorNumber values not (yet) listed in errors.ts.
+const VIR_ERR_NO_TARGET = 20
+
+export interface DomainDisk {
+  /** file | block | dir | network | volume | nvme | vhostuser | vhostvdpa (default file). */
+  type: string
+  /** disk | cdrom | floppy | lun (default disk). */
+  device: string
+  driverName?: string
+  driverType?: string
+  /** `<source file=...>` for type file, `dev=` for block, `dir=` for dir; other types keep their source element as is. */
+  source?: string
+  target: string
+  bus?: string
+  readonly: boolean
+  /** The element this disk was parsed from; unmodelled content is carried over when formatting. */
+  xml?: XmlElement
+}
+
+export interface DomainInterface {
+  type: string
+  /** Lowercase `aa:bb:cc:dd:ee:ff`. Generated (52:54:00:xx:xx:xx) at parse time when absent, as libvirt does. */
+  mac?: string
+  /** All attributes of `<source>` (e.g. {network: 'default'} or {bridge: 'br0'}). */
+  source?: Record<string, string>
+  model?: string
+  xml?: XmlElement
+}
+
+export interface DomainChr {
+  /** pty | file | dev | pipe | unix | tcp | udp | null | vc | stdio | spicevmc | ... (default pty). */
+  type: string
+  /** `<source path=...>`. */
+  path?: string
+  /** `<target port=...>`; assigned (highest used + 1) at parse time when absent. */
+  targetPort?: number
+  /** `<target type=...>`, e.g. 'serial' for a console or 'isa-serial' for a serial port. */
+  targetType?: string
+  xml?: XmlElement
+}
+
+export interface DomainGraphics {
+  type: string
+  /** -1 means "pick one when started" (always the case when autoport is set). */
+  port?: number
+  autoport?: boolean
+  listen?: string
+  xml?: XmlElement
+}
+
+export interface DomainDevices {
+  emulator?: string
+  disks: DomainDisk[]
+  interfaces: DomainInterface[]
+  serials: DomainChr[]
+  consoles: DomainChr[]
+  graphics: DomainGraphics[]
+}
+
+export interface DomainOs {
+  type: string
+  arch?: string
+  machine?: string
+  kernel?: string
+  initrd?: string
+  cmdline?: string
+  /** Boot device order: fd | hd | cdrom | network. */
+  boot: string[]
+}
+
+export interface DomainDef {
+  type: string
+  name: string
+  uuid: string
+  title?: string
+  description?: string
+  memoryKiB: number
+  currentMemoryKiB: number
+  /** Maximum vCPUs (`<vcpu>` content). */
+  vcpus: number
+  /** Online vCPUs at boot (`<vcpu current=...>`), equal to vcpus when not given. */
+  currentVcpus: number
+  os: DomainOs
+  cpu?: {mode?: string; model?: string}
+  onPoweroff: string
+  onReboot: string
+  onCrash: string
+  devices: DomainDevices
+  /** The document as parsed; the source of everything not modelled above. */
+  root: XmlElement
+}
+
+export interface DomainLiveInfo {
+  id?: number
+  active?: boolean
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared value parsing (also used by network.ts and pool.ts)
+// ---------------------------------------------------------------------------------------------
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 97 && c <= 102) return c - 87
+  if (c >= 65 && c <= 70) return c - 55
+  return -1
+}
+
+/**
+ * Parses a UUID the way libvirt accepts it: 32 hex digits, optionally with dashes between digit
+ * pairs (so both the canonical and the dashless forms work), surrounding whitespace allowed.
+ * Returns the canonical lowercase form, or undefined when malformed.
+ */
+export function parseUuid(text: string): string | undefined {
+  const s = text.trim()
+  let hex = ''
+  let i = 0
+  for (let byte = 0; byte < 16; byte++) {
+    while (s.charCodeAt(i) === 45 /* - */) i++
+    const hi = hexVal(s.charCodeAt(i))
+    const lo = hexVal(s.charCodeAt(i + 1))
+    if (hi < 0 || lo < 0) return undefined
+    hex += s.slice(i, i + 2)
+    i += 2
+  }
+  if (i !== s.length) return undefined
+  hex = hex.toLowerCase()
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** Bytes per unit for libvirt's scaled integers; undefined for an unknown suffix. */
+export function unitScale(unit: string): bigint | undefined {
+  const u = unit.toLowerCase()
+  if (u === 'b' || u === 'byte' || u === 'bytes') return 1n
+  let base: bigint
+  if (u.length === 1 || u.slice(1) === 'ib') base = 1024n
+  else if (u.length === 2 && u[1] === 'b') base = 1000n
+  else return undefined
+  const power = 'kmgtpe'.indexOf(u[0])
+  if (power < 0) return undefined
+  return base ** BigInt(power + 1)
+}
+
+/**
+ * Reads `<elem unit='...'>N</elem>` as a number of bytes (as a bigint). `defaultUnit` applies when
+ * there is no unit attribute. Errors are libvirt's: XML_ERROR for a non-integer value,
+ * INVALID_ARG "unknown suffix" for a bad unit.
+ */
+export function parseScaledBytes(e: XmlElement, xpath: string, defaultUnit: string, errDomain: number): bigint {
+  const text = textOf(e)
+  if (!/^[0-9]+$/.test(text)) {
+    throw errors.xmlError(errDomain, `Invalid value '${text}' for element or attribute '${xpath}'`)
+  }
+  const unit = attr(e, 'unit') ?? defaultUnit
+  const scale = unitScale(unit)
+  if (scale === undefined) throw errors.invalidArg(errDomain, `unknown suffix '${unit}'`)
+  return BigInt(text) * scale
+}
+
+/** Like parseScaledBytes, converted to a JS number of `unit`s (rounded up); errors when unsafe. */
+export function parseScaled(e: XmlElement, xpath: string, defaultUnit: string, resultUnit: string, errDomain: number): number {
+  const bytes = parseScaledBytes(e, xpath, defaultUnit, errDomain)
+  const scale = unitScale(resultUnit) as bigint
+  const v = (bytes + scale - 1n) / scale
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw errors.xmlError(errDomain, `value of '${xpath}' is too large`)
+  }
+  return Number(v)
+}
+
+function parseUIntStrict(text: string): number | undefined {
+  const t = text.trim()
+  if (!/^[0-9]+$/.test(t)) return undefined
+  const n = Number(t)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+function parseIntStrict(text: string): number | undefined {
+  const t = text.trim()
+  if (!/^[-+]?[0-9]+$/.test(t)) return undefined
+  const n = Number(t)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+function invalidAttr(errDomain: number, name: string, element: string, value: string, extra = ''): VirError {
+  return errors.xmlError(errDomain, `Invalid value for attribute '${name}' in element '${element}': '${value}'.${extra}`)
+}
+
+/** Optional integer attribute, with libvirt's "Invalid value for attribute" error when malformed. */
+export function intAttr(e: XmlElement | undefined, name: string, errDomain: number, unsigned = true): number | undefined {
+  const v = attr(e, name)
+  if (v === undefined || e === undefined) return undefined
+  const n = unsigned ? parseUIntStrict(v) : parseIntStrict(v)
+  if (n === undefined) {
+    throw invalidAttr(errDomain, name, e.name, v, unsigned ? ' Expected non-negative integer value' : ' Expected integer value')
+  }
+  return n
+}
+
+/** Checks the document's root element name, as libvirt does before looking inside. */
+export function expectRoot(root: XmlElement, expected: string, errDomain: number): void {
+  if (root.name !== expected) {
+    throw errors.xmlError(errDomain, `expecting root element of '${expected}', not '${root.name}'`)
+  }
+}
+
+/** The name from `<name>`, with libvirt's "missing name information" error when absent/empty. */
+export function requireName(root: XmlElement, errDomain: number): string {
+  const name = textOf(child(root, 'name'))
+  if (name.length === 0) throw new VirError(ErrorCode.NO_NAME, errDomain, 'missing name information')
+  return name
+}
+
+/** The `<uuid>` value (canonical), or a fresh random one when absent. */
+export function uuidOrNew(root: XmlElement, errDomain: number): string {
+  const u = child(root, 'uuid')
+  const text = textOf(u)
+  if (u === undefined || text.length === 0) return randomUUID()
+  const uuid = parseUuid(text)
+  if (uuid === undefined) throw errors.internal(errDomain, 'malformed uuid element')
+  return uuid
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------
+
+const VIRT_TYPES = new Set([
+  'none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox',
+  'phyp', 'parallels', 'bhyve', 'vz', 'hvf',
+])
+const OS_TYPES = new Set(['hvm', 'xen', 'linux', 'exe', 'uml', 'xenpvh'])
+const BOOT_DEVS = new Set(['fd', 'hd', 'cdrom', 'network'])
+const DISK_TYPES = new Set(['file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser', 'vhostvdpa'])
+const DISK_DEVICES = new Set(['disk', 'cdrom', 'floppy', 'lun'])
+const LIFECYCLE: Record<string, Set<string>> = {
+  on_poweroff: new Set(['destroy', 'restart', 'preserve', 'rename-restart']),
+  on_reboot: new Set(['destroy', 'restart', 'preserve', 'rename-restart']),
+  on_crash: new Set(['destroy', 'restart', 'preserve', 'rename-restart', 'coredump-destroy', 'coredump-restart']),
+}
+/** Which `<source>` attribute holds the disk's source, per disk type (others are left alone). */
+const DISK_SOURCE_ATTR: Record<string, string> = {file: 'file', block: 'dev', dir: 'dir'}
+const DISK_SOURCE_ATTRS = ['file', 'dev', 'dir'] as const
+
+const D = ErrorDomain.DOMAIN
+
+function generateMac(): string {
+  const b = randomBytes(3)
+  return `52:54:00:${b[0].toString(16).padStart(2, '0')}:${b[1].toString(16).padStart(2, '0')}:${b[2].toString(16).padStart(2, '0')}`
+}
+
+function parseMac(text: string): string | undefined {
+  const parts = text.trim().split(/[:-]/)
+  if (parts.length !== 6) return undefined
+  let out = ''
+  for (const p of parts) {
+    if (!/^[0-9a-fA-F]{1,2}$/.test(p)) return undefined
+    out += (out ? ':' : '') + p.toLowerCase().padStart(2, '0')
+  }
+  return out
+}
+
+function parseDisk(e: XmlElement): DomainDisk {
+  const type = attr(e, 'type') ?? 'file'
+  if (!DISK_TYPES.has(type)) throw invalidAttr(D, 'type', 'disk', type)
+  const device = attr(e, 'device') ?? 'disk'
+  if (!DISK_DEVICES.has(device)) throw invalidAttr(D, 'device', 'disk', device)
+  const driver = child(e, 'driver')
+  const srcEl = child(e, 'source')
+  const srcAttr = DISK_SOURCE_ATTR[type]
+  const source = srcAttr ? attr(srcEl, srcAttr) : undefined
+  const targetEl = child(e, 'target')
+  const target = attr(targetEl, 'dev')
+  if (!target) {
+    const what = source ?? attr(srcEl, 'name') ?? attr(srcEl, 'volume')
+    throw new VirError(
+      VIR_ERR_NO_TARGET,
+      D,
+      what ? `missing target information for device ${what}` : 'missing target information for device',
+    )
+  }
+  return {
+    type,
+    device,
+    driverName: attr(driver, 'name'),
+    driverType: attr(driver, 'type'),
+    source: source || undefined,
+    target,
+    bus: attr(targetEl, 'bus'),
+    readonly: child(e, 'readonly') !== undefined,
+    xml: e,
+  }
+}
+
+function parseInterface(e: XmlElement): DomainInterface {
+  const type = attr(e, 'type')
+  if (type === undefined) throw errors.xmlError(D, "Missing required attribute 'type' in element 'interface'")
+  const macText = attr(child(e, 'mac'), 'address')
+  let mac: string
+  if (macText === undefined) {
+    mac = generateMac()
+  } else {
+    const parsed = parseMac(macText)
+    if (parsed === undefined) throw errors.internal(D, `unable to parse mac address '${macText}'`)
+    mac = parsed
+  }
+  const srcEl = child(e, 'source')
+  let source: Record<string, string> | undefined
+  if (srcEl) {
+    source = {}
+    for (const [k, v] of srcEl.attrs) source[k] = v
+  }
+  return {type, mac, source, model: attr(child(e, 'model'), 'type'), xml: e}
+}
+
+function parseChr(e: XmlElement): DomainChr {
+  const targetEl = child(e, 'target')
+  return {
+    type: attr(e, 'type') ?? 'pty',
+    path: attr(child(e, 'source'), 'path'),
+    targetPort: intAttr(targetEl, 'port', D),
+    targetType: attr(targetEl, 'type'),
+    xml: e,
+  }
+}
+
+/** libvirt numbers character devices without a port after the highest one in use. */
+function assignPorts(list: DomainChr[]): void {
+  let max = -1
+  for (const c of list) if (c.targetPort !== undefined && c.targetPort > max) max = c.targetPort
+  for (const c of list) if (c.targetPort === undefined) c.targetPort = ++max
+}
+
+function parseGraphics(e: XmlElement): DomainGraphics {
+  const type = attr(e, 'type')
+  if (type === undefined) throw errors.xmlError(D, "Missing required attribute 'type' in element 'graphics'")
+  let port = intAttr(e, 'port', D, false)
+  const auto = attr(e, 'autoport')
+  let autoport: boolean | undefined
+  if (auto !== undefined) {
+    if (auto !== 'yes' && auto !== 'no') throw invalidAttr(D, 'autoport', 'graphics', auto)
+    autoport = auto === 'yes'
+  }
+  if (port === -1) autoport = true
+  if (type === 'vnc' && port === undefined && autoport === undefined) autoport = true
+  if (autoport === true && (type === 'vnc' || type === 'spice' || port !== undefined)) port = -1
+  let listen = attr(e, 'listen')
+  if (listen === undefined) {
+    for (const l of childrenNamed(e, 'listen')) {
+      if (attr(l, 'type') === 'address' && attr(l, 'address') !== undefined) {
+        listen = attr(l, 'address')
+        break
+      }
+    }
+  }
+  return {type, port, autoport, listen, xml: e}
+}
+
+function parseLifecycle(root: XmlElement, name: string, dflt: string): string {
+  const e = child(root, name)
+  if (e === undefined) return dflt
+  const v = textOf(e)
+  if (v === '') return dflt
+  if (!LIFECYCLE[name].has(v)) throw errors.internal(D, `unknown ${name} action: ${v}`)
+  return v
+}
+
+function memoryFromNuma(root: XmlElement): number {
+  const numa = child(child(root, 'cpu'), 'numa')
+  if (numa === undefined) return 0
+  let total = 0
+  for (const cell of childrenNamed(numa, 'cell')) {
+    const m = attr(cell, 'memory')
+    if (m === undefined) continue
+    const tmp = el('memory', {unit: attr(cell, 'unit')}, [m])
+    total += parseScaled(tmp, './cpu/numa/cell/@memory', 'KiB', 'KiB', D)
+  }
+  return total
+}
+
+export interface ParseDomainOptions {
+  /** Name shown in XML syntax errors, default 'domain_definition'. */
+  docName?: string
+}
+
+/** Parses domain XML (as given to virDomainDefineXML / virDomainCreateXML). */
+export function parseDomainXml(xml: string, opts: ParseDomainOptions = {}): DomainDef {
+  const root = parseXml(xml, opts.docName ?? 'domain_definition', D)
+  return domainFromXml(root)
+}
+
+/** Builds a DomainDef from an already parsed `<domain>` element (kept as `root`). */
+export function domainFromXml(root: XmlElement): DomainDef {
+  expectRoot(root, 'domain', D)
+
+  const type = attr(root, 'type')
+  if (type === undefined) throw errors.internal(D, 'missing domain type attribute')
+  if (!VIRT_TYPES.has(type)) throw errors.internal(D, `invalid domain type ${type}`)
+
+  const name = requireName(root, D)
+  if (name.includes('/')) throw errors.xmlError(D, `name ${name} cannot contain '/'`)
+  const uuid = uuidOrNew(root, D)
+
+  const titleEl = child(root, 'title')
+  const title = titleEl ? rawTextOf(titleEl) || undefined : undefined
+  if (title !== undefined && title.includes('\n')) throw errors.xmlError(D, "Domain title can't contain newlines")
+  const descEl = child(root, 'description')
+  const description = descEl ? rawTextOf(descEl) || undefined : undefined
+
+  // Memory.
+  const memEl = child(root, 'memory')
+  let memoryKiB = memEl ? parseScaled(memEl, './memory[1]', 'KiB', 'KiB', D) : 0
+  const numaMem = memoryFromNuma(root)
+  if (numaMem > 0) memoryKiB = numaMem
+  if (memoryKiB === 0) {
+    throw errors.xmlError(D, 'Memory size must be specified via <memory> or in the <numa> configuration')
+  }
+  const curEl = child(root, 'currentMemory')
+  let currentMemoryKiB = curEl ? parseScaled(curEl, './currentMemory[1]', 'KiB', 'KiB', D) : 0
+  if (currentMemoryKiB === 0 || currentMemoryKiB > memoryKiB) currentMemoryKiB = memoryKiB
+
+  // vCPUs.
+  const vcpuEl = child(root, 'vcpu')
+  let vcpus = 1
+  let currentVcpus = 1
+  if (vcpuEl) {
+    const n = parseUIntStrict(textOf(vcpuEl))
+    if (n === undefined) throw errors.xmlError(D, 'maximum vcpus count must be an integer')
+    if (n === 0) throw errors.xmlError(D, 'maximum vcpus count must be at least 1')
+    vcpus = n
+    currentVcpus = n
+    const cur = attr(vcpuEl, 'current')
+    if (cur !== undefined) {
+      const c = parseUIntStrict(cur)
+      if (c === undefined) throw errors.xmlError(D, 'current vcpus count must be an integer')
+      if (c > vcpus) throw errors.internal(D, 'maximum vCPU count must not be less than current vCPU count')
+      if (c > 0) currentVcpus = c
+    }
+  }
+
+  // OS.
+  const osEl = child(root, 'os')
+  const typeEl = child(osEl, 'type')
+  let osType = textOf(typeEl)
+  if (osType === '') {
+    if (textOf(child(root, 'bootloader')) !== '') osType = 'xen'
+    else throw errors.xmlError(D, 'an os <type> must be specified')
+  }
+  if (!OS_TYPES.has(osType)) throw new VirError(ErrorCode.OS_TYPE, D, `unknown OS type ${osType}`)
+  const boot: string[] = []
+  if (osEl) {
+    for (const b of childrenNamed(osEl, 'boot')) {
+      const dev = attr(b, 'dev')
+      if (dev === undefined) continue
+      if (!BOOT_DEVS.has(dev)) throw invalidAttr(D, 'dev', 'boot', dev)
+      boot.push(dev)
+    }
+  }
+  const kernel = textOf(child(osEl, 'kernel')) || undefined
+  const os: DomainOs = {
+    type: osType,
+    arch: attr(typeEl, 'arch'),
+    machine: attr(typeEl, 'machine'),
+    kernel,
+    initrd: textOf(child(osEl, 'initrd')) || undefined,
+    cmdline: rawTextOf(child(osEl, 'cmdline')) || undefined,
+    boot,
+  }
+
+  // CPU.
+  const cpuEl = child(root, 'cpu')
+  const cpu = cpuEl ? {mode: attr(cpuEl, 'mode'), model: textOf(child(cpuEl, 'model')) || undefined} : undefined
+
+  // Devices.
+  const devices: DomainDevices = {disks: [], interfaces: [], serials: [], consoles: [], graphics: []}
+  const devEl = child(root, 'devices')
+  let perDeviceBoot = false
+  if (devEl) {
+    for (const c of devEl.children) {
+      if (c.kind !== 'element') continue
+      switch (c.name) {
+        case 'emulator':
+          devices.emulator = textOf(c) || undefined
+          break
+        case 'disk':
+          devices.disks.push(parseDisk(c))
+          break
+        case 'interface':
+          devices.interfaces.push(parseInterface(c))
+          break
+        case 'serial':
+          devices.serials.push(parseChr(c))
+          break
+        case 'console':
+          devices.consoles.push(parseChr(c))
+          break
+        case 'graphics':
+          devices.graphics.push(parseGraphics(c))
+          break
+      }
+      if (!perDeviceBoot && child(c, 'boot') !== undefined) perDeviceBoot = true
+    }
+  }
+  assignPorts(devices.serials)
+  assignPorts(devices.consoles)
+  // Without any boot configuration an HVM guest boots from its first disk; libvirt spells that out.
+  if (osType === 'hvm' && boot.length === 0 && kernel === undefined && !perDeviceBoot) boot.push('hd')
+
+  return {
+    type,
+    name,
+    uuid,
+    title,
+    description,
+    memoryKiB,
+    currentMemoryKiB,
+    vcpus,
+    currentVcpus,
+    os,
+    cpu,
+    onPoweroff: parseLifecycle(root, 'on_poweroff', 'destroy'),
+    onReboot: parseLifecycle(root, 'on_reboot', 'restart'),
+    onCrash: parseLifecycle(root, 'on_crash', 'destroy'),
+    devices,
+    root,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+// ---------------------------------------------------------------------------------------------
+
+const DOMAIN_ORDER = childOrder([
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory',
+  'blkiotune', 'memtune', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'defaultiothread',
+  'cputune', 'numatune', 'resource', 'sysinfo', 'bootloader', 'bootloader_args', 'os', 'idmap', 'features',
+  'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'perf', 'devices',
+  'seclabel', 'keywrap', 'launchSecurity',
+])
+const OS_ORDER = childOrder([
+  'type', 'firmware', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'shim', 'dtb', 'acpi', 'boot',
+  'bootmenu', 'smbios', 'bios', 'init', 'initarg', 'initenv', 'initdir', 'inituser', 'initgroup',
+])
+const CPU_ORDER = childOrder([
+  'model', 'vendor', 'microcode', 'signature', 'topology', 'cache', 'maxphysaddr', 'feature', 'numa',
+])
+const DEVICES_ORDER = childOrder([
+  'emulator', 'disk', 'controller', 'lease', 'filesystem', 'interface', 'smartcard', 'serial', 'parallel',
+  'console', 'channel', 'input', 'tpm', 'graphics', 'sound', 'audio', 'video', 'hostdev', 'redirdev',
+  'redirfilter', 'hub', 'watchdog', 'memballoon', 'nvram', 'rng', 'panic', 'shmem', 'memory', 'iommu',
+  'vsock', 'crypto', 'pstore',
+])
+const DISK_ORDER = childOrder([
+  'driver', 'auth', 'source', 'backingStore', 'backenddomain', 'geometry', 'blockio', 'mirror', 'target',
+  'iotune', 'throttlefilters', 'readonly', 'shareable', 'transient', 'serial', 'wwn', 'vendor', 'product',
+  'encryption', 'boot', 'alias', 'address',
+])
+const INTERFACE_ORDER = childOrder([
+  'mac', 'source', 'vlan', 'virtualport', 'ip', 'route', 'script', 'downscript', 'backenddomain', 'target',
+  'guest', 'model', 'driver', 'backend', 'filterref', 'tune', 'teaming', 'link', 'mtu', 'coalesce', 'port',
+  'rom', 'boot', 'alias', 'address',
+])
+const CHR_ORDER = childOrder(['source', 'protocol', 'log', 'target', 'alias', 'address'])
+const GRAPHICS_ORDER = childOrder([
+  'listen', 'channel', 'image', 'jpeg', 'zlib', 'playback', 'streaming', 'clipboard', 'mouse',
+  'filetransfer', 'gl', 'audio',
+])
+
+function formatDisk(d: DomainDisk): XmlElement {
+  const o = d.xml
+  const replace: Record<string, XmlElement | undefined> = {
+    driver: dropIfEmpty(patchElement(child(o, 'driver'), 'driver', [['name', d.driverName], ['type', d.driverType]])),
+    target: patchElement(child(o, 'target'), 'target', [['dev', d.target], ['bus', d.bus]]),
+    readonly: d.readonly ? el('readonly') : undefined,
+  }
+  const srcAttr = DISK_SOURCE_ATTR[d.type]
+  const origSrc = child(o, 'source')
+  if (srcAttr !== undefined) {
+    replace.source = dropIfEmpty(
+      patchElement(origSrc, 'source', DISK_SOURCE_ATTRS.map((a) => [a, a === srcAttr ? d.source : undefined])),
+    )
+  }
+  return reassemble(o, 'disk', [['type', d.type], ['device', d.device]], DISK_ORDER, replace)
+}
+
+function formatInterface(i: DomainInterface): XmlElement {
+  const o = i.xml
+  const origSrc = child(o, 'source')
+  let source: XmlElement | undefined
+  if (i.source !== undefined) {
+    source = {kind: 'element', name: 'source', attrs: Object.entries(i.source), children: origSrc ? origSrc.children.slice() : []}
+  }
+  return reassemble(o, 'interface', [['type', i.type]], INTERFACE_ORDER, {
+    mac: dropIfEmpty(patchElement(child(o, 'mac'), 'mac', [['address', i.mac]])),
+    source,
+    model: dropIfEmpty(patchElement(child(o, 'model'), 'model', [['type', i.model]])),
+  })
+}
+
+function formatChr(name: string, c: DomainChr): XmlElement {
+  const o = c.xml
+  return reassemble(o, name, [['type', c.type]], CHR_ORDER, {
+    source: dropIfEmpty(patchElement(child(o, 'source'), 'source', [['path', c.path]])),
+    target: dropIfEmpty(patchElement(child(o, 'target'), 'target', [['type', c.targetType], ['port', c.targetPort]])),
+  })
+}
+
+function formatGraphics(g: DomainGraphics): XmlElement {
+  const o = g.xml
+  let port = g.port
+  if (port === undefined && g.autoport === true && (g.type === 'vnc' || g.type === 'spice')) port = -1
+  const listens: XmlElement[] = []
+  let done = false
+  for (const l of childrenNamed(o, 'listen')) {
+    if (!done && attr(l, 'type') === 'address') {
+      done = true
+      if (g.listen !== undefined) listens.push(patchElement(l, 'listen', [['type', 'address'], ['address', g.listen]]))
+      continue
+    }
+    listens.push(l)
+  }
+  if (!done && g.listen !== undefined) listens.unshift(el('listen', {type: 'address', address: g.listen}))
+  return reassemble(
+    o,
+    'graphics',
+    [
+      ['type', g.type],
+      ['port', port],
+      ['autoport', g.autoport === undefined ? undefined : g.autoport ? 'yes' : 'no'],
+      ['listen', g.listen],
+    ],
+    GRAPHICS_ORDER,
+    {listen: listens},
+  )
+}
+
+/**
+ * Produces domain XML from the typed fields merged into `def.root`, in libvirt's element order.
+ * `id='N'` is written on the root element when `live.id` is given (>= 0) and `live.active` is not false.
+ */
+export function formatDomainXml(def: DomainDef, live: DomainLiveInfo = {}): string {
+  return serializeXml(domainToXml(def, live))
+}
+
+/** Like formatDomainXml, returning the element instead of text. */
+export function domainToXml(def: DomainDef, live: DomainLiveInfo = {}): XmlElement {
+  const root = def.root
+  const o = root.name === 'domain' ? root : undefined
+
+  const vcpuOrig = child(o, 'vcpu')
+  const vcpu = patchElement(
+    vcpuOrig,
+    'vcpu',
+    [
+      ['placement', attr(vcpuOrig, 'placement') ?? 'static'],
+      ['cpuset', attr(vcpuOrig, 'cpuset')],
+      ['current', def.currentVcpus !== def.vcpus ? def.currentVcpus : undefined],
+    ],
+    String(def.vcpus),
+  )
+
+  const osOrig = child(o, 'os')
+  const os = reassemble(osOrig, 'os', [], OS_ORDER, {
+    type: patchElement(child(osOrig, 'type'), 'type', [['arch', def.os.arch], ['machine', def.os.machine]], def.os.type),
+    kernel: def.os.kernel !== undefined ? textEl('kernel', def.os.kernel) : undefined,
+    initrd: def.os.initrd !== undefined ? textEl('initrd', def.os.initrd) : undefined,
+    cmdline: def.os.cmdline !== undefined ? textEl('cmdline', def.os.cmdline) : undefined,
+    boot: def.os.boot.map((dev) => el('boot', {dev})),
+  })
+
+  let cpu: XmlElement | undefined
+  if (def.cpu !== undefined) {
+    const cpuOrig = child(o, 'cpu')
+    const modelOrig = child(cpuOrig, 'model')
+    cpu = dropIfEmpty(
+      reassemble(cpuOrig, 'cpu', [['mode', def.cpu.mode]], CPU_ORDER, {
+        model: def.cpu.model !== undefined ? patchElement(modelOrig, 'model', [], def.cpu.model) : undefined,
+      }),
+    )
+  }
+
+  const d = def.devices
+  const devOrig = child(o, 'devices')
+  const devices = reassemble(devOrig, 'devices', [], DEVICES_ORDER, {
+    emulator: d.emulator !== undefined ? textEl('emulator', d.emulator) : undefined,
+    disk: d.disks.map(formatDisk),
+    interface: d.interfaces.map(formatInterface),
+    serial: d.serials.map((c) => formatChr('serial', c)),
+    console: d.consoles.map((c) => formatChr('console', c)),
+    graphics: d.graphics.map(formatGraphics),
+  })
+
+  const showId = live.id !== undefined && live.id >= 0 && live.active !== false
+  return reassemble(o, 'domain', [['type', def.type], ['id', showId ? live.id : undefined]], DOMAIN_ORDER, {
+    name: textEl('name', def.name),
+    uuid: textEl('uuid', def.uuid),
+    title: def.title !== undefined ? textEl('title', def.title) : undefined,
+    description: def.description !== undefined ? textEl('description', def.description) : undefined,
+    memory: textEl('memory', def.memoryKiB, {unit: 'KiB'}),
+    currentMemory: textEl('currentMemory', def.currentMemoryKiB, {unit: 'KiB'}),
+    vcpu,
+    os,
+    cpu,
+    on_poweroff: textEl('on_poweroff', def.onPoweroff),
+    on_reboot: textEl('on_reboot', def.onReboot),
+    on_crash: textEl('on_crash', def.onCrash),
+    devices,
+  })
+}
+
+/** A new DomainDef with libvirt's defaults and no kept XML, for programmatic creation. */
+export function newDomainDef(
+  init: Pick<DomainDef, 'type' | 'name' | 'memoryKiB'> & Partial<Omit<DomainDef, 'root'>>,
+): DomainDef {
+  return {
+    uuid: randomUUID(),
+    currentMemoryKiB: init.memoryKiB,
+    vcpus: 1,
+    currentVcpus: init.vcpus ?? 1,
+    os: {type: 'hvm', boot: []},
+    onPoweroff: 'destroy',
+    onReboot: 'restart',
+    onCrash: 'destroy',
+    devices: {disks: [], interfaces: [], serials: [], consoles: [], graphics: []},
+    ...init,
+    root: el('domain'),
+  }
+}
