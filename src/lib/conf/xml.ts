@@ -11,7 +11,7 @@
  * dropped while parsing. Text-only elements and mixed content keep their text untouched.
  */
 
-import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
+import {ErrorDomain, errors} from '../errors.js'
 
 export interface XmlElement {
   kind: 'element'
@@ -454,7 +454,7 @@ class Parser {
     const line = this.lineOf(lineStart)
     const col = Math.min(pos, lineEnd) - lineStart
     const msg = `(${this.docName}):${line}: ${reason}\n${s.slice(lineStart, lineEnd)}\n${'-'.repeat(col)}^`
-    throw new VirError(ErrorCode.XML_DETAIL, this.errDomain, msg, {str1: '%s', str2: msg, int1: line})
+    throw errors.xmlDetail(this.errDomain, msg)
   }
 }
 

@@ -1,0 +1,113 @@
+// vctl's own client commands against the same daemon virsh uses; every --json output parses.
+import test from 'ava'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {startDaemon, vctl, virsh, type TestDaemon} from './helpers/daemon.js'
+
+let d: TestDaemon
+let U: string
+test.before(async () => {
+  d = await startDaemon()
+  U = d.uri('test')
+})
+test.after.always(async () => {
+  await d?.stop()
+})
+
+async function json(args: string[]): Promise<any> {
+  const r = await vctl([...args, '-c', U, '--json'])
+  t0(r.code === 0, `vctl ${args.join(' ')} failed: ${r.stderr}${r.stdout}`)
+  return JSON.parse(r.stdout)
+}
+function t0(ok: boolean, msg: string): void {
+  if (!ok) throw new Error(msg)
+}
+
+test.serial('domain lifecycle with --json matches virsh', async (t) => {
+  const file = join(d.root, 'cli1.xml')
+  writeFileSync(file, "<domain type='test'><name>cli1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>")
+  const def = await json(['domain', 'define', file])
+  t.is(def.name, 'cli1')
+  t.is(def.id, null)
+  let list = await json(['domain', 'list', '--all'])
+  t.deepEqual(list.map((x: any) => [x.name, x.state]), [['test', 'running'], ['cli1', 'shut off']])
+  const started = await json(['domain', 'start', 'cli1'])
+  t.true(started.id > 0)
+  t.is((await virsh(U, ['domstate', 'cli1'])).stdout.trim(), 'running')
+  t.deepEqual(await json(['domain', 'state', 'cli1']), {name: 'cli1', state: 'running', reason: 'booted'})
+  await json(['domain', 'suspend', 'cli1'])
+  t.is((await json(['domain', 'state', 'cli1'])).state, 'paused')
+  await json(['domain', 'resume', 'cli1'])
+  const info = await json(['domain', 'info', 'cli1'])
+  t.is(info.state, 'running')
+  t.is(info.maxMemoryKiB, '65536')
+  t.is(info.persistent, true)
+  const xml = await json(['domain', 'dumpxml', 'cli1'])
+  t.regex(xml.xml, /<domain type='test' id='\d+'>/)
+  await json(['domain', 'reboot', 'cli1'])
+  await json(['domain', 'shutdown', 'cli1'])
+  t.deepEqual(await json(['domain', 'state', 'cli1']), {name: 'cli1', state: 'shut off', reason: 'shutdown'})
+  await json(['domain', 'start', 'cli1'])
+  await json(['domain', 'destroy', 'cli1'])
+  t.is((await json(['domain', 'state', 'cli1'])).reason, 'destroyed')
+  t.deepEqual(await json(['domain', 'autostart', 'cli1']), {name: 'cli1', autostart: true})
+  t.true((await json(['domain', 'info', 'cli1'])).autostart)
+  await json(['domain', 'autostart', 'cli1', '--disable'])
+  await json(['domain', 'undefine', 'cli1'])
+  list = await json(['domain', 'list', '--all'])
+  t.deepEqual(list.map((x: any) => x.name), ['test'])
+})
+
+test.serial('errors are reported like virsh, with exit code 1', async (t) => {
+  const r = await vctl(['domain', 'info', 'nosuch', '-c', U])
+  t.is(r.code, 1)
+  t.regex(r.stderr, /error: failed to get domain 'nosuch'/)
+  const j = await vctl(['domain', 'info', 'nosuch', '-c', U, '--json'])
+  t.is(j.code, 1)
+  t.is(JSON.parse(j.stdout).error.code, 42)
+  const ro = await vctl(['domain', 'suspend', 'test', '-c', d.uri('test', true)])
+  t.is(ro.code, 1)
+  t.regex(ro.stderr, /read only access prevents virDomainSuspend/)
+})
+
+test.serial('host commands and LIBVIRT_DEFAULT_URI', async (t) => {
+  const v = await json(['version', '--daemon'])
+  t.is(v.type, 'TEST')
+  t.is(v.hypervisor, '0.0.2')
+  t.is(v.daemon, '9.0.0')
+  const n = await json(['nodeinfo'])
+  t.is(n.cpus, 16)
+  t.is(n.cpuModel, 'i686')
+  const c = await json(['capabilities'])
+  t.regex(c.capabilities, /<capabilities>/)
+  const r = await vctl(['hostname', '--json'], {env: {LIBVIRT_DEFAULT_URI: U}})
+  t.is(r.code, 0, r.stderr)
+  t.is(JSON.parse(r.stdout).hostname, (await import('node:os')).hostname())
+})
+
+test.serial('domain event prints a lifecycle event', async (t) => {
+  const ev = vctl(['domain', 'event', '-c', U, '--timeout', '5', '--json'])
+  await new Promise((r) => setTimeout(r, 1200))
+  t.is((await virsh(U, ['suspend', 'test'])).code, 0)
+  const r = await ev
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), [{domain: 'test', event: 'Suspended', detail: 'Paused'}])
+  t.is((await virsh(U, ['resume', 'test'])).code, 0)
+})
+
+test.serial('sockets status lists the daemon sockets with PID and mode', async (t) => {
+  for (const cmd of [['sockets', 'status'], ['socket', 'status']]) {
+    const r = await vctl([...cmd, '--root', d.root, '--json'])
+    t.is(r.code, 0, r.stderr)
+    const list = JSON.parse(r.stdout)
+    const rw = list.find((s: any) => s.kind === 'rw' && s.daemon === 'libvirtd')
+    t.truthy(rw)
+    t.is(rw.path, d.sock)
+    t.true(rw.accepts)
+    t.is(rw.pid, d.pid)
+    t.is(rw.mode, '0700')
+    const ro = list.find((s: any) => s.kind === 'ro')
+    t.is(ro.mode, '0777')
+    t.truthy(list.find((s: any) => s.kind === 'admin' && s.accepts))
+  }
+})
