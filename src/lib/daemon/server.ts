@@ -171,6 +171,15 @@ export class Daemon {
   })
   }
 
+  /** The auth scheme configured for a listener role. */
+  private authScheme(role: Listener['role'] | undefined): string {
+    if (role === 'admin') return 'none'
+    if (role === 'ro') return this.config.auth_unix_ro
+    if (role === 'tcp') return this.config.auth_tcp ?? 'sasl'
+    if (role === 'tls') return this.config.auth_tls
+    return this.config.auth_unix_rw
+  }
+
   private checkAuth(key: 'auth_unix_rw' | 'auth_unix_ro' | 'auth_tls'): void {
     const v = this.config[key]
     if (v !== 'none') {
@@ -242,7 +251,7 @@ export class Daemon {
     const conn = new RpcConnection(socket, {
       programs: this.programsFor(l.role),
       readonly: l.role === 'ro',
-      authenticated: admin,
+      authenticated: this.authScheme(l.role) === 'none',
       keepaliveInterval: admin ? this.config.admin_keepalive_interval : this.config.keepalive_interval,
       keepaliveCount: admin ? this.config.admin_keepalive_count : this.config.keepalive_count,
       maxRequests: this.config.max_client_requests,
