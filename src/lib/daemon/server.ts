@@ -54,6 +54,8 @@ export class Daemon {
   private stoppedResolve!: () => void
   readonly stopped = new Promise<void>((r) => (this.stoppedResolve = r))
   private readonly hypervisors: HypervisorDriver[] = []
+  /** Busy-poll window per connection (VCTL_BUSY_POLL_US, default 100 us; 0 disables). */
+  private readonly busyPollUs = Number(process.env.VCTL_BUSY_POLL_US ?? 100) || 0
 
   private constructor(name: DaemonName, paths: DaemonPaths, config: DaemonConfig, log: Logger, opts: DaemonOptions, activated: boolean) {
     this.name = name
@@ -255,6 +257,7 @@ export class Daemon {
       keepaliveInterval: admin ? this.config.admin_keepalive_interval : this.config.keepalive_interval,
       keepaliveCount: admin ? this.config.admin_keepalive_count : this.config.keepalive_count,
       maxRequests: this.config.max_client_requests,
+      busyPollUs: this.busyPollUs,
       log: (m) => this.log.debug(m),
     })
     this.connListener.set(conn, l)

@@ -4,6 +4,7 @@
  * does is up to the program's handler; this file only speaks the protocol.
  */
 import type {Socket} from 'node:net'
+import {readSync} from 'node:fs'
 import {FrameDecoder, FrameError, MessageStatus, MessageType, buildErrorReply, finishPacket, payloadReader, startPacket, type Header, type Packet} from './message.js'
 import type {EventDef, ProcDef, Program} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
@@ -26,8 +27,21 @@ export interface ConnectionOptions {
   keepaliveInterval: number
   keepaliveCount: number
   maxRequests: number
+  /**
+   * Busy-poll window in microseconds: after serving a request on a plain (non-TLS) socket while
+   * no other client is active, keep reading the socket for this long before going back to the
+   * event loop. A client doing one call after another then skips the epoll sleep/wake-up per
+   * call. 0 disables it.
+   */
+  busyPollUs?: number
   log?: (msg: string) => void
 }
+
+/** Which connection last received data, and when (for the busy-poll eligibility check). */
+let lastDataConn = 0n
+let lastDataAt = 0
+const BUSY_POLL_QUIET_MS = 2
+const pollBuf = Buffer.allocUnsafe(65536)
 
 let nextConnectionId = 1n
 
@@ -129,15 +143,50 @@ export class RpcConnection {
   }
 
   private onData(d: Buffer): void {
-    this.lastRx = Date.now()
+    const now = Date.now()
+    this.lastRx = now
+    const othersQuiet = lastDataConn === this.id || now - lastDataAt >= BUSY_POLL_QUIET_MS
+    lastDataConn = this.id
+    lastDataAt = now
+    if (!this.feed(d)) return
+    if (othersQuiet && this.opts.busyPollUs) this.busyPoll(this.opts.busyPollUs)
+  }
+
+  /** Reads the socket directly while requests keep arriving within the window. */
+  private busyPoll(windowUs: number): void {
+    const handle = (this.socket as unknown as {_handle?: {fd?: number}})._handle
+    const fd = handle?.fd
+    if (fd === undefined || fd < 0 || (this.socket as {encrypted?: boolean}).encrypted) return
+    const windowNs = BigInt(windowUs) * 1000n
+    let deadline = process.hrtime.bigint() + windowNs
+    while (!this.closed && this.inFlight === 0 && !this.paused) {
+      let n: number
+      try {
+        n = readSync(fd, pollBuf, 0, pollBuf.length, null)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return
+        if (process.hrtime.bigint() > deadline) return
+        continue
+      }
+      if (n === 0) return // EOF: libuv sees it too and closes the connection
+      this.lastRx = Date.now()
+      lastDataAt = this.lastRx
+      if (!this.feed(Buffer.from(pollBuf.subarray(0, n)))) return
+      deadline = process.hrtime.bigint() + windowNs
+    }
+  }
+
+  /** Feeds bytes to the decoder; false when the connection was dropped. */
+  private feed(d: Buffer): boolean {
     try {
       this.decoder.push(d, (p) => this.onPacket(p))
+      return !this.closed
     } catch (err) {
       if (err instanceof FrameError) {
         this.opts.log?.(`client ${this.id}: ${err.message}; dropping connection`)
         this.socket.destroy()
         this.teardown()
-        return
+        return false
       }
       throw err
     }

@@ -1,0 +1,394 @@
+/**
+ * What a QEMU binary can do, probed once per binary and cached on disk (keyed by the binary's
+ * path, mtime and size, like libvirt's capabilities cache), plus host facts (nodeinfo,
+ * capabilities XML). Probing runs `EMULATOR -machine none,accel=kvm:tcg -nodefaults -display none
+ * -qmp stdio` and asks query-version, query-target, query-machines, query-cpu-definitions,
+ * query-kvm and query-command-line-options(sandbox). Nothing here runs on the request path: the
+ * driver probes when it is created.
+ */
+import {spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import os from 'node:os'
+import {join} from 'node:path'
+import {formatCapabilities, type CapsMachine} from '../../conf/capabilities.js'
+import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
+import {writeFileAtomic} from '../../fs-atomic.js'
+import type {NodeInfo} from '../types.js'
+
+/** Bumped whenever QemuCaps changes shape, so stale cache files are re-probed. */
+export const CAPS_FORMAT_VERSION = 1
+
+export interface QemuMachine {
+  name: string
+  alias?: string
+  isDefault: boolean
+  maxCpus: number
+  deprecated: boolean
+}
+
+export interface QemuCaps {
+  formatVersion: number
+  emulator: string
+  /** Cache key parts: the binary's mtime and size when probed, and whether /dev/kvm existed. */
+  mtimeMs: number
+  size: number
+  kvmDevice: boolean
+  version: {major: number; minor: number; micro: number}
+  package: string
+  /** libvirt's encoding: major * 1,000,000 + minor * 1,000 + micro. */
+  versionNumber: number
+  arch: string
+  machines: QemuMachine[]
+  /** CPU model names (aliases included) that this binary knows. */
+  cpuModels: string[]
+  /** query-kvm with accel=kvm:tcg: present = built with KVM, enabled = KVM initialised. */
+  kvm: {present: boolean; enabled: boolean}
+  /** Whether `-sandbox` (seccomp) is available. */
+  sandbox: boolean
+  probedAtMs: number
+}
+
+export interface ProbeLog {
+  debug(m: string): void
+  info(m: string): void
+  warn(m: string): void
+}
+
+function versionNumber(v: {major: number; minor: number; micro: number}): number {
+  return v.major * 1_000_000 + v.minor * 1_000 + v.micro
+}
+
+/** Runs the probe QEMU and returns its answers. */
+export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Omit<QemuCaps, 'mtimeMs' | 'size' | 'kvmDevice'>> {
+  const args = ['-machine', 'none,accel=kvm:tcg', '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio']
+  const child = spawn(emulator, args, {stdio: ['pipe', 'pipe', 'pipe'], env: {LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin'}})
+  let stderr = ''
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 8192) stderr += d
+  })
+  const replies = new Map<string, (msg: Record<string, unknown>) => void>()
+  let greeting: Record<string, unknown> | undefined
+  let greetingWaiter: ((g: Record<string, unknown>) => void) | undefined
+  let buf = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => {
+    buf += d
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim()
+      buf = buf.slice(nl + 1)
+      if (!line) continue
+      let msg: Record<string, unknown>
+      try {
+        msg = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        continue
+      }
+      if ('QMP' in msg) {
+        greeting = msg.QMP as Record<string, unknown>
+        greetingWaiter?.(greeting)
+      } else if (typeof msg.id === 'string') replies.get(msg.id)?.(msg)
+    }
+  })
+  const exited = new Promise<never>((_, reject) => {
+    child.on('error', (err) => reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `Cannot check QEMU binary ${emulator}: ${err.message}`)))
+    child.on('exit', (code, sig) =>
+      reject(new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `internal error: Failed to probe capabilities for ${emulator}: exited with ${sig ?? code}: ${stderr.trim()}`)),
+    )
+  })
+  exited.catch(() => {})
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  let n = 0
+  const exec = async (execute: string, args?: Record<string, unknown>): Promise<unknown> => {
+    const id = `probe-${n++}`
+    const reply = new Promise<Record<string, unknown>>((resolve) => replies.set(id, resolve))
+    child.stdin.write(JSON.stringify({execute, arguments: args, id}) + '\n')
+    const msg = await Promise.race([reply, exited])
+    replies.delete(id)
+    if ('error' in msg) {
+      const e = msg.error as {desc?: string}
+      throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `internal error: probing ${emulator}: ${execute}: ${e.desc ?? 'error'}`)
+    }
+    return msg.return
+  }
+  try {
+    const g = await Promise.race([greeting ? Promise.resolve(greeting) : new Promise<Record<string, unknown>>((r) => (greetingWaiter = r)), exited])
+    const qver = (g.version as {qemu: {major: number; minor: number; micro: number}; package?: string}) ?? {qemu: {major: 0, minor: 0, micro: 0}}
+    await exec('qmp_capabilities')
+    const ver = (await exec('query-version')) as {qemu: {major: number; minor: number; micro: number}; package?: string}
+    const target = (await exec('query-target')) as {arch: string}
+    const machines = (await exec('query-machines')) as Array<{name: string; alias?: string; 'is-default'?: boolean; 'cpu-max': number; deprecated?: boolean}>
+    const cpus = (await exec('query-cpu-definitions')) as Array<{name: string}>
+    const kvm = (await exec('query-kvm')) as {present: boolean; enabled: boolean}
+    let sandbox = false
+    try {
+      const opts = (await exec('query-command-line-options', {option: 'sandbox'})) as Array<{option: string}>
+      sandbox = opts.some((o) => o.option === 'sandbox')
+    } catch {
+      sandbox = false // "invalid option name: sandbox": built without seccomp
+    }
+    child.stdin.write(JSON.stringify({execute: 'quit'}) + '\n')
+    const version = ver?.qemu ?? qver.qemu
+    const ms: QemuMachine[] = machines
+      .filter((m) => m.name !== 'none')
+      .map((m) => ({name: m.name, alias: m.alias, isDefault: m['is-default'] === true, maxCpus: m['cpu-max'], deprecated: m.deprecated === true}))
+      .sort((a, b) => (a.isDefault === b.isDefault ? a.name.localeCompare(b.name) : a.isDefault ? -1 : 1))
+    return {
+      formatVersion: CAPS_FORMAT_VERSION,
+      emulator,
+      version,
+      package: ver?.package ?? qver.package ?? '',
+      versionNumber: versionNumber(version),
+      arch: target.arch,
+      machines: ms,
+      cpuModels: cpus.map((c) => c.name).sort(),
+      kvm: {present: kvm.present, enabled: kvm.enabled},
+      sandbox,
+      probedAtMs: Date.now(),
+    }
+  } finally {
+    clearTimeout(timer)
+    // The probe QEMU quits on its own; make sure it is gone even on errors.
+    if (child.exitCode === null && child.signalCode === null) {
+      const t = setTimeout(() => child.kill('SIGKILL'), 2000)
+      await new Promise<void>((r) => child.once('exit', () => r()))
+      clearTimeout(t)
+    }
+  }
+}
+
+function cacheFile(cacheDir: string, emulator: string): string {
+  return join(cacheDir, createHash('sha256').update(emulator).digest('hex') + '.json')
+}
+
+/**
+ * The capabilities of `emulator`: from the on-disk cache when the binary (path, mtime, size) and
+ * the presence of /dev/kvm are unchanged, else probed and cached (atomically).
+ */
+export async function loadQemuCaps(emulator: string, cacheDir: string, log: ProbeLog): Promise<QemuCaps> {
+  let st: fs.Stats
+  try {
+    st = await fsp.stat(emulator)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `Cannot find QEMU binary ${emulator}: ${errnoText(e)}`)
+  }
+  const kvmDevice = fs.existsSync('/dev/kvm')
+  const file = cacheFile(cacheDir, emulator)
+  try {
+    const cached = JSON.parse(await fsp.readFile(file, 'utf8')) as QemuCaps
+    if (
+      cached.formatVersion === CAPS_FORMAT_VERSION &&
+      cached.emulator === emulator &&
+      cached.mtimeMs === st.mtimeMs &&
+      cached.size === st.size &&
+      cached.kvmDevice === kvmDevice
+    ) {
+      log.debug(`qemu: capabilities of ${emulator} from cache ${file}`)
+      return cached
+    }
+  } catch {
+    // missing or unreadable cache: probe
+  }
+  const t0 = performance.now()
+  const probed = await probeQemu(emulator)
+  const caps: QemuCaps = {...probed, mtimeMs: st.mtimeMs, size: st.size, kvmDevice}
+  log.info(`qemu: probed ${emulator} (QEMU ${caps.version.major}.${caps.version.minor}.${caps.version.micro}, ${caps.machines.length} machine types) in ${(performance.now() - t0).toFixed(0)} ms`)
+  try {
+    await writeFileAtomic(file, JSON.stringify(caps, null, 1) + '\n')
+  } catch (err) {
+    log.warn(`qemu: cannot cache capabilities in ${file}: ${(err as Error).message}`)
+  }
+  return caps
+}
+
+export function errnoText(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return 'No such file or directory'
+    case 'EACCES':
+      return 'Permission denied'
+    case 'ENOTDIR':
+      return 'Not a directory'
+    case 'EISDIR':
+      return 'Is a directory'
+    case 'EPERM':
+      return 'Operation not permitted'
+    case 'EROFS':
+      return 'Read-only file system'
+    default:
+      return e.message
+  }
+}
+
+// ---- KVM usability --------------------------------------------------------------------------
+
+/** Whether the host CPU advertises hardware virtualisation (what virt-host-validate checks). */
+export function hostHasVirtExtensions(cpuinfo?: string): boolean {
+  let text = cpuinfo
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync('/proc/cpuinfo', 'utf8')
+    } catch {
+      return false
+    }
+  }
+  return /^flags\s*:.*\b(vmx|svm)\b/m.test(text)
+}
+
+/** Whether /dev/kvm can be opened read-write. */
+export function kvmDeviceUsable(): boolean {
+  try {
+    fs.closeSync(fs.openSync('/dev/kvm', fs.constants.O_RDWR))
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * KVM is usable when /dev/kvm opens read-write, the CPU advertises vmx/svm, and the probe QEMU
+ * managed to enable KVM. (Some sandboxes expose a /dev/kvm that initialises but cannot run a
+ * guest, and do not advertise vmx/svm: those count as "no KVM".)
+ */
+export function kvmUsable(caps: QemuCaps): boolean {
+  return caps.kvm.enabled && kvmDeviceUsable() && hostHasVirtExtensions()
+}
+
+/** Resolves a machine type name or alias to its canonical name, or undefined when unknown. */
+export function canonicalMachine(caps: QemuCaps, name: string): string | undefined {
+  for (const m of caps.machines) if (m.name === name) return m.name
+  for (const m of caps.machines) if (m.alias === name) return m.name
+  return undefined
+}
+
+export function defaultMachine(caps: QemuCaps): QemuMachine | undefined {
+  return caps.machines.find((m) => m.isDefault) ?? caps.machines.find((m) => m.alias === 'pc') ?? caps.machines[0]
+}
+
+// ---- host facts -----------------------------------------------------------------------------
+
+export interface HostFacts {
+  node: NodeInfo
+  vendor?: string
+  hostUuid: string
+  memoryKiB: number
+  cpuIds: number[]
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return fs.readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** A stable host UUID: SMBIOS when readable, else derived from /etc/machine-id. */
+export function hostUuid(): string {
+  const smbios = readText('/sys/class/dmi/id/product_uuid')?.trim().toLowerCase()
+  if (smbios && /^[0-9a-f-]{36}$/.test(smbios)) return smbios
+  let id = readText('/etc/machine-id')?.trim().toLowerCase() ?? ''
+  if (!/^[0-9a-f]{32}$/.test(id)) id = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 32)
+  return `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`
+}
+
+export function meminfoKiB(field: string): number | undefined {
+  const text = readText('/proc/meminfo')
+  if (!text) return undefined
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s*kB`, 'm').exec(text)
+  return m ? Number(m[1]) : undefined
+}
+
+/** nodeinfo as libvirt computes it: model = arch, CPUs and topology from /proc/cpuinfo, memory from /proc/meminfo. */
+export function readHostFacts(): HostFacts {
+  const cpuinfo = readText('/proc/cpuinfo') ?? ''
+  const cpus = os.cpus()
+  const ncpus = Math.max(1, cpus.length)
+  const blocks = cpuinfo.split(/\n\s*\n/).filter((b) => /^processor\s*:/m.test(b))
+  const field = (b: string, name: string): string | undefined => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(b)?.[1]?.trim()
+  const sockets = new Set<string>()
+  const cores = new Set<string>()
+  const cpuIds: number[] = []
+  let mhz = 0
+  let vendor: string | undefined
+  for (const b of blocks) {
+    const pid = field(b, 'physical id') ?? '0'
+    sockets.add(pid)
+    cores.add(`${pid}/${field(b, 'core id') ?? field(b, 'processor')}`)
+    const p = Number(field(b, 'processor'))
+    if (Number.isInteger(p)) cpuIds.push(p)
+    if (!mhz) mhz = Math.floor(Number(field(b, 'cpu MHz') ?? 0))
+    vendor ??= field(b, 'vendor_id')
+  }
+  if (!mhz && cpus[0]) mhz = cpus[0].speed
+  let nSockets = Math.max(1, sockets.size)
+  let nCores = Math.max(1, Math.floor(cores.size / nSockets))
+  let nThreads = Math.max(1, Math.floor(ncpus / (nSockets * nCores)))
+  if (nSockets * nCores * nThreads !== ncpus) {
+    nSockets = 1
+    nCores = ncpus
+    nThreads = 1
+  }
+  const memoryKiB = meminfoKiB('MemTotal') ?? Math.floor(os.totalmem() / 1024)
+  return {
+    node: {
+      model: os.arch() === 'x64' ? 'x86_64' : os.arch(),
+      memoryKiB: BigInt(memoryKiB),
+      cpus: ncpus,
+      mhz,
+      nodes: 1,
+      sockets: nSockets,
+      cores: nCores,
+      threads: nThreads,
+    },
+    vendor: vendor === 'GenuineIntel' ? 'Intel' : vendor === 'AuthenticAMD' ? 'AMD' : vendor,
+    hostUuid: hostUuid(),
+    memoryKiB,
+    cpuIds: cpuIds.length ? cpuIds : Array.from({length: ncpus}, (_, i) => i),
+  }
+}
+
+/** Free host memory in bytes (MemFree, as libvirt's virNodeGetFreeMemory). */
+export function nodeFreeMemoryBytes(): bigint {
+  const kib = meminfoKiB('MemFree')
+  return kib === undefined ? BigInt(os.freemem()) : BigInt(kib) * 1024n
+}
+
+/** The capabilities XML for one QEMU binary on this host. */
+export function buildCapabilitiesXml(caps: QemuCaps, host: HostFacts, kvm: boolean): string {
+  const machines: CapsMachine[] = []
+  for (const m of caps.machines) {
+    machines.push({name: m.name, maxCpus: m.maxCpus})
+    if (m.alias) machines.push({name: m.alias, canonical: m.name, maxCpus: m.maxCpus})
+  }
+  const domains: {type: string; emulator?: string; machines?: CapsMachine[]}[] = [{type: 'qemu'}]
+  if (kvm) domains.push({type: 'kvm'})
+  const guests = [
+    {
+      osType: 'hvm',
+      arch: caps.arch,
+      wordsize: caps.arch === 'x86_64' || caps.arch === 'aarch64' ? 64 : 32,
+      emulator: caps.emulator,
+      machines,
+      domains,
+      features: caps.arch === 'x86_64' ? ['acpi', 'apic', 'cpuselection', 'deviceboot', 'disksnapshot'] : ['cpuselection', 'deviceboot', 'disksnapshot'],
+    },
+  ]
+  const n = host.node
+  return formatCapabilities({
+    hostUuid: host.hostUuid,
+    arch: n.model,
+    cpuVendor: host.vendor,
+    topology: {sockets: n.sockets, cores: n.cores, threads: n.threads},
+    pageSizesKiB: [4, 2048],
+    iommu: false,
+    migrationTransports: ['tcp', 'rdma'],
+    cells: [{id: 0, memoryKiB: host.memoryKiB, cpus: host.cpuIds}],
+    secModels: [{model: 'none', doi: '0'}],
+    guests,
+  })
+}
