@@ -6,6 +6,7 @@ import {spawn} from 'node:child_process'
 import {mkdirSync, openSync} from 'node:fs'
 import {Daemon, DaemonStartError, type DaemonOptions} from './server.js'
 import {daemonNameForDriver, daemonPaths} from './paths.js'
+import {notifyReady} from './notify.js'
 
 export interface LaunchOptions extends DaemonOptions {
   detach?: boolean
@@ -31,6 +32,7 @@ export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
     process.send({ready: true, pid: process.pid} satisfies ChildMsg)
     process.disconnect?.()
   }
+  await notifyReady()
   return d
 }
 

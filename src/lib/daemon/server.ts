@@ -12,6 +12,7 @@ import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Liste
 import {Logger, type LogLevel} from './logging.js'
 import {createRemoteProgram} from './remote.js'
 import {createAdminProgram} from './admin.js'
+import {createProxyProgram} from './proxy.js'
 import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
@@ -82,6 +83,8 @@ export class Daemon {
       : basePaths
     if (opts.pidFile) paths.pidFile = opts.pidFile
     const fds = activatedFds(env)
+    // Guests and helpers started later must not think the sockets are theirs.
+    for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[k]
     if (fds && opts.listen) {
       throw new DaemonStartError('--listen parameter not permitted with systemd activation sockets, see \'man libvirtd\' for further guidance')
     }
@@ -92,7 +95,7 @@ export class Daemon {
       throw new DaemonStartError((err as Error).message)
     }
     try {
-      d.setupDrivers()
+      await d.setupDrivers()
       await d.setupListeners(fds, opts.listen ?? false)
     } catch (err) {
       await d.stop()
@@ -111,12 +114,29 @@ export class Daemon {
     return d
   }
 
-  private setupDrivers(): void {
+  /** Which drivers each daemon hosts: libvirtd all of them, a modular daemon its own. */
+  private async setupDrivers(): Promise<void> {
+    const hosts = (driver: string) => this.name === 'libvirtd' || this.name === `virt${driver}d`
+    if (this.name === 'virtproxyd') {
+      this.remoteProgram = createProxyProgram({sockDir: this.paths.sockDir, mode: this.paths.mode, log: (m) => this.log.debug(m)})
+      return
+    }
+    const supported = ['libvirtd', ...IMPLEMENTED_MODULAR]
+    if (!supported.includes(this.name)) {
+      throw new DaemonStartError(`${this.name}: vctl has no ${this.name.replace(/^virt|d$/g, '')} driver yet; modular daemons available: ${IMPLEMENTED_MODULAR.join(', ')}`)
+    }
     if (this.name === 'libvirtd') {
       const test = new TestDriver()
       this.hypervisors.push(test)
       this.registry.addHypervisor({scheme: 'test', get: () => test})
     }
+    for (const hook of DRIVER_HOOKS) if (hosts(hook.driver)) await hook.setup(this)
+  }
+
+  /** Lets a driver module register itself (see the hooks at the bottom of this file). */
+  addHypervisor(scheme: string, driver: HypervisorDriver): void {
+    this.hypervisors.push(driver)
+    this.registry.addHypervisor({scheme, get: () => driver})
   }
 
   private programsFor(role: Listener['role']): Map<number, ServedProgram> {
@@ -128,7 +148,7 @@ export class Daemon {
 
   private readonly connListener = new WeakMap<RpcConnection, Listener>()
 
-  private readonly remoteProgram: ServedProgram
+  private remoteProgram: ServedProgram
   private readonly adminProgram: ServedProgram
 
   private makeRemoteProgram(): ServedProgram {
@@ -302,3 +322,14 @@ export class Daemon {
     return this.stopping
   }
 }
+
+/** Modular daemons vctl can run besides libvirtd and virtproxyd. */
+const IMPLEMENTED_MODULAR: string[] = []
+
+interface DriverHook {
+  driver: string
+  setup: (d: Daemon) => Promise<void>
+}
+
+/** Driver set-up steps, run for libvirtd and for the driver's own modular daemon. */
+const DRIVER_HOOKS: DriverHook[] = []

@@ -4,16 +4,23 @@
  */
 import {connect as netConnect, type Socket} from 'node:net'
 import {EventEmitter} from 'node:events'
-import {FrameDecoder, MessageStatus, MessageType, errorStruct, finishPacket, fromWireError, payloadReader, startPacket, type Packet} from './message.js'
+import {FrameDecoder, MessageStatus, MessageType, PAYLOAD_OFFSET, errorStruct, finishPacket, fromWireError, payloadReader, startPacket, type Packet} from './message.js'
 import type {EventDef, ProcDef, Program} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
 
 interface Pending {
-  def: ProcDef<any, any>
+  def: ProcDef<any, any> | null
   prog: number
+  proc: number
   resolve: (v: any) => void
   reject: (e: Error) => void
+}
+
+/** A reply as raw bytes, for forwarding (the proxy daemon). */
+export interface RawReply {
+  status: number
+  payload: Buffer
 }
 
 export interface ClientEvent {
@@ -78,7 +85,20 @@ export class RpcClient extends EventEmitter {
     def.args.enc(w, args)
     const buf = finishPacket(w)
     return new Promise<R>((resolve, reject) => {
-      this.pending.set(serial, {def, prog: program.prog, resolve, reject})
+      this.pending.set(serial, {def, prog: program.prog, proc: def.num, resolve, reject})
+      this.socket.write(buf)
+    })
+  }
+
+  /** Sends a call whose payload is already encoded; resolves with the raw reply. */
+  callRaw(prog: number, vers: number, proc: number, payload: Buffer): Promise<RawReply> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const serial = this.serial++
+    const w = startPacket({prog, vers, proc, type: MessageType.CALL, serial, status: MessageStatus.OK}, 28 + payload.length)
+    w.bytes(payload)
+    const buf = finishPacket(w)
+    return new Promise<RawReply>((resolve, reject) => {
+      this.pending.set(serial, {def: null, prog, proc, resolve, reject})
       this.socket.write(buf)
     })
   }
@@ -104,6 +124,7 @@ export class RpcClient extends EventEmitter {
       return
     }
     if (p.type === MessageType.MESSAGE) {
+      this.emit('raw-message', p)
       const program = this.programs.get(p.prog)
       const def = program?.eventsByNum.get(p.proc)
       if (!program || !def) return
@@ -118,8 +139,12 @@ export class RpcClient extends EventEmitter {
     }
     if (p.type !== MessageType.REPLY) return
     const pending = this.pending.get(p.serial)
-    if (!pending || pending.prog !== p.prog || pending.def.num !== p.proc) return
+    if (!pending || pending.prog !== p.prog || pending.proc !== p.proc) return
     this.pending.delete(p.serial)
+    if (!pending.def) {
+      pending.resolve({status: p.status, payload: p.buf.subarray(PAYLOAD_OFFSET)} satisfies RawReply)
+      return
+    }
     try {
       const r = payloadReader(p)
       if (p.status === MessageStatus.ERROR) {
@@ -130,7 +155,7 @@ export class RpcClient extends EventEmitter {
       r.done()
       pending.resolve(ret)
     } catch (err) {
-      pending.reject(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unable to decode reply to ${pending.def.name}: ${(err as Error).message}`))
+      pending.reject(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unable to decode reply to ${pending.def!.name}: ${(err as Error).message}`))
     }
   }
 

@@ -17,6 +17,11 @@ export interface ServedProgram {
   handle: Handler
   /** Error domain for read-only denials of a procedure (libvirt names the API family). */
   denyDomain?: (def: ProcDef<any, any>) => number
+  /**
+   * Forwarding (the proxy daemon): once the connection is open, calls this program does not
+   * handle itself are passed on raw; the forwarder sends the reply with `sendRaw`.
+   */
+  forward?: {local: Set<number>; call: (conn: RpcConnection, p: Packet) => void}
 }
 
 export interface ConnectionOptions {
@@ -212,6 +217,10 @@ export class RpcConnection {
       this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unexpected message status ${p.status}`))
       return
     }
+    if (served.forward && this.opened && !served.forward.local.has(p.proc)) {
+      served.forward.call(this, p)
+      return
+    }
     const def = served.program.byNum.get(p.proc)
     if (!def) {
       this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${p.proc}`))
@@ -293,7 +302,7 @@ export class RpcConnection {
     if (def.name === 'CONNECT_CLOSE') this.close()
   }
 
-  private replyError(h: Header, err: VirError): void {
+  replyError(h: Header, err: VirError): void {
     this.sendRaw(buildErrorReply(h, err))
   }
 }

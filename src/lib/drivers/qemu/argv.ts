@@ -1,0 +1,479 @@
+/**
+ * Domain definition -> QEMU command line, as pure functions (no filesystem, no processes), tested
+ * with golden files (test/golden/qemu/NAME.xml + NAME.args).
+ *
+ *   applyQemuDefaults(def, target)   fills what libvirt's qemu post-parse fills in: arch, canonical
+ *                                    machine type, emulator, disk bus/driver, NIC model,
+ *                                    memballoon, serial ports behind consoles;
+ *   validateForQemu(def, target)     refuses what this QEMU (or this driver) cannot run, with
+ *                                    libvirt's errors;
+ *   buildQemuArgv(def, opts)         the argv (argv[0] is the emulator).
+ */
+import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import type {DomainChr, DomainDef, DomainDisk} from '../../conf/domain.js'
+import {attr, child, childrenNamed, el, type XmlElement} from '../../conf/xml.js'
+import type {QemuMachine} from './capabilities.js'
+
+const D = ErrorDomain.QEMU
+
+/** What the argv builder needs to know about the emulator (a subset of the probed capabilities). */
+export interface QemuTarget {
+  emulator: string
+  arch: string
+  machines: QemuMachine[]
+  cpuModels: string[]
+  /** Whether KVM is usable on this host. */
+  kvm: boolean
+  /** Whether `-sandbox` is available. */
+  sandbox: boolean
+}
+
+export interface ArgvOptions {
+  emulator: string
+  /** The QMP monitor socket QEMU listens on. */
+  monitorPath: string
+  /** Add `-sandbox on,...` (only when the binary supports it). */
+  sandbox: boolean
+  /** TCP ports chosen for the graphics devices (index-aligned); autoport devices need one. */
+  graphicsPorts?: (number | undefined)[]
+}
+
+function unsupported(detail: string): VirError {
+  return errors.configUnsupported(D, detail)
+}
+
+/** Escapes a value for QEMU's key=value option syntax (a comma is written as two). */
+export function qemuOptEscape(v: string): string {
+  return v.replaceAll(',', ',,')
+}
+
+function findMachine(machines: QemuMachine[], name: string): QemuMachine | undefined {
+  return machines.find((m) => m.name === name) ?? machines.find((m) => m.alias === name)
+}
+
+function defaultMachine(machines: QemuMachine[]): QemuMachine | undefined {
+  return machines.find((m) => m.isDefault) ?? machines[0]
+}
+
+export function isQ35(machine: string | undefined): boolean {
+  return machine !== undefined && (machine === 'q35' || machine.startsWith('pc-q35'))
+}
+
+/** libvirt's virDiskNameToIndex: 'vda' -> 0, 'hdc' -> 2, 'sdaa' -> 26; -1 when malformed. */
+export function diskNameToIndex(name: string): number {
+  const m = /^(?:fd|hd|vd|sd|xvd|ubd)([a-z]+)$/.exec(name)
+  if (!m) return -1
+  let v = 0
+  for (const c of m[1]) v = v * 26 + (c.charCodeAt(0) - 96)
+  return v - 1
+}
+
+function defaultBus(target: string): string | undefined {
+  if (target.startsWith('vd')) return 'virtio'
+  if (target.startsWith('hd')) return 'ide'
+  if (target.startsWith('sd')) return 'scsi'
+  if (target.startsWith('fd')) return 'fdc'
+  return undefined
+}
+
+const DISK_FORMATS = new Set(['raw', 'qcow2', 'qed', 'vmdk', 'vdi', 'vpc', 'vhdx', 'cloop', 'dmg', 'bochs', 'parallels'])
+const NIC_MODELS: Record<string, string> = {
+  virtio: 'virtio-net-pci',
+  'virtio-net': 'virtio-net-pci',
+  e1000: 'e1000',
+  e1000e: 'e1000e',
+  rtl8139: 'rtl8139',
+}
+const VIDEO_MODELS: Record<string, string> = {
+  vga: 'VGA',
+  cirrus: 'cirrus-vga',
+  virtio: 'virtio-vga',
+  bochs: 'bochs-display',
+  qxl: 'qxl-vga',
+  ramfb: 'ramfb',
+}
+
+function devicesEl(root: XmlElement): XmlElement {
+  let d = child(root, 'devices')
+  if (!d) {
+    d = el('devices')
+    root.children.push(d)
+  }
+  return d
+}
+
+/**
+ * Fills in what libvirt's qemu driver fills in when a definition is parsed: os arch, canonical
+ * machine type (aliases such as 'pc' resolved), emulator, disk bus and driver, NIC model
+ * (rtl8139, libvirt's x86 default), a virtio memballoon, and a serial port behind each serial
+ * console. Modifies `def` in place. Unknown values are left for validateForQemu to report.
+ */
+export function applyQemuDefaults(def: DomainDef, target: QemuTarget): void {
+  def.os.arch ??= target.arch
+  if (def.os.machine === undefined) def.os.machine = defaultMachine(target.machines)?.name
+  else {
+    const m = findMachine(target.machines, def.os.machine)
+    if (m) def.os.machine = m.name
+  }
+  def.devices.emulator ??= target.emulator
+  for (const d of def.devices.disks) {
+    d.bus ??= defaultBus(d.target)
+    if (d.type === 'file' || d.type === 'block') {
+      d.driverName ??= 'qemu'
+      d.driverType ??= 'raw'
+    }
+  }
+  for (const i of def.devices.interfaces) i.model ??= 'rtl8139'
+  // Consoles of type serial are views of serial ports; libvirt adds the port when missing.
+  def.devices.consoles.forEach((c, n) => {
+    c.targetType ??= n === 0 ? 'serial' : 'virtio'
+  })
+  for (const c of def.devices.consoles) {
+    if (c.targetType !== 'serial') continue
+    const port = c.targetPort ?? 0
+    if (!def.devices.serials.some((s) => (s.targetPort ?? 0) === port)) {
+      def.devices.serials.push({type: c.type, path: c.path, targetPort: port, targetType: 'isa-serial'})
+    }
+  }
+  for (const s of def.devices.serials) s.targetType ??= 'isa-serial'
+  const devs = devicesEl(def.root)
+  if (!child(devs, 'memballoon')) devs.children.push(el('memballoon', {model: 'virtio'}))
+}
+
+export interface DiskPlacement {
+  disk: DomainDisk
+  /** Index of the disk in def.devices.disks. */
+  index: number
+  bus: string
+  /** Target index (vda -> 0). */
+  unit: number
+  alias: string
+}
+
+/** Where each disk goes: bus and alias, per libvirt's naming (virtio-disk0, ide0-0-1, sata0-0-2, scsi0-0-0-3). */
+function placeDisks(def: DomainDef): DiskPlacement[] {
+  return def.devices.disks.map((disk, index) => {
+    const bus = disk.bus ?? defaultBus(disk.target) ?? 'virtio'
+    const unit = diskNameToIndex(disk.target)
+    let alias: string
+    switch (bus) {
+      case 'virtio':
+        alias = `virtio-disk${unit}`
+        break
+      case 'ide':
+        alias = `ide0-${Math.floor(unit / 2)}-${unit % 2}`
+        break
+      case 'sata':
+        alias = `sata0-0-${unit}`
+        break
+      case 'scsi':
+        alias = `scsi0-0-0-${unit}`
+        break
+      default:
+        alias = `${bus}-disk${unit}`
+    }
+    return {disk, index, bus, unit, alias}
+  })
+}
+
+/** Refuses what this emulator or driver cannot run, with libvirt's error codes and wording. */
+export function validateForQemu(def: DomainDef, target: QemuTarget): void {
+  const emu = def.devices.emulator ?? target.emulator
+  if (def.type !== 'qemu' && def.type !== 'kvm') {
+    throw unsupported(`Emulator '${emu}' does not support virt type '${def.type}'`)
+  }
+  if (def.type === 'kvm' && !target.kvm) {
+    throw unsupported(`Emulator '${emu}' does not support virt type 'kvm'`)
+  }
+  if (def.os.type !== 'hvm') throw unsupported(`Emulator '${emu}' does not support os type '${def.os.type}'`)
+  const arch = def.os.arch ?? target.arch
+  if (arch !== target.arch) throw unsupported(`Emulator '${emu}' does not support arch '${arch}'`)
+  const machineName = def.os.machine ?? defaultMachine(target.machines)?.name
+  const machine = machineName === undefined ? undefined : findMachine(target.machines, machineName)
+  if (!machine) throw unsupported(`Emulator '${emu}' does not support machine type '${machineName ?? ''}'`)
+  if (def.vcpus > machine.maxCpus) {
+    throw unsupported(`Maximum CPUs greater than specified machine type limit ${machine.maxCpus}`)
+  }
+  const topo = cpuTopology(def)
+  if (topo && topo.sockets * topo.dies * topo.cores * topo.threads !== def.vcpus) {
+    throw new VirError(
+      ErrorCode.XML_ERROR,
+      D,
+      `XML error: CPU topology doesn't match maximum vcpu count`,
+    )
+  }
+
+  const cpu = def.cpu
+  if (cpu?.mode === 'host-passthrough' && def.type !== 'kvm') {
+    throw unsupported(`CPU mode 'host-passthrough' for ${target.arch} qemu domain on ${target.arch} host is not supported by hypervisor`)
+  }
+  if (cpu?.mode !== undefined && !['custom', 'host-model', 'host-passthrough', 'maximum'].includes(cpu.mode)) {
+    throw errors.xmlError(D, `Invalid mode attribute '${cpu.mode}'`)
+  }
+  if ((cpu?.mode === undefined || cpu.mode === 'custom') && cpu?.model !== undefined && !target.cpuModels.includes(cpu.model)) {
+    throw unsupported(`CPU model '${cpu.model}' is not supported by hypervisor`)
+  }
+
+  for (const [key, value, ok] of [
+    ['on_poweroff', def.onPoweroff, ['destroy', 'restart']],
+    ['on_reboot', def.onReboot, ['destroy', 'restart']],
+  ] as const) {
+    if (!(ok as readonly string[]).includes(value)) throw unsupported(`${key} action '${value}' is not supported by vctl's qemu driver`)
+  }
+
+  // Disks.
+  const seen = new Map<string, DomainDisk>()
+  const q35 = isQ35(machine.name)
+  for (const p of placeDisks(def)) {
+    const d = p.disk
+    const other = seen.get(d.target)
+    if (other) throw errors.xmlError(D, `target '${d.target}' duplicated for disk sources '${other.source ?? ''}' and '${d.source ?? ''}'`)
+    seen.set(d.target, d)
+    if (p.unit < 0) throw errors.xmlError(D, `Unknown disk name '${d.target}' and no address specified`)
+    if (d.type !== 'file' && d.type !== 'block') throw unsupported(`disk type '${d.type}' is not supported by vctl's qemu driver`)
+    if (d.device !== 'disk' && d.device !== 'cdrom') throw unsupported(`disk device '${d.device}' is not supported by vctl's qemu driver`)
+    if (d.driverName !== undefined && d.driverName !== 'qemu') throw unsupported(`unsupported driver name '${d.driverName}' for disk '${d.target}'`)
+    if (d.driverType !== undefined && !DISK_FORMATS.has(d.driverType)) throw unsupported(`unknown driver format value '${d.driverType}'`)
+    if (d.source === undefined && d.device !== 'cdrom') throw unsupported(`disk '${d.target}' has no source (only a cdrom may be empty)`)
+    switch (p.bus) {
+      case 'virtio':
+        if (d.device === 'cdrom') throw unsupported(`disk type of '${d.target}' does not support ejectable media`)
+        break
+      case 'ide':
+        if (q35) throw unsupported('IDE controllers are unsupported for this QEMU binary or machine type')
+        if (p.unit > 3) throw unsupported(`disk '${d.target}': IDE supports hda to hdd only`)
+        break
+      case 'sata':
+        if (p.unit > 5) throw unsupported(`disk '${d.target}': SATA supports sda to sdf only`)
+        break
+      case 'scsi':
+        if (p.unit > 255) throw unsupported(`disk '${d.target}': too many SCSI disks`)
+        break
+      default:
+        throw unsupported(`disk bus '${p.bus}' is not supported by vctl's qemu driver`)
+    }
+  }
+
+  for (const i of def.devices.interfaces) {
+    if (i.type !== 'user') {
+      throw unsupported(`interface type '${i.type}' is not supported by vctl's qemu driver (use type='user')`)
+    }
+    if (i.model !== undefined && !(i.model in NIC_MODELS)) throw unsupported(`interface model '${i.model}' is not supported by vctl's qemu driver`)
+  }
+
+  for (const s of def.devices.serials) {
+    if (!['pty', 'file', 'null', 'unix'].includes(s.type)) throw unsupported(`serial type '${s.type}' is not supported by vctl's qemu driver`)
+    if (s.type === 'file' && !s.path) throw unsupported(`serial port ${s.targetPort ?? 0}: type 'file' needs <source path='...'/>`)
+    if (s.type === 'unix' && !s.path) throw unsupported(`serial port ${s.targetPort ?? 0}: type 'unix' needs <source path='...'/>`)
+  }
+  for (const c of def.devices.consoles) {
+    if (c.targetType !== undefined && c.targetType !== 'serial') {
+      throw unsupported(`console target type '${c.targetType}' is not supported by vctl's qemu driver`)
+    }
+  }
+  for (const g of def.devices.graphics) {
+    if (g.type !== 'vnc') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
+    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`vnc port must be in range [5900,65535]`)
+  }
+  for (const v of childrenNamed(child(def.root, 'devices'), 'video')) {
+    const model = attr(child(v, 'model'), 'type') ?? 'vga'
+    if (model !== 'none' && !(model in VIDEO_MODELS)) throw unsupported(`video type '${model}' is not supported by vctl's qemu driver`)
+  }
+}
+
+function cpuTopology(def: DomainDef): {sockets: number; dies: number; cores: number; threads: number} | undefined {
+  const t = child(child(def.root, 'cpu'), 'topology')
+  if (!t) return undefined
+  const n = (name: string) => {
+    const v = attr(t, name)
+    return v === undefined ? 1 : Number(v)
+  }
+  return {sockets: n('sockets'), dies: n('dies'), cores: n('cores'), threads: n('threads')}
+}
+
+function chardevArgs(id: string, c: DomainChr): string {
+  switch (c.type) {
+    case 'pty':
+      return `pty,id=${id}`
+    case 'null':
+      return `null,id=${id}`
+    case 'file': {
+      const append = attr(child(c.xml, 'source'), 'append') === 'on' ? ',append=on' : ''
+      return `file,id=${id},path=${qemuOptEscape(c.path ?? '')}${append}`
+    }
+    case 'unix': {
+      const mode = attr(child(c.xml, 'source'), 'mode') ?? 'bind'
+      return `socket,id=${id},path=${qemuOptEscape(c.path ?? '')}${mode === 'bind' ? ',server=on,wait=off' : ''}`
+    }
+    default:
+      throw unsupported(`serial type '${c.type}' is not supported by vctl's qemu driver`)
+  }
+}
+
+function cpuArg(def: DomainDef): string {
+  const cpu = def.cpu
+  switch (cpu?.mode) {
+    case 'host-passthrough':
+      return 'host'
+    case 'host-model':
+    case 'maximum':
+      return 'max'
+    default:
+      return cpu?.model ?? 'qemu64'
+  }
+}
+
+function bootIndex(e: XmlElement | undefined): number | undefined {
+  const o = attr(child(e, 'boot'), 'order')
+  return o === undefined ? undefined : Number(o)
+}
+
+/** Builds the full argv (argv[0] = emulator) for a validated, defaults-applied definition. */
+export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
+  const a: string[] = [opts.emulator]
+  const push = (...xs: string[]) => a.push(...xs)
+  const machine = def.os.machine ?? 'pc'
+  const q35 = isQ35(machine)
+  const accel = def.type === 'kvm' ? 'kvm' : 'tcg'
+
+  push('-name', `guest=${qemuOptEscape(def.name)},debug-threads=on`)
+  push('-S')
+  push('-msg', 'timestamp=on')
+  push('-machine', `${qemuOptEscape(machine)},accel=${accel},usb=off,dump-guest-core=off`)
+  push('-cpu', cpuArg(def))
+  push('-m', String(Math.ceil(def.memoryKiB / 1024)))
+  const topo = cpuTopology(def) ?? {sockets: def.vcpus, dies: 1, cores: 1, threads: 1}
+  push('-smp', `${def.currentVcpus},maxcpus=${def.vcpus},sockets=${topo.sockets},dies=${topo.dies},cores=${topo.cores},threads=${topo.threads}`)
+  push('-uuid', def.uuid)
+  push('-no-user-config', '-nodefaults')
+  push('-chardev', `socket,id=charmonitor,path=${qemuOptEscape(opts.monitorPath)},server=on,wait=off`)
+  push('-mon', 'chardev=charmonitor,id=monitor,mode=control')
+  push('-rtc', 'base=utc')
+  if (def.onReboot === 'destroy') push('-no-reboot')
+  if (def.onPoweroff === 'restart') push('-action', 'shutdown=pause')
+  push('-boot', 'strict=on')
+  if (def.os.kernel !== undefined) push('-kernel', def.os.kernel)
+  if (def.os.initrd !== undefined) push('-initrd', def.os.initrd)
+  if (def.os.cmdline !== undefined) push('-append', def.os.cmdline)
+
+  // Boot order: per-device <boot order='N'/> wins; else <os><boot dev=.../> picks the first disk,
+  // cdrom or NIC for each entry, as libvirt's effective boot index does.
+  const placements = placeDisks(def)
+  const bootOf = new Map<object, number>()
+  let perDevice = false
+  for (const d of def.devices.disks) {
+    const b = bootIndex(d.xml)
+    if (b !== undefined) {
+      bootOf.set(d, b)
+      perDevice = true
+    }
+  }
+  for (const i of def.devices.interfaces) {
+    const b = bootIndex(i.xml)
+    if (b !== undefined) {
+      bootOf.set(i, b)
+      perDevice = true
+    }
+  }
+  if (!perDevice && def.os.kernel === undefined) {
+    let n = 1
+    for (const dev of def.os.boot) {
+      let target: object | undefined
+      if (dev === 'hd') target = def.devices.disks.find((d) => d.device === 'disk' && !bootOf.has(d))
+      else if (dev === 'cdrom') target = def.devices.disks.find((d) => d.device === 'cdrom' && !bootOf.has(d))
+      else if (dev === 'network') target = def.devices.interfaces.find((i) => !bootOf.has(i))
+      if (target) bootOf.set(target, n++)
+    }
+  }
+  const bootSuffix = (o: object) => (bootOf.has(o) ? `,bootindex=${bootOf.get(o)}` : '')
+
+  // Controllers the disks need.
+  if (!q35 && placements.some((p) => p.bus === 'sata')) push('-device', 'ich9-ahci,id=sata0')
+  if (placements.some((p) => p.bus === 'scsi')) push('-device', 'virtio-scsi-pci,id=scsi0')
+
+  // Disks: a protocol (storage) node and a format node per disk, then the frontend device.
+  for (const p of placements) {
+    const d = p.disk
+    const n = p.index + 1
+    const ro = d.readonly || d.device === 'cdrom'
+    let drive = ''
+    if (d.source !== undefined) {
+      const storage = `libvirt-${n}-storage`
+      const format = `libvirt-${n}-format`
+      const proto = d.type === 'block' ? 'host_device' : 'file'
+      push('-blockdev', `driver=${proto},filename=${qemuOptEscape(d.source)},node-name=${storage},auto-read-only=on,discard=unmap`)
+      push('-blockdev', `node-name=${format},read-only=${ro ? 'on' : 'off'},driver=${d.driverType ?? 'raw'},file=${storage}`)
+      drive = `,drive=${format}`
+    }
+    const cd = d.device === 'cdrom'
+    switch (p.bus) {
+      case 'virtio':
+        push('-device', `virtio-blk-pci${drive},id=${p.alias}${bootSuffix(d)}`)
+        break
+      case 'ide':
+        push('-device', `${cd ? 'ide-cd' : 'ide-hd'},bus=ide.${Math.floor(p.unit / 2)},unit=${p.unit % 2}${drive},id=${p.alias}${bootSuffix(d)}`)
+        break
+      case 'sata':
+        push('-device', `${cd ? 'ide-cd' : 'ide-hd'},bus=${q35 ? 'ide' : 'sata0'}.${p.unit}${drive},id=${p.alias}${bootSuffix(d)}`)
+        break
+      case 'scsi':
+        push('-device', `${cd ? 'scsi-cd' : 'scsi-hd'},bus=scsi0.0,channel=0,scsi-id=0,lun=${p.unit}${drive},id=${p.alias}${bootSuffix(d)}`)
+        break
+    }
+  }
+
+  // Network interfaces (user-mode networking).
+  def.devices.interfaces.forEach((i, n) => {
+    push('-netdev', `user,id=hostnet${n}`)
+    const model = NIC_MODELS[i.model ?? 'rtl8139'] ?? 'rtl8139'
+    push('-device', `${model},netdev=hostnet${n},id=net${n}${i.mac ? `,mac=${i.mac}` : ''}${bootSuffix(i)}`)
+  })
+
+  // Serial ports (serial consoles share them).
+  for (const s of def.devices.serials) {
+    const port = s.targetPort ?? 0
+    push('-chardev', chardevArgs(`charserial${port}`, s))
+    push('-device', `isa-serial,chardev=charserial${port},id=serial${port},index=${port}`)
+  }
+
+  // Graphics.
+  if (def.devices.graphics.length === 0) push('-display', 'none')
+  def.devices.graphics.forEach((g, n) => {
+    const port = opts.graphicsPorts?.[n] ?? (g.port !== undefined && g.port >= 5900 ? g.port : 5900)
+    const listen = g.listen ?? '127.0.0.1'
+    const host = listen.includes(':') ? `[${listen}]` : listen
+    push('-vnc', `${host}:${port - 5900}`)
+  })
+  const videos = childrenNamed(child(def.root, 'devices'), 'video')
+  if (videos.length > 0) {
+    videos.forEach((v, n) => {
+      const model = attr(child(v, 'model'), 'type') ?? 'vga'
+      if (model !== 'none') push('-device', `${VIDEO_MODELS[model] ?? 'VGA'},id=video${n}`)
+    })
+  } else if (def.devices.graphics.length > 0) {
+    push('-device', 'VGA,id=video0')
+  }
+
+  const balloon = child(child(def.root, 'devices'), 'memballoon')
+  if (balloon && attr(balloon, 'model') === 'virtio') push('-device', 'virtio-balloon-pci,id=balloon0')
+
+  if (opts.sandbox) push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny')
+  return a
+}
+
+/** The argv as a shell-readable command line (for the domain log), one option per line like libvirt. */
+export function formatArgvForLog(argv: string[], env: Record<string, string>): string {
+  const q = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
+  const lines: string[] = []
+  const envPart = Object.entries(env)
+    .map(([k, v]) => `${k}=${q(v)}`)
+    .join(' ')
+  lines.push(`${envPart} ${q(argv[0])}`.trim())
+  for (let i = 1; i < argv.length; i++) {
+    if (argv[i].startsWith('-') && i + 1 < argv.length && !argv[i + 1].startsWith('-')) {
+      lines.push(`${argv[i]} ${q(argv[i + 1])}`)
+      i++
+    } else lines.push(argv[i])
+  }
+  return lines.join(' \\\n')
+}

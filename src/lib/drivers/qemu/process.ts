@@ -1,0 +1,214 @@
+/**
+ * QEMU processes that outlive the daemon: spawned detached in their own session, output appended
+ * to a log file opened by us (never a pipe, so nothing breaks when the daemon goes away), never
+ * killed when the daemon dies. Plus /proc helpers to recognise a process again after a restart
+ * (pid + start time + `-name guest=NAME`) and to read its CPU time.
+ */
+import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {dirname} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import {QmpClient} from './qmp.js'
+import {formatArgvForLog, qemuOptEscape} from './argv.js'
+
+export interface ProcStat {
+  /** R, S, D, Z, X, T, ... */
+  state: string
+  ppid: number
+  /** Clock ticks of user and system time (all threads). */
+  utime: number
+  stime: number
+  /** Start time after boot, in clock ticks: with the pid, identifies a process across pid reuse. */
+  starttime: string
+}
+
+/** Parses /proc/PID/stat; undefined when the process does not exist. */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let text: string
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined
+  }
+  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+  const close = text.lastIndexOf(')')
+  if (close < 0) return undefined
+  const f = text.slice(close + 2).split(' ')
+  // f[0] is field 3 (state); field N is f[N - 3].
+  return {state: f[0], ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), starttime: f[19]}
+}
+
+/** Whether `pid` runs (zombies count as gone: they have exited, only their parent has not reaped them). */
+export function pidRunning(pid: number, starttime?: string): boolean {
+  if (!(pid > 0)) return false
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  const st = readProcStat(pid)
+  if (!st) return false
+  if (st.state === 'Z' || st.state === 'X') return false
+  if (starttime !== undefined && st.starttime !== starttime) return false
+  return true
+}
+
+/** The process's argv from /proc/PID/cmdline. */
+export function readCmdline(pid: number): string[] {
+  try {
+    const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    return raw.split('\0').filter((s, i, arr) => i < arr.length - 1 || s.length > 0)
+  } catch {
+    return []
+  }
+}
+
+/** Whether a QEMU command line belongs to guest `name` (its `-name guest=NAME,...`). */
+export function cmdlineIsGuest(argv: string[], name: string): boolean {
+  const want = `guest=${qemuOptEscape(name)}`
+  for (let i = 0; i < argv.length - 1; i++) {
+    if (argv[i] !== '-name') continue
+    const v = argv[i + 1]
+    if (v === want || v.startsWith(want + ',')) {
+      // Make sure the match did not end inside an escaped comma (",,").
+      const rest = v.slice(want.length)
+      if (!rest.startsWith(',,')) return true
+    }
+  }
+  return false
+}
+
+let clkTck: number | undefined
+/** Clock ticks per second (sysconf(_SC_CLK_TCK)). */
+export function clockTicks(): number {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100
+    } catch {
+      clkTck = 100
+    }
+  }
+  return clkTck
+}
+
+/** CPU time (user + system, all threads) of a process in ns, 0 when unknown. */
+export function cpuTimeNs(pid: number): bigint {
+  const st = readProcStat(pid)
+  if (!st) return 0n
+  return (BigInt(st.utime + st.stime) * 1_000_000_000n) / BigInt(clockTicks())
+}
+
+function timestamp(d = new Date()): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '+0000')
+}
+
+/** Appends a libvirt-style line ("2024-01-01 12:00:00.000+0000: TEXT") to a domain log. */
+export async function appendLogLine(path: string, text: string): Promise<void> {
+  try {
+    await fsp.appendFile(path, `${timestamp()}: ${text}\n`)
+  } catch {
+    // the log is best effort
+  }
+}
+
+export interface SpawnedQemu {
+  child: ChildProcess
+  pid: number
+  /** Size of the log before QEMU wrote to it: where this run's output starts. */
+  logOffset: number
+}
+
+export const QEMU_ENV: Record<string, string> = {LC_ALL: 'C', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}
+
+/**
+ * Starts QEMU detached (its own session; not killed with the daemon), stdin from /dev/null,
+ * stdout and stderr appended to `logPath`. The log gets a header with the command line first.
+ */
+export function spawnQemu(argv: string[], logPath: string, headerExtra = ''): SpawnedQemu {
+  fs.mkdirSync(dirname(logPath), {recursive: true})
+  const fd = fs.openSync(logPath, 'a', 0o600)
+  try {
+    const header = `${timestamp()}: starting up vctl qemu driver${headerExtra}\n${formatArgvForLog(argv, QEMU_ENV)}\n`
+    fs.writeSync(fd, header)
+    const logOffset = fs.fstatSync(fd).size
+    const child = spawn(argv[0], argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      cwd: '/',
+      env: QEMU_ENV,
+    })
+    child.unref()
+    if (child.pid === undefined) {
+      // spawn failed synchronously (ENOENT, EACCES): 'error' follows; report it now.
+      child.on('error', () => {})
+      throw new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `Cannot find QEMU binary ${argv[0]}: No such file or directory`)
+    }
+    return {child, pid: child.pid, logOffset}
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** What this run of QEMU wrote to its log (after `offset`), trimmed to the last `max` characters. */
+export function readLogSince(path: string, offset: number, max = 4096): string {
+  try {
+    const buf = fs.readFileSync(path)
+    let text = buf.subarray(Math.min(offset, buf.length)).toString('utf8').trim()
+    if (text.length > max) text = '...' + text.slice(text.length - max)
+    return text
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * Connects to the monitor of a QEMU that is starting: retries while the socket is not there yet
+ * (QEMU creates it early during start-up) as long as `alive()` holds, up to `timeoutMs`.
+ */
+export async function connectMonitor(path: string, alive: () => boolean, timeoutMs = 30000): Promise<QmpClient> {
+  const deadline = Date.now() + timeoutMs
+  let delay = 2
+  for (;;) {
+    try {
+      return await QmpClient.connect(path, {timeoutMs: Math.max(1000, deadline - Date.now())})
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      const retryable = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EAGAIN'
+      if (!alive()) throw new MonitorGoneError()
+      if (!retryable || Date.now() >= deadline) {
+        if (retryable) throw new VirError(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.QEMU, `Timed out during operation: QEMU monitor '${path}' did not appear within ${timeoutMs} ms`)
+        throw err
+      }
+      await sleep(delay)
+      delay = Math.min(delay * 2, 20)
+    }
+  }
+}
+
+/** The process exited before its monitor answered. */
+export class MonitorGoneError extends Error {
+  constructor() {
+    super('process exited while connecting to monitor')
+  }
+}
+
+/** Polls until `pid` is gone (or a zombie), up to `timeoutMs`; resolves whether it is gone. */
+export async function waitPidGone(pid: number, starttime: string | undefined, timeoutMs: number, intervalMs = 10): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (pidRunning(pid, starttime)) {
+    if (Date.now() >= deadline) return false
+    await sleep(intervalMs)
+  }
+  return true
+}
+
+/** Sends a signal, ignoring ESRCH (already gone). */
+export function signalPid(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw errors.systemError(ErrorDomain.QEMU, `Failed to kill process ${pid}: ${(err as Error).message}`)
+  }
+}
