@@ -108,3 +108,17 @@ test('--version and --help', async (t) => {
   t.regex(h.stdout, /--timeout/)
   t.regex(h.stdout, /--pid-file/)
 })
+
+test('daemon status and daemon stop through the PID file', async (t) => {
+  const d = await startDaemon()
+  let r = await vctl(['daemon', 'status', '--root', d.root, '--json'])
+  t.is(r.code, 0, r.stderr)
+  t.like(JSON.parse(r.stdout), {daemon: 'libvirtd', running: true, pid: d.pid})
+  r = await vctl(['daemon', 'stop', '--root', d.root, '--json'])
+  t.like(JSON.parse(r.stdout), {stopped: true, pid: d.pid})
+  t.true(await waitExit(d.pid, 1000))
+  r = await vctl(['daemon', 'status', '--root', d.root])
+  t.is(r.code, 3)
+  t.regex(r.stdout, /not running/)
+  await d.stop()
+})
