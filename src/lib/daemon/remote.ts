@@ -312,6 +312,16 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
     const listener = (msg: DomainEventMsg | ObjectEventMsg) => deliver(conn, kind, msg)
     source.on(emitterEvent, listener)
     s.detach.push(() => source.off(emitterEvent, listener))
+    if (kind === 'secret') {
+      const onValue = (msg: {ref: {uuid: string; usageType: number; usageID: string}}) => {
+        for (const [id, cb] of s.callbacks) {
+          if (cb.kind !== 'secret' || cb.eventID !== 1 || (cb.uuid && cb.uuid !== msg.ref.uuid)) continue
+          conn.sendEvent(remote, remote.events.SECRET_EVENT_VALUE_CHANGED, {callbackID: id, secret: toSecret(msg.ref)})
+        }
+      }
+      source.on('secret-value', onValue)
+      s.detach.push(() => source.off('secret-value', onValue))
+    }
   }
 
   function deliver(conn: RpcConnection, kind: EventKind, msg: DomainEventMsg | ObjectEventMsg): void {

@@ -6,7 +6,7 @@
 import type {Socket} from 'node:net'
 import {readFileSync} from 'node:fs'
 import {loadDaemonConfig, type DaemonConfig} from './config.js'
-import {daemonNameForDriver, daemonPaths, type DaemonName, type DaemonPaths} from './paths.js'
+import {daemonNameForDriver, daemonPaths, driverStateDirs, type DaemonName, type DaemonPaths} from './paths.js'
 import {claimPidFile} from './pidfile.js'
 import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Listener} from './listeners.js'
 import {Logger, type LogLevel} from './logging.js'
@@ -324,7 +324,7 @@ export class Daemon {
 }
 
 /** Modular daemons vctl can run besides libvirtd and virtproxyd. */
-const IMPLEMENTED_MODULAR: string[] = []
+const IMPLEMENTED_MODULAR: string[] = ['virtsecretd']
 
 interface DriverHook {
   driver: string
@@ -332,4 +332,14 @@ interface DriverHook {
 }
 
 /** Driver set-up steps, run for libvirtd and for the driver's own modular daemon. */
-const DRIVER_HOOKS: DriverHook[] = []
+const DRIVER_HOOKS: DriverHook[] = [
+  {
+    driver: 'secret',
+    setup: async (d) => {
+      const {createSecretDriver} = await import('../drivers/secret/driver.js')
+      const dirs = driverStateDirs(d.paths, 'secrets')
+      const driver = createSecretDriver({configDir: dirs.configDir, runDir: dirs.runDir, logger: d.log})
+      d.registry.secret = () => driver
+    },
+  },
+]

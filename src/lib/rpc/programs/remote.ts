@@ -201,6 +201,7 @@ export const remote = defineProgram('REMOTE', REMOTE_PROGRAM, REMOTE_VERSION, {
   NETWORK_EVENT_LIFECYCLE: event(315, t.struct({callbackID: t.int, net: networkHandle, event: t.int, detail: t.int})),
   STORAGE_POOL_EVENT_LIFECYCLE: event(370, t.struct({callbackID: t.int, pool: poolHandle, event: t.int, detail: t.int})),
   SECRET_EVENT_LIFECYCLE: event(382, t.struct({callbackID: t.int, secret: secretHandle, event: t.int, detail: t.int})),
+  SECRET_EVENT_VALUE_CHANGED: event(383, t.struct({callbackID: t.int, secret: secretHandle})),
   CONNECT_EVENT_CONNECTION_CLOSED: event(362, t.struct({reason: t.int})),
 })
 
