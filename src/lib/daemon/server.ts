@@ -110,6 +110,9 @@ export class Daemon {
       process.once('SIGINT', () => onSignal('SIGINT'))
     }
     d.armIdleTimer()
+    for (const fn of d.readyHooks) {
+      fn().catch((err) => log.error(`autostart failed: ${(err as Error).message}`))
+    }
     log.info(`${name} ready: ${d.listeners.map((l) => `${l.role}=${l.address}`).join(' ')}`)
     return d
   }
@@ -131,6 +134,13 @@ export class Daemon {
       this.registry.addHypervisor({scheme: 'test', get: () => test})
     }
     for (const hook of DRIVER_HOOKS) if (hosts(hook.driver)) await hook.setup(this)
+  }
+
+  private readyHooks: Array<() => Promise<void>> = []
+
+  /** Runs `fn` once the daemon listens (e.g. autostarting guests). */
+  afterReady(fn: () => Promise<void>): void {
+    this.readyHooks.push(fn)
   }
 
   /** Lets a driver module register itself (see the hooks at the bottom of this file). */
@@ -324,7 +334,7 @@ export class Daemon {
 }
 
 /** Modular daemons vctl can run besides libvirtd and virtproxyd. */
-const IMPLEMENTED_MODULAR: string[] = ['virtsecretd']
+const IMPLEMENTED_MODULAR: string[] = ['virtqemud', 'virtsecretd']
 
 interface DriverHook {
   driver: string
@@ -333,6 +343,16 @@ interface DriverHook {
 
 /** Driver set-up steps, run for libvirtd and for the driver's own modular daemon. */
 const DRIVER_HOOKS: DriverHook[] = [
+  {
+    driver: 'qemu',
+    setup: async (d) => {
+      const {QemuDriver} = await import('../drivers/qemu/driver.js')
+      // Created at start-up so it reattaches to the guests that outlived the previous daemon.
+      const qemu = await QemuDriver.create({paths: d.paths, log: d.log})
+      d.addHypervisor('qemu', qemu)
+      d.afterReady(() => qemu.autostart())
+    },
+  },
   {
     driver: 'secret',
     setup: async (d) => {

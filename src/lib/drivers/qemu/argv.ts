@@ -328,6 +328,11 @@ function bootIndex(e: XmlElement | undefined): number | undefined {
   return o === undefined ? undefined : Number(o)
 }
 
+/** Whether the definition has a virtio memballoon (applyQemuDefaults adds one unless model='none'). */
+export function hasVirtioBalloon(def: DomainDef): boolean {
+  return attr(child(child(def.root, 'devices'), 'memballoon'), 'model') === 'virtio'
+}
+
 /** Builds the full argv (argv[0] = emulator) for a validated, defaults-applied definition. */
 export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   const a: string[] = [opts.emulator]
@@ -339,7 +344,8 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   push('-name', `guest=${qemuOptEscape(def.name)},debug-threads=on`)
   push('-S')
   push('-msg', 'timestamp=on')
-  push('-machine', `${qemuOptEscape(machine)},accel=${accel},usb=off,dump-guest-core=off`)
+  const pcLike = machine.startsWith('pc') || machine === 'q35' || machine === 'isapc'
+  push('-machine', `${qemuOptEscape(machine)},accel=${accel}${pcLike ? ',usb=off' : ''},dump-guest-core=off`)
   push('-cpu', cpuArg(def))
   push('-m', String(Math.ceil(def.memoryKiB / 1024)))
   const topo = cpuTopology(def) ?? {sockets: def.vcpus, dies: 1, cores: 1, threads: 1}
@@ -430,7 +436,7 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   })
 
   // Serial ports (serial consoles share them).
-  for (const s of def.devices.serials) {
+  for (const s of [...def.devices.serials].sort((x, y) => (x.targetPort ?? 0) - (y.targetPort ?? 0))) {
     const port = s.targetPort ?? 0
     push('-chardev', chardevArgs(`charserial${port}`, s))
     push('-device', `isa-serial,chardev=charserial${port},id=serial${port},index=${port}`)
@@ -454,8 +460,7 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
     push('-device', 'VGA,id=video0')
   }
 
-  const balloon = child(child(def.root, 'devices'), 'memballoon')
-  if (balloon && attr(balloon, 'model') === 'virtio') push('-device', 'virtio-balloon-pci,id=balloon0')
+  if (hasVirtioBalloon(def)) push('-device', 'virtio-balloon-pci,id=balloon0')
 
   if (opts.sandbox) push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny')
   return a

@@ -134,7 +134,7 @@ export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Om
     const version = ver?.qemu ?? qver.qemu
     const ms: QemuMachine[] = machines
       .filter((m) => m.name !== 'none')
-      .map((m) => ({name: m.name, alias: m.alias, isDefault: m['is-default'] === true, maxCpus: m['cpu-max'], deprecated: m.deprecated === true}))
+      .map((m) => ({name: m.name, ...(m.alias ? {alias: m.alias} : {}), isDefault: m['is-default'] === true, maxCpus: m['cpu-max'], deprecated: m.deprecated === true}))
       .sort((a, b) => (a.isDefault === b.isDefault ? a.name.localeCompare(b.name) : a.isDefault ? -1 : 1))
     return {
       formatVersion: CAPS_FORMAT_VERSION,

@@ -51,7 +51,7 @@ export function pidRunning(pid: number, starttime?: string): boolean {
   const st = readProcStat(pid)
   if (!st) return false
   if (st.state === 'Z' || st.state === 'X') return false
-  if (starttime !== undefined && st.starttime !== starttime) return false
+  if (starttime && st.starttime !== starttime) return false
   return true
 }
 
@@ -120,6 +120,31 @@ export interface SpawnedQemu {
   logOffset: number
 }
 
+/**
+ * Descriptors above 2 that this process would leak into children (no O_CLOEXEC): e.g. a pipe the
+ * daemon inherited from whoever started it. Node's fds all have O_CLOEXEC.
+ */
+export function inheritableFds(): number[] {
+  const out: number[] = []
+  let names: string[]
+  try {
+    names = fs.readdirSync('/proc/self/fdinfo')
+  } catch {
+    return out
+  }
+  for (const n of names) {
+    const fd = Number(n)
+    if (!(fd > 2)) continue
+    try {
+      const m = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))
+      if (m && (parseInt(m[1], 8) & 0o2000000) === 0) out.push(fd)
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out.sort((a, b) => a - b)
+}
+
 export const QEMU_ENV: Record<string, string> = {LC_ALL: 'C', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}
 
 /**
@@ -133,12 +158,24 @@ export function spawnQemu(argv: string[], logPath: string, headerExtra = ''): Sp
     const header = `${timestamp()}: starting up vctl qemu driver${headerExtra}\n${formatArgvForLog(argv, QEMU_ENV)}\n`
     fs.writeSync(fd, header)
     const logOffset = fs.fstatSync(fd).size
-    const child = spawn(argv[0], argv.slice(1), {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      cwd: '/',
-      env: QEMU_ENV,
-    })
+    // QEMU must not keep descriptors the daemon inherited (a launcher's pipe would never see
+    // EOF while the guest runs): /dev/null is dup'ed over each of them in the child.
+    const leaks = inheritableFds().filter((n) => n !== fd)
+    const stdio: ('ignore' | number)[] = ['ignore', fd, fd]
+    let devnull: number | undefined
+    if (leaks.length > 0 && leaks[leaks.length - 1] < 4096) {
+      devnull = fs.openSync('/dev/null', 'r')
+      for (const n of leaks) {
+        while (stdio.length <= n) stdio.push('ignore')
+        stdio[n] = devnull
+      }
+    }
+    let child: ChildProcess
+    try {
+      child = spawn(argv[0], argv.slice(1), {detached: true, stdio, cwd: '/', env: QEMU_ENV})
+    } finally {
+      if (devnull !== undefined) fs.closeSync(devnull)
+    }
     child.unref()
     if (child.pid === undefined) {
       // spawn failed synchronously (ENOENT, EACCES): 'error' follows; report it now.

@@ -138,7 +138,7 @@ export class QemuStateStore {
     }
     const out: {name: string; file: string; xml?: string; error?: string}[] = []
     for (const n of names.sort()) {
-      if (!n.endsWith('.xml') || n.startsWith('.')) continue
+      if (!n.endsWith('.xml')) continue
       const file = join(this.dirs.configDir, n)
       try {
         const st = await fsp.stat(file)

@@ -1,0 +1,52 @@
+/**
+ * Following a guest's serial console from the host the daemon runs on: the domain XML names the
+ * serial device's file (or pty), which is read and followed like `tail -f`.
+ */
+import {createReadStream, existsSync, openSync, readSync, closeSync, statSync} from 'node:fs'
+import {remote, type DomainHandle} from '../rpc/programs/remote.js'
+import {parseDomainXml} from '../conf/domain.js'
+import type {Connection} from './connection.js'
+import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
+
+export async function consoleSource(conn: Connection, dom: DomainHandle): Promise<{type: string; path: string}> {
+  const {xml} = await conn.call(remote.procs.DOMAIN_GET_XML_DESC, {dom, flags: 0})
+  const def = parseDomainXml(xml)
+  const chr = [...def.devices.consoles, ...def.devices.serials].find((c) => c.path && (c.type === 'file' || c.type === 'pty'))
+  if (!chr?.path) throw new VirError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, `Requested operation is not valid: domain '${dom.name}' has no serial console backed by a file or pty`)
+  return {type: chr.type, path: chr.path}
+}
+
+/** Writes the console's content to `out`; with follow, keeps going until `signal` aborts. */
+export async function followConsole(src: {type: string; path: string}, out: NodeJS.WritableStream, follow: boolean, signal: AbortSignal): Promise<void> {
+  if (src.type === 'pty') {
+    await new Promise<void>((resolve, reject) => {
+      const s = createReadStream(src.path)
+      s.on('data', (d) => out.write(d))
+      s.on('error', reject)
+      s.on('close', () => resolve())
+      signal.addEventListener('abort', () => s.destroy())
+    })
+    return
+  }
+  if (!existsSync(src.path)) throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.DOMAIN, `operation failed: console log ${src.path} does not exist`)
+  let pos = 0
+  const buf = Buffer.alloc(65536)
+  for (;;) {
+    const size = statSync(src.path).size
+    if (size < pos) pos = 0 // truncated by a restart
+    if (size > pos) {
+      const fd = openSync(src.path, 'r')
+      try {
+        let n
+        while ((n = readSync(fd, buf, 0, buf.length, pos)) > 0) {
+          out.write(buf.subarray(0, n))
+          pos += n
+        }
+      } finally {
+        closeSync(fd)
+      }
+    }
+    if (!follow || signal.aborted) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
