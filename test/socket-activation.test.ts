@@ -63,3 +63,22 @@ test('sockets status sees activated sockets', async (t) => {
   t.is(list.filter((s: any) => s.accepts).length, 3)
   await a.exited
 })
+
+test('modular daemon (virtsecretd) under socket activation', async (t) => {
+  const root = tempRoot()
+  const a = activate(root, ['virtsecretd-sock', 'virtsecretd-sock-ro', 'virtsecretd-admin-sock'], ['virtsecretd.socket', 'virtsecretd-ro.socket', 'virtsecretd-admin.socket'], ['--driver', 'secret', '-t', '2'])
+  await waitForSocket(join(a.runDir, 'virtsecretd-admin-sock'))
+  const {writeFileSync} = await import('node:fs')
+  const file = join(root, 's.xml')
+  writeFileSync(file, "<secret ephemeral='no' private='no'><uuid>11111111-2222-3333-4444-555555555555</uuid><usage type='ceph'><name>client.admin</name></usage></secret>")
+  const rw = `secret+unix:///system?socket=${join(a.runDir, 'virtsecretd-sock')}`
+  const ro = `secret+unix:///system?socket=${join(a.runDir, 'virtsecretd-sock-ro')}`
+  let r = await virsh(rw, ['secret-define', file])
+  t.is(r.code, 0, r.stderr + a.stderr())
+  r = await virsh(ro, ['secret-list'], {readonly: true})
+  t.regex(r.stdout, /11111111-2222-3333-4444-555555555555\s+ceph client\.admin/)
+  r = await virsh(ro, ['secret-undefine', '11111111-2222-3333-4444-555555555555'])
+  t.is(r.code, 1)
+  t.regex(r.stderr, /read only access/)
+  t.is(await a.exited, 0)
+})
