@@ -32,6 +32,8 @@ interface ProxyState {
   primaryDriver: string
   primary: RpcClient
   secondaries: Map<string, Promise<RpcClient>>
+  /** Secondary backends already connected, for the synchronous fast path. */
+  ready: Map<string, RpcClient>
   readonly: boolean
 }
 
@@ -39,6 +41,8 @@ export interface ProxyOptions {
   /** Directory holding the modular daemons' sockets. */
   sockDir: string
   mode: 'system' | 'session'
+  /** How long to read a backend directly for a reply before leaving it to the event loop. */
+  busyPollUs?: number
   log?: (m: string) => void
 }
 
@@ -94,7 +98,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
     const readonly = conn.readonly || (flags & 1) !== 0
     const primary = await openBackend(path, uri, readonly, conn)
     conn.readonly = readonly
-    conn.state.proxy = {mode: opts.mode, primaryDriver: driver, primary, secondaries: new Map(), readonly} satisfies ProxyState
+    conn.state.proxy = {mode: opts.mode, primaryDriver: driver, primary, secondaries: new Map(), ready: new Map(), readonly} satisfies ProxyState
     conn.opened = true
     conn.onClose(() => {
       const s = st(conn)
@@ -121,20 +125,46 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
     return b
   }
 
+  function replyError(conn: RpcConnection, p: Packet, err: unknown): void {
+    const e = err instanceof VirError ? err : new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, (err as Error).message)
+    conn.sendRaw(buildErrorReply({prog: p.prog, vers: p.vers, proc: p.proc, type: MessageType.REPLY, serial: p.serial, status: MessageStatus.ERROR}, e))
+  }
+
+  /** Passes one call on and sends the reply back under the client's serial. */
+  function send(conn: RpcConnection, backend: RpcClient, p: Packet): void {
+    conn.state.forwarding = (conn.state.forwarding ?? 0) + 1
+    backend.callRawCb(p.prog, p.vers, p.proc, p.buf.subarray(PAYLOAD_OFFSET), (err, reply) => {
+      conn.state.forwarding--
+      if (err || !reply) return replyError(conn, p, err)
+      const w = startPacket({prog: p.prog, vers: p.vers, proc: p.proc, type: MessageType.REPLY, serial: p.serial, status: reply.status}, 28 + reply.payload.length)
+      w.bytes(reply.payload)
+      conn.sendRaw(finishPacket(w))
+    })
+    // Usually the backend answers within microseconds: read it now rather than via the event loop.
+    backend.pollReplies(opts.busyPollUs ?? 0)
+  }
+
+  const familyCache = new Map<number, string | undefined>()
+
   function forward(conn: RpcConnection, p: Packet): void {
-    const def = remote.byNum.get(p.proc)
-    const family = secondaryFamily(def?.name)
-    backendFor(conn, family)
-      .then((backend) => backend.callRaw(p.prog, p.vers, p.proc, p.buf.subarray(PAYLOAD_OFFSET)))
-      .then((reply) => {
-        const w = startPacket({prog: p.prog, vers: p.vers, proc: p.proc, type: MessageType.REPLY, serial: p.serial, status: reply.status}, 28 + reply.payload.length)
-        w.bytes(reply.payload)
-        conn.sendRaw(finishPacket(w))
-      })
-      .catch((err) => {
-        const e = err instanceof VirError ? err : new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, (err as Error).message)
-        conn.sendRaw(buildErrorReply({prog: p.prog, vers: p.vers, proc: p.proc, type: MessageType.REPLY, serial: p.serial, status: MessageStatus.ERROR}, e))
-      })
+    let family = familyCache.get(p.proc)
+    if (family === undefined && !familyCache.has(p.proc)) {
+      family = secondaryFamily(remote.byNum.get(p.proc)?.name)
+      familyCache.set(p.proc, family)
+    }
+    const s = st(conn)
+    const ready = !family || family === s.primaryDriver ? s.primary : s.ready.get(family)
+    if (ready) {
+      send(conn, ready, p)
+      return
+    }
+    backendFor(conn, family).then(
+      (backend) => {
+        s.ready.set(family!, backend)
+        send(conn, backend, p)
+      },
+      (err) => replyError(conn, p, err),
+    )
   }
 
   return {

@@ -108,6 +108,16 @@ export class Daemon {
       }
       process.once('SIGTERM', () => onSignal('SIGTERM'))
       process.once('SIGINT', () => onSignal('SIGINT'))
+      const reexec = d.services[0]?.reexec
+      if (reexec) {
+        process.on('SIGUSR1', () => {
+          log.info('caught SIGUSR1, re-executing')
+          reexec().then(
+            () => process.exit(0),
+            (err: Error) => log.error(`re-exec failed, carrying on: ${err.message}`),
+          )
+        })
+      }
     }
     d.armIdleTimer()
     for (const fn of d.readyHooks) {
@@ -121,7 +131,7 @@ export class Daemon {
   private async setupDrivers(): Promise<void> {
     const hosts = (driver: string) => this.name === 'libvirtd' || this.name === `virt${driver}d`
     if (this.name === 'virtproxyd') {
-      this.remoteProgram = createProxyProgram({sockDir: this.paths.sockDir, mode: this.paths.mode, log: (m) => this.log.debug(m)})
+      this.remoteProgram = createProxyProgram({sockDir: this.paths.sockDir, mode: this.paths.mode, busyPollUs: this.busyPollUs, log: (m) => this.log.debug(m)})
       return
     }
     const supported = ['libvirtd', ...IMPLEMENTED_MODULAR]
@@ -137,6 +147,13 @@ export class Daemon {
   }
 
   private readyHooks: Array<() => Promise<void>> = []
+  /** virtlogd / virtlockd: their program replaces REMOTE on the rw socket; SIGUSR1 re-executes. */
+  private readonly services: {program: ServedProgram; reexec: () => Promise<void>; hasActive: () => boolean}[] = []
+
+  /** Lets virtlogd / virtlockd register their service (see the hooks at the bottom of this file). */
+  addService(s: {program: ServedProgram; reexec: () => Promise<void>; hasActive: () => boolean}): void {
+    this.services.push(s)
+  }
 
   /** Runs `fn` once the daemon listens (e.g. autostarting guests). */
   afterReady(fn: () => Promise<void>): void {
@@ -152,6 +169,7 @@ export class Daemon {
   private programsFor(role: Listener['role']): Map<number, ServedProgram> {
     const m = new Map<number, ServedProgram>()
     if (role === 'admin') m.set(ADMIN_PROGRAM, this.adminProgram)
+    else if (this.services.length) for (const s of this.services) m.set(s.program.program.prog, s.program)
     else m.set(REMOTE_PROGRAM, this.remoteProgram)
     return m
   }
@@ -306,7 +324,7 @@ export class Daemon {
     if (!this.timeoutSecs) return
     const ms = this.timeoutSecs * 1000
     this.idleTimer = setInterval(() => {
-      const busy = this.clients.size > 0 || this.hypervisors.some((h) => h.hasActiveDomains())
+      const busy = this.clients.size > 0 || this.hypervisors.some((h) => h.hasActiveDomains()) || this.services.some((s) => s.hasActive())
       if (busy) {
         this.idleSince = Date.now()
         return
@@ -323,8 +341,9 @@ export class Daemon {
     if (this.stopping) return this.stopping
     this.stopping = (async () => {
       if (this.idleTimer) clearInterval(this.idleTimer)
-      await Promise.all(this.listeners.map((l) => closeListener(l)))
+      // Clients first: closing a server waits for its open connections.
       for (const c of this.clients) c.close()
+      await Promise.all(this.listeners.map((l) => closeListener(l)))
       for (const h of this.hypervisors) await h.shutdownDriver?.()
       this.releasePid?.()
       this.stoppedResolve()
@@ -334,7 +353,7 @@ export class Daemon {
 }
 
 /** Modular daemons vctl can run besides libvirtd and virtproxyd. */
-const IMPLEMENTED_MODULAR: string[] = ['virtqemud', 'virtsecretd']
+const IMPLEMENTED_MODULAR: string[] = ['virtqemud', 'virtsecretd', 'virtlogd', 'virtlockd']
 
 interface DriverHook {
   driver: string
@@ -343,6 +362,22 @@ interface DriverHook {
 
 /** Driver set-up steps, run for libvirtd and for the driver's own modular daemon. */
 const DRIVER_HOOKS: DriverHook[] = [
+  {
+    driver: 'log',
+    setup: async (d) => {
+      if (d.name !== 'virtlogd') return // libvirtd does not host virtlogd
+      const {setupLogDaemon} = await import('../drivers/log/daemon.js')
+      d.addService(await setupLogDaemon(d))
+    },
+  },
+  {
+    driver: 'lock',
+    setup: async (d) => {
+      if (d.name !== 'virtlockd') return
+      const {setupLockDaemon} = await import('../drivers/lock/daemon.js')
+      d.addService(await setupLockDaemon(d))
+    },
+  },
   {
     driver: 'qemu',
     setup: async (d) => {

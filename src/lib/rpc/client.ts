@@ -4,6 +4,7 @@
  */
 import {connect as netConnect, type Socket} from 'node:net'
 import {EventEmitter} from 'node:events'
+import {pollableFd, readNow} from './busy-poll.js'
 import {FrameDecoder, MessageStatus, MessageType, PAYLOAD_OFFSET, errorStruct, finishPacket, fromWireError, payloadReader, startPacket, type Packet} from './message.js'
 import type {EventDef, ProcDef, Program} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
@@ -42,14 +43,7 @@ export class RpcClient extends EventEmitter {
     this.socket = socket
     for (const p of programs) this.programs.set(p.prog, p)
     socket.setNoDelay?.(true)
-    socket.on('data', (d: Buffer) => {
-      try {
-        this.decoder.push(d, (p) => this.onPacket(p))
-      } catch (err) {
-        this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `malformed packet from server: ${(err as Error).message}`))
-        socket.destroy()
-      }
-    })
+    socket.on('data', (d: Buffer) => this.feed(d))
     socket.on('error', (err) => this.fail(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `connection to daemon failed: ${err.message}`)))
     socket.on('close', () => this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, 'End of file while reading data: Input/output error')))
   }
@@ -88,6 +82,47 @@ export class RpcClient extends EventEmitter {
       this.pending.set(serial, {def, prog: program.prog, proc: def.num, resolve, reject})
       this.socket.write(buf)
     })
+  }
+
+  private feed(d: Buffer): void {
+    try {
+      this.decoder.push(d, (p) => this.onPacket(p))
+    } catch (err) {
+      this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `malformed packet from server: ${(err as Error).message}`))
+      this.socket.destroy()
+    }
+  }
+
+  /**
+   * Reads the socket directly until no call is pending or `windowUs` passes, so a forwarder can
+   * answer its own client without a trip through the event loop (see busyPollUs on the server).
+   */
+  pollReplies(windowUs: number): void {
+    const fd = pollableFd(this.socket)
+    if (fd === undefined || windowUs <= 0) return
+    const deadline = process.hrtime.bigint() + BigInt(windowUs) * 1000n
+    while (this.pending.size > 0 && !this.closedError) {
+      const d = readNow(fd)
+      if (d === 'end') return
+      if (d === null) {
+        if (process.hrtime.bigint() > deadline) return
+        continue
+      }
+      this.feed(d)
+    }
+  }
+
+  /** Like callRaw, but the callback runs synchronously when the reply is decoded. */
+  callRawCb(prog: number, vers: number, proc: number, payload: Buffer, cb: (err: Error | null, reply?: RawReply) => void): void {
+    if (this.closedError) {
+      cb(this.closedError)
+      return
+    }
+    const serial = this.serial++
+    const w = startPacket({prog, vers, proc, type: MessageType.CALL, serial, status: MessageStatus.OK}, 28 + payload.length)
+    w.bytes(payload)
+    this.pending.set(serial, {def: null, prog, proc, resolve: (r: RawReply) => cb(null, r), reject: (e: Error) => cb(e)})
+    this.socket.write(finishPacket(w))
   }
 
   /** Sends a call whose payload is already encoded; resolves with the raw reply. */

@@ -4,7 +4,7 @@
  * does is up to the program's handler; this file only speaks the protocol.
  */
 import type {Socket} from 'node:net'
-import {readSync} from 'node:fs'
+import {pollableFd, readNow} from './busy-poll.js'
 import {FrameDecoder, FrameError, MessageStatus, MessageType, buildErrorReply, finishPacket, payloadReader, startPacket, type Header, type Packet} from './message.js'
 import type {EventDef, ProcDef, Program} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
@@ -46,7 +46,6 @@ export interface ConnectionOptions {
 let lastDataConn = 0n
 let lastDataAt = 0
 const BUSY_POLL_QUIET_MS = 2
-const pollBuf = Buffer.allocUnsafe(65536)
 
 let nextConnectionId = 1n
 
@@ -159,24 +158,20 @@ export class RpcConnection {
 
   /** Reads the socket directly while requests keep arriving within the window. */
   private busyPoll(windowUs: number): void {
-    const handle = (this.socket as unknown as {_handle?: {fd?: number}})._handle
-    const fd = handle?.fd
-    if (fd === undefined || fd < 0 || (this.socket as {encrypted?: boolean}).encrypted) return
+    const fd = pollableFd(this.socket)
+    if (fd === undefined) return
     const windowNs = BigInt(windowUs) * 1000n
     let deadline = process.hrtime.bigint() + windowNs
-    while (!this.closed && this.inFlight === 0 && !this.paused) {
-      let n: number
-      try {
-        n = readSync(fd, pollBuf, 0, pollBuf.length, null)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return
+    while (!this.closed && this.inFlight === 0 && !this.paused && !this.state.forwarding) {
+      const d = readNow(fd)
+      if (d === 'end') return // libuv sees EOF/errors too and closes the connection
+      if (d === null) {
         if (process.hrtime.bigint() > deadline) return
         continue
       }
-      if (n === 0) return // EOF: libuv sees it too and closes the connection
       this.lastRx = Date.now()
       lastDataAt = this.lastRx
-      if (!this.feed(Buffer.from(pollBuf.subarray(0, n)))) return
+      if (!this.feed(d)) return
       deadline = process.hrtime.bigint() + windowNs
     }
   }

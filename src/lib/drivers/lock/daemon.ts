@@ -134,5 +134,5 @@ export async function setupLockDaemon(d: DaemonHost): Promise<LockService> {
     },
     {stateDir: dir},
   )
-  return {program, reexec, table}
+  return {program, reexec, hasActive: () => table.size > 0, table}
 }

@@ -87,6 +87,11 @@ export class LockTable {
     return dropped
   }
 
+  /** Number of locked paths. */
+  get size(): number {
+    return this.locks.size
+  }
+
   list(): Lock[] {
     this.change(() => {
       let changed = false

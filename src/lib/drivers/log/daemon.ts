@@ -65,5 +65,5 @@ export async function setupLogDaemon(d: DaemonHost): Promise<LogService> {
     {freeze: () => ({logs: manager.freeze()}), release: () => manager.release(), thaw: () => manager.thaw()},
     {stateDir: dir},
   )
-  return {program, reexec, manager}
+  return {program, reexec, hasActive: () => manager.hasActive(), manager}
 }

@@ -34,8 +34,12 @@ export interface DaemonHost {
 }
 
 export interface ServiceSetup {
+  /** Served on the read-write socket(s). */
   program: ServedProgram
+  /** SIGUSR1: hands over to a new process; resolves when done (the caller then exits). */
   reexec: () => Promise<void>
+  /** Whether the service has work that must outlive an idle timeout (open logs, held locks). */
+  hasActive: () => boolean
 }
 
 export interface StandaloneOptions {

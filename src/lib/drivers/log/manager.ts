@@ -75,6 +75,11 @@ export class LogManager {
     return this.opts.dir
   }
 
+  /** Whether any log is being followed. */
+  hasActive(): boolean {
+    return this.logs.size > 0
+  }
+
   /** The open logs (for tests and diagnostics). */
   entries(): LogEntry[] {
     return [...this.logs.values()].map(({driver, uuid, name, path, fifo}) => ({driver, uuid, name, path, fifo}))

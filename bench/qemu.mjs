@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// QEMU driver latencies (start, destroy, shutdown after the guest's power-off) for vctl's
+// virtqemud and for Debian's real libvirtd (qemu driver, with its own virtlogd), same XML, same
+// libvirt-python client, same run. libvirtd runs in a private mount namespace whose /etc/libvirt,
+// /run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt are temp directories.
+import {execFileSync, spawn} from 'node:child_process'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const KERNEL = join(ROOT, '.cache/test-guest/vmlinuz')
+const INITRD = join(ROOT, '.cache/test-guest/initramfs.cpio.gz')
+if (!existsSync(KERNEL)) execFileSync('bash', [join(ROOT, 'scripts/build-test-guest.sh')], {stdio: 'inherit'})
+
+function measure(uri, work) {
+  const out = execFileSync('/usr/bin/python3', [join(ROOT, 'bench/qemu_client.py'), uri, KERNEL, INITRD, work], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300000})
+  return JSON.parse(out)
+}
+
+async function waitFor(p, ms = 30000) {
+  const end = Date.now() + ms
+  while (!existsSync(p)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${p}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function vctl() {
+  const root = mkdtempSync(join(tmpdir(), 'bench-vq-'))
+  execFileSync(process.execPath, [join(ROOT, 'bin/run.js'), 'daemon', 'start', '--driver', 'qemu', '--root', root, '-d'], {stdio: 'ignore'})
+  const pid = Number(readFileSync(join(root, 'run/virtqemud.pid'), 'utf8'))
+  try {
+    return measure(`qemu+unix:///system?socket=${root}/run/libvirt/virtqemud-sock`, root)
+  } finally {
+    process.kill(pid, 'SIGTERM')
+    await new Promise((r) => setTimeout(r, 300))
+    rmSync(root, {recursive: true, force: true})
+  }
+}
+
+async function libvirtd() {
+  const b = mkdtempSync(join(tmpdir(), 'bench-lq-'))
+  for (const d of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(b, d))
+  cpSync('/etc/libvirt', join(b, 'etc'), {recursive: true})
+  appendFileSync(join(b, 'etc/qemu.conf'), '\nuser = "root"\ngroup = "root"\n')
+  writeFileSync(join(b, 'etc/libvirtd.conf'), 'auth_unix_rw = "none"\nauth_unix_ro = "none"\n')
+  const script = [
+    `mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt`,
+    `mount --bind ${b}/etc /etc/libvirt`,
+    `mount --bind ${b}/run /run/libvirt`,
+    `mount --bind ${b}/lib /var/lib/libvirt`,
+    `mount --bind ${b}/log /var/log/libvirt`,
+    `mount --bind ${b}/cache /var/cache/libvirt`,
+    `/usr/sbin/virtlogd -d -p ${b}/virtlogd.pid`,
+    `exec /usr/sbin/libvirtd -p ${b}/libvirtd.pid`,
+  ].join('\n')
+  writeFileSync(join(b, 'start.sh'), script)
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', join(b, 'start.sh')], {stdio: 'ignore', detached: true})
+  child.unref()
+  await waitFor(join(b, 'run/libvirt-sock'))
+  try {
+    return measure(`qemu+unix:///system?socket=${b}/run/libvirt-sock`, b)
+  } finally {
+    // libvirtd is the exec'd shell (child.pid); virtlogd lives in the same namespace: find it by its pid file.
+    try {
+      process.kill(child.pid, 'SIGTERM')
+    } catch {}
+    try {
+      process.kill(Number(readFileSync(join(b, 'virtlogd.pid'), 'utf8')), 'SIGTERM')
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500))
+    rmSync(b, {recursive: true, force: true})
+  }
+}
+
+const a = await vctl()
+const b = await libvirtd()
+const rows = [
+  ['start RPC latency, no-OS guest (ms)', 'start_ms', 100],
+  ['destroy latency (ms)', 'destroy_ms', 100],
+  ['shut off seen after guest power-off (ms)', 'shutdown_after_poweroff_ms', 300],
+]
+console.log('figure (median)'.padEnd(44), 'vctl'.padStart(10), 'libvirtd'.padStart(10), 'ratio'.padStart(8), 'target'.padStart(8))
+for (const [label, key, target] of rows) {
+  console.log(label.padEnd(44), a[key].toFixed(1).padStart(10), b[key].toFixed(1).padStart(10), `${(b[key] / Math.max(a[key], 0.1)).toFixed(1)}x`.padStart(8), `<=${target}`.padStart(8))
+}
+console.log('(ratio = libvirtd time / vctl time; > 1 means vctl is faster)')

@@ -1,0 +1,108 @@
+// virtlockd's SIGUSR1 re-exec with real processes: a standalone virtlockd host (this very file, run
+// with VCTL_TEST_HARNESS=virtlockd) re-executes; the locks are kept and still enforced, the PID
+// changes, clients calling during the hand-over are served.
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {spawn} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {StandaloneHost} from '../src/lib/drivers/log/host.js'
+import {setupLockDaemon} from '../src/lib/drivers/lock/daemon.js'
+import {acquireDiskLocks, listLocks, releaseOwner} from '../src/lib/drivers/lock/client.js'
+import {processRunning} from '../src/lib/drivers/log/reexec.js'
+import {socketAccepts} from '../src/lib/daemon/listeners.js'
+import {Logger} from '../src/lib/daemon/logging.js'
+import {ErrorCode, VirError} from '../src/lib/errors.js'
+
+const env = process.env
+
+if (env.VCTL_TEST_HARNESS === 'virtlockd') {
+  await StandaloneHost.start({daemon: 'virtlockd', root: env.VCTL_TEST_ROOT!, log: new Logger(1), setup: setupLockDaemon, handleSignals: true})
+} else {
+  const {default: test} = await import('ava')
+  const SELF = fileURLToPath(import.meta.url)
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'vctl-virtlockd-reexec-')))
+  const started: number[] = []
+  test.after.always(() => {
+    for (const pid of started) if (processRunning(pid)) process.kill(pid, 'SIGKILL')
+    rmSync(base, {recursive: true, force: true})
+  })
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  async function until<T>(get: () => T | undefined | false, what: string, ms = 20000): Promise<T> {
+    const end = Date.now() + ms
+    for (;;) {
+      const v = get()
+      if (v) return v
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+      await sleep(20)
+    }
+  }
+
+  const A = {name: 'web01', uuid: '11111111-2222-4333-8444-555555555555', pid: process.pid}
+  const B = {name: 'web02', uuid: '66666666-7777-4888-9999-aaaaaaaaaaaa', pid: process.pid}
+
+  test('re-exec keeps the locks, changes the PID, and serves clients calling meanwhile', async (t) => {
+    const root = join(base, 'r0')
+    const images = join(root, 'images')
+    mkdirSync(images, {recursive: true})
+    const [a, b, c, iso] = ['a.img', 'b.img', 'c.img', 'iso.img'].map((f) => join(images, f))
+    for (const f of [a, b, c, iso]) writeFileSync(f, '')
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF], {env: {...env, VCTL_TEST_HARNESS: 'virtlockd', VCTL_TEST_ROOT: root}, stdio: ['ignore', 'ignore', 'pipe']})
+    started.push(child.pid!)
+    let stderr = ''
+    child.stderr!.on('data', (d) => (stderr += d))
+    const pidFile = join(root, 'run/virtlockd.pid')
+    const sock = join(root, 'run/libvirt/virtlockd-sock')
+    const pid = () => {
+      try {
+        return Number(readFileSync(pidFile, 'utf8').trim()) || undefined
+      } catch {
+        return undefined
+      }
+    }
+    await until(() => pid() === child.pid && existsSync(sock), `the harness to start: ${stderr}`)
+
+    await acquireDiskLocks(sock, A, [{path: a, shared: false}, {path: iso, shared: true}])
+    await acquireDiskLocks(sock, B, [{path: iso, shared: true}])
+    const before = await listLocks(sock)
+
+    const pid1 = child.pid!
+    process.kill(pid1, 'SIGUSR1')
+    await sleep(100)
+    // Calls made while the daemons hand over (the old one has frozen by now: these wait at its
+    // gate, see the connection close, and are retried on the new one).
+    const during = [
+      acquireDiskLocks(sock, B, [{path: b, shared: false}]),
+      acquireDiskLocks(sock, B, [{path: a, shared: false}]).then(
+        () => 'granted',
+        (e: VirError) => (e.code === ErrorCode.RESOURCE_BUSY ? 'busy' : e.message),
+      ),
+      listLocks(sock),
+    ]
+    const pid2 = await until(() => {
+      const p = pid()
+      return p !== undefined && p !== pid1 && !processRunning(pid1) ? p : undefined
+    }, `the new process to take over:\n${stderr}`)
+    started.push(pid2)
+    const [, conflict] = await Promise.all(during)
+    t.is(conflict, 'busy')
+    t.true(await socketAccepts(sock))
+
+    const after = await listLocks(sock)
+    t.deepEqual(after.filter((l) => l.path !== b), before)
+    t.deepEqual(after.find((l) => l.path === b)?.owners.map((o) => o.name), ['web02'])
+    const err = await t.throwsAsync(acquireDiskLocks(sock, B, [{path: a, shared: false}]))
+    t.is((err as VirError).code, ErrorCode.RESOURCE_BUSY, 'still enforced by the new process')
+    await releaseOwner(sock, A)
+    await acquireDiskLocks(sock, B, [{path: a, shared: false}, {path: c, shared: false}])
+    t.regex(stderr, new RegExp(`${pid1}: info : re-exec: handed over to pid ${pid2}`))
+
+    process.kill(pid2, 'SIGTERM')
+    await until(() => !processRunning(pid2), 'the daemon to stop')
+    t.false(existsSync(sock))
+    t.false(existsSync(pidFile))
+    // The table outlives the daemon.
+    const saved = JSON.parse(readFileSync(join(root, 'run/libvirt/virtlockd/locks.json'), 'utf8'))
+    t.deepEqual(saved.locks.map((l: {path: string}) => l.path).sort(), [a, b, c, iso].sort())
+  })
+}
