@@ -23,11 +23,10 @@ function ignorableDirSyncError(err: unknown): boolean {
   return code === 'EINVAL' || code === 'EISDIR' || code === 'EPERM' || code === 'EACCES' || code === 'ENOTSUP'
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const dir = dirname(path)
-  await fsp.mkdir(dir, {recursive: true})
+/** Writes `data` to a fresh, synced temporary file beside `path` (creating the directory); returns its name. */
+async function writeSyncedTemp(path: string, data: string | Uint8Array, mode: number): Promise<string> {
+  await fsp.mkdir(dirname(path), {recursive: true})
   const tmp = tempPathFor(path)
-  let renamed = false
   try {
     const fh = await fsp.open(tmp, 'wx', mode)
     try {
@@ -37,11 +36,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     } finally {
       await fh.close()
     }
-    await fsp.rename(tmp, path)
-    renamed = true
-  } finally {
-    if (!renamed) await fsp.rm(tmp, {force: true}).catch(() => {})
+  } catch (err) {
+    await fsp.rm(tmp, {force: true}).catch(() => {})
+    throw err
   }
+  return tmp
+}
+
+async function syncDir(dir: string): Promise<void> {
   try {
     const dh = await fsp.open(dir, 'r')
     try {
@@ -52,6 +54,36 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   } catch (err) {
     if (!ignorableDirSyncError(err)) throw err
   }
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = await writeSyncedTemp(path, data, mode)
+  try {
+    await fsp.rename(tmp, path)
+  } catch (err) {
+    await fsp.rm(tmp, {force: true}).catch(() => {})
+    throw err
+  }
+  await syncDir(dirname(path))
+}
+
+/**
+ * Creates `path` with `data` unless it exists, atomically: the complete, synced file is hard-linked
+ * into place, and link() fails if the name is taken, so an existing file (even one created
+ * concurrently) is never replaced nor seen half-written. Returns whether it wrote the file.
+ */
+export async function writeFileIfAbsent(path: string, data: string | Uint8Array, mode = 0o644): Promise<boolean> {
+  const tmp = await writeSyncedTemp(path, data, mode)
+  try {
+    await fsp.link(tmp, path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  } finally {
+    await fsp.rm(tmp, {force: true})
+  }
+  await syncDir(dirname(path))
+  return true
 }
 
 /** Synchronous variant with the same contract, for exit paths where no event loop turn is left. */

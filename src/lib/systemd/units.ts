@@ -18,10 +18,9 @@
  */
 import {existsSync, lstatSync, readFileSync} from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import {randomBytes} from 'node:crypto'
 import {basename, dirname, isAbsolute, join} from 'node:path'
 import {daemonPaths, type DaemonName} from '../daemon/paths.js'
-import {writeFileAtomic} from '../fs-atomic.js'
+import {writeFileAtomic, writeFileIfAbsent} from '../fs-atomic.js'
 
 export type SocketKind = 'main' | 'ro' | 'admin' | 'tcp' | 'tls'
 
@@ -426,32 +425,3 @@ export async function installUnits(opts: InstallOptions): Promise<InstallResult>
   return {root, unitDir: dir, units, sysconfig, shadowedBy}
 }
 
-/**
- * Creates `path` with `data` unless it exists, atomically: the complete file is written and synced
- * under a temporary name, then hard-linked into place (link() fails if the name is taken, so an
- * existing file, even one created concurrently, is never replaced nor seen half-written).
- */
-async function writeFileIfAbsent(path: string, data: string, mode: number): Promise<boolean> {
-  const dir = dirname(path)
-  await fsp.mkdir(dir, {recursive: true})
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    const fh = await fsp.open(tmp, 'wx', mode)
-    try {
-      await fh.writeFile(data)
-      await fh.chmod(mode)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    try {
-      await fsp.link(tmp, path)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-      throw err
-    }
-    return true
-  } finally {
-    await fsp.rm(tmp, {force: true})
-  }
-}

@@ -14,8 +14,6 @@ import {
   DefinedDetail,
   DomainState,
   LifecycleEvent,
-  ListDomainsFlags as LF,
-  ListObjectFlags as OF,
   PausedReason,
   ResumedDetail,
   RunningReason,
@@ -37,6 +35,7 @@ import {
   type PoolInfo,
   type StorageDriver,
 } from '../types.js'
+import {matchDomain, matchObject} from '../list-filter.js'
 import {TEST_DOMAIN_XML, TEST_NETWORK_XML, TEST_NODE_INFO, TEST_POOL_CAPACITY, TEST_POOL_XML} from './defaults.js'
 
 const D = ErrorDomain.TEST
@@ -724,46 +723,4 @@ export class TestDriver implements HypervisorDriver, NetworkDriver, StorageDrive
     this.getPool(uuid)
     return []
   }
-}
-
-/** Applies virConnectListAllDomains filter flags; each flag group filters only when one of its bits is set. */
-export function matchDomain(
-  d: {state: number; persistent: boolean; autostart: boolean},
-  flags: number,
-  active: boolean,
-): boolean {
-  if (flags & (LF.ACTIVE | LF.INACTIVE)) {
-    if (!((flags & LF.ACTIVE && active) || (flags & LF.INACTIVE && !active))) return false
-  }
-  if (flags & (LF.PERSISTENT | LF.TRANSIENT)) {
-    if (!((flags & LF.PERSISTENT && d.persistent) || (flags & LF.TRANSIENT && !d.persistent))) return false
-  }
-  if (flags & (LF.RUNNING | LF.PAUSED | LF.SHUTOFF | LF.OTHER)) {
-    const s = d.state
-    const ok =
-      (flags & LF.RUNNING && s === DomainState.RUNNING) ||
-      (flags & LF.PAUSED && s === DomainState.PAUSED) ||
-      (flags & LF.SHUTOFF && s === DomainState.SHUTOFF) ||
-      (flags & LF.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF)
-    if (!ok) return false
-  }
-  if (flags & LF.MANAGEDSAVE) return false
-  if (flags & (LF.AUTOSTART | LF.NO_AUTOSTART)) {
-    if (!((flags & LF.AUTOSTART && d.autostart) || (flags & LF.NO_AUTOSTART && !d.autostart))) return false
-  }
-  if (flags & LF.HAS_SNAPSHOT) return false
-  return true
-}
-
-export function matchObject(o: {active: boolean; persistent: boolean; autostart: boolean}, flags: number): boolean {
-  if (flags & (OF.ACTIVE | OF.INACTIVE)) {
-    if (!((flags & OF.ACTIVE && o.active) || (flags & OF.INACTIVE && !o.active))) return false
-  }
-  if (flags & (OF.PERSISTENT | OF.TRANSIENT)) {
-    if (!((flags & OF.PERSISTENT && o.persistent) || (flags & OF.TRANSIENT && !o.persistent))) return false
-  }
-  if (flags & (OF.AUTOSTART | OF.NO_AUTOSTART)) {
-    if (!((flags & OF.AUTOSTART && o.autostart) || (flags & OF.NO_AUTOSTART && !o.autostart))) return false
-  }
-  return true
 }
