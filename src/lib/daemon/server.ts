@@ -382,6 +382,8 @@ const DRIVER_HOOKS: DriverHook[] = [
     driver: 'qemu',
     setup: async (d) => {
       const {QemuDriver} = await import('../drivers/qemu/driver.js')
+      const {registerHelperClients} = await import('../drivers/qemu/logd-lockd.js')
+      registerHelperClients({log: await import('../drivers/log/client.js'), lock: await import('../drivers/lock/client.js')})
       // Created at start-up so it reattaches to the guests that outlived the previous daemon.
       const qemu = await QemuDriver.create({paths: d.paths, log: d.log})
       d.addHypervisor('qemu', qemu)

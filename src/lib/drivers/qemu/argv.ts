@@ -36,6 +36,32 @@ export interface ArgvOptions {
   sandbox: boolean
   /** TCP ports chosen for the graphics devices (index-aligned); autoport devices need one. */
   graphicsPorts?: (number | undefined)[]
+  /**
+   * File chardevs whose output goes through virtlogd: chardev id (see fileChardevs) -> the FIFO
+   * QEMU writes to instead of the file. virtlogd appends or truncates the file itself, so the
+   * FIFO is given without `append=on`.
+   */
+  chardevFifos?: Readonly<Record<string, string>>
+}
+
+/** A `<serial type='file'>` (or the serial port behind a file console): its chardev and file. */
+export interface FileChardev {
+  /** The chardev id on QEMU's command line (charserialN). */
+  id: string
+  path: string
+  /** `<source append='on'/>`: keep what the file holds (else it is truncated at start). */
+  append: boolean
+}
+
+/** The file chardevs buildQemuArgv creates for a defaults-applied definition, in argv order. */
+export function fileChardevs(def: DomainDef): FileChardev[] {
+  return sortedSerials(def)
+    .filter((s) => s.type === 'file' && s.path)
+    .map((s) => ({id: `charserial${s.targetPort ?? 0}`, path: s.path!, append: attr(child(s.xml, 'source'), 'append') === 'on'}))
+}
+
+function sortedSerials(def: DomainDef): DomainChr[] {
+  return [...def.devices.serials].sort((x, y) => (x.targetPort ?? 0) - (y.targetPort ?? 0))
 }
 
 function unsupported(detail: string): VirError {
@@ -291,13 +317,14 @@ function cpuTopology(def: DomainDef): {sockets: number; dies: number; cores: num
   return {sockets: n('sockets'), dies: n('dies'), cores: n('cores'), threads: n('threads')}
 }
 
-function chardevArgs(id: string, c: DomainChr): string {
+function chardevArgs(id: string, c: DomainChr, fifo: string | undefined): string {
   switch (c.type) {
     case 'pty':
       return `pty,id=${id}`
     case 'null':
       return `null,id=${id}`
     case 'file': {
+      if (fifo !== undefined) return `file,id=${id},path=${qemuOptEscape(fifo)}`
       const append = attr(child(c.xml, 'source'), 'append') === 'on' ? ',append=on' : ''
       return `file,id=${id},path=${qemuOptEscape(c.path ?? '')}${append}`
     }
@@ -436,9 +463,10 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   })
 
   // Serial ports (serial consoles share them).
-  for (const s of [...def.devices.serials].sort((x, y) => (x.targetPort ?? 0) - (y.targetPort ?? 0))) {
+  for (const s of sortedSerials(def)) {
     const port = s.targetPort ?? 0
-    push('-chardev', chardevArgs(`charserial${port}`, s))
+    const id = `charserial${port}`
+    push('-chardev', chardevArgs(id, s, s.type === 'file' ? opts.chardevFifos?.[id] : undefined))
     push('-device', `isa-serial,chardev=charserial${port},id=serial${port},index=${port}`)
   }
 

@@ -18,7 +18,11 @@
  *    the same QEMU process boots the guest again.
  *  - Destroy: SIGTERM, SIGKILL after a grace period (never with GRACEFUL), resolves as soon as
  *    the process is gone.
+ *  - virtlogd / virtlockd (logd-lockd.ts): when their sockets exist, QEMU's log and file serial
+ *    ports go through virtlogd FIFOs (rollover), and disks are locked in virtlockd before QEMU
+ *    starts; both are undone when the run ends, however it ends (and before `exited` resolves).
  */
+import {matchDomain} from '../list-filter.js'
 import {EventEmitter} from 'node:events'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
@@ -53,7 +57,7 @@ import {
   type HypervisorDriver,
   type NodeInfo,
 } from '../types.js'
-import {applyQemuDefaults, buildQemuArgv, hasVirtioBalloon, validateForQemu, type QemuTarget} from './argv.js'
+import {applyQemuDefaults, buildQemuArgv, fileChardevs, hasVirtioBalloon, validateForQemu, type QemuTarget} from './argv.js'
 import {
   buildCapabilitiesXml,
   errnoText,
@@ -75,9 +79,29 @@ import {
   readLogSince,
   readProcStat,
   clockTicks,
+  logLine,
+  qemuLogHeader,
   signalPid,
   spawnQemu,
 } from './process.js'
+import {
+  acquireLocks,
+  appendThroughLogd,
+  closeLogs,
+  diskLocks,
+  finishRun,
+  helperSockets,
+  openFifo,
+  openLogs,
+  readLogdSince,
+  releaseLocks,
+  useVirtlockd,
+  useVirtlogd,
+  type GuestIdent,
+  type LockdUse,
+  type LogdUse,
+  type OpenedLogs,
+} from './logd-lockd.js'
 import {QmpClient, type QmpEvent} from './qmp.js'
 import {QemuStateStore, STATUS_VERSION, type LiveStatus} from './state.js'
 
@@ -104,6 +128,10 @@ export interface QemuDriverOptions {
   kvm?: boolean
   /** SIGTERM -> SIGKILL grace period of destroy, in ms (default 1500). */
   destroyGraceMs?: number
+  /** virtlogd's socket (default: the one for paths' root and mode; null: never use virtlogd). */
+  virtlogdSocket?: string | null
+  /** virtlockd's socket (default: the one for paths' root and mode; null: never use virtlockd). */
+  virtlockdSocket?: string | null
 }
 
 interface Run {
@@ -115,6 +143,12 @@ interface Run {
   monitorPath: string
   logPath: string
   logOffset: number
+  /** The logs going through virtlogd (undefined: QEMU writes logPath itself). */
+  logd?: LogdUse
+  /** Where this run's output starts in the virtlogd-managed log (for start errors). */
+  logPos?: {inode: bigint; offset: bigint}
+  /** The disk locks held in virtlockd for this run. */
+  lockd?: LockdUse
   startedAtMs: number
   phase: 'starting' | 'running'
   /** Why we are ending the process ourselves. */
@@ -189,6 +223,8 @@ export class QemuDriver implements HypervisorDriver {
   private sweepTimer?: NodeJS.Timeout
   private readonly kvmOverride?: boolean
   private readonly destroyGraceMs: number
+  /** virtlogd / virtlockd sockets to look for at each start (see logd-lockd.ts). */
+  private readonly helpers: {virtlogd?: string; virtlockd?: string}
 
   private constructor(opts: QemuDriverOptions) {
     this.events.setMaxListeners(0)
@@ -198,6 +234,11 @@ export class QemuDriver implements HypervisorDriver {
     this.store = new QemuStateStore(driverStateDirs(opts.paths, 'qemu'))
     this.kvmOverride = opts.kvm
     this.destroyGraceMs = opts.destroyGraceMs ?? 1500
+    const socks = helperSockets(opts.paths)
+    this.helpers = {
+      virtlogd: opts.virtlogdSocket === undefined ? socks.virtlogd : (opts.virtlogdSocket ?? undefined),
+      virtlockd: opts.virtlockdSocket === undefined ? socks.virtlockd : (opts.virtlockdSocket ?? undefined),
+    }
   }
 
   /** Probes QEMU (cached), loads persistent definitions and reattaches to running guests. */
@@ -270,7 +311,10 @@ export class QemuDriver implements HypervisorDriver {
 
   /** Reattaches to one guest from its status file; returns its id, or 0 when it is gone. */
   private async reattach(st: LiveStatus): Promise<number> {
-    const cleanup = async () => {
+    const ident: GuestIdent = {name: st.name, uuid: st.uuid}
+    const cleanup = async (why?: string) => {
+      // Logs closed and locks released first: a daemon dying here finds the status file again.
+      if (why !== undefined) await this.finish(ident, {pid: st.pid, logPath: st.log, logd: st.logd, lockd: st.lockd}, why)
       await this.store.removeStatus(st.name)
       await fsp.rm(st.monitor, {force: true}).catch(noop)
     }
@@ -287,8 +331,7 @@ export class QemuDriver implements HypervisorDriver {
       dom = undefined
     }
     const markGone = async (reason: number, why: string) => {
-      await cleanup()
-      await appendLogLine(st.log, `shutting down, reason=${why}`)
+      await cleanup(why)
       if (dom?.config) {
         dom.state = DomainState.SHUTOFF
         dom.reason = reason
@@ -330,7 +373,7 @@ export class QemuDriver implements HypervisorDriver {
         this.log.warn(`qemu: guest '${st.name}' reuses uuid ${def.uuid}; killing it`)
         qmp.close()
         await this.killPid(st.pid, st.pidStartTime)
-        await cleanup()
+        await cleanup('crashed')
         return 0
       }
       dom = this.addDomain(def.name, def.uuid)
@@ -343,6 +386,8 @@ export class QemuDriver implements HypervisorDriver {
       monitorPath: st.monitor,
       logPath: st.log,
       logOffset: 0,
+      logd: st.logd,
+      lockd: st.lockd,
       startedAtMs: st.startedAtMs,
       phase: 'running',
       gotShutdown: false,
@@ -584,7 +629,17 @@ export class QemuDriver implements HypervisorDriver {
       xml: formatDomainXml(d.live!, {id: d.id, active: true}),
       graphicsPorts: run.graphicsPorts,
       argv: run.argv,
+      ...(run.logd ? {logd: run.logd} : {}),
+      ...(run.lockd ? {lockd: run.lockd} : {}),
     }
+  }
+
+  /** A run has ended: its logs are closed (virtlogd), the "shutting down" line written, locks released. */
+  private finish(ident: GuestIdent, run: {pid: number; logPath: string; logd?: LogdUse; lockd?: LockdUse}, why: string): Promise<void> {
+    const text = `shutting down, reason=${why}`
+    return finishRun(ident, run, logLine(text), (p) => appendLogLine(p, text), this.log).catch((err: Error) =>
+      this.log.warn(`qemu: cleaning up after '${ident.name}': ${err.message}`),
+    )
   }
 
   /** Queues an atomic write of the live status (the latest state at write time). */
@@ -637,30 +692,9 @@ export class QemuDriver implements HypervisorDriver {
   // ---- listing and lookup -----------------------------------------------------------------
 
   private matches(d: QemuDomain, flags: number): boolean {
-    const active = d.run !== undefined
-    const persistent = d.config !== undefined
-    if (flags & (LF.ACTIVE | LF.INACTIVE)) {
-      if (!((flags & LF.ACTIVE && active) || (flags & LF.INACTIVE && !active))) return false
-    }
-    if (flags & (LF.PERSISTENT | LF.TRANSIENT)) {
-      if (!((flags & LF.PERSISTENT && persistent) || (flags & LF.TRANSIENT && !persistent))) return false
-    }
-    if (flags & (LF.RUNNING | LF.PAUSED | LF.SHUTOFF | LF.OTHER)) {
-      const s = d.state
-      const ok =
-        (flags & LF.RUNNING && s === DomainState.RUNNING) ||
-        (flags & LF.PAUSED && s === DomainState.PAUSED) ||
-        (flags & LF.SHUTOFF && s === DomainState.SHUTOFF) ||
-        (flags & LF.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF)
-      if (!ok) return false
-    }
-    if (flags & LF.MANAGEDSAVE) return false
-    if (flags & (LF.AUTOSTART | LF.NO_AUTOSTART)) {
-      if (!((flags & LF.AUTOSTART && d.autostart) || (flags & LF.NO_AUTOSTART && !d.autostart))) return false
-    }
-    if (flags & LF.HAS_SNAPSHOT) return false
-    return true
+    return matchDomain({state: d.state, persistent: d.config !== undefined, autostart: d.autostart}, flags, d.run !== undefined)
   }
+
 
   listDomains(flags: number): DomainRef[] {
     const out: DomainRef[] = []
@@ -855,7 +889,11 @@ export class QemuDriver implements HypervisorDriver {
       throw err
     }
     const id = this.nextId++
+    const ident: GuestIdent = {name: def.name, uuid: dom.uuid}
     let run: Run | undefined
+    let logd: LogdUse | undefined
+    let lockd: LockdUse | undefined
+    let outFd: number | undefined
     try {
       const graphicsPorts = await this.allocateGraphicsPorts(def)
       graphicsPorts.forEach((p, i) => {
@@ -864,9 +902,32 @@ export class QemuDriver implements HypervisorDriver {
       const monitorPath = this.store.monitorPath(def.name, id)
       if (Buffer.byteLength(monitorPath) > 107) throw errors.internal(D, `UNIX socket path '${monitorPath}' too long`)
       await fsp.rm(monitorPath, {force: true})
-      const argv = buildQemuArgv(def, {emulator: this.emulator, monitorPath, sandbox: this.caps.sandbox, graphicsPorts})
+      // Disk locks first: a guest refused for a busy disk leaves its logs alone.
+      const locks = diskLocks(def)
+      const lockSock = this.helpers.virtlockd && locks.length > 0 ? await useVirtlockd(this.helpers.virtlockd) : undefined
+      if (lockSock) {
+        await acquireLocks(lockSock, ident, 0, locks)
+        lockd = {socket: lockSock}
+      }
       const logPath = this.store.logPath(def.name)
-      const spawned = spawnQemu(argv, logPath, `, domain ${def.name} (id ${id})`)
+      const logSock = this.helpers.virtlogd ? await useVirtlogd(this.helpers.virtlogd, this.log) : undefined
+      let opened: OpenedLogs | undefined
+      if (logSock) {
+        opened = await openLogs(logSock, ident, fileChardevs(def), logPath)
+        logd = opened.use
+      }
+      const argv = buildQemuArgv(def, {emulator: this.emulator, monitorPath, sandbox: this.caps.sandbox, graphicsPorts, chardevFifos: opened?.chardevFifos})
+      const headerExtra = `, domain ${def.name} (id ${id})`
+      let logPos: Run['logPos']
+      if (opened) {
+        logPos = await appendThroughLogd(opened.use.socket, ident, logPath, qemuLogHeader(argv, headerExtra))
+        outFd = await openFifo(opened.qemuFifo)
+      }
+      const spawned = spawnQemu(argv, logPath, headerExtra, outFd)
+      if (outFd !== undefined) {
+        fs.closeSync(outFd)
+        outFd = undefined
+      }
       let resolveExited!: () => void
       const exited = new Promise<void>((r) => (resolveExited = r))
       run = {
@@ -876,6 +937,9 @@ export class QemuDriver implements HypervisorDriver {
         monitorPath,
         logPath,
         logOffset: spawned.logOffset,
+        logd,
+        logPos,
+        lockd,
         startedAtMs: Date.now(),
         phase: 'starting',
         gotShutdown: false,
@@ -899,6 +963,8 @@ export class QemuDriver implements HypervisorDriver {
       dom.state = DomainState.PAUSED
       dom.reason = PausedReason.STARTING_UP
       await this.saveStatus(dom)
+      // The locks now name QEMU's pid: virtlockd drops them should it die unnoticed.
+      if (lockd) await acquireLocks(lockd.socket, ident, r.pid, locks)
 
       const qmp = await connectMonitor(monitorPath, () => !r.gone && pidRunning(r.pid), 30000)
       if (r.gone) {
@@ -921,6 +987,12 @@ export class QemuDriver implements HypervisorDriver {
       }
       await this.saveStatus(dom)
     } catch (err) {
+      if (outFd !== undefined) fs.closeSync(outFd)
+      if (!run) {
+        // Nothing was spawned: undo what was set up for it (a run's exit does that otherwise).
+        if (logd) await closeLogs(logd, this.log)
+        if (lockd) await releaseLocks(lockd, ident, 0, this.log)
+      }
       throw await this.abortStart(dom, run, err, transient)
     }
     this.emitLifecycle(this.ref(dom), LifecycleEvent.STARTED, StartedDetail.BOOTED)
@@ -936,7 +1008,7 @@ export class QemuDriver implements HypervisorDriver {
         await this.waitGone(dom, run, 10000)
       }
       await run.exited
-      const tail = readLogSince(run.logPath, run.logOffset)
+      const tail = run.logd && run.logPos ? await readLogdSince(run.logd.socket, run.logPath, run.logPos) : readLogSince(run.logPath, run.logOffset)
       if (err instanceof MonitorGoneError) out = errors.internal(D, `process exited while connecting to monitor: ${tail}`)
       else if (err instanceof VirError && /End of file from qemu monitor/.test(err.message)) out = errors.internal(D, `qemu unexpectedly closed the monitor: ${tail}`)
       if (dom.run === run) {
@@ -1072,9 +1144,11 @@ export class QemuDriver implements HypervisorDriver {
     const name = dom.name
     void (async () => {
       await run.saveChain.catch(noop)
+      // Logs closed and locks released before the status goes (a daemon dying in between
+      // finds the status file and does it again); a new start waits for all of it (lastExit).
+      await this.finish({name, uuid: dom.uuid}, run, why)
       await this.store.removeStatus(name).catch(noop)
       await fsp.rm(run.monitorPath, {force: true}).catch(noop)
-      await appendLogLine(run.logPath, `shutting down, reason=${why}`)
     })().finally(() => run.resolveExited())
   }
 

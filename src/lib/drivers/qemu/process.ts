@@ -1,7 +1,7 @@
 /**
  * QEMU processes that outlive the daemon: spawned detached in their own session, output appended
- * to a log file opened by us (never a pipe, so nothing breaks when the daemon goes away), never
- * killed when the daemon dies. Plus /proc helpers to recognise a process again after a restart
+ * to a log file opened by us or written into virtlogd's FIFO for that log (never a pipe to the
+ * daemon, so nothing breaks when the daemon goes away), never killed when the daemon dies. Plus /proc helpers to recognise a process again after a restart
  * (pid + start time + `-name guest=NAME`) and to read its CPU time.
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
@@ -104,10 +104,20 @@ function timestamp(d = new Date()): string {
   return d.toISOString().replace('T', ' ').replace('Z', '+0000')
 }
 
+/** A libvirt-style log line: "2024-01-01 12:00:00.000+0000: TEXT\n". */
+export function logLine(text: string): string {
+  return `${timestamp()}: ${text}\n`
+}
+
+/** What the domain log gets before QEMU starts: a start line and the command line. */
+export function qemuLogHeader(argv: string[], headerExtra = ''): string {
+  return `${timestamp()}: starting up vctl qemu driver${headerExtra}\n${formatArgvForLog(argv, QEMU_ENV)}\n`
+}
+
 /** Appends a libvirt-style line ("2024-01-01 12:00:00.000+0000: TEXT") to a domain log. */
 export async function appendLogLine(path: string, text: string): Promise<void> {
   try {
-    await fsp.appendFile(path, `${timestamp()}: ${text}\n`)
+    await fsp.appendFile(path, logLine(text))
   } catch {
     // the log is best effort
   }
@@ -149,15 +159,23 @@ export const QEMU_ENV: Record<string, string> = {LC_ALL: 'C', PATH: '/usr/local/
 
 /**
  * Starts QEMU detached (its own session; not killed with the daemon), stdin from /dev/null,
- * stdout and stderr appended to `logPath`. The log gets a header with the command line first.
+ * stdout and stderr appended to `logPath`; the log gets a header with the command line first.
+ * With `outFd` (a virtlogd FIFO opened for writing, see ../log/client.ts) QEMU writes there
+ * instead, and the caller has written the header through virtlogd; `outFd` stays the caller's.
  */
-export function spawnQemu(argv: string[], logPath: string, headerExtra = ''): SpawnedQemu {
-  fs.mkdirSync(dirname(logPath), {recursive: true})
-  const fd = fs.openSync(logPath, 'a', 0o600)
+export function spawnQemu(argv: string[], logPath: string, headerExtra = '', outFd?: number): SpawnedQemu {
+  let fd: number
+  let logOffset = 0
+  if (outFd !== undefined) fd = outFd
+  else {
+    fs.mkdirSync(dirname(logPath), {recursive: true})
+    fd = fs.openSync(logPath, 'a', 0o600)
+  }
   try {
-    const header = `${timestamp()}: starting up vctl qemu driver${headerExtra}\n${formatArgvForLog(argv, QEMU_ENV)}\n`
-    fs.writeSync(fd, header)
-    const logOffset = fs.fstatSync(fd).size
+    if (outFd === undefined) {
+      fs.writeSync(fd, qemuLogHeader(argv, headerExtra))
+      logOffset = fs.fstatSync(fd).size
+    }
     // QEMU must not keep descriptors the daemon inherited (a launcher's pipe would never see
     // EOF while the guest runs): /dev/null is dup'ed over each of them in the child.
     const leaks = inheritableFds().filter((n) => n !== fd)
@@ -184,7 +202,7 @@ export function spawnQemu(argv: string[], logPath: string, headerExtra = ''): Sp
     }
     return {child, pid: child.pid, logOffset}
   } finally {
-    fs.closeSync(fd)
+    if (outFd === undefined) fs.closeSync(fd)
   }
 }
 

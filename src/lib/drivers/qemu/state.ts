@@ -6,7 +6,8 @@
  *   RUNDIR/qemu/NAME.json                live status of a running guest (LiveStatus), written
  *                                        atomically on every state change, removed when it stops
  *   RUNDIR/qemu/NAME.monitor             the guest's QMP socket (QEMU creates it)
- *   LOGDIR/qemu/NAME.log                 QEMU's stdout/stderr plus our start/stop lines
+ *   LOGDIR/qemu/NAME.log                 QEMU's stdout/stderr plus our start/stop lines (written
+ *                                        by virtlogd, with rollover, when it runs)
  *
  * The status file is JSON (not XML): a daemon starting up reads it to find the process again
  * (pid + /proc start time + `-name guest=NAME`) and its monitor.
@@ -17,6 +18,7 @@ import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {writeFileAtomic} from '../../fs-atomic.js'
 import type {DriverDirs} from '../../daemon/paths.js'
+import type {LockdUse, LogdUse} from './logd-lockd.js'
 
 export const STATUS_VERSION = 1
 
@@ -47,6 +49,10 @@ export interface LiveStatus {
   /** Ports allocated for graphics (index-aligned with the definition's graphics). */
   graphicsPorts: (number | undefined)[]
   argv: string[]
+  /** The logs that go through virtlogd (closed there when the guest is gone). */
+  logd?: LogdUse
+  /** The disk locks held in virtlockd (released when the guest is gone). */
+  lockd?: LockdUse
 }
 
 export class QemuStateStore {
