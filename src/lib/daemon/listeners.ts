@@ -83,15 +83,44 @@ export async function listenUnix(
   return listener
 }
 
-export async function listenTcp(host: string | undefined, port: number, role: 'tcp' | 'tls', onConnection: OnConnection, tls?: TlsOptions): Promise<Listener> {
+/** A certificate subject as libvirt prints it for tls_allowed_dn_list: "C=..,O=..,CN=..". */
+export function subjectDn(subject: Record<string, string | string[]> | undefined): string {
+  if (!subject) return ''
+  const order = ['C', 'ST', 'L', 'O', 'OU', 'CN']
+  const keys = [...order.filter((k) => k in subject), ...Object.keys(subject).filter((k) => !order.includes(k))]
+  return keys.flatMap((k) => ([] as string[]).concat(subject[k]).map((v) => `${k}=${v}`)).join(',')
+}
+
+/** Whether a DN matches one of the wildcard patterns (`*` matches any run of characters). */
+export function dnAllowed(dn: string, patterns: string[] | undefined): boolean {
+  if (patterns === undefined) return true
+  return patterns.some((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(dn))
+}
+
+/** TLS options plus the client DN filter (tls_allowed_dn_list). */
+export interface TlsListenOptions extends TlsOptions {
+  allowedDn?: string[]
+}
+
+function onSecure(listener: Listener, onConnection: OnConnection, tls: TlsListenOptions) {
+  return (s: Socket) => {
+    const dn = subjectDn((s as import('node:tls').TLSSocket).getPeerCertificate?.()?.subject as unknown as Record<string, string>)
+    if (!dnAllowed(dn, tls.allowedDn)) {
+      // libvirt closes without confirming the session when the client's DN is not allowed.
+      s.destroy()
+      return
+    }
+    // libvirt's TLS handshake ends with the server confirming with a single 0x01 byte.
+    s.write(Buffer.from([1]))
+    onConnection(s, listener)
+  }
+}
+
+export async function listenTcp(host: string | undefined, port: number, role: 'tcp' | 'tls', onConnection: OnConnection, tls?: TlsListenOptions): Promise<Listener> {
   const server = tls ? createTlsServer(tls) : createServer({noDelay: true})
   const listener: Listener = {role, address: `${host ?? '*'}:${port}`, server}
   if (tls) {
-    server.on('secureConnection', (s: Socket) => {
-      // libvirt's TLS handshake ends with the server confirming with a single 0x01 byte.
-      s.write(Buffer.from([1]))
-      onConnection(s, listener)
-    })
+    server.on('secureConnection', onSecure(listener, onConnection, tls))
     server.on('tlsClientError', () => {})
   } else server.on('connection', (s) => onConnection(s, listener))
   await new Promise<void>((resolve, reject) => {
@@ -126,15 +155,13 @@ export function roleForFdName(name: string): ListenerRole {
   return 'rw'
 }
 
-export async function listenFd(fd: ActivatedFd, onConnection: OnConnection, tls?: TlsOptions): Promise<Listener> {
+export async function listenFd(fd: ActivatedFd, onConnection: OnConnection, tls?: TlsListenOptions): Promise<Listener> {
   const role = roleForFdName(fd.name)
   const server = role === 'tls' && tls ? createTlsServer(tls) : createServer({noDelay: true})
   const listener: Listener = {role, address: `fd:${fd.fd}(${fd.name || 'unnamed'})`, server}
   if (role === 'tls' && tls) {
-    server.on('secureConnection', (s: Socket) => {
-      s.write(Buffer.from([1]))
-      onConnection(s, listener)
-    })
+    server.on('secureConnection', onSecure(listener, onConnection, tls))
+    server.on('tlsClientError', () => {})
   } else server.on('connection', (s) => onConnection(s, listener))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

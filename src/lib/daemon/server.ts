@@ -256,6 +256,7 @@ export class Daemon {
       key: read('server key', key),
       requestCert: true,
       rejectUnauthorized: !this.config.tls_no_verify_certificate,
+      allowedDn: this.config.tls_allowed_dn_list,
     }
   }
 
