@@ -176,3 +176,9 @@ test.serial('read-only socket: reads work, writes are refused', async (t) => {
   t.regex(r.stderr, /operation forbidden: read only access prevents virDomainSuspend/)
   t.is((await virsh(U, ['domstate', 'test'])).stdout.trim(), 'running')
 })
+
+test.serial('an unknown driver gets libvirt\'s "no connection driver available"', async (t) => {
+  const r = await virsh(`bogus+unix:///x?socket=${d.sock}`, ['list'])
+  t.is(r.code, 1)
+  t.regex(r.stderr, /no connection driver available for bogus:\/\/\/x/)
+})

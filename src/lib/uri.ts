@@ -28,7 +28,7 @@ function uriError(uri: string, why: string): VirError {
 }
 
 export function parseUri(raw: string): ParsedUri {
-  const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9]+))?:(\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#.*)?$/.exec(raw)
+  const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9-]+))?:(\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#.*)?$/.exec(raw)
   if (!m) throw uriError(raw, "expected 'driver[+transport]://[host]/path'")
   const [, driver, transport, , authority, path, query] = m
   if (transport !== undefined && !TRANSPORTS.has(transport.toLowerCase())) {
