@@ -271,6 +271,8 @@ test.serial('virtlogd: console output rolls over at max_size; SIGUSR1 while the 
   await until(async () => (await state('stream')) === 'shut off', 'the guest to stop')
   await until(() => followed().length === 0, 'virtlogd to stop following the logs')
   t.false(existsSync(consoleFifo))
+  // The driver's last line is appended once the logs are closed: give it its moment.
+  await until(() => /shutting down, reason=shutdown\n$/.test(readFileSync(qemuLog, 'utf8')), 'the shutdown line in the QEMU log')
   const ql = readFileSync(qemuLog, 'utf8')
   t.regex(ql, /shutting down, reason=shutdown\n$/)
   t.true(ql.includes(`path=${consoleFifo}`), 'the logged command line names the FIFO')
