@@ -133,12 +133,13 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
   /** Passes one call on and sends the reply back under the client's serial. */
   function send(conn: RpcConnection, backend: RpcClient, p: Packet): void {
     conn.state.forwarding = (conn.state.forwarding ?? 0) + 1
-    backend.callRawCb(p.prog, p.vers, p.proc, p.buf.subarray(PAYLOAD_OFFSET), (err, reply) => {
+    backend.forwardCall(p.buf, (err, reply) => {
       conn.state.forwarding--
       if (err || !reply) return replyError(conn, p, err)
-      const w = startPacket({prog: p.prog, vers: p.vers, proc: p.proc, type: MessageType.REPLY, serial: p.serial, status: reply.status}, 28 + reply.payload.length)
-      w.bytes(reply.payload)
-      conn.sendRaw(finishPacket(w))
+      // The backend's reply as it is, under the client's serial.
+      const out = Buffer.from(reply.packet)
+      out.writeUInt32BE(p.serial, 20)
+      conn.sendRaw(out)
     })
     // Usually the backend answers within microseconds: read it now rather than via the event loop.
     backend.pollReplies(opts.busyPollUs ?? 0)

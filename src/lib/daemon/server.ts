@@ -306,7 +306,9 @@ export class Daemon {
       keepaliveInterval: admin ? this.config.admin_keepalive_interval : this.config.keepalive_interval,
       keepaliveCount: admin ? this.config.admin_keepalive_count : this.config.keepalive_count,
       maxRequests: this.config.max_client_requests,
-      busyPollUs: this.busyPollUs,
+      // The proxy keeps a short window towards its clients: it shares the cores with the client and
+      // the backend, and its backend replies are polled separately (see proxy.ts).
+      busyPollUs: this.name === 'virtproxyd' ? Math.round(this.busyPollUs / 5) : this.busyPollUs,
       log: (m) => this.log.debug(m),
     })
     this.connListener.set(conn, l)

@@ -22,6 +22,8 @@ interface Pending {
 export interface RawReply {
   status: number
   payload: Buffer
+  /** The whole reply packet (header included). */
+  packet: Buffer
 }
 
 export interface ClientEvent {
@@ -112,6 +114,22 @@ export class RpcClient extends EventEmitter {
     }
   }
 
+  /**
+   * Sends a copy of another connection's CALL packet under this connection's next serial; the
+   * callback runs synchronously when the reply arrives (the proxy's forwarding path).
+   */
+  forwardCall(call: Buffer, cb: (err: Error | null, reply?: RawReply) => void): void {
+    if (this.closedError) {
+      cb(this.closedError)
+      return
+    }
+    const serial = this.serial++
+    const buf = Buffer.from(call)
+    buf.writeUInt32BE(serial, 20)
+    this.pending.set(serial, {def: null, prog: buf.readUInt32BE(4), proc: buf.readInt32BE(12), resolve: (r: RawReply) => cb(null, r), reject: (e: Error) => cb(e)})
+    this.socket.write(buf)
+  }
+
   /** Like callRaw, but the callback runs synchronously when the reply is decoded. */
   callRawCb(prog: number, vers: number, proc: number, payload: Buffer, cb: (err: Error | null, reply?: RawReply) => void): void {
     if (this.closedError) {
@@ -177,7 +195,7 @@ export class RpcClient extends EventEmitter {
     if (!pending || pending.prog !== p.prog || pending.proc !== p.proc) return
     this.pending.delete(p.serial)
     if (!pending.def) {
-      pending.resolve({status: p.status, payload: p.buf.subarray(PAYLOAD_OFFSET)} satisfies RawReply)
+      pending.resolve({status: p.status, payload: p.buf.subarray(PAYLOAD_OFFSET), packet: p.buf} satisfies RawReply)
       return
     }
     try {

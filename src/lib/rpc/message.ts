@@ -170,7 +170,15 @@ export class FrameDecoder {
       const pkt = buf.subarray(off, off + len)
       off += len
       this.want = -1
-      onPacket({...readHeader(pkt), buf: pkt})
+      onPacket({
+        prog: pkt.readUInt32BE(4),
+        vers: pkt.readUInt32BE(8),
+        proc: pkt.readInt32BE(12),
+        type: pkt.readInt32BE(16),
+        serial: pkt.readUInt32BE(20),
+        status: pkt.readInt32BE(24),
+        buf: pkt,
+      })
     }
     if (off < buf.length) {
       const rest = buf.subarray(off)
