@@ -5,8 +5,8 @@ import {mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync,
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
-import {StandaloneHost} from '../src/lib/drivers/log/host.js'
-import {setupLockDaemon, type LockService} from '../src/lib/drivers/lock/daemon.js'
+import {startServiceDaemon} from './helpers/service-daemon.js'
+import type {LockService} from '../src/lib/drivers/lock/daemon.js'
 import {acquireDiskLocks, listLocks, releaseDiskLock, releaseOwner} from '../src/lib/drivers/lock/client.js'
 import {LockTable, type LockOwner} from '../src/lib/drivers/lock/table.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
@@ -20,8 +20,8 @@ const B = {name: 'web02', uuid: '66666666-7777-4888-9999-aaaaaaaaaaaa', pid: pro
 const C = {name: 'web03', uuid: 'bbbbbbbb-cccc-4ddd-8eee-ffffffffffff', pid: 0}
 
 async function startHost(root = join(base, `r${n++}`)) {
-  let svc!: LockService
-  const host = await StandaloneHost.start({daemon: 'virtlockd', root, setup: async (h) => (svc = await setupLockDaemon(h))})
+  const host = await startServiceDaemon('lock', root)
+  const svc = host.services[0] as LockService
   const images = join(root, 'images')
   mkdirSync(images, {recursive: true})
   for (const f of ['a.qcow2', 'b.qcow2', 'iso.img']) writeFileSync(join(images, f), '')

@@ -6,18 +6,16 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
-import {StandaloneHost} from '../src/lib/drivers/log/host.js'
-import {setupLockDaemon} from '../src/lib/drivers/lock/daemon.js'
+import {startServiceDaemon} from './helpers/service-daemon.js'
 import {acquireDiskLocks, listLocks, releaseOwner} from '../src/lib/drivers/lock/client.js'
 import {processRunning} from '../src/lib/drivers/log/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
-import {Logger} from '../src/lib/daemon/logging.js'
 import {ErrorCode, VirError} from '../src/lib/errors.js'
 
 const env = process.env
 
 if (env.VCTL_TEST_HARNESS === 'virtlockd') {
-  await StandaloneHost.start({daemon: 'virtlockd', root: env.VCTL_TEST_ROOT!, log: new Logger(1), setup: setupLockDaemon, handleSignals: true})
+  await startServiceDaemon('lock', env.VCTL_TEST_ROOT!, {verbose: true, handleSignals: true})
 } else {
   const {default: test} = await import('ava')
   const SELF = fileURLToPath(import.meta.url)

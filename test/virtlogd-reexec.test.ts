@@ -6,12 +6,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
-import {StandaloneHost} from '../src/lib/drivers/log/host.js'
-import {setupLogDaemon} from '../src/lib/drivers/log/daemon.js'
+import {startServiceDaemon} from './helpers/service-daemon.js'
 import {closeGuestLog, openGuestLog} from '../src/lib/drivers/log/client.js'
 import {processRunning} from '../src/lib/drivers/log/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
-import {Logger} from '../src/lib/daemon/logging.js'
 
 const env = process.env
 
@@ -20,14 +18,8 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     process.stderr.write('harness: failing this start on purpose\n')
     process.exit(3)
   }
-  await StandaloneHost.start({
-    daemon: 'virtlogd',
-    root: env.VCTL_TEST_ROOT!,
-    config: {max_size: Number(env.VCTL_TEST_MAX_SIZE ?? 2097152), max_backups: Number(env.VCTL_TEST_MAX_BACKUPS ?? 3)},
-    log: new Logger(1),
-    setup: setupLogDaemon,
-    handleSignals: true,
-  })
+  const config = {max_size: Number(env.VCTL_TEST_MAX_SIZE ?? 2097152), max_backups: Number(env.VCTL_TEST_MAX_BACKUPS ?? 3)}
+  await startServiceDaemon('log', env.VCTL_TEST_ROOT!, {config, verbose: true, handleSignals: true})
 } else {
   const {default: test} = await import('ava')
   const SELF = fileURLToPath(import.meta.url)

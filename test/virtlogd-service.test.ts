@@ -5,8 +5,8 @@ import {existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawn} from 'node:child_process'
-import {StandaloneHost} from '../src/lib/drivers/log/host.js'
-import {setupLogDaemon, type LogService} from '../src/lib/drivers/log/daemon.js'
+import {startServiceDaemon} from './helpers/service-daemon.js'
+import type {LogService} from '../src/lib/drivers/log/daemon.js'
 import {appendGuestLog, closeGuestLog, guestLogPosition, openFifoForWriting, openGuestLog, readGuestLog} from '../src/lib/drivers/log/client.js'
 import {withDaemon} from '../src/lib/drivers/log/retry.js'
 import {logProgram} from '../src/lib/drivers/log/protocol.js'
@@ -20,13 +20,8 @@ let n = 0
 const UUID = '11111111-2222-4333-8444-555555555555'
 
 async function startHost(root = join(base, `r${n++}`), config = {max_size: 4096, max_backups: 3}) {
-  let svc!: LogService
-  const host = await StandaloneHost.start({
-    daemon: 'virtlogd',
-    root,
-    config,
-    setup: async (h) => (svc = await setupLogDaemon(h)),
-  })
+  const host = await startServiceDaemon('log', root, {config})
+  const svc = host.services[0] as LogService
   const stop = async () => {
     await host.stop()
     svc.manager.shutdown()

@@ -1,9 +1,17 @@
 /** Daemon log lines on stderr: timestamp, pid, level, message. Level 1 debug .. 4 error (libvirt's). */
 
 export type LogLevel = 1 | 2 | 3 | 4
+
+/** What drivers and services log through (the daemon's Logger, or anything with these four). */
+export interface LogSink {
+  debug(msg: string): void
+  info(msg: string): void
+  warn(msg: string): void
+  error(msg: string): void
+}
 const NAMES = ['', 'debug', 'info', 'warning', 'error']
 
-export class Logger {
+export class Logger implements LogSink {
   constructor(public level: LogLevel = 3, private readonly sink: (line: string) => void = (l) => process.stderr.write(l)) {}
 
   private out(level: LogLevel, msg: string): void {

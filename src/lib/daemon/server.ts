@@ -13,6 +13,7 @@ import {Logger, type LogLevel} from './logging.js'
 import {createRemoteProgram} from './remote.js'
 import {createAdminProgram} from './admin.js'
 import {createProxyProgram} from './proxy.js'
+import type {ServiceSetup} from '../drivers/log/host.js'
 import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
@@ -148,10 +149,10 @@ export class Daemon {
 
   private readyHooks: Array<() => Promise<void>> = []
   /** virtlogd / virtlockd: their program replaces REMOTE on the rw socket; SIGUSR1 re-executes. */
-  private readonly services: {program: ServedProgram; reexec: () => Promise<void>; hasActive: () => boolean}[] = []
+  readonly services: ServiceSetup[] = []
 
   /** Lets virtlogd / virtlockd register their service (see the hooks at the bottom of this file). */
-  addService(s: {program: ServedProgram; reexec: () => Promise<void>; hasActive: () => boolean}): void {
+  addService(s: ServiceSetup): void {
     this.services.push(s)
   }
 

@@ -23,6 +23,7 @@
  *    starts; both are undone when the run ends, however it ends (and before `exited` resolves).
  */
 import {matchDomain} from '../list-filter.js'
+import type {LogSink} from '../../daemon/logging.js'
 import {EventEmitter} from 'node:events'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
@@ -112,12 +113,7 @@ const D = ErrorDomain.QEMU
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues. */
 export const ShutdownFlags = {ACPI_POWER_BTN: 1, GUEST_AGENT: 2, INITCTL: 4, SIGNAL: 8, PARAVIRT: 16} as const
 
-export interface QemuDriverLog {
-  debug(m: string): void
-  info(m: string): void
-  warn(m: string): void
-  error(m: string): void
-}
+export type QemuDriverLog = LogSink
 
 export interface QemuDriverOptions {
   paths: DaemonPaths
