@@ -17,7 +17,11 @@ const start = (driver) => {
 }
 const rate = (uri) =>
   Number(
-    execFileSync('/usr/bin/python3', ['-c', `
+    execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `
 import libvirt, time, sys
 c = libvirt.open(sys.argv[1])
 for _ in range(500): c.getVersion()
@@ -26,7 +30,12 @@ while time.perf_counter() < end:
     for _ in range(100): c.getVersion()
     n += 100
 print(n / float(sys.argv[2]))
-`, uri, DUR], {encoding: 'utf8'}),
+`,
+        uri,
+        DUR,
+      ],
+      {encoding: 'utf8'},
+    ),
   )
 const pids = [start('qemu'), start('proxy')]
 try {
@@ -45,7 +54,10 @@ try {
   console.log('getVersion via virtproxyd -> virtqemud'.padEnd(44), proxied.toFixed(0).padStart(10))
   console.log(`proxy/direct ratio: ${(proxied / direct).toFixed(2)}x (target >= 0.7x)`)
 } finally {
-  for (const p of pids.reverse()) try { process.kill(p, 'SIGTERM') } catch {}
+  for (const p of pids.reverse())
+    try {
+      process.kill(p, 'SIGTERM')
+    } catch {}
   await new Promise((r) => setTimeout(r, 500))
   rmSync(root, {recursive: true, force: true})
 }

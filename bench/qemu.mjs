@@ -14,7 +14,11 @@ const INITRD = join(ROOT, '.cache/test-guest/initramfs.cpio.gz')
 if (!existsSync(KERNEL)) execFileSync('bash', [join(ROOT, 'scripts/build-test-guest.sh')], {stdio: 'inherit'})
 
 function measure(uri, work) {
-  const out = execFileSync('/usr/bin/python3', [join(ROOT, 'bench/qemu_client.py'), uri, KERNEL, INITRD, work], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300000})
+  const out = execFileSync('/usr/bin/python3', [join(ROOT, 'bench/qemu_client.py'), uri, KERNEL, INITRD, work], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 300000,
+  })
   return JSON.parse(out)
 }
 
@@ -83,6 +87,12 @@ const rows = [
 ]
 console.log('figure (median)'.padEnd(44), 'vctl'.padStart(10), 'libvirtd'.padStart(10), 'ratio'.padStart(8), 'target'.padStart(8))
 for (const [label, key, target] of rows) {
-  console.log(label.padEnd(44), a[key].toFixed(1).padStart(10), b[key].toFixed(1).padStart(10), `${(b[key] / Math.max(a[key], 0.1)).toFixed(1)}x`.padStart(8), `<=${target}`.padStart(8))
+  console.log(
+    label.padEnd(44),
+    a[key].toFixed(1).padStart(10),
+    b[key].toFixed(1).padStart(10),
+    `${(b[key] / Math.max(a[key], 0.1)).toFixed(1)}x`.padStart(8),
+    `<=${target}`.padStart(8),
+  )
 }
 console.log('(ratio = libvirtd time / vctl time; > 1 means vctl is faster)')

@@ -80,7 +80,8 @@ try {
 } finally {
   await theirs.stop()
 }
-if (a.listAllDomains_count !== 1001 || b.listAllDomains_count !== 1001) throw new Error(`domain counts differ: ${a.listAllDomains_count} vs ${b.listAllDomains_count}`)
+if (a.listAllDomains_count !== 1001 || b.listAllDomains_count !== 1001)
+  throw new Error(`domain counts differ: ${a.listAllDomains_count} vs ${b.listAllDomains_count}`)
 console.log('figure'.padEnd(44), 'vctl'.padStart(12), 'libvirtd'.padStart(12), 'ratio'.padStart(8))
 for (const [label, key, higherBetter] of rows) {
   const ratio = higherBetter ? a[key] / b[key] : b[key] / a[key]

@@ -29,7 +29,15 @@ const TEST_HOST: HostCapabilities = {
   ],
   secModels: [],
   guests: [
-    {osType: 'hvm', arch: 'i686', wordsize: 32, emulator: '/usr/bin/test-hv', machines: [{name: 'i440fx'}], domains: [{type: 'test'}], features: ['pae', 'nonpae']},
+    {
+      osType: 'hvm',
+      arch: 'i686',
+      wordsize: 32,
+      emulator: '/usr/bin/test-hv',
+      machines: [{name: 'i440fx'}],
+      domains: [{type: 'test'}],
+      features: ['pae', 'nonpae'],
+    },
     {osType: 'hvm', arch: 'x86_64', wordsize: 64, emulator: '/usr/bin/test-hv', machines: [{name: 'pc'}], domains: [{type: 'test'}]},
   ],
 }
@@ -143,7 +151,12 @@ test('full host: cpu model/vendor/features, pages, migration, secmodels, qemu/kv
 })
 
 test('host without NUMA cells or guests still validates', (t) => {
-  const xml = formatCapabilities({hostUuid: '00000000-0000-0000-0000-000000000001', arch: 'aarch64', secModels: [{model: 'none', doi: '0'}], guests: []})
+  const xml = formatCapabilities({
+    hostUuid: '00000000-0000-0000-0000-000000000001',
+    arch: 'aarch64',
+    secModels: [{model: 'none', doi: '0'}],
+    guests: [],
+  })
   assertValid(t, xml)
   const root = parseXml(xml, 'caps')
   t.is(child(child(root, 'host'), 'topology'), undefined)

@@ -171,23 +171,62 @@ test('qemu domain with direct kernel boot, disks, cdrom, user net, serials and v
   t.is(def.currentMemoryKiB, 384 * 1024)
   t.is(def.vcpus, 2)
   t.is(def.currentVcpus, 1)
-  t.deepEqual({...def.os}, {
-    type: 'hvm',
-    arch: 'x86_64',
-    machine: 'pc',
-    kernel: '/var/lib/vctl/vmlinuz',
-    initrd: '/var/lib/vctl/initrd.img',
-    cmdline: 'console=ttyS0 root=/dev/vda rw',
-    boot: [],
-  })
+  t.deepEqual(
+    {...def.os},
+    {
+      type: 'hvm',
+      arch: 'x86_64',
+      machine: 'pc',
+      kernel: '/var/lib/vctl/vmlinuz',
+      initrd: '/var/lib/vctl/initrd.img',
+      cmdline: 'console=ttyS0 root=/dev/vda rw',
+      boot: [],
+    },
+  )
   t.is(def.devices.emulator, '/usr/bin/qemu-system-x86_64')
   t.deepEqual(
     def.devices.disks.map(({xml: _xml, ...d}) => d),
     [
-      {type: 'file', device: 'disk', driverName: 'qemu', driverType: 'raw', source: '/var/lib/vctl/root.raw', target: 'vda', bus: 'virtio', readonly: false},
-      {type: 'file', device: 'disk', driverName: 'qemu', driverType: 'qcow2', source: '/var/lib/vctl/data.qcow2', target: 'hda', bus: 'ide', readonly: false},
-      {type: 'file', device: 'disk', driverName: 'qemu', driverType: 'qcow2', source: '/var/lib/vctl/more.qcow2', target: 'sda', bus: 'sata', readonly: false},
-      {type: 'file', device: 'cdrom', driverName: 'qemu', driverType: 'raw', source: '/var/lib/vctl/seed.iso', target: 'hdc', bus: 'ide', readonly: true},
+      {
+        type: 'file',
+        device: 'disk',
+        driverName: 'qemu',
+        driverType: 'raw',
+        source: '/var/lib/vctl/root.raw',
+        target: 'vda',
+        bus: 'virtio',
+        readonly: false,
+      },
+      {
+        type: 'file',
+        device: 'disk',
+        driverName: 'qemu',
+        driverType: 'qcow2',
+        source: '/var/lib/vctl/data.qcow2',
+        target: 'hda',
+        bus: 'ide',
+        readonly: false,
+      },
+      {
+        type: 'file',
+        device: 'disk',
+        driverName: 'qemu',
+        driverType: 'qcow2',
+        source: '/var/lib/vctl/more.qcow2',
+        target: 'sda',
+        bus: 'sata',
+        readonly: false,
+      },
+      {
+        type: 'file',
+        device: 'cdrom',
+        driverName: 'qemu',
+        driverType: 'raw',
+        source: '/var/lib/vctl/seed.iso',
+        target: 'hdc',
+        bus: 'ide',
+        readonly: true,
+      },
     ],
   )
   const [nic] = def.devices.interfaces
@@ -304,8 +343,21 @@ test('output follows libvirt element order whatever the input order', (t) => {
   const root = parseXml(formatDomainXml(def), 'out')
   const top = root.children.map((c) => (c.kind === 'element' ? c.name : c.kind))
   t.deepEqual(top, [
-    'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'vcpu', 'os', 'features', 'cpu', 'clock',
-    'on_poweroff', 'on_reboot', 'on_crash', 'devices',
+    'name',
+    'uuid',
+    'title',
+    'description',
+    'memory',
+    'currentMemory',
+    'vcpu',
+    'os',
+    'features',
+    'cpu',
+    'clock',
+    'on_poweroff',
+    'on_reboot',
+    'on_crash',
+    'devices',
   ])
   const devs = child(root, 'devices')?.children.map((c) => (c.kind === 'element' ? c.name : c.kind))
   t.deepEqual(devs, ['disk', 'interface', 'serial', 'console', 'graphics'])
@@ -395,7 +447,9 @@ test('memory units are converted to KiB', (t) => {
     t.is(def.memoryKiB, Math.ceil(expected), `${value} ${unit}`)
   }
   // currentMemory larger than memory is clamped, zero means "same as memory".
-  const big = parseDomainXml(`<domain type='test'><name>m</name><memory>1024</memory><currentMemory>4096</currentMemory><os><type>hvm</type></os></domain>`)
+  const big = parseDomainXml(
+    `<domain type='test'><name>m</name><memory>1024</memory><currentMemory>4096</currentMemory><os><type>hvm</type></os></domain>`,
+  )
   t.is(big.currentMemoryKiB, 1024)
 })
 
@@ -419,7 +473,9 @@ test('error: missing or zero memory', (t) => {
     t.is(err.message, 'XML error: Memory size must be specified via <memory> or in the <numa> configuration')
   }
   // NUMA cells can provide the size instead.
-  const numa = parseDomainXml(`<domain type='test'><name>x</name><vcpu>2</vcpu><cpu><numa><cell id='0' cpus='0-1' memory='2' unit='MiB'/></numa></cpu><os><type>hvm</type></os></domain>`)
+  const numa = parseDomainXml(
+    `<domain type='test'><name>x</name><vcpu>2</vcpu><cpu><numa><cell id='0' cpus='0-1' memory='2' unit='MiB'/></numa></cpu><os><type>hvm</type></os></domain>`,
+  )
   t.is(numa.memoryKiB, 2048)
 })
 
@@ -465,8 +521,7 @@ test('error: malformed XML uses the xml.ts error with the domain_definition name
 })
 
 test('error: bad vcpu counts, memory units, devices, lifecycle', (t) => {
-  const wrap = (inner: string, mem = '<memory>1024</memory>') =>
-    `<domain type='test'><name>x</name>${mem}<os><type>hvm</type></os>${inner}</domain>`
+  const wrap = (inner: string, mem = '<memory>1024</memory>') => `<domain type='test'><name>x</name>${mem}<os><type>hvm</type></os>${inner}</domain>`
   let err = domainError(t, wrap('<vcpu>two</vcpu>'))
   t.is(err.code, ErrorCode.XML_ERROR)
   t.is(err.message, 'XML error: maximum vcpus count must be an integer')

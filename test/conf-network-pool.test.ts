@@ -56,7 +56,13 @@ test('NAT network: parse, format, validate, round trip', (t) => {
   t.deepEqual(
     def.ips.map(({xml: _xml, ...ip}) => ip),
     [
-      {address: '192.168.122.1', netmask: '255.255.255.0', prefix: undefined, family: undefined, dhcpRanges: [{start: '192.168.122.2', end: '192.168.122.254'}]},
+      {
+        address: '192.168.122.1',
+        netmask: '255.255.255.0',
+        prefix: undefined,
+        family: undefined,
+        dhcpRanges: [{start: '192.168.122.2', end: '192.168.122.254'}],
+      },
       {address: 'fd00:1::1', netmask: undefined, prefix: 64, family: 'ipv6', dhcpRanges: [{start: 'fd00:1::100', end: 'fd00:1::1ff'}]},
     ],
   )
@@ -122,9 +128,17 @@ test('network errors are in the NETWORK domain', (t) => {
     ['<network><name>n</name><uuid>xyz</uuid></network>', ErrorCode.INTERNAL_ERROR, 'internal error: malformed uuid element'],
     ["<network><name>n</name><forward mode='teleport'/></network>", ErrorCode.INTERNAL_ERROR, "internal error: unknown forwarding type 'teleport'"],
     ["<network><name>n</name><bridge delay='soon'/></network>", ErrorCode.XML_ERROR, "XML error: Invalid delay value in network 'n'"],
-    ['<network><name>n</name><ip netmask="255.0.0.0"/></network>', ErrorCode.XML_ERROR, "XML error: Missing required address attribute in network 'n'"],
+    [
+      '<network><name>n</name><ip netmask="255.0.0.0"/></network>',
+      ErrorCode.XML_ERROR,
+      "XML error: Missing required address attribute in network 'n'",
+    ],
     ['<network><name>n</name><ip address="300.1.1.1"/></network>', ErrorCode.XML_ERROR, "XML error: Invalid address '300.1.1.1' in network 'n'"],
-    ['<network><name>n</name><ip address="10.0.0.1" netmask="255.0.255.0"/></network>', ErrorCode.XML_ERROR, "XML error: Invalid netmask '255.0.255.0' in network 'n'"],
+    [
+      '<network><name>n</name><ip address="10.0.0.1" netmask="255.0.255.0"/></network>',
+      ErrorCode.XML_ERROR,
+      "XML error: Invalid netmask '255.0.255.0' in network 'n'",
+    ],
     [
       '<network><name>n</name><ip address="10.0.0.1" netmask="255.0.0.0" prefix="8"/></network>',
       ErrorCode.XML_ERROR,
@@ -225,8 +239,16 @@ test('pool errors are in the STORAGE domain', (t) => {
     ["<pool type='dir'><target><path>/x</path></target></pool>", ErrorCode.XML_ERROR, 'XML error: missing pool source name element'],
     ["<pool type='dir'><name>a/b</name><target><path>/x</path></target></pool>", ErrorCode.XML_ERROR, "XML error: name a/b cannot contain '/'"],
     ["<pool type='dir'><name>p</name></pool>", ErrorCode.XML_ERROR, 'XML error: missing storage pool target path'],
-    ["<pool type='dir'><name>p</name><uuid>1</uuid><target><path>/x</path></target></pool>", ErrorCode.INTERNAL_ERROR, 'internal error: malformed uuid element'],
-    ["<pool type='dir'><name>p</name><capacity unit='parsec'>1</capacity><target><path>/x</path></target></pool>", ErrorCode.INVALID_ARG, "invalid argument: unknown suffix 'parsec'"],
+    [
+      "<pool type='dir'><name>p</name><uuid>1</uuid><target><path>/x</path></target></pool>",
+      ErrorCode.INTERNAL_ERROR,
+      'internal error: malformed uuid element',
+    ],
+    [
+      "<pool type='dir'><name>p</name><capacity unit='parsec'>1</capacity><target><path>/x</path></target></pool>",
+      ErrorCode.INVALID_ARG,
+      "invalid argument: unknown suffix 'parsec'",
+    ],
   ]
   for (const [xml, code, message] of cases) {
     const err = t.throws(() => parsePoolXml(xml), {instanceOf: VirError}) as VirError

@@ -215,7 +215,16 @@ test('cloneXml makes an independent deep copy', (t) => {
 
 test('reassemble orders known children and keeps unknown ones after their predecessor', (t) => {
   const orig = parseXml(`<r z='9' a='old'><c/><x1/><a>1</a><x2/><!-- k --></r>`, 'doc')
-  const out = reassemble(orig, 'r', [['a', 'new'], ['b', undefined]], childOrder(['a', 'b', 'c']), {b: el('b')})
+  const out = reassemble(
+    orig,
+    'r',
+    [
+      ['a', 'new'],
+      ['b', undefined],
+    ],
+    childOrder(['a', 'b', 'c']),
+    {b: el('b')},
+  )
   t.is(serializeXml(out), `<r a='new' z='9'>\n  <a>1</a>\n  <x2/>\n  <!-- k -->\n  <b/>\n  <c/>\n  <x1/>\n</r>\n`)
   // The original is untouched.
   t.is(attr(orig, 'a'), 'old')

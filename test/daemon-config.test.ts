@@ -4,12 +4,7 @@ import {join} from 'node:path'
 
 import test from 'ava'
 
-import {
-  defaultDaemonConfig,
-  loadDaemonConfig,
-  parseConf,
-  parseDaemonConfig,
-} from '../src/lib/daemon/config.js'
+import {defaultDaemonConfig, loadDaemonConfig, parseConf, parseDaemonConfig} from '../src/lib/daemon/config.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
 
 const FILE = '/etc/libvirt/libvirtd.conf'
@@ -138,9 +133,26 @@ test('parses every value kind, comments and multi-line lists', (t) => {
   t.deepEqual(
     [...config.explicit].sort(),
     [
-      'listen_tls', 'listen_tcp', 'tcp_port', 'tls_port', 'listen_addr', 'unix_sock_group', 'unix_sock_rw_perms',
-      'unix_sock_dir', 'auth_tcp', 'auth_unix_rw', 'key_file', 'tls_no_verify_certificate', 'tls_allowed_dn_list',
-      'max_clients', 'keepalive_interval', 'max_size', 'log_level', 'log_outputs', 'log_filters', 'host_uuid',
+      'listen_tls',
+      'listen_tcp',
+      'tcp_port',
+      'tls_port',
+      'listen_addr',
+      'unix_sock_group',
+      'unix_sock_rw_perms',
+      'unix_sock_dir',
+      'auth_tcp',
+      'auth_unix_rw',
+      'key_file',
+      'tls_no_verify_certificate',
+      'tls_allowed_dn_list',
+      'max_clients',
+      'keepalive_interval',
+      'max_size',
+      'log_level',
+      'log_outputs',
+      'log_filters',
+      'host_uuid',
       'sasl_allowed_username_list',
     ].sort(),
   )
@@ -157,10 +169,15 @@ test('parseConf reports line numbers, including after multi-line values', (t) =>
   const entries = parseConf('a = 1\n\nb = [\n "x",\n]\nc = """l1\nl2"""\nd = "z"\r\n', 'f')
   t.deepEqual(
     entries.map((e) => [e.key, e.line]),
-    [['a', 1], ['b', 3], ['c', 6], ['d', 8]],
+    [
+      ['a', 1],
+      ['b', 3],
+      ['c', 6],
+      ['d', 8],
+    ],
   )
-  t.is(entries[2]!.value, 'l1\nl2')
-  t.is(entries[3]!.value, 'z')
+  t.is(entries[2].value, 'l1\nl2')
+  t.is(entries[3].value, 'z')
 })
 
 test('triple-quoted strings keep line counting right for later errors', (t) => {
@@ -173,17 +190,17 @@ test('unknown keys are kept in extra with a warning', (t) => {
   t.true(config.explicit.has('frobnicate'))
   t.true(config.explicit.has('mystery'))
   t.is(warnings.length, 2)
-  t.true(warnings[0]!.startsWith(`${FILE}:2: `))
-  t.true(warnings[0]!.includes("unknown setting 'frobnicate'"))
-  t.true(warnings[1]!.startsWith(`${FILE}:3: `))
+  t.true(warnings[0].startsWith(`${FILE}:2: `))
+  t.true(warnings[0].includes("unknown setting 'frobnicate'"))
+  t.true(warnings[1].startsWith(`${FILE}:3: `))
 })
 
 test('duplicate settings: the first wins, with a warning', (t) => {
   const {config, warnings} = parseDaemonConfig('max_workers = 7\nmax_workers = 9\n', FILE)
   t.is(config.max_workers, 7)
   t.is(warnings.length, 1)
-  t.true(warnings[0]!.startsWith(`${FILE}:2: `))
-  t.true(warnings[0]!.includes('line 1'))
+  t.true(warnings[0].startsWith(`${FILE}:2: `))
+  t.true(warnings[0].includes('line 1'))
 })
 
 test('syntax error: missing value after =', (t) => {
@@ -238,7 +255,7 @@ test('syntax error: trailing garbage after a value', (t) => {
 test('type errors name the key and the expected type', (t) => {
   syntaxError(t, 'a = 1\ntcp_port = [1]\n', 2, "'tcp_port' expects a quoted string, got a list")
   syntaxError(t, 'tcp_port = 16509\n', 1, `'tcp_port' expects a quoted string, got the integer 16509 (write "16509")`)
-  syntaxError(t, 'listen_tls = "1"\n', 1, "'listen_tls' expects a boolean (0 or 1), got the string \"1\" (write 1 without quotes)")
+  syntaxError(t, 'listen_tls = "1"\n', 1, '\'listen_tls\' expects a boolean (0 or 1), got the string "1" (write 1 without quotes)')
   syntaxError(t, 'listen_tls = 2\n', 1, "'listen_tls' expects a boolean (0 or 1), got 2")
   syntaxError(t, 'max_clients = "10"\n', 1, "'max_clients' expects a non-negative integer")
   syntaxError(t, 'max_clients = -1\n', 1, "'max_clients' expects a non-negative integer, got -1")
@@ -268,8 +285,8 @@ test('loadDaemonConfig: missing default file gives defaults; missing required fi
   t.false(none.loaded)
 
   const err = await t.throwsAsync(loadDaemonConfig(missing, {required: true}), {instanceOf: VirError})
-  t.true(err!.message.includes(missing))
-  t.true(err!.message.includes('No such file or directory'))
+  t.true(err.message.includes(missing))
+  t.true(err.message.includes('No such file or directory'))
 
   await t.throwsAsync(loadDaemonConfig(undefined, {required: true}), {instanceOf: VirError})
 
@@ -277,7 +294,7 @@ test('loadDaemonConfig: missing default file gives defaults; missing required fi
   const sub = join(dir, 'sub.conf')
   await mkdir(sub)
   const dirErr = await t.throwsAsync(loadDaemonConfig(sub, {required: false}), {instanceOf: VirError})
-  t.true(dirErr!.message.includes(sub))
+  t.true(dirErr.message.includes(sub))
 })
 
 test('loadDaemonConfig: reads and parses, errors name the real path', async (t) => {
@@ -290,11 +307,11 @@ test('loadDaemonConfig: reads and parses, errors name the real path', async (t) 
   t.is(r.config.max_workers, 3)
   t.true(r.config.explicit.has('max_workers'))
   t.is(r.warnings.length, 1)
-  t.true(r.warnings[0]!.startsWith(`${good}:2: `))
+  t.true(r.warnings[0].startsWith(`${good}:2: `))
 
   const bad = join(dir, 'bad.conf')
   await writeFile(bad, '\nlisten_tls = \n')
   const err = await t.throwsAsync(loadDaemonConfig(bad, {required: false}), {instanceOf: VirError})
-  t.true(err!.message.includes(`${bad}:2: `))
-  t.is(err!.code, ErrorCode.CONF_SYNTAX)
+  t.true(err.message.includes(`${bad}:2: `))
+  t.is(err.code, ErrorCode.CONF_SYNTAX)
 })

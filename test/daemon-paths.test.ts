@@ -1,13 +1,6 @@
 import test from 'ava'
 
-import {
-  DAEMON_NAMES,
-  daemonNameForDriver,
-  daemonPaths,
-  defaultMode,
-  driverStateDirs,
-  type DaemonName,
-} from '../src/lib/daemon/paths.js'
+import {DAEMON_NAMES, daemonNameForDriver, daemonPaths, defaultMode, driverStateDirs, type DaemonName} from '../src/lib/daemon/paths.js'
 
 const R = '/tmp/vctl-root'
 const HOME_ENV = {HOME: '/home/u'}
@@ -31,9 +24,9 @@ test('daemonNameForDriver maps drivers to daemons', (t) => {
 test('daemonNameForDriver rejects unknown drivers, listing the valid ones', (t) => {
   for (const bad of ['xen', 'qemux', '', 'QEMU', 'toString', '__proto__']) {
     const err = t.throws(() => daemonNameForDriver(bad), {instanceOf: Error})
-    t.true(err!.message.includes(`'${bad}'`))
-    t.true(err!.message.includes('qemu, network, storage'))
-    t.true(err!.message.includes('proxy, log, lock'))
+    t.true(err.message.includes(`'${bad}'`))
+    t.true(err.message.includes('qemu, network, storage'))
+    t.true(err.message.includes('proxy, log, lock'))
   }
 })
 

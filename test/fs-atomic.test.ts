@@ -84,6 +84,6 @@ for (const [name, write] of variants) {
     await write(join(dir, 'link'), 'replaced')
     t.is(await readFile(real, 'utf8'), 'original')
     t.is(await readFile(join(dir, 'link'), 'utf8'), 'replaced')
-    t.false((await lstat(join(dir, "link"))).isSymbolicLink())
+    t.false((await lstat(join(dir, 'link'))).isSymbolicLink())
   })
 }

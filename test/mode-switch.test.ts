@@ -64,12 +64,29 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
   r = await switchMode(['modular', '--root', root, '--yes'])
   t.is(r.code, 0, r.stderr)
   const out = JSON.parse(r.stdout)
-  t.deepEqual(out.steps.map((s: any) => [s.verb, s.status]), [['stop', 'skipped'], ['disable', 'done'], ['enable', 'done'], ['start', 'skipped']])
+  t.deepEqual(
+    out.steps.map((s: any) => [s.verb, s.status]),
+    [
+      ['stop', 'skipped'],
+      ['disable', 'done'],
+      ['enable', 'done'],
+      ['start', 'skipped'],
+    ],
+  )
   t.regex(out.steps[0].reason, /only edits unit files/)
   t.deepEqual(out.drivers, ['qemu', 'network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'])
-  const s = await states(root, [...LIBVIRTD, 'libvirtd-tcp.socket', ...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('secret'), ...MODULAR_SOCKETS('proxy'), 'virtqemud.service', 'virtproxyd-tcp.socket'])
+  const s = await states(root, [
+    ...LIBVIRTD,
+    'libvirtd-tcp.socket',
+    ...MODULAR_SOCKETS('qemu'),
+    ...MODULAR_SOCKETS('secret'),
+    ...MODULAR_SOCKETS('proxy'),
+    'virtqemud.service',
+    'virtproxyd-tcp.socket',
+  ])
   for (const u of [...LIBVIRTD, 'libvirtd-tcp.socket']) t.is(s[u], 'disabled', u)
-  for (const u of [...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('secret'), ...MODULAR_SOCKETS('proxy'), 'virtqemud.service']) t.is(s[u], 'enabled', u)
+  for (const u of [...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('secret'), ...MODULAR_SOCKETS('proxy'), 'virtqemud.service'])
+    t.is(s[u], 'enabled', u)
   t.is(s['virtproxyd-tcp.socket'], 'disabled', 'libvirtd-tcp.socket was not enabled, so neither is virtproxyd-tcp.socket')
 
   r = await vctl(['mode', 'status', '--root', root, '--json'])
@@ -89,13 +106,21 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
   t.deepEqual(st.drivers, [])
 })
 
-test('--mask masks libvirtd\'s units; monolithic unmasks them; --drivers picks the daemons', async (t) => {
+test("--mask masks libvirtd's units; monolithic unmasks them; --drivers picks the daemons", async (t) => {
   const root = await newRoot(t)
   await switchMode(['monolithic', '--root', root, '--yes'])
   let r = await switchMode(['modular', '--root', root, '--yes', '--mask', '--drivers', 'qemu,virtsecretd'])
   t.is(r.code, 0, r.stderr)
   t.deepEqual(JSON.parse(r.stdout).drivers, ['qemu', 'secret'])
-  const s = await states(root, [...LIBVIRTD, 'libvirtd-tls.socket', ...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('secret'), ...MODULAR_SOCKETS('proxy'), 'virtnetworkd.socket', 'virtstoraged.service'])
+  const s = await states(root, [
+    ...LIBVIRTD,
+    'libvirtd-tls.socket',
+    ...MODULAR_SOCKETS('qemu'),
+    ...MODULAR_SOCKETS('secret'),
+    ...MODULAR_SOCKETS('proxy'),
+    'virtnetworkd.socket',
+    'virtstoraged.service',
+  ])
   for (const u of [...LIBVIRTD, 'libvirtd-tls.socket']) t.is(s[u], 'masked', u)
   for (const u of [...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('secret'), ...MODULAR_SOCKETS('proxy')]) t.is(s[u], 'enabled', u)
   t.is(s['virtnetworkd.socket'], 'disabled')
@@ -105,7 +130,10 @@ test('--mask masks libvirtd\'s units; monolithic unmasks them; --drivers picks t
 
   r = await switchMode(['monolithic', '--root', root, '--yes'])
   t.is(r.code, 0, r.stderr)
-  t.deepEqual(JSON.parse(r.stdout).steps.map((x: any) => x.verb), ['stop', 'disable', 'unmask', 'enable', 'start'])
+  t.deepEqual(
+    JSON.parse(r.stdout).steps.map((x: any) => x.verb),
+    ['stop', 'disable', 'unmask', 'enable', 'start'],
+  )
   const back = await states(root, [...LIBVIRTD, 'libvirtd-tls.socket', 'virtqemud.socket'])
   for (const u of LIBVIRTD) t.is(back[u], 'enabled', u)
   t.is(back['libvirtd-tls.socket'], 'disabled', 'tcp/tls are unmasked but stay opt-in')
@@ -141,7 +169,16 @@ test('--dry-run prints the plan and changes no file', async (t) => {
   t.is(r.code, 0, r.stderr)
   const plan = JSON.parse(r.stdout)
   t.true(plan.dryRun)
-  t.deepEqual(plan.steps.map((s: any) => [s.verb, s.status]), [['stop', 'not-run'], ['disable', 'not-run'], ['mask', 'not-run'], ['enable', 'not-run'], ['start', 'not-run']])
+  t.deepEqual(
+    plan.steps.map((s: any) => [s.verb, s.status]),
+    [
+      ['stop', 'not-run'],
+      ['disable', 'not-run'],
+      ['mask', 'not-run'],
+      ['enable', 'not-run'],
+      ['start', 'not-run'],
+    ],
+  )
   t.regex(plan.steps[0].reason, /would be skipped/)
   t.true(plan.steps[3].units.includes('virtproxyd.socket'))
   r = await vctl(['mode', 'switch', 'modular', '--root', root, '--dry-run'])
@@ -171,9 +208,21 @@ test('a failing step rolls back the steps done and names the step', async (t) =>
   const r = await switchMode(['modular', '--root', root, '--yes', '--mask'], {PATH})
   t.is(r.code, 1)
   const err = JSON.parse(r.stdout).error
-  t.is(err.failedStep, 'Enable the modular daemons (virtqemud, virtnetworkd, virtstoraged, virtsecretd, virtnodedevd, virtnwfilterd, virtinterfaced, virtproxyd)')
+  t.is(
+    err.failedStep,
+    'Enable the modular daemons (virtqemud, virtnetworkd, virtstoraged, virtsecretd, virtnodedevd, virtnwfilterd, virtinterfaced, virtproxyd)',
+  )
   t.regex(err.message, /^step 'Enable the modular daemons .*' failed: .*simulated failure.*; rolled back \d+ actions, the units are as they were$/)
-  t.deepEqual(err.result.steps.map((s: any) => [s.verb, s.status]), [['stop', 'skipped'], ['disable', 'rolled-back'], ['mask', 'rolled-back'], ['enable', 'failed'], ['start', 'not-run']])
+  t.deepEqual(
+    err.result.steps.map((s: any) => [s.verb, s.status]),
+    [
+      ['stop', 'skipped'],
+      ['disable', 'rolled-back'],
+      ['mask', 'rolled-back'],
+      ['enable', 'failed'],
+      ['start', 'not-run'],
+    ],
+  )
   t.deepEqual(err.result.rollback.mismatches, [])
   // Disabling and masking libvirtd's units were undone: the tree is as it was.
   t.deepEqual(Object.values(await states(root, LIBVIRTD)), ['enabled', 'enabled', 'enabled', 'enabled'])
@@ -199,7 +248,16 @@ test('rollback in the monolithic direction re-masks and re-enables what was ther
   t.is(r.code, 1, r.stdout)
   const err = JSON.parse(r.stdout).error
   t.is(err.failedStep, 'Enable the monolithic daemon (libvirtd)')
-  t.deepEqual(err.result.steps.map((s: any) => [s.verb, s.status]), [['stop', 'skipped'], ['disable', 'rolled-back'], ['unmask', 'rolled-back'], ['enable', 'failed'], ['start', 'not-run']])
+  t.deepEqual(
+    err.result.steps.map((s: any) => [s.verb, s.status]),
+    [
+      ['stop', 'skipped'],
+      ['disable', 'rolled-back'],
+      ['unmask', 'rolled-back'],
+      ['enable', 'failed'],
+      ['start', 'not-run'],
+    ],
+  )
   t.deepEqual(await states(root, Object.keys(snapshot)), snapshot)
   t.is(treeHash(root, {dirs: false}), before)
 })
@@ -273,7 +331,10 @@ test('a running libvirtd without QEMU guests does not block the switch; mode sta
   t.is(libvirtd.pid, d.pid)
   t.true(libvirtd.sockets.includes(d.sock))
   t.is(st.units.length, 46)
-  t.deepEqual(st.units.find((u: any) => u.unit === 'libvirtd-ro.socket'), {unit: 'libvirtd-ro.socket', daemon: 'libvirtd', state: 'enabled'})
+  t.deepEqual(
+    st.units.find((u: any) => u.unit === 'libvirtd-ro.socket'),
+    {unit: 'libvirtd-ro.socket', daemon: 'libvirtd', state: 'enabled'},
+  )
   r = await vctl(['mode', 'status', '--root', root])
   t.is(r.code, 0)
   t.regex(r.stdout, /Configured layout\s*│\s*monolithic/)
@@ -281,7 +342,10 @@ test('a running libvirtd without QEMU guests does not block the switch; mode sta
   r = await switchMode(['modular', '--root', root, '--yes'])
   t.is(r.code, 0, r.stderr)
   const checks = JSON.parse(r.stdout).guests
-  t.deepEqual(checks.find((g: any) => g.socket === d.sock), {socket: d.sock, answered: true, guests: []})
+  t.deepEqual(
+    checks.find((g: any) => g.socket === d.sock),
+    {socket: d.sock, answered: true, guests: []},
+  )
 })
 
 test('switching needs the units installed; --mask refuses administrator unit files', async (t) => {
@@ -303,12 +367,28 @@ test('switching needs the units installed; --mask refuses administrator unit fil
 
 test('plan: undo actions restore the snapshot; tcp/tls carried over; drivers parsed', (t) => {
   const enabled: Snapshot['enabled'] = {}
-  const names = ['libvirtd', 'virtqemud', 'virtnetworkd', 'virtstoraged', 'virtsecretd', 'virtnodedevd', 'virtnwfilterd', 'virtinterfaced', 'virtproxyd', 'virtlogd', 'virtlockd']
-  for (const n of names) for (const k of ['.service', '.socket', '-ro.socket', '-admin.socket', '-tcp.socket', '-tls.socket']) enabled[`${n}${k}`] = 'disabled'
+  const names = [
+    'libvirtd',
+    'virtqemud',
+    'virtnetworkd',
+    'virtstoraged',
+    'virtsecretd',
+    'virtnodedevd',
+    'virtnwfilterd',
+    'virtinterfaced',
+    'virtproxyd',
+    'virtlogd',
+    'virtlockd',
+  ]
+  for (const n of names)
+    for (const k of ['.service', '.socket', '-ro.socket', '-admin.socket', '-tcp.socket', '-tls.socket']) enabled[`${n}${k}`] = 'disabled'
   for (const u of [...LIBVIRTD, 'libvirtd-tls.socket']) enabled[u] = 'enabled'
   enabled['virtqemud-ro.socket'] = 'masked'
   const plan = buildPlan('modular', {snapshot: {enabled}, drivers: parseDrivers('qemu'), mask: true})
-  t.deepEqual(plan.steps.map((s) => s.verb), ['stop', 'disable', 'mask', 'unmask', 'enable', 'start'])
+  t.deepEqual(
+    plan.steps.map((s) => s.verb),
+    ['stop', 'disable', 'mask', 'unmask', 'enable', 'start'],
+  )
   const [, disable, mask, unmask, enable] = plan.steps
   t.deepEqual(disable.undo, [
     {verb: 'enable', units: ['libvirtd.service']},
@@ -358,9 +438,20 @@ exit 0
   const plan = buildPlan('modular', {snapshot, drivers: ['qemu']})
   writeFileSync(log, '')
   const err = await t.throwsAsync(executePlan(plan, sc, {renderer: 'silent'}), {instanceOf: ModeSwitchError})
-  t.is(err!.failedStep, 'Enable the modular daemons (virtqemud, virtproxyd)')
-  t.deepEqual(err!.result.steps.map((x) => [x.verb, x.status]), [['stop', 'rolled-back'], ['disable', 'rolled-back'], ['enable', 'failed'], ['start', 'not-run']])
-  const calls = readFileSync(log, 'utf8').trim().split('\n').filter((l) => !l.startsWith('is-'))
+  t.is(err.failedStep, 'Enable the modular daemons (virtqemud, virtproxyd)')
+  t.deepEqual(
+    err.result.steps.map((x) => [x.verb, x.status]),
+    [
+      ['stop', 'rolled-back'],
+      ['disable', 'rolled-back'],
+      ['enable', 'failed'],
+      ['start', 'not-run'],
+    ],
+  )
+  const calls = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('is-'))
   const all = 'libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-tcp.socket libvirtd-tls.socket'
   t.deepEqual(calls, [
     `stop ${all}`,
@@ -372,12 +463,23 @@ exit 0
     'enable libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-tcp.socket libvirtd-tls.socket',
     `start ${all}`,
   ])
-  t.deepEqual(err!.result.rollback!.mismatches, [])
+  t.deepEqual(err.result.rollback!.mismatches, [])
 
   // The same plan without the failure runs stop, disable, enable, start.
   writeFileSync(script, readFileSync(script, 'utf8').replace('*virtqemud.service*', '*no-such-unit*'))
   writeFileSync(log, '')
   const ok = await executePlan(plan, sc, {renderer: 'silent'})
-  t.deepEqual(ok.steps.map((x) => [x.verb, x.status]), [['stop', 'done'], ['disable', 'done'], ['enable', 'done'], ['start', 'done']])
-  t.is(readFileSync(log, 'utf8').trim().split('\n').at(-1), 'start virtqemud.socket virtqemud-ro.socket virtqemud-admin.socket virtproxyd.socket virtproxyd-ro.socket virtproxyd-admin.socket virtproxyd-tcp.socket virtproxyd-tls.socket')
+  t.deepEqual(
+    ok.steps.map((x) => [x.verb, x.status]),
+    [
+      ['stop', 'done'],
+      ['disable', 'done'],
+      ['enable', 'done'],
+      ['start', 'done'],
+    ],
+  )
+  t.is(
+    readFileSync(log, 'utf8').trim().split('\n').at(-1),
+    'start virtqemud.socket virtqemud-ro.socket virtqemud-admin.socket virtproxyd.socket virtproxyd-ro.socket virtproxyd-admin.socket virtproxyd-tcp.socket virtproxyd-tls.socket',
+  )
 })

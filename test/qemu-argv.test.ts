@@ -13,7 +13,7 @@ import test from 'ava'
 import {parseDomainXml} from '../src/lib/conf/domain.js'
 import {VirError} from '../src/lib/errors.js'
 import {applyQemuDefaults, buildQemuArgv, diskNameToIndex, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/argv.js'
-import {QmpClient} from '../src/lib/drivers/qemu/qmp.js'
+import type {QmpClient} from '../src/lib/drivers/qemu/qmp.js'
 import {connectMonitor} from '../src/lib/drivers/qemu/process.js'
 
 const GOLDEN = resolve(import.meta.dirname, 'golden/qemu')
@@ -99,7 +99,11 @@ for (const name of runnable.filter((n) => goldens.includes(n))) {
     const exited = new Promise<void>((r) => child.once('exit', () => r()))
     let qmp: QmpClient | undefined
     try {
-      qmp = await connectMonitor(`${dir}/${parseDomainXml(readFileSync(join(GOLDEN, `${name}.xml`), 'utf8')).name}.monitor`, () => child.exitCode === null, 20000)
+      qmp = await connectMonitor(
+        `${dir}/${parseDomainXml(readFileSync(join(GOLDEN, `${name}.xml`), 'utf8')).name}.monitor`,
+        () => child.exitCode === null,
+        20000,
+      )
     } catch (err) {
       await exited
       t.fail(`QEMU refused the argv of ${name}: ${stderr || (err as Error).message}`)
@@ -124,7 +128,7 @@ function expectError(t: import('ava').ExecutionContext, xml: string, code: numbe
     {instanceOf: VirError},
   )
   if (!err) return
-  const e = err as VirError
+  const e = err
   t.is(e.code, code, e.message)
   t.is(e.domain, domain, e.message)
   if (typeof message === 'string') t.is(e.message, message)
@@ -150,7 +154,13 @@ test('other virt types are refused', (t) => {
 })
 
 test('an unknown machine type is refused (validated against the probed list)', (t) => {
-  expectError(t, dom(os('bogus-machine')), 67, 10, "unsupported configuration: Emulator '/usr/bin/qemu-system-x86_64' does not support machine type 'bogus-machine'")
+  expectError(
+    t,
+    dom(os('bogus-machine')),
+    67,
+    10,
+    "unsupported configuration: Emulator '/usr/bin/qemu-system-x86_64' does not support machine type 'bogus-machine'",
+  )
 })
 
 test('machine aliases are canonicalised', (t) => {
@@ -183,7 +193,13 @@ test('CPU topology must match the vCPU count', (t) => {
 })
 
 test('unknown CPU model and host-passthrough under TCG', (t) => {
-  expectError(t, dom(`${os()}<cpu mode='custom'><model>Imaginary</model></cpu>`), 67, 10, "unsupported configuration: CPU model 'Imaginary' is not supported by hypervisor")
+  expectError(
+    t,
+    dom(`${os()}<cpu mode='custom'><model>Imaginary</model></cpu>`),
+    67,
+    10,
+    "unsupported configuration: CPU model 'Imaginary' is not supported by hypervisor",
+  )
   expectError(
     t,
     dom(`${os()}<cpu mode='host-passthrough'/>`),
@@ -194,21 +210,47 @@ test('unknown CPU model and host-passthrough under TCG', (t) => {
 })
 
 test('cdrom on virtio, IDE on q35, duplicate targets', (t) => {
-  expectError(t, dom(`${os()}<devices><disk type='file' device='cdrom'><source file='/x.iso'/><target dev='vda' bus='virtio'/></disk></devices>`), 67, 10, "unsupported configuration: disk type of 'vda' does not support ejectable media")
-  expectError(t, dom(`${os('q35')}<devices><disk type='file'><source file='/x.img'/><target dev='hda' bus='ide'/></disk></devices>`), 67, 10, /IDE controllers are unsupported/)
   expectError(
     t,
-    dom(`${os()}<devices><disk type='file'><source file='/a'/><target dev='vda'/></disk><disk type='file'><source file='/b'/><target dev='vda'/></disk></devices>`),
+    dom(`${os()}<devices><disk type='file' device='cdrom'><source file='/x.iso'/><target dev='vda' bus='virtio'/></disk></devices>`),
+    67,
+    10,
+    "unsupported configuration: disk type of 'vda' does not support ejectable media",
+  )
+  expectError(
+    t,
+    dom(`${os('q35')}<devices><disk type='file'><source file='/x.img'/><target dev='hda' bus='ide'/></disk></devices>`),
+    67,
+    10,
+    /IDE controllers are unsupported/,
+  )
+  expectError(
+    t,
+    dom(
+      `${os()}<devices><disk type='file'><source file='/a'/><target dev='vda'/></disk><disk type='file'><source file='/b'/><target dev='vda'/></disk></devices>`,
+    ),
     27,
     10,
     "XML error: target 'vda' duplicated for disk sources '/a' and '/b'",
   )
   expectError(t, dom(`${os()}<devices><disk type='file'><target dev='vda'/></disk></devices>`), 67, 10, /has no source/)
-  expectError(t, dom(`${os()}<devices><disk type='file'><driver name='qemu' type='bogus'/><source file='/a'/><target dev='vda'/></disk></devices>`), 67, 10, /unknown driver format value 'bogus'/)
+  expectError(
+    t,
+    dom(`${os()}<devices><disk type='file'><driver name='qemu' type='bogus'/><source file='/a'/><target dev='vda'/></disk></devices>`),
+    67,
+    10,
+    /unknown driver format value 'bogus'/,
+  )
 })
 
 test('unsupported devices are refused clearly', (t) => {
-  expectError(t, dom(`${os()}<devices><interface type='network'><source network='default'/></interface></devices>`), 67, 10, /interface type 'network' is not supported/)
+  expectError(
+    t,
+    dom(`${os()}<devices><interface type='network'><source network='default'/></interface></devices>`),
+    67,
+    10,
+    /interface type 'network' is not supported/,
+  )
   expectError(t, dom(`${os()}<devices><graphics type='spice'/></devices>`), 67, 10, /graphics type 'spice' is not supported/)
   expectError(t, dom(`${os()}<devices><serial type='tcp'/></devices>`), 67, 10, /serial type 'tcp' is not supported/)
   expectError(t, dom(`${os()}<on_reboot>preserve</on_reboot>`), 67, 10, /on_reboot action 'preserve'/)

@@ -321,7 +321,10 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   const drv2 = await env.open()
   t.log(`new driver with 2 live guests ready in ${(performance.now() - r0).toFixed(0)} ms`)
   t.deepEqual(
-    drv2.listDomains(ListDomainsFlags.ACTIVE).map((d) => [d.name, d.id]).sort(),
+    drv2
+      .listDomains(ListDomainsFlags.ACTIVE)
+      .map((d) => [d.name, d.id])
+      .sort(),
     [
       ['alpha', 1],
       ['beta', 2],
@@ -389,7 +392,7 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   })
   const pid = await new Promise<number>((resolve, reject) => {
     let out = ''
-    daemon.stdout!.on('data', (d) => {
+    daemon.stdout.on('data', (d) => {
       out += d
       if (out.includes('\n')) resolve(Number(out.trim()))
     })
@@ -458,13 +461,23 @@ test('definitions, autostart and transient domains persist across drivers', asyn
   const b = await drv1.defineXML(noOsXml('manual'))
   await drv1.setAutostart(a.uuid, true)
   t.true(existsSync(join(driverStateDirs(env.paths, 'qemu').autostartDir, 'auto.xml')))
-  const err = virErr(await t.throwsAsync(drv1.defineXML(noOsXml('auto').replace('<name>auto</name>', '<name>auto</name><uuid>11111111-2222-3333-4444-555555555555</uuid>'))))
+  const err = virErr(
+    await t.throwsAsync(
+      drv1.defineXML(noOsXml('auto').replace('<name>auto</name>', '<name>auto</name><uuid>11111111-2222-3333-4444-555555555555</uuid>')),
+    ),
+  )
   t.is(err.code, 9)
   t.regex(err.message, /domain 'auto' already exists with uuid/)
   await drv1.shutdownDriver()
 
   const drv2 = await env.open()
-  t.deepEqual(drv2.listDomains(ListDomainsFlags.PERSISTENT).map((d) => d.name).sort(), ['auto', 'manual'])
+  t.deepEqual(
+    drv2
+      .listDomains(ListDomainsFlags.PERSISTENT)
+      .map((d) => d.name)
+      .sort(),
+    ['auto', 'manual'],
+  )
   t.true(drv2.getAutostart(a.uuid))
   t.false(drv2.getAutostart(b.uuid))
   t.regex(drv2.getXMLDesc(a.uuid, 0), /<type arch='x86_64' machine='pc-i440fx-[0-9.]+'>hvm<\/type>/)

@@ -75,7 +75,10 @@ test('argv: file serial ports go to virtlogd FIFOs (golden logd/serial-file.args
   t.deepEqual(
     argv.map((a, i) => [a, direct[i]]).filter(([a, b]) => a !== b),
     [
-      ['file,id=charserial0,path=/run/libvirt/virtlogd/qemu-serial-file-0,,x.fifo', 'file,id=charserial0,path=/var/log/vctl/serial-file.console.log,append=on'],
+      [
+        'file,id=charserial0,path=/run/libvirt/virtlogd/qemu-serial-file-0,,x.fifo',
+        'file,id=charserial0,path=/var/log/vctl/serial-file.console.log,append=on',
+      ],
       ['file,id=charserial1,path=/run/libvirt/virtlogd/qemu-serial-file-1,,x.fifo', 'file,id=charserial1,path=/var/log/vctl/serial-file,,debug.log'],
     ],
   )
@@ -190,7 +193,10 @@ function logFiles(path: string): string[] {
   if (existsSync(path)) out.push(path)
   return out
 }
-const whole = (path: string) => logFiles(path).map((f) => readFileSync(f, 'utf8')).join('')
+const whole = (path: string) =>
+  logFiles(path)
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('')
 const seqNumbers = (text: string) => [...text.matchAll(/^VCTL-SEQ (\d+) /gm)].map((m) => Number(m[1]))
 
 function followed(): {path: string; fifo: string}[] {
@@ -254,7 +260,11 @@ test.serial('virtlogd: console output rolls over at max_size; SIGUSR1 while the 
   t.false(text.includes('stale'), 'truncated at start (no append)')
   const seq = seqNumbers(text)
   t.is(seq.length, LINES)
-  t.is(seq.findIndex((n, i) => n !== i), -1, 'every line once, in order')
+  t.is(
+    seq.findIndex((n, i) => n !== i),
+    -1,
+    'every line once, in order',
+  )
   t.true(text.indexOf('VCTL-SEQ-DONE') > text.lastIndexOf(`VCTL-SEQ ${LINES - 1} `))
 
   // QEMU did not notice: same process, answering its monitor.
@@ -301,7 +311,10 @@ test.serial('virtlockd: a second guest on the same disk fails with the lock erro
     t.false(qemuPidsUnder(root).has('lockB'), `${when}: no QEMU for lockB`)
     t.false(existsSync(join(root, 'run/libvirt/qemu/lockB.json')), `${when}: no status file`)
     t.is(await state('lockB'), 'shut off')
-    t.false(followed().some((l) => l.path === serialB), `${when}: lockB's log not opened`)
+    t.false(
+      followed().some((l) => l.path === serialB),
+      `${when}: lockB's log not opened`,
+    )
   }
   await refused('first try')
   // libvirt's error code and domain, as a client library sees them.
@@ -327,18 +340,27 @@ test.serial('virtlockd: a second guest on the same disk fails with the lock erro
   r = await virsh(U, ['destroy', 'lockA'])
   t.is(r.code, 0, r.stderr)
   t.deepEqual(await listLocks(LOCKD_SOCK()), [], 'released when lockA was destroyed')
-  t.false(followed().some((l) => l.path === serialA), "lockA's console log closed by the restarted daemon")
+  t.false(
+    followed().some((l) => l.path === serialA),
+    "lockA's console log closed by the restarted daemon",
+  )
   r = await virsh(U, ['start', 'lockB'])
   t.is(r.code, 0, r.stderr)
   locks = await listLocks(LOCKD_SOCK())
-  t.deepEqual(locks.map((l) => [l.path, l.owners.map((o) => [o.name, o.pid])]), [[img, [['lockB', qemuPidsUnder(root).get('lockB')]]]])
+  t.deepEqual(
+    locks.map((l) => [l.path, l.owners.map((o) => [o.name, o.pid])]),
+    [[img, [['lockB', qemuPidsUnder(root).get('lockB')]]]],
+  )
   // And now lockA is the one refused.
   r = await virsh(U, ['start', 'lockA'])
   t.true(r.stderr.includes(busy), r.stderr)
   r = await virsh(U, ['destroy', 'lockB'])
   t.is(r.code, 0, r.stderr)
   t.deepEqual(await listLocks(LOCKD_SOCK()), [])
-  t.deepEqual(followed().filter((l) => l.path.includes('lock')), [])
+  t.deepEqual(
+    followed().filter((l) => l.path.includes('lock')),
+    [],
+  )
 
   // QEMU failing after it was spawned: its error comes back (read through virtlogd), and the
   // locks and logs are given back all the same.
@@ -349,7 +371,10 @@ test.serial('virtlockd: a second guest on the same disk fails with the lock erro
   t.false(qemuPidsUnder(root).has('lockBad'))
   t.false(existsSync(join(root, 'run/libvirt/qemu/lockBad.json')))
   t.deepEqual(await listLocks(LOCKD_SOCK()), [])
-  t.deepEqual(followed().filter((l) => l.path.includes('lock')), [])
+  t.deepEqual(
+    followed().filter((l) => l.path.includes('lock')),
+    [],
+  )
   t.regex(readFileSync(join(root, 'var/log/libvirt/qemu/lockBad.log'), 'utf8'), /could not open kernel file[^]*shutting down, reason=failed\n$/)
 })
 

@@ -22,9 +22,27 @@ function tempDir(t: ExecutionContext): string {
 
 /** Starts a QEMU with no machine and a QMP socket; killed (by pid) at teardown. */
 function startQemu(t: ExecutionContext, sock: string, extra: string[] = []): ChildProcess {
-  const child = spawn(EMULATOR, ['-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-name', 'guest=qmp-test,debug-threads=on', '-chardev', `socket,id=mon,path=${sock},server=on,wait=off`, '-mon', 'chardev=mon,mode=control', ...extra], {
-    stdio: 'ignore',
-  })
+  const child = spawn(
+    EMULATOR,
+    [
+      '-machine',
+      'none',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-S',
+      '-name',
+      'guest=qmp-test,debug-threads=on',
+      '-chardev',
+      `socket,id=mon,path=${sock},server=on,wait=off`,
+      '-mon',
+      'chardev=mon,mode=control',
+      ...extra,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  )
   const pid = child.pid!
   t.teardown(() => {
     try {
@@ -60,10 +78,10 @@ test('a failing command rejects with QMP desc as OPERATION_FAILED in the QEMU do
   const qmp = await connectMonitor(sock, () => child.exitCode === null, 20000)
   t.teardown(() => qmp.close())
   const err = await t.throwsAsync(qmp.execute('no-such-command'), {instanceOf: QmpError})
-  t.is(err!.code, 9)
-  t.is(err!.domain, 10)
-  t.is((err as QmpError).qmpClass, 'CommandNotFound')
-  t.regex(err!.message, /The command no-such-command has not been found/)
+  t.is(err.code, 9)
+  t.is(err.domain, 10)
+  t.is(err.qmpClass, 'CommandNotFound')
+  t.regex(err.message, /The command no-such-command has not been found/)
   // The connection stays usable.
   t.is((await qmp.execute<{status: string}>('query-status')).status, 'prelaunch')
 })
@@ -90,7 +108,7 @@ test('asynchronous events (STOP, RESUME, SHUTDOWN) and close', async (t) => {
   t.is(events[3].data.reason, 'host-qmp-quit')
   t.true(qmp.closed)
   const err = await t.throwsAsync(qmp.execute('query-status'))
-  t.regex(err!.message, /End of file from qemu monitor/)
+  t.regex(err.message, /End of file from qemu monitor/)
 })
 
 test('pending commands are rejected when QEMU dies', async (t) => {
@@ -167,7 +185,11 @@ test('probing reports version, machines, CPU models, KVM and sandbox support', a
 test('capabilities are cached on disk per binary and reused', async (t) => {
   const dir = tempDir(t)
   const lines: string[] = []
-  const log = {debug: (m: string) => lines.push(`debug ${m}`), info: (m: string) => lines.push(`info ${m}`), warn: (m: string) => lines.push(`warn ${m}`)}
+  const log = {
+    debug: (m: string) => lines.push(`debug ${m}`),
+    info: (m: string) => lines.push(`info ${m}`),
+    warn: (m: string) => lines.push(`warn ${m}`),
+  }
   const a = await loadQemuCaps(EMULATOR, dir, log)
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'))
   t.is(files.length, 1)
@@ -180,5 +202,7 @@ test('capabilities are cached on disk per binary and reused', async (t) => {
   t.false(lines.some((l) => l.includes('probed')))
   t.is(statSync(join(dir, files[0])).mtimeMs, mtime)
   t.false(existsSync(join(dir, 'nonexistent')))
-  await t.throwsAsync(loadQemuCaps('/nonexistent/qemu', dir, log), {message: /Cannot find QEMU binary \/nonexistent\/qemu: No such file or directory/})
+  await t.throwsAsync(loadQemuCaps('/nonexistent/qemu', dir, log), {
+    message: /Cannot find QEMU binary \/nonexistent\/qemu: No such file or directory/,
+  })
 })

@@ -91,7 +91,15 @@ test.serial('lifecycle of a real guest through virsh', async (t) => {
 test.serial('bad definitions fail clearly and leave nothing behind', async (t) => {
   const before = new Set(qemuPidsUnder(d.root).keys())
   const cases: Array<[string, string, RegExp]> = [
-    ['missing disk', guestXml('bad1', join(d.root, 'b1.log'), "<disk type='file' device='disk'><source file='/nonexistent/disk.img'/><target dev='vda' bus='virtio'/></disk>"), /nonexistent\/disk\.img/],
+    [
+      'missing disk',
+      guestXml(
+        'bad1',
+        join(d.root, 'b1.log'),
+        "<disk type='file' device='disk'><source file='/nonexistent/disk.img'/><target dev='vda' bus='virtio'/></disk>",
+      ),
+      /nonexistent\/disk\.img/,
+    ],
     ['kvm', guestXml('bad2', join(d.root, 'b2.log')).replace("type='qemu'", "type='kvm'"), /kvm|KVM/],
     ['no memory', guestXml('bad3', join(d.root, 'b3.log')).replace("<memory unit='MiB'>128</memory>", ''), /[Mm]emory/],
     ['unknown machine', guestXml('bad4', join(d.root, 'b4.log')).replace("machine='pc'", "machine='nosuch-machine'"), /nosuch-machine/],
@@ -106,7 +114,7 @@ test.serial('bad definitions fail clearly and leave nothing behind', async (t) =
       const st = await virsh(U, ['start', name])
       t.is(st.code, 1, `${what}: start succeeded`)
       err = st.stderr
-      t.regex((await state(name)), /^shut off/)
+      t.regex(await state(name), /^shut off/)
       await virsh(U, ['undefine', name])
     }
     t.regex(err, msg, `${what}: ${err}`)

@@ -64,7 +64,7 @@ for (const f of files) {
       let codec: Codec<unknown>
       if (fr.type === 0) codec = def.args
       else if (fr.type === 1 && fr.status === 0) codec = def.ret
-      else if (fr.type === 1 && fr.status === 1) codec = errorStruct as Codec<unknown>
+      else if (fr.type === 1 && fr.status === 1) codec = errorStruct
       else continue
       t.is(roundTrip(codec, fr.payload_hex), fr.payload_hex, `${f}: ${def.name} type ${fr.type} status ${fr.status}`)
       checked++

@@ -55,7 +55,14 @@ function rawClient(path: string): Promise<{sock: Socket; packets: Packet[]; clos
   })
 }
 
-function call(proc: number, serial: number, body: Buffer = Buffer.alloc(0), prog = REMOTE_PROGRAM, vers = 1, type: number = MessageType.CALL): Buffer {
+function call(
+  proc: number,
+  serial: number,
+  body: Buffer = Buffer.alloc(0),
+  prog = REMOTE_PROGRAM,
+  vers = 1,
+  type: number = MessageType.CALL,
+): Buffer {
   const head = buildPacket({prog, vers, proc, type, serial, status: 0}, t.voidType, undefined)
   const out = Buffer.concat([head, body])
   out.writeUInt32BE(out.length, 0)
@@ -88,7 +95,7 @@ test.serial('unknown procedure, program and version get libvirt errors', async (
   c.sock.write(call(1, 9, Buffer.alloc(0), 0x12345678))
   p = await c.next()
   tt.is(p.prog, 0x12345678)
-  tt.is(errorOf(p).message, `Cannot find program ${0x12345678} version 1`)
+  tt.is(errorOf(p).message, `Cannot find program 305419896 version 1`)
   c.sock.write(call(1, 10, Buffer.alloc(0), REMOTE_PROGRAM, 2))
   tt.regex(errorOf(await c.next()).message ?? '', /Cannot find program .* version 2/)
   // Calls before CONNECT_OPEN.
@@ -124,7 +131,15 @@ test.serial('garbage XML gets an XML error, the daemon lives on', async (tt) => 
   open.writeUInt32BE(open.length, 0)
   c.sock.write(open)
   tt.is((await c.next()).status, 0)
-  const garbage = ['', '<', '<domain', "<domain type='test'><name>x</name></domain>", '\u0000\u0001\u0002', '<domain type="test"><name>&bogus;</name></domain>', randomBytes(512).toString('latin1')]
+  const garbage = [
+    '',
+    '<',
+    '<domain',
+    "<domain type='test'><name>x</name></domain>",
+    '\u0000\u0001\u0002',
+    '<domain type="test"><name>&bogus;</name></domain>',
+    randomBytes(512).toString('latin1'),
+  ]
   let serial = 100
   for (const xml of garbage) {
     const pkt = Buffer.concat([call(11, serial).subarray(0, 28), t.encode(remote.procs.DOMAIN_DEFINE_XML.args, {xml})])
@@ -141,7 +156,12 @@ test.serial('garbage XML gets an XML error, the daemon lives on', async (tt) => 
 })
 
 test.serial('1,000 random, truncated and corrupted frames never crash the daemon', async (tt) => {
-  const valid = [call(66, 0), call(60, 1, t.encode(t.int, 10)), call(3, 2), call(273, 3, t.encode(remote.procs.CONNECT_LIST_ALL_DOMAINS.args, {need_results: 1, flags: 3}))]
+  const valid = [
+    call(66, 0),
+    call(60, 1, t.encode(t.int, 10)),
+    call(3, 2),
+    call(273, 3, t.encode(remote.procs.CONNECT_LIST_ALL_DOMAINS.args, {need_results: 1, flags: 3})),
+  ]
   const clients = await Promise.all(Array.from({length: 10}, () => rawClient(d.sock)))
   for (let i = 0; i < 1000; i++) {
     const c = clients[i % clients.length]

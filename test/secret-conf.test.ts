@@ -153,7 +153,12 @@ test('errors: bad yes/no attributes', (t) => {
 })
 
 test('errors: malformed uuid', (t) => {
-  assertVirError(t, () => parseSecretXml('<secret><uuid>not-a-uuid</uuid></secret>'), ErrorCode.INTERNAL_ERROR, 'internal error: malformed uuid element')
+  assertVirError(
+    t,
+    () => parseSecretXml('<secret><uuid>not-a-uuid</uuid></secret>'),
+    ErrorCode.INTERNAL_ERROR,
+    'internal error: malformed uuid element',
+  )
 })
 
 test('errors: usage type missing or unknown', (t) => {

@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import test, {type ExecutionContext} from 'ava'
 
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
+import type {SecretDriverImpl} from '../src/lib/drivers/secret/driver.js'
 import {
   ListSecretsFlags as LF,
   SECRET_VALUE_MAX,
@@ -13,7 +14,6 @@ import {
   type SecretLifecycleMsg,
   type SecretValueChangedMsg,
   createSecretDriver,
-  SecretDriverImpl,
 } from '../src/lib/drivers/secret/driver.js'
 import type {SecretDriver} from '../src/lib/drivers/types.js'
 
@@ -193,7 +193,10 @@ test('persistence: a new driver on the same directories sees definitions and val
   const d2 = makeDriver(dirs, warnings)
   t.deepEqual(warnings, [])
   t.deepEqual(
-    d2.listSecrets(0).map((r) => r.uuid).sort(),
+    d2
+      .listSecrets(0)
+      .map((r) => r.uuid)
+      .sort(),
     [U1, U2].sort(),
   )
   t.deepEqual([...d2.secretGetValue(U1, 0, false)], [1, 2, 3])
@@ -219,7 +222,11 @@ test('list flags filter on ephemeral and private', async (t) => {
   await d.secretDefineXML(cephXml(U1, 'a'), 0) // persistent, public
   await d.secretDefineXML(cephXml(U2, 'b', " ephemeral='yes' private='yes'"), 0)
   await d.secretDefineXML(cephXml(U3, 'c', " private='yes'"), 0)
-  const uuids = (flags: number) => d.listSecrets(flags).map((r) => r.uuid).sort()
+  const uuids = (flags: number) =>
+    d
+      .listSecrets(flags)
+      .map((r) => r.uuid)
+      .sort()
   t.deepEqual(uuids(0), [U1, U2, U3].sort())
   t.deepEqual(uuids(LF.EPHEMERAL), [U2])
   t.deepEqual(uuids(LF.NO_EPHEMERAL), [U1, U3].sort())
@@ -364,7 +371,10 @@ test('unusable files are skipped with a warning, never a crash', async (t) => {
 
   const warnings: string[] = []
   const d2 = makeDriver(dirs, warnings)
-  t.deepEqual(d2.listSecrets(0).map((r) => r.uuid), [U1])
+  t.deepEqual(
+    d2.listSecrets(0).map((r) => r.uuid),
+    [U1],
+  )
   t.is(d2.secretGetValue(U1, 0, false).toString(), 'ok')
   t.is(warnings.length, 4, warnings.join('\n'))
   t.true(warnings.every((w) => w.startsWith('Error reading secret: ')))

@@ -8,7 +8,18 @@ import {BIN, tempRoot, virsh, vctl} from './helpers/daemon.js'
 function activate(root: string, names: string[], fdnames: string[], extra: string[]) {
   const runDir = join(root, 'run/libvirt')
   mkdirSync(runDir, {recursive: true})
-  const args = [...names.flatMap((n) => ['-l', join(runDir, n)]), `--fdname=${fdnames.join(':')}`, '--', process.execPath, BIN, 'daemon', 'start', '--root', root, ...extra]
+  const args = [
+    ...names.flatMap((n) => ['-l', join(runDir, n)]),
+    `--fdname=${fdnames.join(':')}`,
+    '--',
+    process.execPath,
+    BIN,
+    'daemon',
+    'start',
+    '--root',
+    root,
+    ...extra,
+  ]
   const child = spawn('systemd-socket-activate', args, {stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
@@ -22,7 +33,12 @@ async function waitForSocket(path: string) {
 
 test('libvirtd: rw and ro activated sockets, idle exit after -t 3', async (t) => {
   const root = tempRoot()
-  const a = activate(root, ['libvirt-sock', 'libvirt-sock-ro', 'libvirt-admin-sock'], ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket'], ['-t', '3'])
+  const a = activate(
+    root,
+    ['libvirt-sock', 'libvirt-sock-ro', 'libvirt-admin-sock'],
+    ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket'],
+    ['-t', '3'],
+  )
   await waitForSocket(join(a.runDir, 'libvirt-admin-sock'))
   const rw = `test+unix:///default?socket=${join(a.runDir, 'libvirt-sock')}`
   const ro = `test+unix:///default?socket=${join(a.runDir, 'libvirt-sock-ro')}`
@@ -55,7 +71,12 @@ test('--listen is refused under socket activation', async (t) => {
 
 test('sockets status sees activated sockets', async (t) => {
   const root = tempRoot()
-  const a = activate(root, ['libvirt-sock', 'libvirt-sock-ro', 'libvirt-admin-sock'], ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket'], ['-t', '2'])
+  const a = activate(
+    root,
+    ['libvirt-sock', 'libvirt-sock-ro', 'libvirt-admin-sock'],
+    ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket'],
+    ['-t', '2'],
+  )
   await waitForSocket(join(a.runDir, 'libvirt-admin-sock'))
   const r = await vctl(['sockets', 'status', '--root', root, '--json'])
   t.is(r.code, 0, r.stderr)
@@ -66,11 +87,19 @@ test('sockets status sees activated sockets', async (t) => {
 
 test('modular daemon (virtsecretd) under socket activation', async (t) => {
   const root = tempRoot()
-  const a = activate(root, ['virtsecretd-sock', 'virtsecretd-sock-ro', 'virtsecretd-admin-sock'], ['virtsecretd.socket', 'virtsecretd-ro.socket', 'virtsecretd-admin.socket'], ['--driver', 'secret', '-t', '2'])
+  const a = activate(
+    root,
+    ['virtsecretd-sock', 'virtsecretd-sock-ro', 'virtsecretd-admin-sock'],
+    ['virtsecretd.socket', 'virtsecretd-ro.socket', 'virtsecretd-admin.socket'],
+    ['--driver', 'secret', '-t', '2'],
+  )
   await waitForSocket(join(a.runDir, 'virtsecretd-admin-sock'))
   const {writeFileSync} = await import('node:fs')
   const file = join(root, 's.xml')
-  writeFileSync(file, "<secret ephemeral='no' private='no'><uuid>11111111-2222-3333-4444-555555555555</uuid><usage type='ceph'><name>client.admin</name></usage></secret>")
+  writeFileSync(
+    file,
+    "<secret ephemeral='no' private='no'><uuid>11111111-2222-3333-4444-555555555555</uuid><usage type='ceph'><name>client.admin</name></usage></secret>",
+  )
   const rw = `secret+unix:///system?socket=${join(a.runDir, 'virtsecretd-sock')}`
   const ro = `secret+unix:///system?socket=${join(a.runDir, 'virtsecretd-sock-ro')}`
   let r = await virsh(rw, ['secret-define', file])

@@ -58,13 +58,30 @@ const words = (unit: string, section: string, key: string) => get(unit, section,
 
 test('every daemon has its service and sockets, named as libvirt names them', (t) => {
   const expected = [
-    'libvirtd.service', 'libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket', 'libvirtd-tcp.socket', 'libvirtd-tls.socket',
+    'libvirtd.service',
+    'libvirtd.socket',
+    'libvirtd-ro.socket',
+    'libvirtd-admin.socket',
+    'libvirtd-tcp.socket',
+    'libvirtd-tls.socket',
     ...['qemu', 'network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'].flatMap((d) => [
-      `virt${d}d.service`, `virt${d}d.socket`, `virt${d}d-ro.socket`, `virt${d}d-admin.socket`,
+      `virt${d}d.service`,
+      `virt${d}d.socket`,
+      `virt${d}d-ro.socket`,
+      `virt${d}d-admin.socket`,
     ]),
-    'virtproxyd.service', 'virtproxyd.socket', 'virtproxyd-ro.socket', 'virtproxyd-admin.socket', 'virtproxyd-tcp.socket', 'virtproxyd-tls.socket',
-    'virtlogd.service', 'virtlogd.socket', 'virtlogd-admin.socket',
-    'virtlockd.service', 'virtlockd.socket', 'virtlockd-admin.socket',
+    'virtproxyd.service',
+    'virtproxyd.socket',
+    'virtproxyd-ro.socket',
+    'virtproxyd-admin.socket',
+    'virtproxyd-tcp.socket',
+    'virtproxyd-tls.socket',
+    'virtlogd.service',
+    'virtlogd.socket',
+    'virtlogd-admin.socket',
+    'virtlockd.service',
+    'virtlockd.socket',
+    'virtlockd-admin.socket',
   ]
   t.deepEqual(rendered.map((u) => u.name).sort(), [...expected].sort())
   t.deepEqual(allUnitNames().sort(), [...expected].sort())
@@ -96,7 +113,7 @@ test('sockets: libvirt paths, modes, Service= and FileDescriptorName= the daemon
     'virtlockd-admin.socket': '/run/libvirt/virtlockd-admin-sock',
   }
   for (const [unit, addr] of Object.entries(listen)) t.deepEqual(get(unit, 'Socket', 'ListenStream'), [addr], unit)
-  const role = (u: string) => (/-(ro|admin|tcp|tls)\.socket$/.exec(u)?.[1] ?? 'rw')
+  const role = (u: string) => /-(ro|admin|tcp|tls)\.socket$/.exec(u)?.[1] ?? 'rw'
   for (const u of rendered.filter((x) => x.name.endsWith('.socket'))) {
     const daemon = u.name.replace(/(-(ro|admin|tcp|tls))?\.socket$/, '')
     t.deepEqual(get(u.name, 'Socket', 'Service'), [`${daemon}.service`], u.name)
@@ -112,7 +129,7 @@ test('sockets: libvirt paths, modes, Service= and FileDescriptorName= the daemon
         : u.name.endsWith('-ro.socket')
           ? '0666'
           : '0600'
-    t.is(mode as string | undefined, expectedMode, u.name)
+    t.is<string | undefined, string | undefined>(mode, expectedMode, u.name)
     if (role(u.name) !== 'rw') {
       t.deepEqual(get(u.name, 'Unit', 'Requires'), [`${daemon}.socket`], u.name)
       t.deepEqual(get(u.name, 'Unit', 'After'), [`${daemon}.socket`], u.name)
@@ -147,15 +164,25 @@ test('services: notify, ExecStart with absolute paths and the sysconfig variable
     t.deepEqual(get(svc, 'Unit', 'Requires')[0], `${d.daemon}.socket`, svc)
     t.deepEqual(get(svc, 'Install', 'WantedBy'), ['multi-user.target'], svc)
     const also = get(svc, 'Install', 'Also')
-    t.deepEqual(also, d.sockets.filter((k) => k !== 'tcp' && k !== 'tls').map((k) => (k === 'main' ? `${d.daemon}.socket` : `${d.daemon}-${k}.socket`)), svc)
+    t.deepEqual(
+      also,
+      d.sockets.filter((k) => k !== 'tcp' && k !== 'tls').map((k) => (k === 'main' ? `${d.daemon}.socket` : `${d.daemon}-${k}.socket`)),
+      svc,
+    )
   }
   t.deepEqual(get('virtqemud.service', 'Service', 'Environment'), ['"VIRTQEMUD_ARGS=--timeout 120"'])
   t.deepEqual(get('virtlogd.service', 'Service', 'Environment'), ['"VIRTLOGD_ARGS="'])
   t.true(words('virtqemud.service', 'Unit', 'Requires').includes('virtlogd.socket'))
   t.true(words('libvirtd.service', 'Unit', 'Wants').includes('virtlockd.socket'))
   t.deepEqual(words('libvirtd.service', 'Unit', 'Conflicts').sort(), [
-    'virtinterfaced.service', 'virtnetworkd.service', 'virtnodedevd.service', 'virtnwfilterd.service', 'virtproxyd.service',
-    'virtqemud.service', 'virtsecretd.service', 'virtstoraged.service',
+    'virtinterfaced.service',
+    'virtnetworkd.service',
+    'virtnodedevd.service',
+    'virtnwfilterd.service',
+    'virtproxyd.service',
+    'virtqemud.service',
+    'virtsecretd.service',
+    'virtstoraged.service',
   ])
   t.deepEqual(words('virtproxyd.service', 'Unit', 'Conflicts'), ['libvirtd.service'])
   // An installed vctl executable runs directly; paths needing quotes are quoted for systemd.
@@ -167,7 +194,7 @@ test('services: notify, ExecStart with absolute paths and the sysconfig variable
   t.throws(() => renderUnits({bin: BIN, node: 'node'}), {message: /absolute path/})
 })
 
-test('sysconfig files hold each daemon\'s argument variable', (t) => {
+test("sysconfig files hold each daemon's argument variable", (t) => {
   const files = new Map(renderSysconfig().map((s) => [s.path, s.content]))
   t.regex(files.get('/etc/sysconfig/libvirtd')!, /^LIBVIRTD_ARGS="--timeout 120"$/m)
   t.regex(files.get('/etc/sysconfig/virtqemud')!, /^VIRTQEMUD_ARGS="--timeout 120"$/m)
@@ -195,7 +222,9 @@ function hostUnitsWithoutLibvirt(t: ExecutionContext): string {
 }
 
 async function verify(files: string[], unitPath: string[]) {
-  return run('systemd-analyze', ['verify', '--man=no', '--recursive-errors=yes', ...files], {env: {SYSTEMD_UNIT_PATH: unitPath.join(':'), SYSTEMD_LOG_COLOR: '0'}})
+  return run('systemd-analyze', ['verify', '--man=no', '--recursive-errors=yes', ...files], {
+    env: {SYSTEMD_UNIT_PATH: unitPath.join(':'), SYSTEMD_LOG_COLOR: '0'},
+  })
 }
 
 test('systemd-analyze verify accepts every installed unit, and catches broken ones', async (t) => {
@@ -215,7 +244,10 @@ test('systemd-analyze verify accepts every installed unit, and catches broken on
     if (u.name === 'virtlogd.socket') continue
     writeFileSync(join(broken, u.name), u.name === 'libvirtd-ro.socket' ? u.content.replace('SocketMode=0666', 'SocketMode=rw-all') : u.content)
   }
-  const bad = await verify(readdirSync(broken).map((n) => join(broken, n)), [broken, host])
+  const bad = await verify(
+    readdirSync(broken).map((n) => join(broken, n)),
+    [broken, host],
+  )
   t.not(bad.code, 0)
   t.regex(bad.stderr, /virtlogd\.socket not found/)
   t.regex(bad.stderr, /Failed to parse mode value/)
@@ -237,13 +269,19 @@ test('units install: atomic unit files, sysconfig kept when present, foreign uni
   t.true(sc.libvirtd)
   t.is(readFileSync(join(root, 'etc/sysconfig/virtqemud'), 'utf8'), 'VIRTQEMUD_ARGS="--timeout 30 --verbose"\n')
   t.regex(readFileSync(join(root, 'usr/lib/systemd/system/virtqemud.service'), 'utf8'), new RegExp(`ExecStart=${NODE} ${BIN} daemon start`))
-  t.deepEqual(readdirSync(join(root, 'usr/lib/systemd/system')).filter((n) => n.endsWith('.tmp')), [])
+  t.deepEqual(
+    readdirSync(join(root, 'usr/lib/systemd/system')).filter((n) => n.endsWith('.tmp')),
+    [],
+  )
 
   // Reinstalling replaces the units (new bin) and still keeps the sysconfig files.
   writeFileSync(join(root, 'etc/sysconfig/libvirtd'), 'LIBVIRTD_ARGS=""\n')
   r = await vctl(['units', 'install', '--root', root, '--bin', '/opt/vctl/bin/vctl', '--json'])
   t.is(r.code, 0, r.stderr)
-  t.regex(readFileSync(join(root, 'usr/lib/systemd/system/libvirtd.service'), 'utf8'), /^ExecStart=\/opt\/vctl\/bin\/vctl daemon start --system \$LIBVIRTD_ARGS$/m)
+  t.regex(
+    readFileSync(join(root, 'usr/lib/systemd/system/libvirtd.service'), 'utf8'),
+    /^ExecStart=\/opt\/vctl\/bin\/vctl daemon start --system \$LIBVIRTD_ARGS$/m,
+  )
   t.is(readFileSync(join(root, 'etc/sysconfig/libvirtd'), 'utf8'), 'LIBVIRTD_ARGS=""\n')
   t.true(JSON.parse(r.stdout).sysconfig.every((s: any) => !s.written))
 
@@ -279,7 +317,10 @@ test('units list --json: installed or not, enabled/disabled/masked/static', asyn
   await sc.enable(['virtqemud.service'])
   await sc.mask(['libvirtd.socket'])
   // A unit with no [Install] section is static.
-  writeFileSync(join(root, 'usr/lib/systemd/system/virtlockd-admin.socket'), `# ${GENERATED_MARKER}\n[Socket]\nListenStream=/run/libvirt/virtlockd-admin-sock\nService=virtlockd.service\n`)
+  writeFileSync(
+    join(root, 'usr/lib/systemd/system/virtlockd-admin.socket'),
+    `# ${GENERATED_MARKER}\n[Socket]\nListenStream=/run/libvirt/virtlockd-admin-sock\nService=virtlockd.service\n`,
+  )
   r = await vctl(['units', 'list', '--root', root, '--json'])
   t.is(r.code, 0, r.stderr)
   list = JSON.parse(r.stdout)
@@ -291,7 +332,13 @@ test('units list --json: installed or not, enabled/disabled/masked/static', asyn
   t.is(state['libvirtd.socket'], 'masked')
   t.is(state['virtlockd-admin.socket'], 'static')
   const q = list.find((u: any) => u.unit === 'virtqemud.service')
-  t.deepEqual(q, {unit: 'virtqemud.service', daemon: 'virtqemud', installed: true, path: join(root, 'usr/lib/systemd/system/virtqemud.service'), state: 'enabled'})
+  t.deepEqual(q, {
+    unit: 'virtqemud.service',
+    daemon: 'virtqemud',
+    installed: true,
+    path: join(root, 'usr/lib/systemd/system/virtqemud.service'),
+    state: 'enabled',
+  })
   t.is(list.find((u: any) => u.unit === 'libvirtd.socket').path, join(root, 'etc/systemd/system/libvirtd.socket'))
   r = await vctl(['units', 'list', '--root', root])
   t.is(r.code, 0)
@@ -311,7 +358,7 @@ test('systemctl wrapper: --root for offline verbs, online verbs skipped with the
   const active = await sc.isActive('virtsecretd.socket')
   t.true(active.skipped)
   const err = await t.throwsAsync(sc.enable(['nope.service']), {instanceOf: SystemctlError})
-  t.regex(err!.message, /systemctl --root=.* enable nope\.service failed \(exit 1\): .*nope\.service does not exist/)
+  t.regex(err.message, /systemctl --root=.* enable nope\.service failed \(exit 1\): .*nope\.service does not exist/)
   // No root and no running systemd (as in this container): start/stop are skipped too.
   const host = new Systemctl({systemdRunning: false})
   const stop = await host.stop(['libvirtd.socket'])
@@ -321,7 +368,7 @@ test('systemctl wrapper: --root for offline verbs, online verbs skipped with the
   await t.throwsAsync(missing.isEnabled('x.socket'), {message: /cannot run \/nonexistent\/systemctl: not found/})
 })
 
-test('systemd-socket-activate with the socket units\' own paths and names: the daemon serves rw and ro', async (t) => {
+test("systemd-socket-activate with the socket units' own paths and names: the daemon serves rw and ro", async (t) => {
   // Takes ListenStream=, FileDescriptorName= and the ExecStart arguments from the installed units,
   // relocated under a temporary root, and lets systemd's activation helper start the daemon.
   const root = tmp(t)
@@ -338,7 +385,11 @@ test('systemd-socket-activate with the socket units\' own paths and names: the d
   t.deepEqual(exec.slice(0, 4), [NODE, BIN, 'daemon', 'start'])
   const argv = [...exec.slice(1).filter((a) => !a.startsWith('$')), '--root', root, '--timeout', '3']
   mkdirSync(join(root, 'run/libvirt'), {recursive: true})
-  const child = spawn('systemd-socket-activate', [...socks.flatMap((s) => ['-l', s.path]), `--fdname=${socks.map((s) => s.name).join(':')}`, '--', exec[0], ...argv], {stdio: ['ignore', 'ignore', 'pipe']})
+  const child = spawn(
+    'systemd-socket-activate',
+    [...socks.flatMap((s) => ['-l', s.path]), `--fdname=${socks.map((s) => s.name).join(':')}`, '--', exec[0], ...argv],
+    {stdio: ['ignore', 'ignore', 'pipe']},
+  )
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise<number | null>((r) => child.once('exit', r))
@@ -357,7 +408,7 @@ test('systemd-socket-activate with the socket units\' own paths and names: the d
   }
 })
 
-test('the verify unit path holds the host\'s standard units but none of its libvirt units', (t) => {
+test("the verify unit path holds the host's standard units but none of its libvirt units", (t) => {
   const dir = hostUnitsWithoutLibvirt(t)
   t.false(readdirSync(dir).some((n) => /^(libvirt|virt)/.test(n)))
   for (const n of ['multi-user.target', 'sockets.target', 'network.target', 'sysinit.target']) t.true(existsSync(join(dir, n)), n)

@@ -25,11 +25,11 @@ test('the name sent to the daemon drops transport, host and client parameters', 
 
 test('bad URIs name what is wrong', (t) => {
   const e1 = t.throws(() => parseUri('not a uri'), {instanceOf: VirError})
-  t.regex(e1!.message, /cannot parse URI 'not a uri'/)
+  t.regex(e1.message, /cannot parse URI 'not a uri'/)
   const e2 = t.throws(() => parseUri('qemu+carrier-pigeon:///system'), {instanceOf: VirError})
-  t.regex(e2!.message, /unknown transport 'carrier-pigeon'/)
+  t.regex(e2.message, /unknown transport 'carrier-pigeon'/)
   const e3 = t.throws(() => parseUri('qemu+tcp://host:99999/system'), {instanceOf: VirError})
-  t.regex(e3!.message, /bad port '99999'/)
+  t.regex(e3.message, /bad port '99999'/)
 })
 
 test('socket choice: modular daemon socket when it exists, else libvirt-sock', (t) => {
@@ -37,13 +37,25 @@ test('socket choice: modular daemon socket when it exists, else libvirt-sock', (
   const sys = {isRoot: true, root: '/r', env: {}}
   t.is(chooseUnixSocket(parseUri('qemu:///system'), {...sys, exists: have(['/r/run/libvirt/virtqemud-sock'])}).path, '/r/run/libvirt/virtqemud-sock')
   t.is(chooseUnixSocket(parseUri('qemu:///system'), {...sys, exists: have([])}).path, '/r/run/libvirt/libvirt-sock')
-  t.is(chooseUnixSocket(parseUri('qemu:///system'), {...sys, readonly: true, exists: have(['/r/run/libvirt/virtqemud-sock-ro'])}).path, '/r/run/libvirt/virtqemud-sock-ro')
-  t.is(chooseUnixSocket(parseUri('secret:///system'), {...sys, exists: have(['/r/run/libvirt/virtsecretd-sock'])}).path, '/r/run/libvirt/virtsecretd-sock')
+  t.is(
+    chooseUnixSocket(parseUri('qemu:///system'), {...sys, readonly: true, exists: have(['/r/run/libvirt/virtqemud-sock-ro'])}).path,
+    '/r/run/libvirt/virtqemud-sock-ro',
+  )
+  t.is(
+    chooseUnixSocket(parseUri('secret:///system'), {...sys, exists: have(['/r/run/libvirt/virtsecretd-sock'])}).path,
+    '/r/run/libvirt/virtsecretd-sock',
+  )
   t.is(chooseUnixSocket(parseUri('test:///default'), {...sys, exists: have(['/r/run/libvirt/virtqemud-sock'])}).path, '/r/run/libvirt/libvirt-sock')
-  t.is(chooseUnixSocket(parseUri('qemu:///system?mode=legacy'), {...sys, exists: have(['/r/run/libvirt/virtqemud-sock'])}).path, '/r/run/libvirt/libvirt-sock')
+  t.is(
+    chooseUnixSocket(parseUri('qemu:///system?mode=legacy'), {...sys, exists: have(['/r/run/libvirt/virtqemud-sock'])}).path,
+    '/r/run/libvirt/libvirt-sock',
+  )
   t.is(chooseUnixSocket(parseUri('qemu:///system?socket=/elsewhere'), sys).path, '/elsewhere')
   const sess = {isRoot: false, env: {XDG_RUNTIME_DIR: '/run/user/1000'}}
-  t.is(chooseUnixSocket(parseUri('qemu:///session'), {...sess, exists: have(['/run/user/1000/libvirt/virtqemud-sock'])}).path, '/run/user/1000/libvirt/virtqemud-sock')
+  t.is(
+    chooseUnixSocket(parseUri('qemu:///session'), {...sess, exists: have(['/run/user/1000/libvirt/virtqemud-sock'])}).path,
+    '/run/user/1000/libvirt/virtqemud-sock',
+  )
   t.is(chooseUnixSocket(parseUri('qemu:///session'), {...sess, exists: have([])}).path, '/run/user/1000/libvirt/libvirt-sock')
 })
 

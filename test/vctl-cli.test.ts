@@ -30,7 +30,13 @@ test.serial('domain lifecycle with --json matches virsh', async (t) => {
   t.is(def.name, 'cli1')
   t.is(def.id, null)
   let list = await json(['domain', 'list', '--all'])
-  t.deepEqual(list.map((x: any) => [x.name, x.state]), [['test', 'running'], ['cli1', 'shut off']])
+  t.deepEqual(
+    list.map((x: any) => [x.name, x.state]),
+    [
+      ['test', 'running'],
+      ['cli1', 'shut off'],
+    ],
+  )
   const started = await json(['domain', 'start', 'cli1'])
   t.true(started.id > 0)
   t.is((await virsh(U, ['domstate', 'cli1'])).stdout.trim(), 'running')
@@ -55,7 +61,10 @@ test.serial('domain lifecycle with --json matches virsh', async (t) => {
   await json(['domain', 'autostart', 'cli1', '--disable'])
   await json(['domain', 'undefine', 'cli1'])
   list = await json(['domain', 'list', '--all'])
-  t.deepEqual(list.map((x: any) => x.name), ['test'])
+  t.deepEqual(
+    list.map((x: any) => x.name),
+    ['test'],
+  )
 })
 
 test.serial('errors are reported like virsh, with exit code 1', async (t) => {
@@ -96,7 +105,10 @@ test.serial('domain event prints a lifecycle event', async (t) => {
 })
 
 test.serial('sockets status lists the daemon sockets with PID and mode', async (t) => {
-  for (const cmd of [['sockets', 'status'], ['socket', 'status']]) {
+  for (const cmd of [
+    ['sockets', 'status'],
+    ['socket', 'status'],
+  ]) {
     const r = await vctl([...cmd, '--root', d.root, '--json'])
     t.is(r.code, 0, r.stderr)
     const list = JSON.parse(r.stdout)

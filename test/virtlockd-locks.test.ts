@@ -71,8 +71,18 @@ test('a refused acquire gives back the locks the same call took', async (t) => {
   t.teardown(h.stop)
   const [a, b] = [join(h.images, 'a.qcow2'), join(h.images, 'b.qcow2')]
   await acquireDiskLocks(h.sock, A, [{path: b, shared: false}])
-  await busy(t, acquireDiskLocks(h.sock, B, [{path: a, shared: false}, {path: b, shared: false}]), b)
-  t.deepEqual((await listLocks(h.sock)).map((l) => l.path), [b])
+  await busy(
+    t,
+    acquireDiskLocks(h.sock, B, [
+      {path: a, shared: false},
+      {path: b, shared: false},
+    ]),
+    b,
+  )
+  t.deepEqual(
+    (await listLocks(h.sock)).map((l) => l.path),
+    [b],
+  )
 })
 
 test('paths are canonicalised: a symlink and a ./.. spelling name the same lock', async (t) => {
@@ -83,7 +93,10 @@ test('paths are canonicalised: a symlink and a ./.. spelling name the same lock'
   symlinkSync(a, link)
   await acquireDiskLocks(h.sock, A, [{path: link, shared: false}])
   await busy(t, acquireDiskLocks(h.sock, B, [{path: `${h.images}/../images/./a.qcow2`, shared: false}]), a)
-  t.deepEqual((await listLocks(h.sock)).map((l) => l.path), [a])
+  t.deepEqual(
+    (await listLocks(h.sock)).map((l) => l.path),
+    [a],
+  )
   await t.throwsAsync(acquireDiskLocks(h.sock, B, [{path: 'relative.img', shared: false}]), {message: /must be absolute/})
 })
 
@@ -91,8 +104,14 @@ test('release and release-owner', async (t) => {
   const h = await startHost()
   t.teardown(h.stop)
   const [a, b, iso] = ['a.qcow2', 'b.qcow2', 'iso.img'].map((f) => join(h.images, f))
-  await acquireDiskLocks(h.sock, A, [{path: a, shared: false}, {path: iso, shared: true}])
-  await acquireDiskLocks(h.sock, B, [{path: b, shared: false}, {path: iso, shared: true}])
+  await acquireDiskLocks(h.sock, A, [
+    {path: a, shared: false},
+    {path: iso, shared: true},
+  ])
+  await acquireDiskLocks(h.sock, B, [
+    {path: b, shared: false},
+    {path: iso, shared: true},
+  ])
   await releaseDiskLock(h.sock, B, b)
   await releaseDiskLock(h.sock, B, b) // not held: fine
   await acquireDiskLocks(h.sock, C, [{path: b, shared: false}])
@@ -114,7 +133,10 @@ test('the table persists: a new instance has the locks; owners whose process is 
   const [a, b, iso] = ['a.qcow2', 'b.qcow2', 'iso.img'].map((f) => join(h1.images, f))
   const dead = {name: 'crashed', uuid: '99999999-2222-4333-8444-555555555555', pid: deadPid()}
   await acquireDiskLocks(h1.sock, A, [{path: a, shared: false}])
-  await acquireDiskLocks(h1.sock, dead, [{path: b, shared: false}, {path: iso, shared: true}])
+  await acquireDiskLocks(h1.sock, dead, [
+    {path: b, shared: false},
+    {path: iso, shared: true},
+  ])
   await acquireDiskLocks(h1.sock, C, [{path: iso, shared: true}])
   const file = join(root, 'run/libvirt/virtlockd/locks.json')
   const saved = JSON.parse(readFileSync(file, 'utf8'))
@@ -139,18 +161,29 @@ test('the table persists: a new instance has the locks; owners whose process is 
 test('a holder that died since is dropped when it stands in the way', async (t) => {
   const dir = join(base, `t${n++}`)
   const alive = new Set<number>([1, 2])
-  const table = new LockTable(join(dir, 'locks.json'), {debug() {}, info() {}, warn() {}, error() {}}, (o: LockOwner) => o.pid === 0 || alive.has(o.pid))
+  const table = new LockTable(
+    join(dir, 'locks.json'),
+    {debug() {}, info() {}, warn() {}, error() {}},
+    (o: LockOwner) => o.pid === 0 || alive.has(o.pid),
+  )
   const o1 = {name: 'one', uuid: 'u1', pid: 1}
   const o2 = {name: 'two', uuid: 'u2', pid: 2}
   table.acquire(o1, '/img', false)
   t.throws(() => table.acquire(o2, '/img', false), {message: /is locked/})
   alive.delete(1)
   table.acquire(o2, '/img', false)
-  t.deepEqual(table.list().map((l) => l.owners.map((o) => o.name)), [['two']])
+  t.deepEqual(
+    table.list().map((l) => l.owners.map((o) => o.name)),
+    [['two']],
+  )
   // Re-acquiring records the owner's new PID (e.g. 0 before QEMU starts, then QEMU's PID).
   table.acquire({...o2, pid: 0}, '/img', false)
   alive.delete(2)
-  t.deepEqual(table.list().map((l) => l.owners.map((o) => o.pid)), [[0]], 'PID 0 is never considered gone')
+  t.deepEqual(
+    table.list().map((l) => l.owners.map((o) => o.pid)),
+    [[0]],
+    'PID 0 is never considered gone',
+  )
 })
 
 test('PID reuse does not keep a dead owner alive (start time recorded)', (t) => {
@@ -159,7 +192,10 @@ test('PID reuse does not keep a dead owner alive (start time recorded)', (t) => 
   const quiet = {debug() {}, info() {}, warn() {}, error() {}}
   mkdirSync(dir, {recursive: true})
   // Our own PID, with a start time it never had: a different process.
-  writeFileSync(file, JSON.stringify({version: 1, locks: [{path: '/img', shared: false, owners: [{name: 'x', uuid: 'u', pid: process.pid, start: '1'}]}]}))
+  writeFileSync(
+    file,
+    JSON.stringify({version: 1, locks: [{path: '/img', shared: false, owners: [{name: 'x', uuid: 'u', pid: process.pid, start: '1'}]}]}),
+  )
   const table = new LockTable(file, quiet)
   t.is(table.load(), 1)
   t.deepEqual(table.list(), [])

@@ -10,7 +10,8 @@ import {startServiceDaemon} from './helpers/service-daemon.js'
 import {acquireDiskLocks, listLocks, releaseOwner} from '../src/lib/drivers/lock/client.js'
 import {processRunning} from '../src/lib/drivers/log/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
-import {ErrorCode, VirError} from '../src/lib/errors.js'
+import type {VirError} from '../src/lib/errors.js'
+import {ErrorCode} from '../src/lib/errors.js'
 
 const env = process.env
 
@@ -45,10 +46,13 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     mkdirSync(images, {recursive: true})
     const [a, b, c, iso] = ['a.img', 'b.img', 'c.img', 'iso.img'].map((f) => join(images, f))
     for (const f of [a, b, c, iso]) writeFileSync(f, '')
-    const child = spawn(process.execPath, ['--import', 'tsx', SELF], {env: {...env, VCTL_TEST_HARNESS: 'virtlockd', VCTL_TEST_ROOT: root}, stdio: ['ignore', 'ignore', 'pipe']})
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
+      env: {...env, VCTL_TEST_HARNESS: 'virtlockd', VCTL_TEST_ROOT: root},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     started.push(child.pid!)
     let stderr = ''
-    child.stderr!.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d) => (stderr += d))
     const pidFile = join(root, 'run/virtlockd.pid')
     const sock = join(root, 'run/libvirt/virtlockd-sock')
     const pid = () => {
@@ -60,7 +64,10 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     }
     await until(() => pid() === child.pid && existsSync(sock), `the harness to start: ${stderr}`)
 
-    await acquireDiskLocks(sock, A, [{path: a, shared: false}, {path: iso, shared: true}])
+    await acquireDiskLocks(sock, A, [
+      {path: a, shared: false},
+      {path: iso, shared: true},
+    ])
     await acquireDiskLocks(sock, B, [{path: iso, shared: true}])
     const before = await listLocks(sock)
 
@@ -87,12 +94,21 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     t.true(await socketAccepts(sock))
 
     const after = await listLocks(sock)
-    t.deepEqual(after.filter((l) => l.path !== b), before)
-    t.deepEqual(after.find((l) => l.path === b)?.owners.map((o) => o.name), ['web02'])
+    t.deepEqual(
+      after.filter((l) => l.path !== b),
+      before,
+    )
+    t.deepEqual(
+      after.find((l) => l.path === b)?.owners.map((o) => o.name),
+      ['web02'],
+    )
     const err = await t.throwsAsync(acquireDiskLocks(sock, B, [{path: a, shared: false}]))
     t.is((err as VirError).code, ErrorCode.RESOURCE_BUSY, 'still enforced by the new process')
     await releaseOwner(sock, A)
-    await acquireDiskLocks(sock, B, [{path: a, shared: false}, {path: c, shared: false}])
+    await acquireDiskLocks(sock, B, [
+      {path: a, shared: false},
+      {path: c, shared: false},
+    ])
     t.regex(stderr, new RegExp(`${pid1}: info : re-exec: handed over to pid ${pid2}`))
 
     process.kill(pid2, 'SIGTERM')

@@ -62,7 +62,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     })
     started.push(child.pid!)
     let stderr = ''
-    child.stderr!.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d) => (stderr += d))
     const pidFile = join(root, 'run/virtlogd.pid')
     const sock = join(root, 'run/libvirt/virtlogd-sock')
     const pid = () => {
@@ -78,7 +78,9 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
   }
 
   function writer(fifo: string) {
-    const w = spawn('sh', ['-c', 'i=0; while :; do echo line$i; i=$((i+1)); sleep 0.005; done > "$1"', 'sh', fifo], {stdio: ['ignore', 'ignore', 'pipe']})
+    const w = spawn('sh', ['-c', 'i=0; while :; do echo line$i; i=$((i+1)); sleep 0.005; done > "$1"', 'sh', fifo], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     let stderr = ''
     w.stderr.on('data', (d) => (stderr += d))
     const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => w.on('exit', (code, signal) => r({code, signal})))
@@ -147,7 +149,10 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     await until(() => !processRunning(pid3), 'the daemon to stop')
     t.false(existsSync(h.sock))
     t.false(existsSync(h.pidFile))
-    t.deepEqual(readdirSync(join(h.root, 'run/libvirt/virtlogd')).filter((f) => f.startsWith('reexec-')), [])
+    t.deepEqual(
+      readdirSync(join(h.root, 'run/libvirt/virtlogd')).filter((f) => f.startsWith('reexec-')),
+      [],
+    )
   })
 
   test('re-exec: when the new process fails, the old one carries on with its PID and its logs', async (t) => {
@@ -171,7 +176,10 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     await closeGuestLog(h.sock, path)
     const got = whole(path).split('\n')
     got.pop()
-    t.is(got.findIndex((l, i) => l !== `line${i}`), -1)
+    t.is(
+      got.findIndex((l, i) => l !== `line${i}`),
+      -1,
+    )
     process.kill(pid1, 'SIGTERM')
     await until(() => !processRunning(pid1), 'the daemon to stop')
   })

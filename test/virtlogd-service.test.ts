@@ -94,7 +94,10 @@ test('rollover through the FIFO: NAME.log.0 appears, at most max_backups are kep
   // What is kept is a contiguous run of lines ending with the last one.
   const kept = readAll(path, 3).split('\n').filter(Boolean)
   const first = Number(kept[0].slice(4, 9))
-  t.deepEqual(kept, Array.from({length: 3000 - first}, (_, i) => `line${String(first + i).padStart(5, '0')}-xxxxxxxxx`))
+  t.deepEqual(
+    kept,
+    Array.from({length: 3000 - first}, (_, i) => `line${String(first + i).padStart(5, '0')}-xxxxxxxxx`),
+  )
   t.true(first > 0)
 })
 
@@ -151,7 +154,7 @@ test('truncate flag, bad paths and flags are refused with libvirt-style errors',
   const e2 = await t.throwsAsync(
     withDaemon(h.sock, [logProgram], (c) => c.call(logProgram, logProgram.procs.DOMAIN_CLOSE_LOG_FILE, {path, flags: 8})),
   )
-  t.regex(e2!.message, /unsupported flags \(0x8\)/)
+  t.regex(e2.message, /unsupported flags \(0x8\)/)
 })
 
 test('a restarted daemon follows the recorded FIFOs again; stray FIFOs are removed', async (t) => {
@@ -167,7 +170,10 @@ test('a restarted daemon follows the recorded FIFOs again; stray FIFOs are remov
   const h2 = await startHost(root)
   t.teardown(h2.stop)
   t.false(existsSync(stray))
-  t.deepEqual(h2.svc.manager.entries().map((e) => e.fifo), [fifo])
+  t.deepEqual(
+    h2.svc.manager.entries().map((e) => e.fifo),
+    [fifo],
+  )
   t.is((await sh('echo after > "$1"', fifo)).code, 0)
   await until(() => readFileSync(path, 'utf8') === 'before\nafter\n', 'the line written after the restart')
   t.pass()

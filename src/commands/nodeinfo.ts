@@ -2,11 +2,20 @@ import {ClientCommand} from '../lib/cli/base-command.js'
 import {remote} from '../lib/rpc/programs/remote.js'
 
 export default class Nodeinfo extends ClientCommand {
-  static override summary = 'Show the host\'s CPU and memory'
+  static override summary = "Show the host's CPU and memory"
 
   async run(): Promise<Record<string, string | number>> {
     const n = await (await this.connection()).call(remote.procs.NODE_GET_INFO, undefined)
-    const out = {cpuModel: n.model, cpus: n.cpus, mhz: n.mhz, sockets: n.sockets, coresPerSocket: n.cores, threadsPerCore: n.threads, numaCells: n.nodes, memoryKiB: n.memory.toString()}
+    const out = {
+      cpuModel: n.model,
+      cpus: n.cpus,
+      mhz: n.mhz,
+      sockets: n.sockets,
+      coresPerSocket: n.cores,
+      threadsPerCore: n.threads,
+      numaCells: n.nodes,
+      memoryKiB: n.memory.toString(),
+    }
     if (!this.jsonEnabled()) {
       const {keyValues} = await import('../lib/cli/table.js')
       this.log(

@@ -4,8 +4,8 @@ import {remote} from '../lib/rpc/programs/remote.js'
 import {formatVersion} from '../lib/client/host.js'
 
 export default class Version extends ClientCommand {
-  static override summary = 'Show the versions of vctl, the daemon\'s library and the hypervisor'
-  static override flags = {daemon: Flags.boolean({description: 'also show the daemon\'s library version'})}
+  static override summary = "Show the versions of vctl, the daemon's library and the hypervisor"
+  static override flags = {daemon: Flags.boolean({description: "also show the daemon's library version"})}
 
   async run(): Promise<{client: string; library: string; type: string; hypervisor: string; daemon?: string}> {
     const {flags} = await this.parse(Version)

@@ -116,17 +116,13 @@ export const errors = {
   noNetwork: (detail: string) => virError(ErrorCode.NO_NETWORK, ErrorDomain.NETWORK, 'Network not found', detail),
   noPool: (detail: string) => virError(ErrorCode.NO_STORAGE_POOL, ErrorDomain.STORAGE, 'Storage pool not found', detail),
   noSecret: (detail: string) => virError(ErrorCode.NO_SECRET, ErrorDomain.SECRET, 'Secret not found', detail),
-  operationInvalid: (domain: number, detail: string) =>
-    virError(ErrorCode.OPERATION_INVALID, domain, 'Requested operation is not valid', detail),
-  operationFailed: (domain: number, detail: string) =>
-    virError(ErrorCode.OPERATION_FAILED, domain, 'operation failed', detail),
+  operationInvalid: (domain: number, detail: string) => virError(ErrorCode.OPERATION_INVALID, domain, 'Requested operation is not valid', detail),
+  operationFailed: (domain: number, detail: string) => virError(ErrorCode.OPERATION_FAILED, domain, 'operation failed', detail),
   invalidArg: (domain: number, detail: string) => virError(ErrorCode.INVALID_ARG, domain, 'invalid argument', detail),
-  configUnsupported: (domain: number, detail: string) =>
-    virError(ErrorCode.CONFIG_UNSUPPORTED, domain, 'unsupported configuration', detail),
+  configUnsupported: (domain: number, detail: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, domain, 'unsupported configuration', detail),
   xmlError: (domain: number, detail: string) => virError(ErrorCode.XML_ERROR, domain, 'XML error', detail),
   xmlDetail: (domain: number, detail: string) => new VirError(ErrorCode.XML_DETAIL, domain, detail, {str1: '%s', str2: detail}),
-  operationDenied: (domain: number, detail: string) =>
-    virError(ErrorCode.OPERATION_DENIED, domain, 'operation forbidden', detail),
+  operationDenied: (domain: number, detail: string) => virError(ErrorCode.OPERATION_DENIED, domain, 'operation forbidden', detail),
   systemError: (domain: number, detail: string) => new VirError(ErrorCode.SYSTEM_ERROR, domain, detail, {str1: '%s', str2: detail}),
   noSupport: (domain: number, detail: string) =>
     virError(ErrorCode.NO_SUPPORT, domain, 'this function is not supported by the connection driver', detail),

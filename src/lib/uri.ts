@@ -21,10 +21,29 @@ export interface ParsedUri {
 
 const TRANSPORTS = new Set(['unix', 'tcp', 'tls', 'ssh', 'libssh', 'libssh2', 'ext'])
 /** Parameters consumed by the client's remote driver, never sent to the daemon. */
-const CLIENT_PARAMS = new Set(['name', 'command', 'socket', 'auth', 'netcat', 'keyfile', 'sshauth', 'no_verify', 'no_tty', 'pkipath', 'known_hosts', 'known_hosts_verify', 'tls_priority', 'mode', 'proxy'])
+const CLIENT_PARAMS = new Set([
+  'name',
+  'command',
+  'socket',
+  'auth',
+  'netcat',
+  'keyfile',
+  'sshauth',
+  'no_verify',
+  'no_tty',
+  'pkipath',
+  'known_hosts',
+  'known_hosts_verify',
+  'tls_priority',
+  'mode',
+  'proxy',
+])
 
 function uriError(uri: string, why: string): VirError {
-  return new VirError(ErrorCode.INVALID_ARG, ErrorDomain.URI, `invalid argument: cannot parse URI '${uri}': ${why}`, {str1: 'invalid argument: %s', str2: `cannot parse URI '${uri}': ${why}`})
+  return new VirError(ErrorCode.INVALID_ARG, ErrorDomain.URI, `invalid argument: cannot parse URI '${uri}': ${why}`, {
+    str1: 'invalid argument: %s',
+    str2: `cannot parse URI '${uri}': ${why}`,
+  })
 }
 
 export function parseUri(raw: string): ParsedUri {

@@ -45,7 +45,9 @@ export async function waitForLog(file: string, needle: string, count = 1, timeou
     if (countInLog(file, needle) >= count) return Date.now() - start
     await new Promise((r) => setTimeout(r, 50))
   }
-  throw new Error(`'${needle}' x${count} not seen in ${file} within ${timeoutMs} ms (log: ${existsSync(file) ? readFileSync(file, 'utf8').slice(-400) : 'missing'})`)
+  throw new Error(
+    `'${needle}' x${count} not seen in ${file} within ${timeoutMs} ms (log: ${existsSync(file) ? readFileSync(file, 'utf8').slice(-400) : 'missing'})`,
+  )
 }
 
 /** PIDs of QEMU processes whose command line mentions `marker` (a test's unique root dir). */

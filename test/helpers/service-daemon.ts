@@ -10,7 +10,9 @@ export async function startServiceDaemon(
 ): Promise<Daemon> {
   if (opts.config) {
     mkdirSync(join(root, 'etc/libvirt'), {recursive: true})
-    const text = Object.entries(opts.config).map(([k, v]) => `${k} = ${v}\n`).join('')
+    const text = Object.entries(opts.config)
+      .map(([k, v]) => `${k} = ${v}\n`)
+      .join('')
     writeFileSync(join(root, `etc/libvirt/virt${kind}d.conf`), text)
   }
   return Daemon.start({driver: kind, mode: 'system', root, verbose: opts.verbose, handleSignals: opts.handleSignals})

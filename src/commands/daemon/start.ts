@@ -46,7 +46,7 @@ handed over by systemd socket activation (LISTEN_FDS). Guests keep running when 
     const mode = flags.session ? 'session' : flags.system || flags.root ? 'system' : defaultMode()
     const opts = {
       driver: flags.driver,
-      mode: mode as 'system' | 'session',
+      mode: mode,
       root: flags.root ? (await import('node:path')).resolve(flags.root) : undefined,
       configFile: flags.config ? (await import('node:path')).resolve(flags.config) : undefined,
       listen: flags.listen,

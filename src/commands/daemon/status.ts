@@ -14,7 +14,13 @@ export default class DaemonStatus extends Command {
     const {locate} = await import('../../lib/daemon/control.js')
     const {resolve} = await import('node:path')
     const l = locate({driver: flags.driver, root: flags.root && resolve(flags.root), session: flags.session})
-    const out = {daemon: l.name, running: l.pid !== null, pid: l.pid, pidFile: l.pidFile, sockets: {rw: l.paths.sockRw, ro: l.paths.sockRo, admin: l.paths.sockAdmin}}
+    const out = {
+      daemon: l.name,
+      running: l.pid !== null,
+      pid: l.pid,
+      pidFile: l.pidFile,
+      sockets: {rw: l.paths.sockRw, ro: l.paths.sockRo, admin: l.paths.sockAdmin},
+    }
     this.log(out.running ? `${l.name} is running (pid ${l.pid})` : `${l.name} is not running`)
     if (!flags.root && !flags.session && out.running) this.log(`sockets: ${l.paths.sockRw}`)
     if (!out.running) process.exitCode = 3

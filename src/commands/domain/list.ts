@@ -14,7 +14,12 @@ export default class DomainList extends ClientCommand {
     const list = await listDomains(await this.connection(), flags.all)
     if (!this.jsonEnabled()) {
       const {table, colourState} = await import('../../lib/cli/table.js')
-      this.log(table(['Id', 'Name', 'State'], list.map((d) => [d.id ?? '-', d.name, colourState(d.state)])))
+      this.log(
+        table(
+          ['Id', 'Name', 'State'],
+          list.map((d) => [d.id ?? '-', d.name, colourState(d.state)]),
+        ),
+      )
     }
     return list
   }

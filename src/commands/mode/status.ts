@@ -39,7 +39,13 @@ export default class ModeStatusCommand extends Command {
         ]),
       )
       if (status.running.length === 0) this.log('no daemon is answering on its sockets')
-      else this.log(table(['Running daemon', 'PID', 'Sockets'], status.running.map((d) => [d.daemon, d.pid ?? '-', d.sockets.join('\n')])))
+      else
+        this.log(
+          table(
+            ['Running daemon', 'PID', 'Sockets'],
+            status.running.map((d) => [d.daemon, d.pid ?? '-', d.sockets.join('\n')]),
+          ),
+        )
     }
     return status
   }

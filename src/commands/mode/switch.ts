@@ -26,7 +26,9 @@ fails, the steps already done are undone. Refuses while guests run unless --forc
 
   static override flags = {
     root: Flags.string({description: 'switch the units installed under this directory (systemctl --root)'}),
-    drivers: Flags.string({description: `modular drivers to enable, comma-separated (default: all of qemu,network,storage,secret,nodedev,nwfilter,interface)`}),
+    drivers: Flags.string({
+      description: `modular drivers to enable, comma-separated (default: all of qemu,network,storage,secret,nodedev,nwfilter,interface)`,
+    }),
     mask: Flags.boolean({description: 'mask the units of the layout switched away from instead of only disabling them'}),
     'dry-run': Flags.boolean({description: 'print the plan and change nothing'}),
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation'}),

@@ -33,7 +33,15 @@ export default class SocketStatusCommand extends Command {
         this.log(
           table(
             ['Daemon', 'Kind', 'Path', 'Accepts', 'PID', 'Mode', 'Owner'],
-            list.map((s) => [s.daemon, s.kind, s.path, s.accepts ? chalk.green('yes') : s.exists ? chalk.red('stale') : 'absent', s.pid ?? '-', s.mode ?? '-', s.uid === null ? '-' : `${s.uid}:${s.gid}`]),
+            list.map((s) => [
+              s.daemon,
+              s.kind,
+              s.path,
+              s.accepts ? chalk.green('yes') : s.exists ? chalk.red('stale') : 'absent',
+              s.pid ?? '-',
+              s.mode ?? '-',
+              s.uid === null ? '-' : `${s.uid}:${s.gid}`,
+            ]),
           ),
         )
       }

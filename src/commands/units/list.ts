@@ -42,7 +42,12 @@ export default class UnitsList extends Command {
       const chalk = (await import('chalk')).default
       const colour = (s: string) =>
         s.startsWith('enabled') ? chalk.green(s) : s.startsWith('masked') ? chalk.red(s) : s === 'not-found' ? chalk.dim(s) : s
-      this.log(table(['Unit', 'Daemon', 'State', 'File'], list.map((u) => [u.unit, u.daemon, colour(u.state), u.path ?? '-'])))
+      this.log(
+        table(
+          ['Unit', 'Daemon', 'State', 'File'],
+          list.map((u) => [u.unit, u.daemon, colour(u.state), u.path ?? '-']),
+        ),
+      )
     }
     return list
   }

@@ -12,7 +12,11 @@ export abstract class ClientCommand extends Command {
   static override enableJsonFlag = true
 
   static override baseFlags = {
-    connect: Flags.string({char: 'c', description: 'libvirt URI to connect to (default: $LIBVIRT_DEFAULT_URI, then the daemon\'s choice)', helpGroup: 'GLOBAL'}),
+    connect: Flags.string({
+      char: 'c',
+      description: "libvirt URI to connect to (default: $LIBVIRT_DEFAULT_URI, then the daemon's choice)",
+      helpGroup: 'GLOBAL',
+    }),
     readonly: Flags.boolean({char: 'r', description: 'open a read-only connection', helpGroup: 'GLOBAL'}),
   }
 

@@ -44,7 +44,11 @@ export class Connection {
       if (uri.transport === 'tcp') rpc = await RpcClient.connect({host, port: uri.port ?? 16509}, programs)
       else rpc = await connectTls(uri, host, programs)
     } else if (uri?.transport && uri.transport !== 'unix') {
-      throw new VirError(ErrorCode.NO_CONNECT, ErrorDomain.REMOTE, `transport '${uri.transport}' is not supported by vctl's client (use unix, tcp or tls)`)
+      throw new VirError(
+        ErrorCode.NO_CONNECT,
+        ErrorDomain.REMOTE,
+        `transport '${uri.transport}' is not supported by vctl's client (use unix, tcp or tls)`,
+      )
     } else {
       socketPath = chooseUnixSocket(uri, {readonly: opts.readonly, env}).path
       rpc = await RpcClient.connect({path: socketPath}, programs)
@@ -54,7 +58,12 @@ export class Connection {
       const auth = await conn.call(remote.procs.AUTH_LIST, undefined)
       const type = auth.types[0] ?? 0
       if (type === 2) await conn.call(remote.procs.AUTH_POLKIT, undefined)
-      else if (type !== 0) throw new VirError(ErrorCode.AUTH_FAILED, ErrorDomain.REMOTE, `authentication failed: the server wants auth type ${type}, which vctl's client does not speak`)
+      else if (type !== 0)
+        throw new VirError(
+          ErrorCode.AUTH_FAILED,
+          ErrorDomain.REMOTE,
+          `authentication failed: the server wants auth type ${type}, which vctl's client does not speak`,
+        )
       await conn.call(remote.procs.CONNECT_SUPPORTS_FEATURE, {feature: Feature.PROGRAM_KEEPALIVE})
       await conn.call(remote.procs.CONNECT_OPEN, {name: uri ? serverName(uri) : '', flags: opts.readonly ? 1 : 0})
       if (!uri) conn.uri = (await conn.call(remote.procs.CONNECT_GET_URI, undefined)).uri
@@ -112,7 +121,15 @@ async function connectTls(uri: ParsedUri, host: string, programs: any[]): Promis
   const cert = pki ? `${pki}/clientcert.pem` : root ? '/etc/pki/libvirt/clientcert.pem' : `${home}/.pki/libvirt/clientcert.pem`
   const key = pki ? `${pki}/clientkey.pem` : root ? '/etc/pki/libvirt/private/clientkey.pem' : `${home}/.pki/libvirt/clientkey.pem`
   const noVerify = uri.params.get('no_verify') === '1'
-  const socket = tlsConnect({host, port: uri.port ?? 16514, ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key), rejectUnauthorized: !noVerify, servername: host})
+  const socket = tlsConnect({
+    host,
+    port: uri.port ?? 16514,
+    ca: readFileSync(ca),
+    cert: readFileSync(cert),
+    key: readFileSync(key),
+    rejectUnauthorized: !noVerify,
+    servername: host,
+  })
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', () => resolve())
     socket.once('error', (err) => reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `TLS connection to ${host} failed: ${err.message}`)))
@@ -131,7 +148,9 @@ async function connectTls(uri: ParsedUri, host: string, programs: any[]): Promis
 }
 
 /** Opens the admin socket of a daemon (what virt-admin uses). */
-export async function openAdmin(path: string): Promise<{rpc: RpcClient; call: <D extends ProcDef<any, any>>(def: D, args: ArgsOf<D>) => Promise<RetOf<D>>}> {
+export async function openAdmin(
+  path: string,
+): Promise<{rpc: RpcClient; call: <D extends ProcDef<any, any>>(def: D, args: ArgsOf<D>) => Promise<RetOf<D>>}> {
   const rpc = await RpcClient.connect({path}, [admin])
   const call = <D extends ProcDef<any, any>>(def: D, args: ArgsOf<D>) => rpc.call(admin, def, args) as Promise<RetOf<D>>
   await call(admin.procs.CONNECT_OPEN, {flags: 0})

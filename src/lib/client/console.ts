@@ -12,12 +12,22 @@ export async function consoleSource(conn: Connection, dom: DomainHandle): Promis
   const {xml} = await conn.call(remote.procs.DOMAIN_GET_XML_DESC, {dom, flags: 0})
   const def = parseDomainXml(xml)
   const chr = [...def.devices.consoles, ...def.devices.serials].find((c) => c.path && (c.type === 'file' || c.type === 'pty'))
-  if (!chr?.path) throw new VirError(ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, `Requested operation is not valid: domain '${dom.name}' has no serial console backed by a file or pty`)
+  if (!chr?.path)
+    throw new VirError(
+      ErrorCode.OPERATION_INVALID,
+      ErrorDomain.DOMAIN,
+      `Requested operation is not valid: domain '${dom.name}' has no serial console backed by a file or pty`,
+    )
   return {type: chr.type, path: chr.path}
 }
 
 /** Writes the console's content to `out`; with follow, keeps going until `signal` aborts. */
-export async function followConsole(src: {type: string; path: string}, out: NodeJS.WritableStream, follow: boolean, signal: AbortSignal): Promise<void> {
+export async function followConsole(
+  src: {type: string; path: string},
+  out: NodeJS.WritableStream,
+  follow: boolean,
+  signal: AbortSignal,
+): Promise<void> {
   if (src.type === 'pty') {
     await new Promise<void>((resolve, reject) => {
       const s = createReadStream(src.path)
@@ -28,7 +38,8 @@ export async function followConsole(src: {type: string; path: string}, out: Node
     })
     return
   }
-  if (!existsSync(src.path)) throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.DOMAIN, `operation failed: console log ${src.path} does not exist`)
+  if (!existsSync(src.path))
+    throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.DOMAIN, `operation failed: console log ${src.path} does not exist`)
   let pos = 0
   const buf = Buffer.alloc(65536)
   for (;;) {

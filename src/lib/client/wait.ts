@@ -5,7 +5,13 @@ import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 
 const SHUTOFF = 5
 
-export async function waitForShutoff(conn: Connection, dom: DomainHandle, request: () => Promise<unknown>, timeoutMs: number, quiet: boolean): Promise<void> {
+export async function waitForShutoff(
+  conn: Connection,
+  dom: DomainHandle,
+  request: () => Promise<unknown>,
+  timeoutMs: number,
+  quiet: boolean,
+): Promise<void> {
   const {Listr} = await import('listr2')
   const poll = async () => {
     const deadline = Date.now() + timeoutMs
@@ -13,7 +19,11 @@ export async function waitForShutoff(conn: Connection, dom: DomainHandle, reques
       const s = await conn.call(remote.procs.DOMAIN_GET_STATE, {dom, flags: 0})
       if (s.state === SHUTOFF) return
       if (Date.now() > deadline) {
-        throw new VirError(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.DOMAIN, `operation timed out: domain '${dom.name}' still running after ${timeoutMs / 1000}s`)
+        throw new VirError(
+          ErrorCode.OPERATION_TIMEOUT,
+          ErrorDomain.DOMAIN,
+          `operation timed out: domain '${dom.name}' still running after ${timeoutMs / 1000}s`,
+        )
       }
       await new Promise((r) => setTimeout(r, 100))
     }

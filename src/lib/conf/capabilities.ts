@@ -63,8 +63,8 @@ function featureEl(f: CapsGuestFeature): XmlElement {
   const name = typeof f === 'string' ? f : f.name
   const dflt = TOGGLE_DEFAULTS[name]
   if (dflt === undefined) return el(name)
-  const d = typeof f === 'string' ? dflt.default : f.default ?? dflt.default
-  const t = typeof f === 'string' ? dflt.toggle : f.toggle ?? dflt.toggle
+  const d = typeof f === 'string' ? dflt.default : (f.default ?? dflt.default)
+  const t = typeof f === 'string' ? dflt.toggle : (f.toggle ?? dflt.toggle)
   return el(name, {default: d, toggle: t ? 'yes' : 'no'})
 }
 
@@ -95,7 +95,11 @@ function hostEl(c: HostCapabilities): XmlElement {
       el('migration_features', {}, [
         el('live'),
         c.migrationTransports.length > 0
-          ? el('uri_transports', {}, c.migrationTransports.map((t) => textEl('uri_transport', t)))
+          ? el(
+              'uri_transports',
+              {},
+              c.migrationTransports.map((t) => textEl('uri_transport', t)),
+            )
           : undefined,
       ]),
     )
@@ -109,7 +113,11 @@ function hostEl(c: HostCapabilities): XmlElement {
           c.cells.map((cell) =>
             el('cell', {id: cell.id}, [
               textEl('memory', cell.memoryKiB, {unit: 'KiB'}),
-              el('cpus', {num: cell.cpus.length}, cell.cpus.map((id) => el('cpu', {id}))),
+              el(
+                'cpus',
+                {num: cell.cpus.length},
+                cell.cpus.map((id) => el('cpu', {id})),
+              ),
             ]),
           ),
         ),
@@ -127,10 +135,7 @@ function guestEl(g: CapsGuest): XmlElement {
     g.loader !== undefined ? textEl('loader', g.loader) : undefined,
     ...g.machines.map(machineEl),
     ...g.domains.map((d) =>
-      el('domain', {type: d.type}, [
-        d.emulator !== undefined ? textEl('emulator', d.emulator) : undefined,
-        ...(d.machines ?? []).map(machineEl),
-      ]),
+      el('domain', {type: d.type}, [d.emulator !== undefined ? textEl('emulator', d.emulator) : undefined, ...(d.machines ?? []).map(machineEl)]),
     ),
   ])
   const children: XmlElement[] = [textEl('os_type', g.osType), arch]

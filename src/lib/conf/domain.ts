@@ -256,8 +256,23 @@ export function uuidOrNew(root: XmlElement, errDomain: number): string {
 // ---------------------------------------------------------------------------------------------
 
 const VIRT_TYPES = new Set([
-  'none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox',
-  'phyp', 'parallels', 'bhyve', 'vz', 'hvf',
+  'none',
+  'qemu',
+  'kqemu',
+  'kvm',
+  'xen',
+  'lxc',
+  'uml',
+  'openvz',
+  'test',
+  'vmware',
+  'hyperv',
+  'vbox',
+  'phyp',
+  'parallels',
+  'bhyve',
+  'vz',
+  'hvf',
 ])
 const OS_TYPES = new Set(['hvm', 'xen', 'linux', 'exe', 'uml', 'xenpvh'])
 const BOOT_DEVS = new Set(['fd', 'hd', 'cdrom', 'network'])
@@ -303,11 +318,7 @@ function parseDisk(e: XmlElement): DomainDisk {
   const target = attr(targetEl, 'dev')
   if (!target) {
     const what = source ?? attr(srcEl, 'name') ?? attr(srcEl, 'volume')
-    throw new VirError(
-      VIR_ERR_NO_TARGET,
-      D,
-      what ? `missing target information for device ${what}` : 'missing target information for device',
-    )
+    throw new VirError(VIR_ERR_NO_TARGET, D, what ? `missing target information for device ${what}` : 'missing target information for device')
   }
   return {
     type,
@@ -561,56 +572,205 @@ export function domainFromXml(root: XmlElement): DomainDef {
 // ---------------------------------------------------------------------------------------------
 
 const DOMAIN_ORDER = childOrder([
-  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory',
-  'blkiotune', 'memtune', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'defaultiothread',
-  'cputune', 'numatune', 'resource', 'sysinfo', 'bootloader', 'bootloader_args', 'os', 'idmap', 'features',
-  'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'perf', 'devices',
-  'seclabel', 'keywrap', 'launchSecurity',
+  'name',
+  'uuid',
+  'genid',
+  'title',
+  'description',
+  'metadata',
+  'maxMemory',
+  'memory',
+  'currentMemory',
+  'blkiotune',
+  'memtune',
+  'memoryBacking',
+  'vcpu',
+  'vcpus',
+  'iothreads',
+  'iothreadids',
+  'defaultiothread',
+  'cputune',
+  'numatune',
+  'resource',
+  'sysinfo',
+  'bootloader',
+  'bootloader_args',
+  'os',
+  'idmap',
+  'features',
+  'cpu',
+  'clock',
+  'on_poweroff',
+  'on_reboot',
+  'on_crash',
+  'on_lockfailure',
+  'pm',
+  'perf',
+  'devices',
+  'seclabel',
+  'keywrap',
+  'launchSecurity',
 ])
 const OS_ORDER = childOrder([
-  'type', 'firmware', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'shim', 'dtb', 'acpi', 'boot',
-  'bootmenu', 'smbios', 'bios', 'init', 'initarg', 'initenv', 'initdir', 'inituser', 'initgroup',
+  'type',
+  'firmware',
+  'loader',
+  'nvram',
+  'kernel',
+  'initrd',
+  'cmdline',
+  'shim',
+  'dtb',
+  'acpi',
+  'boot',
+  'bootmenu',
+  'smbios',
+  'bios',
+  'init',
+  'initarg',
+  'initenv',
+  'initdir',
+  'inituser',
+  'initgroup',
 ])
-const CPU_ORDER = childOrder([
-  'model', 'vendor', 'microcode', 'signature', 'topology', 'cache', 'maxphysaddr', 'feature', 'numa',
-])
+const CPU_ORDER = childOrder(['model', 'vendor', 'microcode', 'signature', 'topology', 'cache', 'maxphysaddr', 'feature', 'numa'])
 const DEVICES_ORDER = childOrder([
-  'emulator', 'disk', 'controller', 'lease', 'filesystem', 'interface', 'smartcard', 'serial', 'parallel',
-  'console', 'channel', 'input', 'tpm', 'graphics', 'sound', 'audio', 'video', 'hostdev', 'redirdev',
-  'redirfilter', 'hub', 'watchdog', 'memballoon', 'nvram', 'rng', 'panic', 'shmem', 'memory', 'iommu',
-  'vsock', 'crypto', 'pstore',
+  'emulator',
+  'disk',
+  'controller',
+  'lease',
+  'filesystem',
+  'interface',
+  'smartcard',
+  'serial',
+  'parallel',
+  'console',
+  'channel',
+  'input',
+  'tpm',
+  'graphics',
+  'sound',
+  'audio',
+  'video',
+  'hostdev',
+  'redirdev',
+  'redirfilter',
+  'hub',
+  'watchdog',
+  'memballoon',
+  'nvram',
+  'rng',
+  'panic',
+  'shmem',
+  'memory',
+  'iommu',
+  'vsock',
+  'crypto',
+  'pstore',
 ])
 const DISK_ORDER = childOrder([
-  'driver', 'auth', 'source', 'backingStore', 'backenddomain', 'geometry', 'blockio', 'mirror', 'target',
-  'iotune', 'throttlefilters', 'readonly', 'shareable', 'transient', 'serial', 'wwn', 'vendor', 'product',
-  'encryption', 'boot', 'alias', 'address',
+  'driver',
+  'auth',
+  'source',
+  'backingStore',
+  'backenddomain',
+  'geometry',
+  'blockio',
+  'mirror',
+  'target',
+  'iotune',
+  'throttlefilters',
+  'readonly',
+  'shareable',
+  'transient',
+  'serial',
+  'wwn',
+  'vendor',
+  'product',
+  'encryption',
+  'boot',
+  'alias',
+  'address',
 ])
 const INTERFACE_ORDER = childOrder([
-  'mac', 'source', 'vlan', 'virtualport', 'ip', 'route', 'script', 'downscript', 'backenddomain', 'target',
-  'guest', 'model', 'driver', 'backend', 'filterref', 'tune', 'teaming', 'link', 'mtu', 'coalesce', 'port',
-  'rom', 'boot', 'alias', 'address',
+  'mac',
+  'source',
+  'vlan',
+  'virtualport',
+  'ip',
+  'route',
+  'script',
+  'downscript',
+  'backenddomain',
+  'target',
+  'guest',
+  'model',
+  'driver',
+  'backend',
+  'filterref',
+  'tune',
+  'teaming',
+  'link',
+  'mtu',
+  'coalesce',
+  'port',
+  'rom',
+  'boot',
+  'alias',
+  'address',
 ])
 const CHR_ORDER = childOrder(['source', 'protocol', 'log', 'target', 'alias', 'address'])
 const GRAPHICS_ORDER = childOrder([
-  'listen', 'channel', 'image', 'jpeg', 'zlib', 'playback', 'streaming', 'clipboard', 'mouse',
-  'filetransfer', 'gl', 'audio',
+  'listen',
+  'channel',
+  'image',
+  'jpeg',
+  'zlib',
+  'playback',
+  'streaming',
+  'clipboard',
+  'mouse',
+  'filetransfer',
+  'gl',
+  'audio',
 ])
 
 function formatDisk(d: DomainDisk): XmlElement {
   const o = d.xml
   const replace: Record<string, XmlElement | undefined> = {
-    driver: dropIfEmpty(patchElement(child(o, 'driver'), 'driver', [['name', d.driverName], ['type', d.driverType]])),
-    target: patchElement(child(o, 'target'), 'target', [['dev', d.target], ['bus', d.bus]]),
+    driver: dropIfEmpty(
+      patchElement(child(o, 'driver'), 'driver', [
+        ['name', d.driverName],
+        ['type', d.driverType],
+      ]),
+    ),
+    target: patchElement(child(o, 'target'), 'target', [
+      ['dev', d.target],
+      ['bus', d.bus],
+    ]),
     readonly: d.readonly ? el('readonly') : undefined,
   }
   const srcAttr = DISK_SOURCE_ATTR[d.type]
   const origSrc = child(o, 'source')
   if (srcAttr !== undefined) {
     replace.source = dropIfEmpty(
-      patchElement(origSrc, 'source', DISK_SOURCE_ATTRS.map((a) => [a, a === srcAttr ? d.source : undefined])),
+      patchElement(
+        origSrc,
+        'source',
+        DISK_SOURCE_ATTRS.map((a) => [a, a === srcAttr ? d.source : undefined]),
+      ),
     )
   }
-  return reassemble(o, 'disk', [['type', d.type], ['device', d.device]], DISK_ORDER, replace)
+  return reassemble(
+    o,
+    'disk',
+    [
+      ['type', d.type],
+      ['device', d.device],
+    ],
+    DISK_ORDER,
+    replace,
+  )
 }
 
 function formatInterface(i: DomainInterface): XmlElement {
@@ -631,7 +791,12 @@ function formatChr(name: string, c: DomainChr): XmlElement {
   const o = c.xml
   return reassemble(o, name, [['type', c.type]], CHR_ORDER, {
     source: dropIfEmpty(patchElement(child(o, 'source'), 'source', [['path', c.path]])),
-    target: dropIfEmpty(patchElement(child(o, 'target'), 'target', [['type', c.targetType], ['port', c.targetPort]])),
+    target: dropIfEmpty(
+      patchElement(child(o, 'target'), 'target', [
+        ['type', c.targetType],
+        ['port', c.targetPort],
+      ]),
+    ),
   })
 }
 
@@ -644,7 +809,13 @@ function formatGraphics(g: DomainGraphics): XmlElement {
   for (const l of childrenNamed(o, 'listen')) {
     if (!done && attr(l, 'type') === 'address') {
       done = true
-      if (g.listen !== undefined) listens.push(patchElement(l, 'listen', [['type', 'address'], ['address', g.listen]]))
+      if (g.listen !== undefined)
+        listens.push(
+          patchElement(l, 'listen', [
+            ['type', 'address'],
+            ['address', g.listen],
+          ]),
+        )
       continue
     }
     listens.push(l)
@@ -691,7 +862,15 @@ export function domainToXml(def: DomainDef, live: DomainLiveInfo = {}): XmlEleme
 
   const osOrig = child(o, 'os')
   const os = reassemble(osOrig, 'os', [], OS_ORDER, {
-    type: patchElement(child(osOrig, 'type'), 'type', [['arch', def.os.arch], ['machine', def.os.machine]], def.os.type),
+    type: patchElement(
+      child(osOrig, 'type'),
+      'type',
+      [
+        ['arch', def.os.arch],
+        ['machine', def.os.machine],
+      ],
+      def.os.type,
+    ),
     kernel: def.os.kernel !== undefined ? textEl('kernel', def.os.kernel) : undefined,
     initrd: def.os.initrd !== undefined ? textEl('initrd', def.os.initrd) : undefined,
     cmdline: def.os.cmdline !== undefined ? textEl('cmdline', def.os.cmdline) : undefined,
@@ -721,27 +900,34 @@ export function domainToXml(def: DomainDef, live: DomainLiveInfo = {}): XmlEleme
   })
 
   const showId = live.id !== undefined && live.id >= 0 && live.active !== false
-  return reassemble(o, 'domain', [['type', def.type], ['id', showId ? live.id : undefined]], DOMAIN_ORDER, {
-    name: textEl('name', def.name),
-    uuid: textEl('uuid', def.uuid),
-    title: def.title !== undefined ? textEl('title', def.title) : undefined,
-    description: def.description !== undefined ? textEl('description', def.description) : undefined,
-    memory: textEl('memory', def.memoryKiB, {unit: 'KiB'}),
-    currentMemory: textEl('currentMemory', def.currentMemoryKiB, {unit: 'KiB'}),
-    vcpu,
-    os,
-    cpu,
-    on_poweroff: textEl('on_poweroff', def.onPoweroff),
-    on_reboot: textEl('on_reboot', def.onReboot),
-    on_crash: textEl('on_crash', def.onCrash),
-    devices,
-  })
+  return reassemble(
+    o,
+    'domain',
+    [
+      ['type', def.type],
+      ['id', showId ? live.id : undefined],
+    ],
+    DOMAIN_ORDER,
+    {
+      name: textEl('name', def.name),
+      uuid: textEl('uuid', def.uuid),
+      title: def.title !== undefined ? textEl('title', def.title) : undefined,
+      description: def.description !== undefined ? textEl('description', def.description) : undefined,
+      memory: textEl('memory', def.memoryKiB, {unit: 'KiB'}),
+      currentMemory: textEl('currentMemory', def.currentMemoryKiB, {unit: 'KiB'}),
+      vcpu,
+      os,
+      cpu,
+      on_poweroff: textEl('on_poweroff', def.onPoweroff),
+      on_reboot: textEl('on_reboot', def.onReboot),
+      on_crash: textEl('on_crash', def.onCrash),
+      devices,
+    },
+  )
 }
 
 /** A new DomainDef with libvirt's defaults and no kept XML, for programmatic creation. */
-export function newDomainDef(
-  init: Pick<DomainDef, 'type' | 'name' | 'memoryKiB'> & Partial<Omit<DomainDef, 'root'>>,
-): DomainDef {
+export function newDomainDef(init: Pick<DomainDef, 'type' | 'name' | 'memoryKiB'> & Partial<Omit<DomainDef, 'root'>>): DomainDef {
   return {
     uuid: randomUUID(),
     currentMemoryKiB: init.memoryKiB,

@@ -145,8 +145,24 @@ export function networkFromXml(root: XmlElement): NetworkDef {
 }
 
 const NETWORK_ORDER = childOrder([
-  'name', 'uuid', 'title', 'description', 'metadata', 'forward', 'bridge', 'mtu', 'mac', 'domain', 'dns',
-  'bandwidth', 'vlan', 'port', 'ip', 'route', 'virtualport', 'portgroup',
+  'name',
+  'uuid',
+  'title',
+  'description',
+  'metadata',
+  'forward',
+  'bridge',
+  'mtu',
+  'mac',
+  'domain',
+  'dns',
+  'bandwidth',
+  'vlan',
+  'port',
+  'ip',
+  'route',
+  'virtualport',
+  'portgroup',
 ])
 const IP_ORDER = childOrder(['tftp', 'dhcp'])
 const DHCP_ORDER = childOrder(['range', 'host', 'bootp'])
@@ -156,13 +172,21 @@ function formatIp(ip: NetworkIp): XmlElement {
   const dhcpOrig = child(o, 'dhcp')
   const rangesOrig = childrenNamed(dhcpOrig, 'range')
   const ranges = ip.dhcpRanges.map((r, i) =>
-    patchElement(rangesOrig[i], 'range', [['start', r.start], ['end', r.end]]),
+    patchElement(rangesOrig[i], 'range', [
+      ['start', r.start],
+      ['end', r.end],
+    ]),
   )
   const dhcp = dropIfEmpty(reassemble(dhcpOrig, 'dhcp', [], DHCP_ORDER, {range: ranges}))
   return reassemble(
     o,
     'ip',
-    [['family', ip.family], ['address', ip.address], ['netmask', ip.netmask], ['prefix', ip.prefix]],
+    [
+      ['family', ip.family],
+      ['address', ip.address],
+      ['netmask', ip.netmask],
+      ['prefix', ip.prefix],
+    ],
     IP_ORDER,
     {dhcp},
   )
@@ -178,7 +202,10 @@ export function networkToXml(def: NetworkDef): XmlElement {
   const forward =
     def.forward === undefined
       ? undefined
-      : patchElement(child(o, 'forward'), 'forward', [['mode', def.forward.mode], ['dev', def.forward.dev]])
+      : patchElement(child(o, 'forward'), 'forward', [
+          ['mode', def.forward.mode],
+          ['dev', def.forward.dev],
+        ])
   let bridge: XmlElement | undefined
   if (def.bridge !== undefined) {
     const b = def.bridge

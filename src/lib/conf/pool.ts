@@ -4,17 +4,7 @@
  */
 
 import {ErrorDomain, errors} from '../errors.js'
-import {
-  type XmlElement,
-  attr,
-  child,
-  childOrder,
-  parseXml,
-  reassemble,
-  serializeXml,
-  textEl,
-  textOf,
-} from './xml.js'
+import {type XmlElement, attr, child, childOrder, parseXml, reassemble, serializeXml, textEl, textOf} from './xml.js'
 import {expectRoot, parseScaledBytes, requireName, uuidOrNew} from './domain.js'
 
 export interface PoolDef {
@@ -32,8 +22,20 @@ export interface PoolDef {
 
 const S = ErrorDomain.STORAGE
 const POOL_TYPES = new Set([
-  'dir', 'fs', 'netfs', 'logical', 'disk', 'iscsi', 'iscsi-direct', 'scsi', 'mpath', 'rbd', 'sheepdog',
-  'gluster', 'zfs', 'vstorage',
+  'dir',
+  'fs',
+  'netfs',
+  'logical',
+  'disk',
+  'iscsi',
+  'iscsi-direct',
+  'scsi',
+  'mpath',
+  'rbd',
+  'sheepdog',
+  'gluster',
+  'zfs',
+  'vstorage',
 ])
 /** Pool types whose XML must name a target path. */
 const NEEDS_TARGET = new Set(['dir', 'fs', 'netfs', 'disk', 'iscsi', 'scsi', 'mpath', 'zfs', 'vstorage'])
@@ -75,8 +77,18 @@ export function poolFromXml(root: XmlElement): PoolDef {
 }
 
 const POOL_ORDER = childOrder([
-  'name', 'uuid', 'title', 'description', 'metadata', 'capacity', 'allocation', 'available', 'features',
-  'source', 'target', 'refresh',
+  'name',
+  'uuid',
+  'title',
+  'description',
+  'metadata',
+  'capacity',
+  'allocation',
+  'available',
+  'features',
+  'source',
+  'target',
+  'refresh',
 ])
 const TARGET_ORDER = childOrder(['path', 'permissions', 'timestamps', 'encryption'])
 

@@ -69,9 +69,7 @@ function isSpace(c: number): boolean {
 }
 
 function isNameStart(c: number): boolean {
-  return (
-    (c >= CH_a && c <= CH_z) || (c >= CH_A && c <= CH_Z) || c === CH_UNDERSCORE || c === CH_COLON || c >= 0xc0
-  )
+  return (c >= CH_a && c <= CH_z) || (c >= CH_A && c <= CH_Z) || c === CH_UNDERSCORE || c === CH_COLON || c >= 0xc0
 }
 
 function isNameChar(c: number): boolean {
@@ -79,14 +77,7 @@ function isNameChar(c: number): boolean {
 }
 
 function isXmlChar(cp: number): boolean {
-  return (
-    cp === 0x9 ||
-    cp === 0xa ||
-    cp === 0xd ||
-    (cp >= 0x20 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd) ||
-    (cp >= 0x10000 && cp <= 0x10ffff)
-  )
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff)
 }
 
 const PREDEFINED: Record<string, string> = {lt: '<', gt: '>', amp: '&', quot: '"', apos: "'"}
@@ -259,10 +250,7 @@ class Parser {
           if (p >= len && open.el.name.startsWith(name)) {
             this.fail(`Premature end of data in tag ${open.el.name} line ${this.lineOf(open.start)}`, len)
           }
-          this.fail(
-            `Opening and ending tag mismatch: ${open.el.name} line ${this.lineOf(open.start)} and ${name}`,
-            p,
-          )
+          this.fail(`Opening and ending tag mismatch: ${open.el.name} line ${this.lineOf(open.start)} and ${name}`, p)
         }
         if (s.charCodeAt(p) !== CH_GT) {
           if (p >= len) this.fail(`Premature end of data in tag ${open.el.name} line ${this.lineOf(open.start)}`, len)

@@ -45,49 +45,83 @@ export function createAdminProgram(ctx: AdminContext): ServedProgram {
     return {s, c}
   }
   const handlers = new Map<ProcDef<any, any>, (conn: RpcConnection, args: any) => unknown>([
-    [P.CONNECT_OPEN, (conn) => {
-      conn.opened = true
-    }],
+    [
+      P.CONNECT_OPEN,
+      (conn) => {
+        conn.opened = true
+      },
+    ],
     [P.CONNECT_CLOSE, () => undefined],
     [P.CONNECT_GET_LIB_VERSION, () => ({libVer: LIB_VERSION})],
-    [P.CONNECT_LIST_SERVERS, (_c, {need_results}) => ({servers: need_results ? ctx.servers.map((s) => ({name: s.name})) : [], ret: ctx.servers.length})],
+    [
+      P.CONNECT_LIST_SERVERS,
+      (_c, {need_results}) => ({servers: need_results ? ctx.servers.map((s) => ({name: s.name})) : [], ret: ctx.servers.length}),
+    ],
     [P.CONNECT_LOOKUP_SERVER, (_c, {name}) => ({srv: {name: server(name).name}})],
-    [P.SERVER_GET_THREADPOOL_PARAMETERS, (_c, {srv}) => {
-      server(srv.name)
-      return {
-        params: [
-          uint('minWorkers', ctx.workers.min),
-          uint('maxWorkers', ctx.workers.max),
-          uint('nWorkers', ctx.workers.min),
-          uint('freeWorkers', ctx.workers.min),
-          uint('prioWorkers', ctx.workers.prio),
-          uint('jobQueueDepth', 0),
-        ],
-      }
-    }],
-    [P.SERVER_LIST_CLIENTS, (_c, {srv, need_results}) => {
-      const s = server(srv.name)
-      const list = s.clients()
-      return {clients: need_results ? list.map((c) => handle(s, c)) : [], ret: list.length}
-    }],
-    [P.SERVER_LOOKUP_CLIENT, (_c, {srv, id}) => {
-      const {s, c} = client(srv.name, id)
-      return {clnt: handle(s, c)}
-    }],
-    [P.CLIENT_GET_INFO, (_c, {clnt}) => {
-      const {s, c} = client(clnt.srv.name, clnt.id)
-      const params: TypedParam[] = [{field: 'readonly', type: 6, value: c.readonly}, {field: 'sock_addr', type: 7, value: s.sockAddr(c)}]
-      return {params}
-    }],
-    [P.CLIENT_CLOSE, (_c, {clnt}) => {
-      client(clnt.srv.name, clnt.id).c.close()
-    }],
-    [P.SERVER_GET_CLIENT_LIMITS, (_c, {srv}) => {
-      const s = server(srv.name)
-      const lim = s.limits()
-      const n = s.clients().length
-      return {params: [uint('nclients_max', lim.max), uint('nclients', n), uint('nclients_unauth_max', lim.unauthMax), uint('nclients_unauth', s.clients().filter((c) => !c.authenticated).length)]}
-    }],
+    [
+      P.SERVER_GET_THREADPOOL_PARAMETERS,
+      (_c, {srv}) => {
+        server(srv.name)
+        return {
+          params: [
+            uint('minWorkers', ctx.workers.min),
+            uint('maxWorkers', ctx.workers.max),
+            uint('nWorkers', ctx.workers.min),
+            uint('freeWorkers', ctx.workers.min),
+            uint('prioWorkers', ctx.workers.prio),
+            uint('jobQueueDepth', 0),
+          ],
+        }
+      },
+    ],
+    [
+      P.SERVER_LIST_CLIENTS,
+      (_c, {srv, need_results}) => {
+        const s = server(srv.name)
+        const list = s.clients()
+        return {clients: need_results ? list.map((c) => handle(s, c)) : [], ret: list.length}
+      },
+    ],
+    [
+      P.SERVER_LOOKUP_CLIENT,
+      (_c, {srv, id}) => {
+        const {s, c} = client(srv.name, id)
+        return {clnt: handle(s, c)}
+      },
+    ],
+    [
+      P.CLIENT_GET_INFO,
+      (_c, {clnt}) => {
+        const {s, c} = client(clnt.srv.name, clnt.id)
+        const params: TypedParam[] = [
+          {field: 'readonly', type: 6, value: c.readonly},
+          {field: 'sock_addr', type: 7, value: s.sockAddr(c)},
+        ]
+        return {params}
+      },
+    ],
+    [
+      P.CLIENT_CLOSE,
+      (_c, {clnt}) => {
+        client(clnt.srv.name, clnt.id).c.close()
+      },
+    ],
+    [
+      P.SERVER_GET_CLIENT_LIMITS,
+      (_c, {srv}) => {
+        const s = server(srv.name)
+        const lim = s.limits()
+        const n = s.clients().length
+        return {
+          params: [
+            uint('nclients_max', lim.max),
+            uint('nclients', n),
+            uint('nclients_unauth_max', lim.unauthMax),
+            uint('nclients_unauth', s.clients().filter((c) => !c.authenticated).length),
+          ],
+        }
+      },
+    ],
     [P.CONNECT_SET_DAEMON_TIMEOUT, (_c, {timeout}) => ctx.setTimeout(timeout)],
   ])
   return {

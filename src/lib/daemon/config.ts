@@ -131,11 +131,9 @@ const AUTH_TYPES = ['none', 'sasl', 'polkit']
 const checkAuth = (v: string) =>
   AUTH_TYPES.includes(v) ? undefined : `unknown authentication type '${v}' (expected one of: ${AUTH_TYPES.join(', ')})`
 
-const checkPerms = (v: string) =>
-  /^[0-7]{1,4}$/.test(v) ? undefined : `'${v}' is not an octal file mode (e.g. "0770")`
+const checkPerms = (v: string) => (/^[0-7]{1,4}$/.test(v) ? undefined : `'${v}' is not an octal file mode (e.g. "0770")`)
 
-const checkRange = (min: number, max: number) => (v: number) =>
-  v >= min && v <= max ? undefined : `value ${v} is out of range (${min}..${max})`
+const checkRange = (min: number, max: number) => (v: number) => (v >= min && v <= max ? undefined : `value ${v} is out of range (${min}..${max})`)
 
 const checkNonEmpty = (v: string) => (v === '' ? 'must not be empty' : undefined)
 

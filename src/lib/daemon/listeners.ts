@@ -24,7 +24,9 @@ export type OnConnection = (socket: Socket, listener: Listener) => void
 function groupId(name: string): number {
   if (/^\d+$/.test(name)) return Number(name)
   try {
-    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[0] === name)
+    const line = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[0] === name)
     if (line) return Number(line.split(':')[2])
   } catch {
     // fall through
@@ -94,7 +96,14 @@ export function subjectDn(subject: Record<string, string | string[]> | undefined
 /** Whether a DN matches one of the wildcard patterns (`*` matches any run of characters). */
 export function dnAllowed(dn: string, patterns: string[] | undefined): boolean {
   if (patterns === undefined) return true
-  return patterns.some((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(dn))
+  return patterns.some((p) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(dn),
+  )
 }
 
 /** TLS options plus the client DN filter (tls_allowed_dn_list). */
@@ -116,7 +125,13 @@ function onSecure(listener: Listener, onConnection: OnConnection, tls: TlsListen
   }
 }
 
-export async function listenTcp(host: string | undefined, port: number, role: 'tcp' | 'tls', onConnection: OnConnection, tls?: TlsListenOptions): Promise<Listener> {
+export async function listenTcp(
+  host: string | undefined,
+  port: number,
+  role: 'tcp' | 'tls',
+  onConnection: OnConnection,
+  tls?: TlsListenOptions,
+): Promise<Listener> {
   const server = tls ? createTlsServer(tls) : createServer({noDelay: true})
   const listener: Listener = {role, address: `${host ?? '*'}:${port}`, server}
   if (tls) {

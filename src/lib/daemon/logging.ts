@@ -12,7 +12,10 @@ export interface LogSink {
 const NAMES = ['', 'debug', 'info', 'warning', 'error']
 
 export class Logger implements LogSink {
-  constructor(public level: LogLevel = 3, private readonly sink: (line: string) => void = (l) => process.stderr.write(l)) {}
+  constructor(
+    public level: LogLevel = 3,
+    private readonly sink: (line: string) => void = (l) => process.stderr.write(l),
+  ) {}
 
   private out(level: LogLevel, msg: string): void {
     if (level < this.level) return

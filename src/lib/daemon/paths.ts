@@ -87,11 +87,10 @@ export function isDaemonName(name: string): name is DaemonName {
  */
 export function daemonNameForDriver(driver?: string): DaemonName {
   if (driver === undefined) return 'libvirtd'
-  if (Object.hasOwn(DRIVER_DAEMONS, driver)) return DRIVER_DAEMONS[driver]!
+  if (Object.hasOwn(DRIVER_DAEMONS, driver)) return DRIVER_DAEMONS[driver]
   if (isDaemonName(driver)) return driver
   throw new Error(
-    `unknown driver '${driver}': valid drivers are ${Object.keys(DRIVER_DAEMONS).join(', ')} ` +
-      `(or omit the driver for the monolithic libvirtd)`,
+    `unknown driver '${driver}': valid drivers are ${Object.keys(DRIVER_DAEMONS).join(', ')} ` + `(or omit the driver for the monolithic libvirtd)`,
   )
 }
 

@@ -6,7 +6,10 @@ import {mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync, fsy
 import {dirname} from 'node:path'
 
 export class PidFileBusyError extends Error {
-  constructor(readonly pidFile: string, readonly pid: number) {
+  constructor(
+    readonly pidFile: string,
+    readonly pid: number,
+  ) {
     super(`another daemon (pid ${pid}) is already running with PID file ${pidFile}`)
   }
 }

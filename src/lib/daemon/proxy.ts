@@ -79,7 +79,17 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
   })
   local.set(P.CONNECT_SUPPORTS_FEATURE, (conn, {feature}: {feature: number}) => {
     if (feature === Feature.PROGRAM_KEEPALIVE) conn.enableKeepalive()
-    return {supported: [Feature.PROGRAM_KEEPALIVE, Feature.REMOTE_EVENT_CALLBACK, Feature.REMOTE_CLOSE_CALLBACK, Feature.TYPED_PARAM_STRING, Feature.NETWORK_UPDATE_HAS_CORRECT_ORDER].includes(feature as 10) ? 1 : 0}
+    return {
+      supported: [
+        Feature.PROGRAM_KEEPALIVE,
+        Feature.REMOTE_EVENT_CALLBACK,
+        Feature.REMOTE_CLOSE_CALLBACK,
+        Feature.TYPED_PARAM_STRING,
+        Feature.NETWORK_UPDATE_HAS_CORRECT_ORDER,
+      ].includes(feature as 10)
+        ? 1
+        : 0,
+    }
   })
   local.set(P.CONNECT_OPEN, async (conn, {name, flags}: {name: string | null; flags: number}) => {
     if (conn.opened) throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: connection already open')
@@ -103,7 +113,11 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
     conn.onClose(() => {
       const s = st(conn)
       s.primary.destroy()
-      for (const p of s.secondaries.values()) p.then((c) => c.destroy(), () => {})
+      for (const p of s.secondaries.values())
+        p.then(
+          (c) => c.destroy(),
+          () => {},
+        )
     })
   })
   local.set(P.CONNECT_CLOSE, async (conn) => {
@@ -127,7 +141,9 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
 
   function replyError(conn: RpcConnection, p: Packet, err: unknown): void {
     const e = err instanceof VirError ? err : new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, (err as Error).message)
-    conn.sendRaw(buildErrorReply({prog: p.prog, vers: p.vers, proc: p.proc, type: MessageType.REPLY, serial: p.serial, status: MessageStatus.ERROR}, e))
+    conn.sendRaw(
+      buildErrorReply({prog: p.prog, vers: p.vers, proc: p.proc, type: MessageType.REPLY, serial: p.serial, status: MessageStatus.ERROR}, e),
+    )
   }
 
   /** Passes one call on and sends the reply back under the client's serial. */

@@ -10,7 +10,17 @@ import type {RpcConnection, ServedProgram} from '../rpc/server.js'
 import type {TypedParam} from '../rpc/codec.js'
 import {uuidToBytes, uuidToString} from '../uuid.js'
 import type {DriverRegistry} from '../drivers/registry.js'
-import type {ConnectionDrivers, DomainEventMsg, DomainRef, DomainStats, HypervisorDriver, NetworkDriver, ObjectEventMsg, SecretDriver, StorageDriver} from '../drivers/types.js'
+import type {
+  ConnectionDrivers,
+  DomainEventMsg,
+  DomainRef,
+  DomainStats,
+  HypervisorDriver,
+  NetworkDriver,
+  ObjectEventMsg,
+  SecretDriver,
+  StorageDriver,
+} from '../drivers/types.js'
 
 /** virsh/libvirt version we claim for CONNECT_GET_LIB_VERSION: 9.0.0, the protocol we speak. */
 export const LIB_VERSION = 9000000n
@@ -47,25 +57,45 @@ function st(conn: RpcConnection): ConnState {
 
 function hv(conn: RpcConnection): HypervisorDriver {
   const h = st(conn).drivers.hypervisor
-  if (!h) throw new VirError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, 'this function is not supported by the connection driver: no hypervisor driver on this connection')
+  if (!h)
+    throw new VirError(
+      ErrorCode.NO_SUPPORT,
+      ErrorDomain.NONE,
+      'this function is not supported by the connection driver: no hypervisor driver on this connection',
+    )
   return h
 }
 
 function netDrv(conn: RpcConnection): NetworkDriver {
   const n = st(conn).drivers.network
-  if (!n) throw new VirError(ErrorCode.NO_SUPPORT, ErrorDomain.NETWORK, 'this function is not supported by the connection driver: no network driver on this connection')
+  if (!n)
+    throw new VirError(
+      ErrorCode.NO_SUPPORT,
+      ErrorDomain.NETWORK,
+      'this function is not supported by the connection driver: no network driver on this connection',
+    )
   return n
 }
 
 function poolDrv(conn: RpcConnection): StorageDriver {
   const s = st(conn).drivers.storage
-  if (!s) throw new VirError(ErrorCode.NO_SUPPORT, ErrorDomain.STORAGE, 'this function is not supported by the connection driver: no storage driver on this connection')
+  if (!s)
+    throw new VirError(
+      ErrorCode.NO_SUPPORT,
+      ErrorDomain.STORAGE,
+      'this function is not supported by the connection driver: no storage driver on this connection',
+    )
   return s
 }
 
 function secretDrv(conn: RpcConnection): SecretDriver {
   const s = st(conn).drivers.secret
-  if (!s) throw new VirError(ErrorCode.NO_SUPPORT, ErrorDomain.SECRET, 'this function is not supported by the connection driver: no secret driver on this connection')
+  if (!s)
+    throw new VirError(
+      ErrorCode.NO_SUPPORT,
+      ErrorDomain.SECRET,
+      'this function is not supported by the connection driver: no secret driver on this connection',
+    )
   return s
 }
 
@@ -153,8 +183,18 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   })
   on(P.CONNECT_NUM_OF_DOMAINS, (conn) => ({num: hv(conn).numOfDomains(true)}))
   on(P.CONNECT_NUM_OF_DEFINED_DOMAINS, (conn) => ({num: hv(conn).numOfDomains(false)}))
-  on(P.CONNECT_LIST_DOMAINS, (conn, {maxids}) => ({ids: hv(conn).listDomains(1).map((d) => d.id).slice(0, Math.max(0, maxids))}))
-  on(P.CONNECT_LIST_DEFINED_DOMAINS, (conn, {maxnames}) => ({names: hv(conn).listDomains(2).map((d) => d.name).slice(0, Math.max(0, maxnames))}))
+  on(P.CONNECT_LIST_DOMAINS, (conn, {maxids}) => ({
+    ids: hv(conn)
+      .listDomains(1)
+      .map((d) => d.id)
+      .slice(0, Math.max(0, maxids)),
+  }))
+  on(P.CONNECT_LIST_DEFINED_DOMAINS, (conn, {maxnames}) => ({
+    names: hv(conn)
+      .listDomains(2)
+      .map((d) => d.name)
+      .slice(0, Math.max(0, maxnames)),
+  }))
   on(P.DOMAIN_LOOKUP_BY_ID, (conn, {id}) => ({dom: toDom(hv(conn).lookupById(id))}))
   on(P.DOMAIN_LOOKUP_BY_NAME, (conn, {name}) => ({dom: toDom(hv(conn).lookupByName(name))}))
   on(P.DOMAIN_LOOKUP_BY_UUID, (conn, {uuid}) => ({dom: toDom(hv(conn).lookupByUuid(uuidToString(uuid)))}))
@@ -213,8 +253,18 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   })
   on(P.CONNECT_NUM_OF_NETWORKS, (conn) => ({num: netDrv(conn).numOfNetworks(true)}))
   on(P.CONNECT_NUM_OF_DEFINED_NETWORKS, (conn) => ({num: netDrv(conn).numOfNetworks(false)}))
-  on(P.CONNECT_LIST_NETWORKS, (conn, {maxnames}) => ({names: netDrv(conn).listNetworks(2).map((n) => n.name).slice(0, Math.max(0, maxnames))}))
-  on(P.CONNECT_LIST_DEFINED_NETWORKS, (conn, {maxnames}) => ({names: netDrv(conn).listNetworks(1).map((n) => n.name).slice(0, Math.max(0, maxnames))}))
+  on(P.CONNECT_LIST_NETWORKS, (conn, {maxnames}) => ({
+    names: netDrv(conn)
+      .listNetworks(2)
+      .map((n) => n.name)
+      .slice(0, Math.max(0, maxnames)),
+  }))
+  on(P.CONNECT_LIST_DEFINED_NETWORKS, (conn, {maxnames}) => ({
+    names: netDrv(conn)
+      .listNetworks(1)
+      .map((n) => n.name)
+      .slice(0, Math.max(0, maxnames)),
+  }))
   on(P.NETWORK_LOOKUP_BY_NAME, (conn, {name}) => ({net: toObj(netDrv(conn).lookupNetworkByName(name))}))
   on(P.NETWORK_LOOKUP_BY_UUID, (conn, {uuid}) => ({net: toObj(netDrv(conn).lookupNetworkByUuid(uuidToString(uuid)))}))
   on(P.NETWORK_DEFINE_XML, (conn, {xml}) => then(netDrv(conn).networkDefineXML(xml), (r) => ({net: toObj(r)})))
@@ -238,8 +288,18 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   })
   on(P.CONNECT_NUM_OF_STORAGE_POOLS, (conn) => ({num: poolDrv(conn).numOfPools(true)}))
   on(P.CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, (conn) => ({num: poolDrv(conn).numOfPools(false)}))
-  on(P.CONNECT_LIST_STORAGE_POOLS, (conn, {maxnames}) => ({names: poolDrv(conn).listPools(2).map((n) => n.name).slice(0, Math.max(0, maxnames))}))
-  on(P.CONNECT_LIST_DEFINED_STORAGE_POOLS, (conn, {maxnames}) => ({names: poolDrv(conn).listPools(1).map((n) => n.name).slice(0, Math.max(0, maxnames))}))
+  on(P.CONNECT_LIST_STORAGE_POOLS, (conn, {maxnames}) => ({
+    names: poolDrv(conn)
+      .listPools(2)
+      .map((n) => n.name)
+      .slice(0, Math.max(0, maxnames)),
+  }))
+  on(P.CONNECT_LIST_DEFINED_STORAGE_POOLS, (conn, {maxnames}) => ({
+    names: poolDrv(conn)
+      .listPools(1)
+      .map((n) => n.name)
+      .slice(0, Math.max(0, maxnames)),
+  }))
   on(P.STORAGE_POOL_LOOKUP_BY_NAME, (conn, {name}) => ({pool: toObj(poolDrv(conn).lookupPoolByName(name))}))
   on(P.STORAGE_POOL_LOOKUP_BY_UUID, (conn, {uuid}) => ({pool: toObj(poolDrv(conn).lookupPoolByUuid(uuidToString(uuid)))}))
   on(P.STORAGE_POOL_DEFINE_XML, (conn, {xml, flags}) => then(poolDrv(conn).poolDefineXML(xml, flags), (r) => ({pool: toObj(r)})))
@@ -273,24 +333,28 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.SECRET_UNDEFINE, (conn, {secret}) => secretDrv(conn).secretUndefine(u(secret)))
 
   // ---- events ----
-  const register = (kind: EventKind, max: number) => (conn: RpcConnection, {eventID, handle}: {eventID: number; handle: {uuid: Buffer} | null}) => {
-    if (eventID < 0 || eventID >= max) {
-      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `invalid argument: unsupported event ID ${eventID}`)
+  const register =
+    (kind: EventKind, max: number) =>
+    (conn: RpcConnection, {eventID, handle}: {eventID: number; handle: {uuid: Buffer} | null}) => {
+      if (eventID < 0 || eventID >= max) {
+        throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `invalid argument: unsupported event ID ${eventID}`)
+      }
+      const s = st(conn)
+      ensureSubscribed(conn, kind)
+      const id = s.nextCallback++
+      s.callbacks.set(id, {kind, eventID, uuid: handle ? uuidToString(handle.uuid) : undefined})
+      return {callbackID: id}
     }
-    const s = st(conn)
-    ensureSubscribed(conn, kind)
-    const id = s.nextCallback++
-    s.callbacks.set(id, {kind, eventID, uuid: handle ? uuidToString(handle.uuid) : undefined})
-    return {callbackID: id}
-  }
-  const deregister = (kind: EventKind) => (conn: RpcConnection, {callbackID}: {callbackID: number}) => {
-    const s = st(conn)
-    const cb = s.callbacks.get(callbackID)
-    if (!cb || cb.kind !== kind) {
-      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `invalid argument: callback ${callbackID} not registered`)
+  const deregister =
+    (kind: EventKind) =>
+    (conn: RpcConnection, {callbackID}: {callbackID: number}) => {
+      const s = st(conn)
+      const cb = s.callbacks.get(callbackID)
+      if (!cb || cb.kind !== kind) {
+        throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `invalid argument: callback ${callbackID} not registered`)
+      }
+      s.callbacks.delete(callbackID)
     }
-    s.callbacks.delete(callbackID)
-  }
   on(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, register('domain', DOMAIN_EVENT_ID_MAX))
   on(P.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, deregister('domain'))
   on(P.CONNECT_NETWORK_EVENT_REGISTER_ANY, register('network', 2))
@@ -305,7 +369,13 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
     const key = `sub_${kind}`
     if (conn.state[key]) return
     const source =
-      kind === 'domain' ? s.drivers.hypervisor?.events : kind === 'network' ? s.drivers.network?.events : kind === 'pool' ? s.drivers.storage?.events : s.drivers.secret?.events
+      kind === 'domain'
+        ? s.drivers.hypervisor?.events
+        : kind === 'network'
+          ? s.drivers.network?.events
+          : kind === 'pool'
+            ? s.drivers.storage?.events
+            : s.drivers.secret?.events
     if (!source) return
     conn.state[key] = true
     const emitterEvent = kind === 'domain' ? 'domain' : kind

@@ -87,7 +87,7 @@ export class Daemon {
     // Guests and helpers started later must not think the sockets are theirs.
     for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[k]
     if (fds && opts.listen) {
-      throw new DaemonStartError('--listen parameter not permitted with systemd activation sockets, see \'man libvirtd\' for further guidance')
+      throw new DaemonStartError("--listen parameter not permitted with systemd activation sockets, see 'man libvirtd' for further guidance")
     }
     const d = new Daemon(name, paths, config, log, opts, fds !== undefined)
     try {
@@ -132,12 +132,19 @@ export class Daemon {
   private async setupDrivers(): Promise<void> {
     const hosts = (driver: string) => this.name === 'libvirtd' || this.name === `virt${driver}d`
     if (this.name === 'virtproxyd') {
-      this.remoteProgram = createProxyProgram({sockDir: this.paths.sockDir, mode: this.paths.mode, busyPollUs: this.busyPollUs, log: (m) => this.log.debug(m)})
+      this.remoteProgram = createProxyProgram({
+        sockDir: this.paths.sockDir,
+        mode: this.paths.mode,
+        busyPollUs: this.busyPollUs,
+        log: (m) => this.log.debug(m),
+      })
       return
     }
     const supported = ['libvirtd', ...IMPLEMENTED_MODULAR]
     if (!supported.includes(this.name)) {
-      throw new DaemonStartError(`${this.name}: vctl has no ${this.name.replace(/^virt|d$/g, '')} driver yet; modular daemons available: ${IMPLEMENTED_MODULAR.join(', ')}`)
+      throw new DaemonStartError(
+        `${this.name}: vctl has no ${this.name.replace(/^virt|d$/g, '')} driver yet; modular daemons available: ${IMPLEMENTED_MODULAR.join(', ')}`,
+      )
     }
     if (this.name === 'libvirtd') {
       const test = new TestDriver()
@@ -182,44 +189,51 @@ export class Daemon {
 
   private makeRemoteProgram(): ServedProgram {
     return createRemoteProgram({
-    registry: {open: (name: string | null) => this.registry.open(name)} as DriverRegistry,
-    isSecure: (conn) => {
-      const role = this.connListener.get(conn)?.role
-      return role !== 'tcp'
-    },
-    authType: (conn) => {
-      const role = this.connListener.get(conn)?.role
-      const scheme = role === 'ro' ? this.config.auth_unix_ro : role === 'tcp' ? (this.config.auth_tcp ?? 'sasl') : role === 'tls' ? this.config.auth_tls : this.config.auth_unix_rw
-      return AUTH_SCHEMES[scheme] ?? 0
-    },
-  })
+      registry: {open: (name: string | null) => this.registry.open(name)} as DriverRegistry,
+      isSecure: (conn) => {
+        const role = this.connListener.get(conn)?.role
+        return role !== 'tcp'
+      },
+      authType: (conn) => {
+        const role = this.connListener.get(conn)?.role
+        const scheme =
+          role === 'ro'
+            ? this.config.auth_unix_ro
+            : role === 'tcp'
+              ? (this.config.auth_tcp ?? 'sasl')
+              : role === 'tls'
+                ? this.config.auth_tls
+                : this.config.auth_unix_rw
+        return AUTH_SCHEMES[scheme] ?? 0
+      },
+    })
   }
 
   private makeAdminProgram(): ServedProgram {
     return createAdminProgram({
-    servers: [
-      {
-        name: 'admin',
-        clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role === 'admin'),
-        limits: () => ({max: this.config.admin_max_clients ?? 5000, unauthMax: this.config.max_anonymous_clients}),
-        transport: () => 0,
-        sockAddr: (c) => this.connListener.get(c)?.address ?? '',
+      servers: [
+        {
+          name: 'admin',
+          clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role === 'admin'),
+          limits: () => ({max: this.config.admin_max_clients ?? 5000, unauthMax: this.config.max_anonymous_clients}),
+          transport: () => 0,
+          sockAddr: (c) => this.connListener.get(c)?.address ?? '',
+        },
+        {
+          name: this.name === 'libvirtd' ? 'libvirtd' : this.name,
+          clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role !== 'admin'),
+          limits: () => ({max: this.config.max_clients, unauthMax: this.config.max_anonymous_clients}),
+          transport: (c) => (({tcp: 1, tls: 2}) as Record<string, number>)[this.connListener.get(c)?.role ?? ''] ?? 0,
+          sockAddr: (c) => this.connListener.get(c)?.address ?? '',
+        },
+      ],
+      workers: {min: this.config.min_workers, max: this.config.max_workers, prio: this.config.prio_workers},
+      setTimeout: (secs) => {
+        this.timeoutSecs = secs
+        this.idleSince = Date.now()
+        this.armIdleTimer()
       },
-      {
-        name: this.name === 'libvirtd' ? 'libvirtd' : this.name,
-        clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role !== 'admin'),
-        limits: () => ({max: this.config.max_clients, unauthMax: this.config.max_anonymous_clients}),
-        transport: (c) => ({tcp: 1, tls: 2} as Record<string, number>)[this.connListener.get(c)?.role ?? ''] ?? 0,
-        sockAddr: (c) => this.connListener.get(c)?.address ?? '',
-      },
-    ],
-    workers: {min: this.config.min_workers, max: this.config.max_workers, prio: this.config.prio_workers},
-    setTimeout: (secs) => {
-      this.timeoutSecs = secs
-      this.idleSince = Date.now()
-      this.armIdleTimer()
-    },
-  })
+    })
   }
 
   /** The auth scheme configured for a listener role. */
@@ -283,7 +297,9 @@ export class Daemon {
     const host = this.config.listen_addr
     if (this.config.listen_tcp) {
       if (!this.config.explicit.has('auth_tcp') || this.config.auth_tcp !== 'none') {
-        throw new DaemonStartError('listen_tcp needs auth_tcp = "none" set explicitly in the config: vctl has no SASL, and plain TCP carries no encryption')
+        throw new DaemonStartError(
+          'listen_tcp needs auth_tcp = "none" set explicitly in the config: vctl has no SASL, and plain TCP carries no encryption',
+        )
       }
       this.listeners.push(await listenTcp(host, Number(this.config.tcp_port), 'tcp', onConn))
     }
@@ -327,17 +343,20 @@ export class Daemon {
     this.idleTimer = undefined
     if (!this.timeoutSecs) return
     const ms = this.timeoutSecs * 1000
-    this.idleTimer = setInterval(() => {
-      const busy = this.clients.size > 0 || this.hypervisors.some((h) => h.hasActiveDomains()) || this.services.some((s) => s.hasActive())
-      if (busy) {
-        this.idleSince = Date.now()
-        return
-      }
-      if (Date.now() - this.idleSince >= ms) {
-        this.log.info(`idle for ${this.timeoutSecs}s, exiting`)
-        void this.stop()
-      }
-    }, Math.min(250, ms))
+    this.idleTimer = setInterval(
+      () => {
+        const busy = this.clients.size > 0 || this.hypervisors.some((h) => h.hasActiveDomains()) || this.services.some((s) => s.hasActive())
+        if (busy) {
+          this.idleSince = Date.now()
+          return
+        }
+        if (Date.now() - this.idleSince >= ms) {
+          this.log.info(`idle for ${this.timeoutSecs}s, exiting`)
+          void this.stop()
+        }
+      },
+      Math.min(250, ms),
+    )
   }
 
   /** Stops listening, removes the sockets and PID file, closes clients. Guests keep running. */

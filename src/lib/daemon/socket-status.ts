@@ -64,12 +64,21 @@ function pidFromFile(file: string): number | null {
   }
 }
 
-export async function socketStatus(opts: {mode: 'system' | 'session'; root?: string; env?: NodeJS.ProcessEnv; all?: boolean}): Promise<SocketStatus[]> {
+export async function socketStatus(opts: {
+  mode: 'system' | 'session'
+  root?: string
+  env?: NodeJS.ProcessEnv
+  all?: boolean
+}): Promise<SocketStatus[]> {
   const inodes = unixSocketInodes()
   const out: SocketStatus[] = []
   for (const daemon of DAEMON_NAMES) {
     const p = daemonPaths({daemon, mode: opts.mode, root: opts.root, env: opts.env})
-    const socks: Array<[SocketStatus['kind'], string | undefined]> = [['rw', p.sockRw], ['ro', p.sockRo], ['admin', p.sockAdmin]]
+    const socks: Array<[SocketStatus['kind'], string | undefined]> = [
+      ['rw', p.sockRw],
+      ['ro', p.sockRo],
+      ['admin', p.sockAdmin],
+    ]
     for (const [kind, path] of socks) {
       if (!path) continue
       if (daemon === 'virtproxyd' && path.includes('/libvirt-')) continue // shares libvirtd's paths

@@ -5,11 +5,7 @@
 import {DomainState, ListDomainsFlags as LF, ListObjectFlags as OF} from './types.js'
 
 /** Applies virConnectListAllDomains filter flags; each flag group filters only when one of its bits is set. */
-export function matchDomain(
-  d: {state: number; persistent: boolean; autostart: boolean},
-  flags: number,
-  active: boolean,
-): boolean {
+export function matchDomain(d: {state: number; persistent: boolean; autostart: boolean}, flags: number, active: boolean): boolean {
   if (flags & (LF.ACTIVE | LF.INACTIVE)) {
     if (!((flags & LF.ACTIVE && active) || (flags & LF.INACTIVE && !active))) return false
   }

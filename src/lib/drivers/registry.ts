@@ -36,7 +36,10 @@ export class DriverRegistry {
   async open(name: string | null): Promise<ConnectionDrivers> {
     const raw = name && name.length ? name : this.defaultUri
     const noDriver = () =>
-      new VirError(ErrorCode.NO_CONNECT, ErrorDomain.NONE, `no connection driver available for ${raw}`, {str1: 'no connection driver available for %s', str2: raw})
+      new VirError(ErrorCode.NO_CONNECT, ErrorDomain.NONE, `no connection driver available for ${raw}`, {
+        str1: 'no connection driver available for %s',
+        str2: raw,
+      })
     let uri
     try {
       uri = parseUri(raw)

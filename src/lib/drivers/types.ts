@@ -18,7 +18,17 @@ export const DomainState = {
 
 export const RunningReason = {UNKNOWN: 0, BOOTED: 1, MIGRATED: 2, RESTORED: 3, FROM_SNAPSHOT: 4, UNPAUSED: 5, WAKEUP: 8, CRASHED: 9} as const
 export const PausedReason = {UNKNOWN: 0, USER: 1, SHUTTING_DOWN: 8, CRASHED: 10, STARTING_UP: 11} as const
-export const ShutoffReason = {UNKNOWN: 0, SHUTDOWN: 1, DESTROYED: 2, CRASHED: 3, MIGRATED: 4, SAVED: 5, FAILED: 6, FROM_SNAPSHOT: 7, DAEMON: 8} as const
+export const ShutoffReason = {
+  UNKNOWN: 0,
+  SHUTDOWN: 1,
+  DESTROYED: 2,
+  CRASHED: 3,
+  MIGRATED: 4,
+  SAVED: 5,
+  FAILED: 6,
+  FROM_SNAPSHOT: 7,
+  DAEMON: 8,
+} as const
 
 export const LifecycleEvent = {
   DEFINED: 0,
@@ -95,9 +105,7 @@ export interface DomainStats {
   params: Array<{field: string; type: 'int' | 'uint' | 'llong' | 'ullong' | 'string' | 'boolean'; value: number | bigint | string | boolean}>
 }
 
-export type DomainEventMsg =
-  | {kind: 'lifecycle'; dom: DomainRef; event: number; detail: number}
-  | {kind: 'reboot'; dom: DomainRef}
+export type DomainEventMsg = {kind: 'lifecycle'; dom: DomainRef; event: number; detail: number} | {kind: 'reboot'; dom: DomainRef}
 
 export interface ObjectEventMsg {
   kind: 'lifecycle'

@@ -5,7 +5,18 @@
 import {connect as netConnect, type Socket} from 'node:net'
 import {EventEmitter} from 'node:events'
 import {pollableFd, readNow} from './busy-poll.js'
-import {FrameDecoder, MessageStatus, MessageType, PAYLOAD_OFFSET, errorStruct, finishPacket, fromWireError, payloadReader, startPacket, type Packet} from './message.js'
+import {
+  FrameDecoder,
+  MessageStatus,
+  MessageType,
+  PAYLOAD_OFFSET,
+  errorStruct,
+  finishPacket,
+  fromWireError,
+  payloadReader,
+  startPacket,
+  type Packet,
+} from './message.js'
 import type {EventDef, ProcDef, Program} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
@@ -56,7 +67,13 @@ export class RpcClient extends EventEmitter {
       const socket = 'path' in target ? netConnect(target.path) : netConnect(target.port, target.host)
       const onError = (err: NodeJS.ErrnoException) => {
         const where = 'path' in target ? `'${target.path}'` : `${target.host}:${target.port}`
-        reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `Failed to connect socket to ${where}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message}`))
+        reject(
+          new VirError(
+            ErrorCode.SYSTEM_ERROR,
+            ErrorDomain.RPC,
+            `Failed to connect socket to ${where}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message}`,
+          ),
+        )
       }
       socket.once('error', onError)
       socket.once('connect', () => {
@@ -126,7 +143,13 @@ export class RpcClient extends EventEmitter {
     const serial = this.serial++
     const buf = Buffer.from(call)
     buf.writeUInt32BE(serial, 20)
-    this.pending.set(serial, {def: null, prog: buf.readUInt32BE(4), proc: buf.readInt32BE(12), resolve: (r: RawReply) => cb(null, r), reject: (e: Error) => cb(e)})
+    this.pending.set(serial, {
+      def: null,
+      prog: buf.readUInt32BE(4),
+      proc: buf.readInt32BE(12),
+      resolve: (r: RawReply) => cb(null, r),
+      reject: (e: Error) => cb(e),
+    })
     this.socket.write(buf)
   }
 
@@ -172,7 +195,11 @@ export class RpcClient extends EventEmitter {
   private onPacket(p: Packet): void {
     if (p.prog === KEEPALIVE_PROGRAM) {
       if (p.proc === KeepaliveProc.PING) {
-        this.socket.write(finishPacket(startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc: KeepaliveProc.PONG, type: MessageType.MESSAGE, serial: 0, status: 0}, 28)))
+        this.socket.write(
+          finishPacket(
+            startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc: KeepaliveProc.PONG, type: MessageType.MESSAGE, serial: 0, status: 0}, 28),
+          ),
+        )
       }
       return
     }
@@ -208,7 +235,7 @@ export class RpcClient extends EventEmitter {
       r.done()
       pending.resolve(ret)
     } catch (err) {
-      pending.reject(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unable to decode reply to ${pending.def!.name}: ${(err as Error).message}`))
+      pending.reject(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unable to decode reply to ${pending.def.name}: ${(err as Error).message}`))
     }
   }
 

@@ -164,27 +164,49 @@ export const typedParam: Codec<TypedParam> = {
     w.string(v.field, 80)
     w.int(v.type)
     switch (v.type) {
-      case 1: w.int(v.value); break
-      case 2: w.uint(v.value); break
-      case 3: w.hyper(v.value); break
-      case 4: w.uhyper(v.value); break
-      case 5: w.double(v.value); break
-      case 6: w.int(v.value ? 1 : 0); break
-      case 7: w.string(v.value, STRING_MAX); break
+      case 1:
+        w.int(v.value)
+        break
+      case 2:
+        w.uint(v.value)
+        break
+      case 3:
+        w.hyper(v.value)
+        break
+      case 4:
+        w.uhyper(v.value)
+        break
+      case 5:
+        w.double(v.value)
+        break
+      case 6:
+        w.int(v.value ? 1 : 0)
+        break
+      case 7:
+        w.string(v.value, STRING_MAX)
+        break
     }
   },
   dec(r) {
     const field = r.string(80)
     const type = r.int()
     switch (type) {
-      case 1: return {field, type, value: r.int()}
-      case 2: return {field, type, value: r.uint()}
-      case 3: return {field, type, value: r.hyper()}
-      case 4: return {field, type, value: r.uhyper()}
-      case 5: return {field, type, value: r.double()}
-      case 6: return {field, type, value: r.int() !== 0}
-      case 7: return {field, type, value: r.string(STRING_MAX)}
-      default: throw new XdrError(`unknown typed parameter type ${type}`)
+      case 1:
+        return {field, type, value: r.int()}
+      case 2:
+        return {field, type, value: r.uint()}
+      case 3:
+        return {field, type, value: r.hyper()}
+      case 4:
+        return {field, type, value: r.uhyper()}
+      case 5:
+        return {field, type, value: r.double()}
+      case 6:
+        return {field, type, value: r.int() !== 0}
+      case 7:
+        return {field, type, value: r.string(STRING_MAX)}
+      default:
+        throw new XdrError(`unknown typed parameter type ${type}`)
     }
   },
 }

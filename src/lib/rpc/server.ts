@@ -5,7 +5,18 @@
  */
 import type {Socket} from 'node:net'
 import {pollableFd, readNow} from './busy-poll.js'
-import {FrameDecoder, FrameError, MessageStatus, MessageType, buildErrorReply, finishPacket, payloadReader, startPacket, type Header, type Packet} from './message.js'
+import {
+  FrameDecoder,
+  FrameError,
+  MessageStatus,
+  MessageType,
+  buildErrorReply,
+  finishPacket,
+  payloadReader,
+  startPacket,
+  type Header,
+  type Packet,
+} from './message.js'
 import type {EventDef, ProcDef, Program} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
@@ -109,9 +120,7 @@ export class RpcConnection {
   }
 
   private keepalivePacket(proc: number): Buffer {
-    return finishPacket(
-      startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK}, 28),
-    )
+    return finishPacket(startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK}, 28))
   }
 
   sendEvent<M>(program: Program<any, any>, def: EventDef<M>, body: M): void {
@@ -232,7 +241,13 @@ export class RpcConnection {
     if (this.readonly && !def.ro) {
       const api = apiName(def.name)
       const domain = served.denyDomain?.(def) ?? ErrorDomain.DOMAIN
-      this.replyError(p, new VirError(ErrorCode.OPERATION_DENIED, domain, `operation forbidden: read only access prevents ${api}`, {str1: 'operation forbidden: %s', str2: `read only access prevents ${api}`}))
+      this.replyError(
+        p,
+        new VirError(ErrorCode.OPERATION_DENIED, domain, `operation forbidden: read only access prevents ${api}`, {
+          str1: 'operation forbidden: %s',
+          str2: `read only access prevents ${api}`,
+        }),
+      )
       return
     }
     let args: unknown

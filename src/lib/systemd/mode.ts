@@ -14,16 +14,7 @@ import {existsSync, lstatSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {DaemonName} from '../daemon/paths.js'
 import type {Connection} from '../client/connection.js'
-import {
-  DAEMON_UNITS,
-  MODULAR_DRIVERS,
-  allUnitNames,
-  daemonOfUnit,
-  serviceUnit,
-  socketUnit,
-  unitsOf,
-  type ModularDriver,
-} from './units.js'
+import {DAEMON_UNITS, MODULAR_DRIVERS, allUnitNames, daemonOfUnit, serviceUnit, socketUnit, unitsOf, type ModularDriver} from './units.js'
 import {Systemctl, systemdRunning, type EnablementState, type Verb} from './systemctl.js'
 
 export type Layout = 'monolithic' | 'modular'
@@ -80,7 +71,10 @@ function isMasked(state: EnablementState | undefined): boolean {
 export function parseDrivers(list: string | undefined): ModularDriver[] {
   if (list === undefined || list.trim() === '') return [...MODULAR_DRIVERS]
   const out: ModularDriver[] = []
-  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const name = /^virt(.+)d$/.exec(raw)?.[1] ?? raw
     if (!(MODULAR_DRIVERS as readonly string[]).includes(name)) {
       throw new PlanError(`unknown driver '${raw}': valid drivers are ${MODULAR_DRIVERS.join(', ')}`)
@@ -107,7 +101,8 @@ export async function takeSnapshot(sc: Systemctl): Promise<Snapshot> {
 function restoreEnablement(units: string[], before: Snapshot): Action[] {
   const services = units.filter((u) => u.endsWith('.service'))
   const sockets = units.filter((u) => !u.endsWith('.service'))
-  const off = (list: string[]) => list.filter((u) => !isOn(before.enabled[u]) && !['static', 'indirect', 'generated', 'transient', 'bad', 'not-found'].includes(before.enabled[u]!))
+  const off = (list: string[]) =>
+    list.filter((u) => !isOn(before.enabled[u]) && !['static', 'indirect', 'generated', 'transient', 'bad', 'not-found'].includes(before.enabled[u]))
   const on = (list: string[]) => list.filter((u) => isOn(before.enabled[u]))
   const actions: Action[] = [
     {verb: 'disable', units: off(services)},
@@ -171,7 +166,11 @@ export function buildPlan(target: Layout, opts: PlanOptions): SwitchPlan {
     if (drivers.length === 0) throw new PlanError('no driver selected')
     from = monolithicUnits(true).filter(installed)
     const net = enabledNetworkKinds('libvirtd', before)
-    to = [...drivers.flatMap((d) => unitsOf(`virt${d}d` as DaemonName)), ...unitsOf('virtproxyd', {network: false}), ...net.map((k) => socketUnit('virtproxyd', k))]
+    to = [
+      ...drivers.flatMap((d) => unitsOf(`virt${d}d` as DaemonName)),
+      ...unitsOf('virtproxyd', {network: false}),
+      ...net.map((k) => socketUnit('virtproxyd', k)),
+    ]
     toAll = [...drivers.flatMap((d) => unitsOf(`virt${d}d` as DaemonName)), ...unitsOf('virtproxyd')]
     fromName = 'the monolithic daemon (libvirtd)'
     toName = `the modular daemons (${drivers.map((d) => `virt${d}d`).join(', ')}, virtproxyd)`
@@ -361,7 +360,14 @@ export async function executePlan(plan: SwitchPlan, sc: Systemctl, opts: Execute
   for (let i = 0; i < failed.index; i++) if (results[i].status === 'done') results[i].status = 'rolled-back'
 
   // Check that the unit files are back to what they were.
-  const touched = [...new Set(plan.steps.slice(0, failed.index + 1).filter((s) => s.offline).flatMap((s) => s.units))]
+  const touched = [
+    ...new Set(
+      plan.steps
+        .slice(0, failed.index + 1)
+        .filter((s) => s.offline)
+        .flatMap((s) => s.units),
+    ),
+  ]
   const mismatches: string[] = []
   try {
     const now = await sc.isEnabledMany(touched)
@@ -376,9 +382,13 @@ export async function executePlan(plan: SwitchPlan, sc: Systemctl, opts: Execute
   const failedUndo = actions.filter((a) => a.status === 'failed')
   const s = plan.steps[failed.index]
   let msg = `step '${s?.title ?? '?'}' failed: ${failed.error.message}`
-  msg += failedUndo.length || mismatches.length
-    ? `; rollback incomplete (${failedUndo.map((a) => `${describeStep(a)}: ${a.reason}`).concat(mismatches).join('; ')})`
-    : `; rolled back ${undone} action${undone === 1 ? '' : 's'}, the units are as they were`
+  msg +=
+    failedUndo.length || mismatches.length
+      ? `; rollback incomplete (${failedUndo
+          .map((a) => `${describeStep(a)}: ${a.reason}`)
+          .concat(mismatches)
+          .join('; ')})`
+      : `; rolled back ${undone} action${undone === 1 ? '' : 's'}, the units are as they were`
   throw new ModeSwitchError(msg, s?.title ?? '?', result)
 }
 
@@ -432,7 +442,7 @@ export async function runningGuests(root: string, timeoutMs = 5000): Promise<Gue
       }
     } finally {
       clearTimeout(timer)
-      await (conn as Connection | undefined)?.close().catch(() => {})
+      await conn?.close().catch(() => {})
     }
   }
   return out

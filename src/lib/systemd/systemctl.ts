@@ -30,8 +30,20 @@ export type EnablementState =
   | 'not-found'
 
 const KNOWN_STATES = new Set<string>([
-  'enabled', 'enabled-runtime', 'linked', 'linked-runtime', 'alias', 'masked', 'masked-runtime', 'static', 'indirect',
-  'disabled', 'generated', 'transient', 'bad', 'not-found',
+  'enabled',
+  'enabled-runtime',
+  'linked',
+  'linked-runtime',
+  'alias',
+  'masked',
+  'masked-runtime',
+  'static',
+  'indirect',
+  'disabled',
+  'generated',
+  'transient',
+  'bad',
+  'not-found',
 ])
 
 /** A command line for messages: long unit lists are abbreviated (the full argv stays on the error). */
@@ -81,8 +93,7 @@ export interface SystemctlOptions {
 }
 
 export type VerbResult =
-  | {verb: string; units: string[]; skipped: false; output: string}
-  | {verb: string; units: string[]; skipped: true; reason: string}
+  {verb: string; units: string[]; skipped: false; output: string} | {verb: string; units: string[]; skipped: true; reason: string}
 
 interface RunOutput {
   exitCode: number

@@ -185,7 +185,7 @@ function template(name: string): string {
 export function fillTemplate(text: string, vars: Record<string, string | string[]>): string {
   const value = (key: string): string | string[] => {
     if (!Object.hasOwn(vars, key)) throw new Error(`template placeholder @${key}@ has no value`)
-    return vars[key]!
+    return vars[key]
   }
   const out: string[] = []
   for (const line of text.split('\n')) {
@@ -334,7 +334,13 @@ export function unitDir(root: string, admin: boolean): string {
 }
 
 /** The directories systemd looks in, most important first (relative to root). */
-export const UNIT_SEARCH_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system']
+export const UNIT_SEARCH_DIRS = [
+  '/etc/systemd/system',
+  '/run/systemd/system',
+  '/usr/local/lib/systemd/system',
+  '/usr/lib/systemd/system',
+  '/lib/systemd/system',
+]
 
 /** The unit file systemd would load for `unit` under root (a /dev/null mask link counts), or undefined. */
 export function findUnitFile(root: string, unit: string): string | undefined {
@@ -378,7 +384,7 @@ function isRegularFile(path: string): boolean {
 function foreignUnitFile(path: string): boolean {
   try {
     if (!lstatSync(path).isFile()) return false
-    return !readFileSync(path, 'utf8').split('\n', 1)[0]!.includes(GENERATED_MARKER)
+    return !readFileSync(path, 'utf8').split('\n', 1)[0].includes(GENERATED_MARKER)
   } catch {
     return false
   }
@@ -424,4 +430,3 @@ export async function installUnits(opts: InstallOptions): Promise<InstallResult>
   }
   return {root, unitDir: dir, units, sysconfig, shadowedBy}
 }
-

@@ -73,5 +73,9 @@ export function releaseOwner(sockPath: string, owner: DiskLockOwner, opts?: Retr
 
 export async function listLocks(sockPath: string, opts?: RetryOptions): Promise<HeldLock[]> {
   const r = await withDaemon(sockPath, P, (c) => c.call(lockProgram, lockProgram.procs.LIST, {flags: 0}), opts)
-  return r.locks.map((l) => ({path: l.path, shared: l.shared !== 0, owners: l.owners.map((o) => ({name: o.name, uuid: uuidToString(o.uuid), pid: o.pid}))}))
+  return r.locks.map((l) => ({
+    path: l.path,
+    shared: l.shared !== 0,
+    owners: l.owners.map((o) => ({name: o.name, uuid: uuidToString(o.uuid), pid: o.pid})),
+  }))
 }

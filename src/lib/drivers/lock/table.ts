@@ -67,7 +67,8 @@ export class LockTable {
     try {
       data = JSON.parse(readFileSync(this.file, 'utf8')) as typeof data
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`cannot read ${this.file}, starting with no locks: ${(err as Error).message}`)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn(`cannot read ${this.file}, starting with no locks: ${(err as Error).message}`)
     }
     this.locks.clear()
     let dropped = 0

@@ -46,11 +46,26 @@ export function guestLogPosition(sockPath: string, path: string, opts?: RetryOpt
 }
 
 /** Reads from a position (see guestLogPosition), across rollovers; at most 1 MiB per call. */
-export function readGuestLog(sockPath: string, path: string, pos: {inode: bigint; offset: bigint}, maxlen = 65536, opts?: RetryOptions): Promise<string> {
+export function readGuestLog(
+  sockPath: string,
+  path: string,
+  pos: {inode: bigint; offset: bigint},
+  maxlen = 65536,
+  opts?: RetryOptions,
+): Promise<string> {
   return withDaemon(
     sockPath,
     P,
-    async (c) => (await c.call(logProgram, logProgram.procs.DOMAIN_READ_LOG_FILE, {path, inode: pos.inode, offset: pos.offset, maxlen: BigInt(maxlen), flags: 0})).data,
+    async (c) =>
+      (
+        await c.call(logProgram, logProgram.procs.DOMAIN_READ_LOG_FILE, {
+          path,
+          inode: pos.inode,
+          offset: pos.offset,
+          maxlen: BigInt(maxlen),
+          flags: 0,
+        })
+      ).data,
     opts,
   )
 }
@@ -71,7 +86,9 @@ export function openFifoForWriting(fifo: string): number {
     probe = openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new Error(code === 'ENXIO' ? `nothing reads the log FIFO ${fifo} (is virtlogd running?)` : `cannot open log FIFO ${fifo}: ${(err as Error).message}`)
+    throw new Error(
+      code === 'ENXIO' ? `nothing reads the log FIFO ${fifo} (is virtlogd running?)` : `cannot open log FIFO ${fifo}: ${(err as Error).message}`,
+    )
   }
   try {
     return openSync(fifo, fsc.O_WRONLY)

@@ -33,12 +33,7 @@ export const logProgram = defineProgram('LOG', LOG_PROGRAM, LOG_VERSION, {
     t.struct({fifo: t.string(PATH_MAX)}),
     any,
   ),
-  DOMAIN_GET_LOG_FILE_POSITION: proc(
-    2,
-    t.struct({path: t.string(PATH_MAX), flags: t.uint}),
-    t.struct({inode: t.uhyper, offset: t.uhyper}),
-    any,
-  ),
+  DOMAIN_GET_LOG_FILE_POSITION: proc(2, t.struct({path: t.string(PATH_MAX), flags: t.uint}), t.struct({inode: t.uhyper, offset: t.uhyper}), any),
   DOMAIN_READ_LOG_FILE: proc(
     3,
     t.struct({path: t.string(PATH_MAX), inode: t.uhyper, offset: t.uhyper, maxlen: t.uhyper, flags: t.uint}),

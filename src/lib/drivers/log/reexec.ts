@@ -137,7 +137,12 @@ async function reexecOnce<S>(d: DaemonHost, hooks: ReexecHooks<S>, opts: ReexecO
         resolve()
       })
     })
-    const listeners: ReexecListener[] = handed.map(({l}) => ({role: l.role, address: l.address, path: l.unlinkPath, fdName: `${d.name}${SUFFIX[l.role]}.socket`}))
+    const listeners: ReexecListener[] = handed.map(({l}) => ({
+      role: l.role,
+      address: l.address,
+      path: l.unlinkPath,
+      fdName: `${d.name}${SUFFIX[l.role]}.socket`,
+    }))
     const state: ReexecState<S> = {version: 1, daemon: d.name, oldPid: process.pid, handover: handoverPath, listeners, service}
     writeFileAtomicSync(stateFile, JSON.stringify(state), 0o600)
     const env: NodeJS.ProcessEnv = {

@@ -19,7 +19,12 @@ export interface RetryOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Runs `fn` on a fresh connection to `sockPath`, again on a new connection when the transport fails. */
-export async function withDaemon<T>(sockPath: string, programs: Program<any, any>[], fn: (c: RpcClient) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+export async function withDaemon<T>(
+  sockPath: string,
+  programs: Program<any, any>[],
+  fn: (c: RpcClient) => Promise<T>,
+  opts: RetryOptions = {},
+): Promise<T> {
   const start = Date.now()
   const connectDeadline = start + (opts.connectTimeoutMs ?? 3000)
   const deadline = start + (opts.timeoutMs ?? 15000)

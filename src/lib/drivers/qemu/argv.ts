@@ -222,11 +222,7 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
   }
   const topo = cpuTopology(def)
   if (topo && topo.sockets * topo.dies * topo.cores * topo.threads !== def.vcpus) {
-    throw new VirError(
-      ErrorCode.XML_ERROR,
-      D,
-      `XML error: CPU topology doesn't match maximum vcpu count`,
-    )
+    throw new VirError(ErrorCode.XML_ERROR, D, `XML error: CPU topology doesn't match maximum vcpu count`)
   }
 
   const cpu = def.cpu

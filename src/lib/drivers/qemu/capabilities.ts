@@ -96,7 +96,13 @@ export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Om
   const exited = new Promise<never>((_, reject) => {
     child.on('error', (err) => reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `Cannot check QEMU binary ${emulator}: ${err.message}`)))
     child.on('exit', (code, sig) =>
-      reject(new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `internal error: Failed to probe capabilities for ${emulator}: exited with ${sig ?? code}: ${stderr.trim()}`)),
+      reject(
+        new VirError(
+          ErrorCode.INTERNAL_ERROR,
+          ErrorDomain.QEMU,
+          `internal error: Failed to probe capabilities for ${emulator}: exited with ${sig ?? code}: ${stderr.trim()}`,
+        ),
+      ),
     )
   })
   exited.catch(() => {})
@@ -120,7 +126,13 @@ export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Om
     await exec('qmp_capabilities')
     const ver = (await exec('query-version')) as {qemu: {major: number; minor: number; micro: number}; package?: string}
     const target = (await exec('query-target')) as {arch: string}
-    const machines = (await exec('query-machines')) as Array<{name: string; alias?: string; 'is-default'?: boolean; 'cpu-max': number; deprecated?: boolean}>
+    const machines = (await exec('query-machines')) as Array<{
+      name: string
+      alias?: string
+      'is-default'?: boolean
+      'cpu-max': number
+      deprecated?: boolean
+    }>
     const cpus = (await exec('query-cpu-definitions')) as Array<{name: string}>
     const kvm = (await exec('query-kvm')) as {present: boolean; enabled: boolean}
     let sandbox = false
@@ -134,7 +146,13 @@ export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Om
     const version = ver?.qemu ?? qver.qemu
     const ms: QemuMachine[] = machines
       .filter((m) => m.name !== 'none')
-      .map((m) => ({name: m.name, ...(m.alias ? {alias: m.alias} : {}), isDefault: m['is-default'] === true, maxCpus: m['cpu-max'], deprecated: m.deprecated === true}))
+      .map((m) => ({
+        name: m.name,
+        ...(m.alias ? {alias: m.alias} : {}),
+        isDefault: m['is-default'] === true,
+        maxCpus: m['cpu-max'],
+        deprecated: m.deprecated === true,
+      }))
       .sort((a, b) => (a.isDefault === b.isDefault ? a.name.localeCompare(b.name) : a.isDefault ? -1 : 1))
     return {
       formatVersion: CAPS_FORMAT_VERSION,
@@ -196,7 +214,9 @@ export async function loadQemuCaps(emulator: string, cacheDir: string, log: Prob
   const t0 = performance.now()
   const probed = await probeQemu(emulator)
   const caps: QemuCaps = {...probed, mtimeMs: st.mtimeMs, size: st.size, kvmDevice}
-  log.info(`qemu: probed ${emulator} (QEMU ${caps.version.major}.${caps.version.minor}.${caps.version.micro}, ${caps.machines.length} machine types) in ${(performance.now() - t0).toFixed(0)} ms`)
+  log.info(
+    `qemu: probed ${emulator} (QEMU ${caps.version.major}.${caps.version.minor}.${caps.version.micro}, ${caps.machines.length} machine types) in ${(performance.now() - t0).toFixed(0)} ms`,
+  )
   try {
     await writeFileAtomic(file, JSON.stringify(caps, null, 1) + '\n')
   } catch (err) {
@@ -375,7 +395,8 @@ export function buildCapabilitiesXml(caps: QemuCaps, host: HostFacts, kvm: boole
       emulator: caps.emulator,
       machines,
       domains,
-      features: caps.arch === 'x86_64' ? ['acpi', 'apic', 'cpuselection', 'deviceboot', 'disksnapshot'] : ['cpuselection', 'deviceboot', 'disksnapshot'],
+      features:
+        caps.arch === 'x86_64' ? ['acpi', 'apic', 'cpuselection', 'deviceboot', 'disksnapshot'] : ['cpuselection', 'deviceboot', 'disksnapshot'],
     },
   ]
   const n = host.node

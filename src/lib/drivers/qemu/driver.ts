@@ -103,7 +103,8 @@ import {
   type LogdUse,
   type OpenedLogs,
 } from './logd-lockd.js'
-import {QmpClient, type QmpEvent} from './qmp.js'
+import type {QmpClient} from './qmp.js'
+import {type QmpEvent} from './qmp.js'
 import {QemuStateStore, STATUS_VERSION, type LiveStatus} from './state.js'
 
 export const DEFAULT_EMULATOR = '/usr/bin/qemu-system-x86_64'
@@ -659,11 +660,7 @@ export class QemuDriver implements HypervisorDriver {
       try {
         same = fs.realpathSync(def.devices.emulator) === fs.realpathSync(this.emulator)
       } catch (err) {
-        throw new VirError(
-          ErrorCode.SYSTEM_ERROR,
-          D,
-          `Cannot check QEMU binary ${def.devices.emulator}: ${errnoText(err as NodeJS.ErrnoException)}`,
-        )
+        throw new VirError(ErrorCode.SYSTEM_ERROR, D, `Cannot check QEMU binary ${def.devices.emulator}: ${errnoText(err as NodeJS.ErrnoException)}`)
       }
       if (!same) throw errors.configUnsupported(D, `Emulator '${def.devices.emulator}' is not supported by this daemon (it runs ${this.emulator})`)
     }
@@ -690,7 +687,6 @@ export class QemuDriver implements HypervisorDriver {
   private matches(d: QemuDomain, flags: number): boolean {
     return matchDomain({state: d.state, persistent: d.config !== undefined, autostart: d.autostart}, flags, d.run !== undefined)
   }
-
 
   listDomains(flags: number): DomainRef[] {
     const out: DomainRef[] = []
@@ -912,7 +908,13 @@ export class QemuDriver implements HypervisorDriver {
         opened = await openLogs(logSock, ident, fileChardevs(def), logPath)
         logd = opened.use
       }
-      const argv = buildQemuArgv(def, {emulator: this.emulator, monitorPath, sandbox: this.caps.sandbox, graphicsPorts, chardevFifos: opened?.chardevFifos})
+      const argv = buildQemuArgv(def, {
+        emulator: this.emulator,
+        monitorPath,
+        sandbox: this.caps.sandbox,
+        graphicsPorts,
+        chardevFifos: opened?.chardevFifos,
+      })
       const headerExtra = `, domain ${def.name} (id ${id})`
       let logPos: Run['logPos']
       if (opened) {
@@ -970,7 +972,9 @@ export class QemuDriver implements HypervisorDriver {
       this.attachMonitor(dom, r, qmp)
       await this.fillRuntimeInfo(def, qmp)
       if (def.currentMemoryKiB < def.memoryKiB && hasVirtioBalloon(def)) {
-        await qmp.execute('balloon', {value: def.currentMemoryKiB * 1024}).catch((e: Error) => this.log.warn(`qemu: ${def.name}: cannot set the balloon: ${e.message}`))
+        await qmp
+          .execute('balloon', {value: def.currentMemoryKiB * 1024})
+          .catch((e: Error) => this.log.warn(`qemu: ${def.name}: cannot set the balloon: ${e.message}`))
       }
       if (!paused) await qmp.execute('cont')
       run.phase = 'running'
@@ -1006,7 +1010,8 @@ export class QemuDriver implements HypervisorDriver {
       await run.exited
       const tail = run.logd && run.logPos ? await readLogdSince(run.logd.socket, run.logPath, run.logPos) : readLogSince(run.logPath, run.logOffset)
       if (err instanceof MonitorGoneError) out = errors.internal(D, `process exited while connecting to monitor: ${tail}`)
-      else if (err instanceof VirError && /End of file from qemu monitor/.test(err.message)) out = errors.internal(D, `qemu unexpectedly closed the monitor: ${tail}`)
+      else if (err instanceof VirError && /End of file from qemu monitor/.test(err.message))
+        out = errors.internal(D, `qemu unexpectedly closed the monitor: ${tail}`)
       if (dom.run === run) {
         dom.run = undefined
         dom.live = undefined
@@ -1268,12 +1273,10 @@ export class QemuDriver implements HypervisorDriver {
     signalPid(run.pid, 'SIGTERM')
     if (!(await this.waitGone(dom, run, this.destroyGraceMs))) {
       if (flags & DestroyFlags.GRACEFUL) {
-        throw new VirError(
-          ErrorCode.SYSTEM_ERROR,
-          D,
-          `Failed to terminate process ${run.pid} with SIGTERM: Device or resource busy`,
-          {str1: '%s', str2: `Failed to terminate process ${run.pid} with SIGTERM: Device or resource busy`},
-        )
+        throw new VirError(ErrorCode.SYSTEM_ERROR, D, `Failed to terminate process ${run.pid} with SIGTERM: Device or resource busy`, {
+          str1: '%s',
+          str2: `Failed to terminate process ${run.pid} with SIGTERM: Device or resource busy`,
+        })
       }
       signalPid(run.pid, 'SIGKILL')
       if (!(await this.waitGone(dom, run, 10000))) {

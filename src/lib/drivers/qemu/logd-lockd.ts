@@ -216,7 +216,10 @@ export async function appendLineThroughLogd(sock: string, dom: GuestIdent, path:
 export async function useVirtlockd(sock: string): Promise<string | undefined> {
   const st = await probeSocket(sock)
   if (st === 'dead') {
-    throw errors.systemError(ErrorDomain.LOCKING, `Failed to connect socket to '${sock}': Connection refused (virtlockd is not running: start it, or remove its stale socket)`)
+    throw errors.systemError(
+      ErrorDomain.LOCKING,
+      `Failed to connect socket to '${sock}': Connection refused (virtlockd is not running: start it, or remove its stale socket)`,
+    )
   }
   return st === 'up' ? sock : undefined
 }
@@ -256,4 +259,3 @@ export async function finishRun(
   } else await appendDirect(run.logPath)
   if (run.lockd) await releaseLocks(run.lockd, dom, run.pid, log)
 }
-

@@ -233,7 +233,12 @@ export async function connectMonitor(path: string, alive: () => boolean, timeout
       const retryable = code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EAGAIN'
       if (!alive()) throw new MonitorGoneError()
       if (!retryable || Date.now() >= deadline) {
-        if (retryable) throw new VirError(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.QEMU, `Timed out during operation: QEMU monitor '${path}' did not appear within ${timeoutMs} ms`)
+        if (retryable)
+          throw new VirError(
+            ErrorCode.OPERATION_TIMEOUT,
+            ErrorDomain.QEMU,
+            `Timed out during operation: QEMU monitor '${path}' did not appear within ${timeoutMs} ms`,
+          )
         throw err
       }
       await sleep(delay)
@@ -264,6 +269,7 @@ export function signalPid(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw errors.systemError(ErrorDomain.QEMU, `Failed to kill process ${pid}: ${(err as Error).message}`)
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH')
+      throw errors.systemError(ErrorDomain.QEMU, `Failed to kill process ${pid}: ${(err as Error).message}`)
   }
 }

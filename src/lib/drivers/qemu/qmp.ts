@@ -108,7 +108,14 @@ export class QmpClient extends EventEmitter {
         reject(err)
       }
       const timer = setTimeout(
-        () => fail(new VirError(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.QEMU, `Timed out during operation: QEMU monitor '${path}' sent no greeting within ${timeoutMs} ms`)),
+        () =>
+          fail(
+            new VirError(
+              ErrorCode.OPERATION_TIMEOUT,
+              ErrorDomain.QEMU,
+              `Timed out during operation: QEMU monitor '${path}' sent no greeting within ${timeoutMs} ms`,
+            ),
+          ),
         timeoutMs,
       )
       sock.once('error', fail)
@@ -162,7 +169,13 @@ export class QmpClient extends EventEmitter {
       if (timeoutMs > 0) {
         p.timer = setTimeout(() => {
           this.pending.delete(id)
-          reject(new VirError(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.QEMU, `Timed out during operation: QEMU command '${command}' got no reply within ${timeoutMs} ms`))
+          reject(
+            new VirError(
+              ErrorCode.OPERATION_TIMEOUT,
+              ErrorDomain.QEMU,
+              `Timed out during operation: QEMU command '${command}' got no reply within ${timeoutMs} ms`,
+            ),
+          )
         }, timeoutMs)
         p.timer.unref()
       }

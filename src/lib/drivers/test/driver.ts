@@ -97,7 +97,15 @@ export class TestDriver implements HypervisorDriver, NetworkDriver, StorageDrive
       ],
       secModels: [],
       guests: [
-        {osType: 'hvm', arch: 'i686', wordsize: 32, emulator: '/usr/bin/test-hv', machines: [{name: 'i440fx'}], domains: [{type: 'test'}], features: ['pae', 'nonpae']},
+        {
+          osType: 'hvm',
+          arch: 'i686',
+          wordsize: 32,
+          emulator: '/usr/bin/test-hv',
+          machines: [{name: 'i440fx'}],
+          domains: [{type: 'test'}],
+          features: ['pae', 'nonpae'],
+        },
         {osType: 'hvm', arch: 'x86_64', wordsize: 64, emulator: '/usr/bin/test-hv', machines: [{name: 'pc'}], domains: [{type: 'test'}]},
       ],
     })
@@ -111,7 +119,11 @@ export class TestDriver implements HypervisorDriver, NetworkDriver, StorageDrive
 
   checkUriPath(path: string): void {
     if (path !== '/default') {
-      throw new VirError(ErrorCode.NO_CONNECT, ErrorDomain.TEST, `no connection driver available for test://${path}: this daemon serves test:///default only`)
+      throw new VirError(
+        ErrorCode.NO_CONNECT,
+        ErrorDomain.TEST,
+        `no connection driver available for test://${path}: this daemon serves test:///default only`,
+      )
     }
   }
 
@@ -169,7 +181,16 @@ export class TestDriver implements HypervisorDriver, NetworkDriver, StorageDrive
   }
 
   private addDomain(def: DomainDef, persistent: boolean): TestDomain {
-    const d: TestDomain = {def, id: -1, state: DomainState.SHUTOFF, reason: ShutoffReason.UNKNOWN, persistent, autostart: false, runningSince: 0n, cpuTimeNs: 0n}
+    const d: TestDomain = {
+      def,
+      id: -1,
+      state: DomainState.SHUTOFF,
+      reason: ShutoffReason.UNKNOWN,
+      persistent,
+      autostart: false,
+      runningSince: 0n,
+      cpuTimeNs: 0n,
+    }
     this.domains.set(def.uuid, d)
     this.domainsByName.set(def.name, d)
     return d
@@ -509,13 +530,21 @@ export class TestDriver implements HypervisorDriver, NetworkDriver, StorageDrive
   private addNetwork(def: NetworkDef, persistent: boolean): TestObject<NetworkDef> {
     for (const n of this.networks.values()) {
       if (n.def.name === def.name && n.def.uuid !== def.uuid) {
-        throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.NETWORK, `operation failed: network '${def.name}' already exists with uuid ${n.def.uuid}`)
+        throw new VirError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.NETWORK,
+          `operation failed: network '${def.name}' already exists with uuid ${n.def.uuid}`,
+        )
       }
     }
     const existing = this.networks.get(def.uuid)
     if (existing) {
       if (existing.def.name !== def.name) {
-        throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.NETWORK, `operation failed: network '${existing.def.name}' is already defined with uuid ${def.uuid}`)
+        throw new VirError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.NETWORK,
+          `operation failed: network '${existing.def.name}' is already defined with uuid ${def.uuid}`,
+        )
       }
       if (!persistent && existing.active) throw errors.operationInvalid(ErrorDomain.NETWORK, `network '${def.name}' is already active`)
       existing.def = def
@@ -625,7 +654,11 @@ export class TestDriver implements HypervisorDriver, NetworkDriver, StorageDrive
   private addPool(def: PoolDef, persistent: boolean): TestObject<PoolDef> {
     for (const p of this.pools.values()) {
       if (p.def.name === def.name && p.def.uuid !== def.uuid) {
-        throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.STORAGE, `operation failed: pool '${def.name}' already exists with uuid ${p.def.uuid}`)
+        throw new VirError(
+          ErrorCode.OPERATION_FAILED,
+          ErrorDomain.STORAGE,
+          `operation failed: pool '${def.name}' already exists with uuid ${p.def.uuid}`,
+        )
       }
     }
     const existing = this.pools.get(def.uuid)
