@@ -70,6 +70,7 @@ export const ErrorDomain = {
   CAPABILITIES: 44,
   URI: 45,
   LOCKING: 42,
+  POLKIT: 60,
   ADMIN: 62,
   LOGGING: 63,
 } as const

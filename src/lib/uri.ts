@@ -5,6 +5,7 @@
  */
 import {existsSync} from 'node:fs'
 import {ErrorCode, ErrorDomain, VirError} from './errors.js'
+import {daemonForUriDriver} from './daemons.js'
 
 export type Transport = 'unix' | 'tcp' | 'tls' | 'ssh' | 'libssh' | 'libssh2' | 'ext'
 
@@ -97,19 +98,7 @@ export function isRemote(uri: ParsedUri): boolean {
   return uri.host !== undefined && uri.host !== '' && uri.host !== 'localhost' && uri.transport !== 'unix'
 }
 
-/** Modular daemon that owns a driver's URIs. */
-export function daemonForUriDriver(driver: string): string | undefined {
-  const map: Record<string, string> = {
-    qemu: 'virtqemud',
-    network: 'virtnetworkd',
-    storage: 'virtstoraged',
-    secret: 'virtsecretd',
-    nodedev: 'virtnodedevd',
-    nwfilter: 'virtnwfilterd',
-    interface: 'virtinterfaced',
-  }
-  return map[driver]
-}
+export {daemonForUriDriver} from './daemons.js'
 
 export interface SocketChoice {
   path: string

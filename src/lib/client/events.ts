@@ -1,6 +1,7 @@
 /** Subscribing to domain lifecycle events over a connection. */
 import {remote, type DomainHandle} from '../rpc/programs/remote.js'
 import type {Connection} from './connection.js'
+import {eventBody} from '../rpc/client.js'
 import {eventText} from './domains.js'
 
 export interface LifecycleRecord {
@@ -20,8 +21,9 @@ export async function watchDomainEvents(
   await new Promise<void>((resolve) => {
     const timer = opts.timeoutMs ? setTimeout(resolve, opts.timeoutMs) : undefined
     conn.onEvent((e) => {
-      if (e.def !== remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE || e.body.callbackID !== callbackID) return
-      const rec = {domain: e.body.dom.name as string, ...eventText(e.body.event, e.body.detail)}
+      const body = eventBody(e, remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE)
+      if (!body || body.callbackID !== callbackID) return
+      const rec = {domain: body.dom.name, ...eventText(body.event, body.detail)}
       seen.push(rec)
       onEvent(rec)
       if (!opts.loop) {

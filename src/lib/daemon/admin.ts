@@ -4,10 +4,12 @@
  */
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {admin} from '../rpc/programs/admin.js'
-import type {ProcDef} from '../rpc/program.js'
-import type {RpcConnection, ServedProgram} from '../rpc/server.js'
-import type {TypedParam} from '../rpc/codec.js'
+import {HandlerTable, type RpcConnection, type ServedProgram} from '../rpc/server.js'
+import {TypedParamType, type TypedParam} from '../rpc/codec.js'
 import {LIB_VERSION} from './remote.js'
+
+/** virClientTransport: how a client is connected. */
+export const ClientTransport = {UNIX: 0, TCP: 1, TLS: 2} as const
 
 export interface AdminServerInfo {
   name: string
@@ -24,7 +26,7 @@ export interface AdminContext {
 }
 
 const P = admin.procs
-const uint = (field: string, value: number): TypedParam => ({field, type: 2, value})
+const uint = (field: string, value: number): TypedParam => ({field, type: TypedParamType.UINT, value})
 
 export function createAdminProgram(ctx: AdminContext): ServedProgram {
   const server = (name: string) => {
@@ -44,93 +46,63 @@ export function createAdminProgram(ctx: AdminContext): ServedProgram {
     if (!c) throw new VirError(ErrorCode.NO_CLIENT, ErrorDomain.ADMIN, `No client with matching ID '${id}'`)
     return {s, c}
   }
-  const handlers = new Map<ProcDef<any, any>, (conn: RpcConnection, args: any) => unknown>([
-    [
-      P.CONNECT_OPEN,
-      (conn) => {
-        conn.opened = true
-      },
-    ],
-    [P.CONNECT_CLOSE, () => undefined],
-    [P.CONNECT_GET_LIB_VERSION, () => ({libVer: LIB_VERSION})],
-    [
-      P.CONNECT_LIST_SERVERS,
-      (_c, {need_results}) => ({servers: need_results ? ctx.servers.map((s) => ({name: s.name})) : [], ret: ctx.servers.length}),
-    ],
-    [P.CONNECT_LOOKUP_SERVER, (_c, {name}) => ({srv: {name: server(name).name}})],
-    [
-      P.SERVER_GET_THREADPOOL_PARAMETERS,
-      (_c, {srv}) => {
-        server(srv.name)
-        return {
-          params: [
-            uint('minWorkers', ctx.workers.min),
-            uint('maxWorkers', ctx.workers.max),
-            uint('nWorkers', ctx.workers.min),
-            uint('freeWorkers', ctx.workers.min),
-            uint('prioWorkers', ctx.workers.prio),
-            uint('jobQueueDepth', 0),
-          ],
-        }
-      },
-    ],
-    [
-      P.SERVER_LIST_CLIENTS,
-      (_c, {srv, need_results}) => {
-        const s = server(srv.name)
-        const list = s.clients()
-        return {clients: need_results ? list.map((c) => handle(s, c)) : [], ret: list.length}
-      },
-    ],
-    [
-      P.SERVER_LOOKUP_CLIENT,
-      (_c, {srv, id}) => {
-        const {s, c} = client(srv.name, id)
-        return {clnt: handle(s, c)}
-      },
-    ],
-    [
-      P.CLIENT_GET_INFO,
-      (_c, {clnt}) => {
-        const {s, c} = client(clnt.srv.name, clnt.id)
-        const params: TypedParam[] = [
-          {field: 'readonly', type: 6, value: c.readonly},
-          {field: 'sock_addr', type: 7, value: s.sockAddr(c)},
-        ]
-        return {params}
-      },
-    ],
-    [
-      P.CLIENT_CLOSE,
-      (_c, {clnt}) => {
-        client(clnt.srv.name, clnt.id).c.close()
-      },
-    ],
-    [
-      P.SERVER_GET_CLIENT_LIMITS,
-      (_c, {srv}) => {
-        const s = server(srv.name)
-        const lim = s.limits()
-        const n = s.clients().length
-        return {
-          params: [
-            uint('nclients_max', lim.max),
-            uint('nclients', n),
-            uint('nclients_unauth_max', lim.unauthMax),
-            uint('nclients_unauth', s.clients().filter((c) => !c.authenticated).length),
-          ],
-        }
-      },
-    ],
-    [P.CONNECT_SET_DAEMON_TIMEOUT, (_c, {timeout}) => ctx.setTimeout(timeout)],
-  ])
-  return {
-    program: admin,
-    denyDomain: () => ErrorDomain.ADMIN,
-    handle(conn, def, args) {
-      const fn = handlers.get(def)
-      if (!fn) throw new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${def.num}`)
-      return fn(conn, args)
-    },
-  }
+  const handlers = new HandlerTable()
+    .on(P.CONNECT_OPEN, (conn) => {
+      conn.opened = true
+    })
+    .on(P.CONNECT_CLOSE, () => undefined)
+    .on(P.CONNECT_GET_LIB_VERSION, () => ({libVer: LIB_VERSION}))
+    .on(P.CONNECT_LIST_SERVERS, (_c, {need_results}) => ({
+      servers: need_results ? ctx.servers.map((s) => ({name: s.name})) : [],
+      ret: ctx.servers.length,
+    }))
+    .on(P.CONNECT_LOOKUP_SERVER, (_c, {name}) => ({srv: {name: server(name).name}}))
+    .on(P.SERVER_GET_THREADPOOL_PARAMETERS, (_c, {srv}) => {
+      server(srv.name)
+      return {
+        params: [
+          uint('minWorkers', ctx.workers.min),
+          uint('maxWorkers', ctx.workers.max),
+          uint('nWorkers', ctx.workers.min),
+          uint('freeWorkers', ctx.workers.min),
+          uint('prioWorkers', ctx.workers.prio),
+          uint('jobQueueDepth', 0),
+        ],
+      }
+    })
+    .on(P.SERVER_LIST_CLIENTS, (_c, {srv, need_results}) => {
+      const s = server(srv.name)
+      const list = s.clients()
+      return {clients: need_results ? list.map((c) => handle(s, c)) : [], ret: list.length}
+    })
+    .on(P.SERVER_LOOKUP_CLIENT, (_c, {srv, id}) => {
+      const {s, c} = client(srv.name, id)
+      return {clnt: handle(s, c)}
+    })
+    .on(P.CLIENT_GET_INFO, (_c, {clnt}) => {
+      const {s, c} = client(clnt.srv.name, clnt.id)
+      const params: TypedParam[] = [
+        {field: 'readonly', type: TypedParamType.BOOLEAN, value: c.readonly},
+        {field: 'sock_addr', type: TypedParamType.STRING, value: s.sockAddr(c)},
+      ]
+      return {params}
+    })
+    .on(P.CLIENT_CLOSE, (_c, {clnt}) => {
+      client(clnt.srv.name, clnt.id).c.close()
+    })
+    .on(P.SERVER_GET_CLIENT_LIMITS, (_c, {srv}) => {
+      const s = server(srv.name)
+      const lim = s.limits()
+      const list = s.clients()
+      return {
+        params: [
+          uint('nclients_max', lim.max),
+          uint('nclients', list.length),
+          uint('nclients_unauth_max', lim.unauthMax),
+          uint('nclients_unauth', list.filter((c) => !c.authenticated).length),
+        ],
+      }
+    })
+    .on(P.CONNECT_SET_DAEMON_TIMEOUT, (_c, {timeout}) => ctx.setTimeout(timeout))
+  return {program: admin, handle: handlers.handle}
 }

@@ -34,51 +34,9 @@
 
 import {homedir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
+import {DRIVER_DAEMONS, isDaemonName, type DaemonName} from '../daemons.js'
 
-export type DaemonName =
-  | 'libvirtd'
-  | 'virtqemud'
-  | 'virtnetworkd'
-  | 'virtstoraged'
-  | 'virtsecretd'
-  | 'virtnodedevd'
-  | 'virtnwfilterd'
-  | 'virtinterfaced'
-  | 'virtproxyd'
-  | 'virtlogd'
-  | 'virtlockd'
-
-export const DAEMON_NAMES: readonly DaemonName[] = Object.freeze([
-  'libvirtd',
-  'virtqemud',
-  'virtnetworkd',
-  'virtstoraged',
-  'virtsecretd',
-  'virtnodedevd',
-  'virtnwfilterd',
-  'virtinterfaced',
-  'virtproxyd',
-  'virtlogd',
-  'virtlockd',
-] as const)
-
-/** Driver names accepted by daemonNameForDriver, and the daemon each one selects. */
-export const DRIVER_DAEMONS: Readonly<Record<string, DaemonName>> = Object.freeze({
-  qemu: 'virtqemud',
-  network: 'virtnetworkd',
-  storage: 'virtstoraged',
-  secret: 'virtsecretd',
-  nodedev: 'virtnodedevd',
-  nwfilter: 'virtnwfilterd',
-  interface: 'virtinterfaced',
-  proxy: 'virtproxyd',
-  log: 'virtlogd',
-  lock: 'virtlockd',
-})
-
-export function isDaemonName(name: string): name is DaemonName {
-  return (DAEMON_NAMES as readonly string[]).includes(name)
-}
+export {DAEMON_NAMES, DRIVER_DAEMONS, isDaemonName, type DaemonName} from '../daemons.js'
 
 /**
  * Maps a driver name to its daemon: undefined → libvirtd (the monolithic daemon), 'qemu' → virtqemud,

@@ -7,11 +7,10 @@
  */
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {RpcClient} from '../rpc/client.js'
-import {buildErrorReply, finishPacket, MessageStatus, MessageType, PAYLOAD_OFFSET, startPacket, type Packet} from '../rpc/message.js'
+import {buildErrorReply, MessageStatus, MessageType, type Packet} from '../rpc/message.js'
 import {remote, Feature} from '../rpc/programs/remote.js'
-import type {RpcConnection, ServedProgram} from '../rpc/server.js'
+import {HandlerTable, type RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {parseUri, serverName, daemonForUriDriver} from '../uri.js'
-import type {ProcDef} from '../rpc/program.js'
 
 const P = remote.procs
 
@@ -72,12 +71,12 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
     return `${opts.sockDir}/${daemon}-sock`
   }
 
-  const local = new Map<ProcDef<any, any>, (conn: RpcConnection, args: any) => unknown>()
-  local.set(P.AUTH_LIST, (conn) => {
+  const local = new HandlerTable()
+  local.on(P.AUTH_LIST, (conn) => {
     conn.authenticated = true
     return {types: [0]}
   })
-  local.set(P.CONNECT_SUPPORTS_FEATURE, (conn, {feature}: {feature: number}) => {
+  local.on(P.CONNECT_SUPPORTS_FEATURE, (conn, {feature}) => {
     if (feature === Feature.PROGRAM_KEEPALIVE) conn.enableKeepalive()
     return {
       supported: [
@@ -91,7 +90,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
         : 0,
     }
   })
-  local.set(P.CONNECT_OPEN, async (conn, {name, flags}: {name: string | null; flags: number}) => {
+  local.on(P.CONNECT_OPEN, async (conn, {name, flags}) => {
     if (conn.opened) throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: connection already open')
     const raw = name && name.length ? name : `qemu:///${opts.mode}`
     let driver: string
@@ -120,7 +119,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
         )
     })
   })
-  local.set(P.CONNECT_CLOSE, async (conn) => {
+  local.on(P.CONNECT_CLOSE, async (conn) => {
     const s = conn.state.proxy as ProxyState | undefined
     if (!s) return
     await Promise.allSettled([s.primary, ...s.secondaries.values()].map(async (b) => (await b).call(remote, P.CONNECT_CLOSE, undefined)))
@@ -148,9 +147,9 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
 
   /** Passes one call on and sends the reply back under the client's serial. */
   function send(conn: RpcConnection, backend: RpcClient, p: Packet): void {
-    conn.state.forwarding = (conn.state.forwarding ?? 0) + 1
+    const done = conn.track()
     backend.forwardCall(p.buf, (err, reply) => {
-      conn.state.forwarding--
+      done()
       if (err || !reply) return replyError(conn, p, err)
       // The backend's reply as it is, under the client's serial.
       const out = Buffer.from(reply.packet)
@@ -180,17 +179,13 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
         s.ready.set(family!, backend)
         send(conn, backend, p)
       },
-      (err) => replyError(conn, p, err),
+      (err: unknown) => replyError(conn, p, err),
     )
   }
 
   return {
     program: remote,
-    forward: {local: new Set([...local.keys()].map((d) => d.num)), call: forward},
-    handle(conn, def, args) {
-      const fn = local.get(def)
-      if (fn) return fn(conn, args)
-      throw new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${def.num}`)
-    },
+    forward: {local: new Set(local.defs().map((d) => d.num)), call: forward},
+    handle: local.handle,
   }
 }

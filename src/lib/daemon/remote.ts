@@ -6,8 +6,8 @@
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {remote, Feature, DOMAIN_EVENT_ID_MAX, type DomainHandle} from '../rpc/programs/remote.js'
 import type {ProcDef} from '../rpc/program.js'
-import type {RpcConnection, ServedProgram} from '../rpc/server.js'
-import type {TypedParam} from '../rpc/codec.js'
+import {HandlerTable, type RpcConnection, type ServedProgram} from '../rpc/server.js'
+import {TypedParamType, type TypedParam} from '../rpc/codec.js'
 import {uuidToBytes, uuidToString} from '../uuid.js'
 import type {DriverRegistry} from '../drivers/registry.js'
 import type {
@@ -19,6 +19,7 @@ import type {
   NetworkDriver,
   ObjectEventMsg,
   SecretDriver,
+  SecretRef,
   StorageDriver,
 } from '../drivers/types.js'
 
@@ -26,7 +27,6 @@ import type {
 export const LIB_VERSION = 9000000n
 
 const P = remote.procs
-type Fn = (conn: RpcConnection, args: any) => unknown
 type EventKind = 'domain' | 'network' | 'pool' | 'secret'
 
 interface Callback {
@@ -46,7 +46,7 @@ export interface RemoteOptions {
   registry: DriverRegistry
   /** Whether the listener is a secure channel (UNIX, TLS). */
   isSecure: (conn: RpcConnection) => boolean
-  /** Auth scheme per listener: 0 none, 1 sasl, 2 polkit. */
+  /** Auth scheme of the connection's listener (AuthType: none, sasl, polkit). */
   authType: (conn: RpcConnection) => number
   log?: (msg: string) => void
 }
@@ -105,34 +105,75 @@ const toSecret = (r: {uuid: string; usageType: number; usageID: string}) => ({uu
 const u = (h: {uuid: Buffer}) => uuidToString(h.uuid)
 const then = <T, R>(v: T | Promise<T>, f: (x: T) => R): R | Promise<R> => (v instanceof Promise ? v.then(f) : f(v))
 
-const TP: Record<string, 1 | 2 | 3 | 4 | 6 | 7> = {int: 1, uint: 2, llong: 3, ullong: 4, boolean: 6, string: 7}
+/** Auth schemes as AUTH_LIST names them (remote_auth_type). */
+export const AuthType = {NONE: 0, SASL: 1, POLKIT: 2} as const
 
-function statsToWire(s: DomainStats): {dom: DomainHandle; params: TypedParam[]} {
-  return {dom: toDom(s.ref), params: s.params.map((p) => ({field: p.field, type: TP[p.type], value: p.value}) as TypedParam)}
+/** virConnectFlags: the connection is read-only. */
+const CONNECT_RO = 1
+/** virDomainXMLFlags a read-only connection may not ask for: SECURE, MIGRATABLE. */
+const DOMAIN_XML_RO_DENIED = 1 | 8
+/** virConnectListAllDomainsFlags: active, inactive. */
+const LIST_DOMAINS_ACTIVE = 1
+const LIST_DOMAINS_INACTIVE = 2
+/** virConnectListAllNetworksFlags and ...StoragePoolsFlags have them the other way round. */
+const LIST_NET_INACTIVE = 1
+const LIST_NET_ACTIVE = 2
+const LIST_POOLS_INACTIVE = 1
+const LIST_POOLS_ACTIVE = 2
+/** Number of event IDs (VIR_*_EVENT_ID_LAST) of networks, storage pools and secrets. */
+const NETWORK_EVENT_ID_LAST = 2
+const STORAGE_POOL_EVENT_ID_LAST = 2
+const SECRET_EVENT_ID_LAST = 2
+/** Event IDs: lifecycle (every kind), reboot (domains), value changed (secrets). */
+const EVENT_ID_LIFECYCLE = 0
+const DOMAIN_EVENT_ID_REBOOT = 1
+const SECRET_EVENT_ID_VALUE_CHANGED = 1
+
+const STAT_TYPE = {
+  int: TypedParamType.INT,
+  uint: TypedParamType.UINT,
+  llong: TypedParamType.LLONG,
+  ullong: TypedParamType.ULLONG,
+  boolean: TypedParamType.BOOLEAN,
+  string: TypedParamType.STRING,
+} as const
+
+function statToWire(p: DomainStats['params'][number]): TypedParam {
+  const type = STAT_TYPE[p.type]
+  switch (type) {
+    case TypedParamType.INT:
+    case TypedParamType.UINT:
+      return {field: p.field, type, value: Number(p.value)}
+    case TypedParamType.LLONG:
+    case TypedParamType.ULLONG:
+      return {field: p.field, type, value: BigInt(p.value)}
+    case TypedParamType.BOOLEAN:
+      return {field: p.field, type, value: Boolean(p.value)}
+    case TypedParamType.STRING:
+      return {field: p.field, type, value: String(p.value)}
+  }
 }
 
-/** Error domain of a read-only denial: the API family of the procedure. */
-export function denyDomain(def: ProcDef<any, any>): number {
-  if (def.name.startsWith('NETWORK') || def.name.includes('_NETWORK')) return ErrorDomain.NETWORK
-  if (def.name.startsWith('STORAGE') || def.name.includes('STORAGE_POOL')) return ErrorDomain.STORAGE
-  if (def.name.startsWith('SECRET')) return ErrorDomain.SECRET
-  return ErrorDomain.DOMAIN
+function statsToWire(s: DomainStats): {dom: DomainHandle; params: TypedParam[]} {
+  return {dom: toDom(s.ref), params: s.params.map(statToWire)}
 }
 
 export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
-  const handlers = new Map<ProcDef<any, any>, Fn>()
-  const on = <A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => R | Promise<R>) => handlers.set(def, fn as Fn)
+  const handlers = new HandlerTable()
+  function on<A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => R | Promise<R>): void {
+    handlers.on(def, fn)
+  }
 
   // ---- connection ----
   on(P.AUTH_LIST, (conn) => {
     const type = opts.authType(conn)
-    if (type === 0) conn.authenticated = true
+    if (type === AuthType.NONE) conn.authenticated = true
     return {types: [type]}
   })
   on(P.AUTH_POLKIT, (conn) => {
     // Polkit on this daemon admits root peers only; everyone else is refused.
     if (conn.authenticated) return {complete: 1}
-    throw new VirError(ErrorCode.AUTH_FAILED, 60, 'authentication failed: access denied by policy')
+    throw new VirError(ErrorCode.AUTH_FAILED, ErrorDomain.POLKIT, 'authentication failed: access denied by policy')
   })
   on(P.CONNECT_SUPPORTS_FEATURE, (conn, {feature}) => {
     switch (feature) {
@@ -151,7 +192,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.CONNECT_OPEN, async (conn, {name, flags}) => {
     if (conn.opened) throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: connection already open')
     const drivers = await opts.registry.open(name)
-    if (flags & 1) conn.readonly = true
+    if (flags & CONNECT_RO) conn.readonly = true
     conn.state.remote = {drivers, callbacks: new Map(), nextCallback: 0, detach: []} satisfies ConnState
     conn.opened = true
     conn.onClose(() => {
@@ -185,13 +226,13 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.CONNECT_NUM_OF_DEFINED_DOMAINS, (conn) => ({num: hv(conn).numOfDomains(false)}))
   on(P.CONNECT_LIST_DOMAINS, (conn, {maxids}) => ({
     ids: hv(conn)
-      .listDomains(1)
+      .listDomains(LIST_DOMAINS_ACTIVE)
       .map((d) => d.id)
       .slice(0, Math.max(0, maxids)),
   }))
   on(P.CONNECT_LIST_DEFINED_DOMAINS, (conn, {maxnames}) => ({
     names: hv(conn)
-      .listDomains(2)
+      .listDomains(LIST_DOMAINS_INACTIVE)
       .map((d) => d.name)
       .slice(0, Math.max(0, maxnames)),
   }))
@@ -214,7 +255,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.DOMAIN_UNDEFINE, (conn, {dom}) => hv(conn).undefine(u(dom), 0))
   on(P.DOMAIN_UNDEFINE_FLAGS, (conn, {dom, flags}) => hv(conn).undefine(u(dom), flags))
   on(P.DOMAIN_GET_XML_DESC, (conn, {dom, flags}) => {
-    if (conn.readonly && flags & (1 | 8)) {
+    if (conn.readonly && flags & DOMAIN_XML_RO_DENIED) {
       throw new VirError(ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN, 'operation forbidden: virDomainGetXMLDesc with secure flag')
     }
     return {xml: hv(conn).getXMLDesc(u(dom), flags)}
@@ -255,13 +296,13 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.CONNECT_NUM_OF_DEFINED_NETWORKS, (conn) => ({num: netDrv(conn).numOfNetworks(false)}))
   on(P.CONNECT_LIST_NETWORKS, (conn, {maxnames}) => ({
     names: netDrv(conn)
-      .listNetworks(2)
+      .listNetworks(LIST_NET_ACTIVE)
       .map((n) => n.name)
       .slice(0, Math.max(0, maxnames)),
   }))
   on(P.CONNECT_LIST_DEFINED_NETWORKS, (conn, {maxnames}) => ({
     names: netDrv(conn)
-      .listNetworks(1)
+      .listNetworks(LIST_NET_INACTIVE)
       .map((n) => n.name)
       .slice(0, Math.max(0, maxnames)),
   }))
@@ -290,13 +331,13 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, (conn) => ({num: poolDrv(conn).numOfPools(false)}))
   on(P.CONNECT_LIST_STORAGE_POOLS, (conn, {maxnames}) => ({
     names: poolDrv(conn)
-      .listPools(2)
+      .listPools(LIST_POOLS_ACTIVE)
       .map((n) => n.name)
       .slice(0, Math.max(0, maxnames)),
   }))
   on(P.CONNECT_LIST_DEFINED_STORAGE_POOLS, (conn, {maxnames}) => ({
     names: poolDrv(conn)
-      .listPools(1)
+      .listPools(LIST_POOLS_INACTIVE)
       .map((n) => n.name)
       .slice(0, Math.max(0, maxnames)),
   }))
@@ -357,11 +398,11 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
     }
   on(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, register('domain', DOMAIN_EVENT_ID_MAX))
   on(P.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, deregister('domain'))
-  on(P.CONNECT_NETWORK_EVENT_REGISTER_ANY, register('network', 2))
+  on(P.CONNECT_NETWORK_EVENT_REGISTER_ANY, register('network', NETWORK_EVENT_ID_LAST))
   on(P.CONNECT_NETWORK_EVENT_DEREGISTER_ANY, deregister('network'))
-  on(P.CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, register('pool', 2))
+  on(P.CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, register('pool', STORAGE_POOL_EVENT_ID_LAST))
   on(P.CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, deregister('pool'))
-  on(P.CONNECT_SECRET_EVENT_REGISTER_ANY, register('secret', 2))
+  on(P.CONNECT_SECRET_EVENT_REGISTER_ANY, register('secret', SECRET_EVENT_ID_LAST))
   on(P.CONNECT_SECRET_EVENT_DEREGISTER_ANY, deregister('secret'))
 
   function ensureSubscribed(conn: RpcConnection, kind: EventKind): void {
@@ -385,7 +426,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
     if (kind === 'secret') {
       const onValue = (msg: {ref: {uuid: string; usageType: number; usageID: string}}) => {
         for (const [id, cb] of s.callbacks) {
-          if (cb.kind !== 'secret' || cb.eventID !== 1 || (cb.uuid && cb.uuid !== msg.ref.uuid)) continue
+          if (cb.kind !== 'secret' || cb.eventID !== SECRET_EVENT_ID_VALUE_CHANGED || (cb.uuid && cb.uuid !== msg.ref.uuid)) continue
           conn.sendEvent(remote, remote.events.SECRET_EVENT_VALUE_CHANGED, {callbackID: id, secret: toSecret(msg.ref)})
         }
       }
@@ -401,32 +442,29 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
       if (kind === 'domain') {
         const m = msg as DomainEventMsg
         if (cb.uuid && cb.uuid !== m.dom.uuid) continue
-        if (m.kind === 'lifecycle' && cb.eventID === 0) {
+        if (m.kind === 'lifecycle' && cb.eventID === EVENT_ID_LIFECYCLE) {
           conn.sendEvent(remote, remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE, {callbackID: id, dom: toDom(m.dom), event: m.event, detail: m.detail})
-        } else if (m.kind === 'reboot' && cb.eventID === 1) {
+        } else if (m.kind === 'reboot' && cb.eventID === DOMAIN_EVENT_ID_REBOOT) {
           conn.sendEvent(remote, remote.events.DOMAIN_EVENT_CALLBACK_REBOOT, {callbackID: id, dom: toDom(m.dom)})
         }
         continue
       }
-      const m = msg as ObjectEventMsg & {ref: any}
-      if (cb.eventID !== 0 || (cb.uuid && cb.uuid !== m.ref.uuid)) continue
+      const m = msg as ObjectEventMsg
+      if (cb.eventID !== EVENT_ID_LIFECYCLE || (cb.uuid && cb.uuid !== m.ref.uuid)) continue
       if (kind === 'network') {
         conn.sendEvent(remote, remote.events.NETWORK_EVENT_LIFECYCLE, {callbackID: id, net: toObj(m.ref), event: m.event, detail: m.detail})
       } else if (kind === 'pool') {
         conn.sendEvent(remote, remote.events.STORAGE_POOL_EVENT_LIFECYCLE, {callbackID: id, pool: toObj(m.ref), event: m.event, detail: m.detail})
       } else {
-        conn.sendEvent(remote, remote.events.SECRET_EVENT_LIFECYCLE, {callbackID: id, secret: toSecret(m.ref), event: m.event, detail: m.detail})
+        conn.sendEvent(remote, remote.events.SECRET_EVENT_LIFECYCLE, {
+          callbackID: id,
+          secret: toSecret(m.ref as ObjectEventMsg['ref'] & SecretRef),
+          event: m.event,
+          detail: m.detail,
+        })
       }
     }
   }
 
-  return {
-    program: remote,
-    denyDomain,
-    handle(conn, def, args) {
-      const fn = handlers.get(def)
-      if (!fn) throw new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${def.num}`)
-      return fn(conn, args)
-    },
-  }
+  return {program: remote, handle: handlers.handle}
 }

@@ -10,8 +10,8 @@ import {daemonNameForDriver, daemonPaths, driverStateDirs, type DaemonName, type
 import {claimPidFile} from './pidfile.js'
 import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Listener} from './listeners.js'
 import {Logger, type LogLevel} from './logging.js'
-import {createRemoteProgram} from './remote.js'
-import {createAdminProgram} from './admin.js'
+import {AuthType, createRemoteProgram} from './remote.js'
+import {ClientTransport, createAdminProgram} from './admin.js'
 import {createProxyProgram} from './proxy.js'
 import type {ServiceSetup} from '../drivers/log/host.js'
 import {RpcConnection, type ServedProgram} from '../rpc/server.js'
@@ -20,6 +20,7 @@ import {TestDriver} from '../drivers/test/driver.js'
 import type {HypervisorDriver} from '../drivers/types.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
+import {IMPLEMENTED_MODULAR} from '../daemons.js'
 
 export interface DaemonOptions {
   driver?: string
@@ -37,7 +38,30 @@ export interface DaemonOptions {
 
 export class DaemonStartError extends Error {}
 
-const AUTH_SCHEMES: Record<string, number> = {none: 0, sasl: 1, polkit: 2}
+/** Auth scheme names of the config (auth_unix_rw, ...) and the type AUTH_LIST reports for each. */
+const AUTH_TYPES: Record<string, number> = {none: AuthType.NONE, sasl: AuthType.SASL, polkit: AuthType.POLKIT}
+
+/** Transport of a listener role as the admin API reports a client's. */
+const TRANSPORTS: Record<Listener['role'], number> = {
+  rw: ClientTransport.UNIX,
+  ro: ClientTransport.UNIX,
+  admin: ClientTransport.UNIX,
+  tcp: ClientTransport.TCP,
+  tls: ClientTransport.TLS,
+}
+
+/**
+ * One of libvirt's servers in a daemon: the main one (rw, ro, tcp, tls listeners; max_clients)
+ * or the admin one (admin socket; admin_max_clients). A connection beyond the limit waits,
+ * unread, until a slot frees (libvirt stops accepting and leaves it in the listen backlog of
+ * max_queued_clients); beyond the backlog it is refused.
+ */
+interface ClientSlots {
+  max: number
+  maxQueued: number
+  active: number
+  waiting: Array<{socket: Socket; listener: Listener}>
+}
 
 export class Daemon {
   readonly name: DaemonName
@@ -69,6 +93,8 @@ export class Daemon {
     this.registry = new DriverRegistry(paths.mode, 'test:///default')
     this.remoteProgram = this.makeRemoteProgram()
     this.adminProgram = this.makeAdminProgram()
+    this.mainSlots = {max: config.max_clients, maxQueued: config.max_queued_clients, active: 0, waiting: []}
+    this.adminSlots = {max: config.admin_max_clients, maxQueued: config.admin_max_queued_clients, active: 0, waiting: []}
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -140,8 +166,7 @@ export class Daemon {
       })
       return
     }
-    const supported = ['libvirtd', ...IMPLEMENTED_MODULAR]
-    if (!supported.includes(this.name)) {
+    if (this.name !== 'libvirtd' && !IMPLEMENTED_MODULAR.includes(this.name)) {
       throw new DaemonStartError(
         `${this.name}: vctl has no ${this.name.replace(/^virt|d$/g, '')} driver yet; modular daemons available: ${IMPLEMENTED_MODULAR.join(', ')}`,
       )
@@ -194,18 +219,7 @@ export class Daemon {
         const role = this.connListener.get(conn)?.role
         return role !== 'tcp'
       },
-      authType: (conn) => {
-        const role = this.connListener.get(conn)?.role
-        const scheme =
-          role === 'ro'
-            ? this.config.auth_unix_ro
-            : role === 'tcp'
-              ? (this.config.auth_tcp ?? 'sasl')
-              : role === 'tls'
-                ? this.config.auth_tls
-                : this.config.auth_unix_rw
-        return AUTH_SCHEMES[scheme] ?? 0
-      },
+      authType: (conn) => AUTH_TYPES[this.authScheme(this.connListener.get(conn)?.role)] ?? AuthType.NONE,
     })
   }
 
@@ -215,15 +229,15 @@ export class Daemon {
         {
           name: 'admin',
           clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role === 'admin'),
-          limits: () => ({max: this.config.admin_max_clients ?? 5000, unauthMax: this.config.max_anonymous_clients}),
-          transport: () => 0,
+          limits: () => ({max: this.config.admin_max_clients, unauthMax: this.config.max_anonymous_clients}),
+          transport: () => ClientTransport.UNIX,
           sockAddr: (c) => this.connListener.get(c)?.address ?? '',
         },
         {
           name: this.name === 'libvirtd' ? 'libvirtd' : this.name,
           clients: () => [...this.clients].filter((c) => this.connListener.get(c)?.role !== 'admin'),
           limits: () => ({max: this.config.max_clients, unauthMax: this.config.max_anonymous_clients}),
-          transport: (c) => (({tcp: 1, tls: 2}) as Record<string, number>)[this.connListener.get(c)?.role ?? ''] ?? 0,
+          transport: (c) => TRANSPORTS[this.connListener.get(c)?.role ?? 'rw'],
           sockAddr: (c) => this.connListener.get(c)?.address ?? '',
         },
       ],
@@ -309,20 +323,49 @@ export class Daemon {
     }
   }
 
+  private readonly mainSlots: ClientSlots
+  private readonly adminSlots: ClientSlots
+
   private accept(socket: Socket, l: Listener): void {
-    const admin = l.role === 'admin'
-    if (this.clients.size >= this.config.max_clients) {
-      this.log.warn(`too many clients (${this.clients.size}), refusing a connection on ${l.address}`)
+    const slots = l.role === 'admin' ? this.adminSlots : this.mainSlots
+    if (slots.active < slots.max) {
+      this.serve(socket, l, slots)
+      return
+    }
+    if (slots.waiting.length >= slots.maxQueued) {
+      this.log.warn(`too many clients waiting (${slots.waiting.length}), refusing a connection on ${l.address}`)
       socket.destroy()
       return
     }
+    if (slots.waiting.length === 0) this.log.warn(`${slots.active} clients, the most allowed: new connections on ${l.address} wait for a slot`)
+    socket.pause()
+    const entry = {socket, listener: l}
+    slots.waiting.push(entry)
+    socket.on('error', () => socket.destroy())
+    socket.once('close', () => {
+      const i = slots.waiting.indexOf(entry)
+      if (i >= 0) slots.waiting.splice(i, 1)
+    })
+  }
+
+  /** Serves waiting connections while slots are free. */
+  private admit(slots: ClientSlots): void {
+    while (slots.active < slots.max && slots.waiting.length && !this.stopping) {
+      const {socket, listener} = slots.waiting.shift()!
+      if (!socket.destroyed) this.serve(socket, listener, slots)
+    }
+  }
+
+  private serve(socket: Socket, l: Listener, slots: ClientSlots): void {
+    const admin = l.role === 'admin'
+    slots.active++
     const conn = new RpcConnection(socket, {
       programs: this.programsFor(l.role),
       readonly: l.role === 'ro',
       authenticated: this.authScheme(l.role) === 'none',
       keepaliveInterval: admin ? this.config.admin_keepalive_interval : this.config.keepalive_interval,
       keepaliveCount: admin ? this.config.admin_keepalive_count : this.config.keepalive_count,
-      maxRequests: this.config.max_client_requests,
+      maxRequests: admin ? this.config.admin_max_client_requests : this.config.max_client_requests,
       // The proxy keeps a short window towards its clients: it shares the cores with the client and
       // the backend, and its backend replies are polled separately (see proxy.ts).
       busyPollUs: this.name === 'virtproxyd' ? Math.round(this.busyPollUs / 5) : this.busyPollUs,
@@ -331,7 +374,10 @@ export class Daemon {
     this.connListener.set(conn, l)
     this.clients.add(conn)
     this.log.debug(`client ${conn.id} connected on ${l.role} ${l.address}`)
+    socket.resume()
     conn.onClose(() => {
+      slots.active--
+      this.admit(slots)
       this.clients.delete(conn)
       if (this.clients.size === 0) this.idleSince = Date.now()
       this.log.debug(`client ${conn.id} disconnected`)
@@ -365,6 +411,7 @@ export class Daemon {
     this.stopping = (async () => {
       if (this.idleTimer) clearInterval(this.idleTimer)
       // Clients first: closing a server waits for its open connections.
+      for (const slots of [this.mainSlots, this.adminSlots]) for (const w of slots.waiting.splice(0)) w.socket.destroy()
       for (const c of this.clients) c.close()
       await Promise.all(this.listeners.map((l) => closeListener(l)))
       for (const h of this.hypervisors) await h.shutdownDriver?.()
@@ -374,9 +421,6 @@ export class Daemon {
     return this.stopping
   }
 }
-
-/** Modular daemons vctl can run besides libvirtd and virtproxyd. */
-const IMPLEMENTED_MODULAR: string[] = ['virtqemud', 'virtsecretd', 'virtlogd', 'virtlockd']
 
 interface DriverHook {
   driver: string

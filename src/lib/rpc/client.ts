@@ -17,15 +17,15 @@ import {
   startPacket,
   type Packet,
 } from './message.js'
-import type {EventDef, ProcDef, Program} from './program.js'
+import type {AnyEventDef, AnyProcDef, AnyProgram, EventDef, ProcDef} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
 
 interface Pending {
-  def: ProcDef<any, any> | null
+  def: AnyProcDef | null
   prog: number
   proc: number
-  resolve: (v: any) => void
+  resolve: (v: unknown) => void
   reject: (e: Error) => void
 }
 
@@ -38,9 +38,15 @@ export interface RawReply {
 }
 
 export interface ClientEvent {
-  program: Program<any, any>
-  def: EventDef<any>
-  body: any
+  program: AnyProgram
+  def: AnyEventDef
+  body: unknown
+}
+
+/** The body of an event if it is a `def` event (typed by its layout), else undefined. */
+export function eventBody<M>(e: ClientEvent, def: EventDef<M>): M | undefined {
+  // The body was decoded with e.def's codec, which is def's.
+  return e.def === def ? (e.body as M) : undefined
 }
 
 export class RpcClient extends EventEmitter {
@@ -48,10 +54,10 @@ export class RpcClient extends EventEmitter {
   private readonly decoder = new FrameDecoder()
   private serial = 0
   private readonly pending = new Map<number, Pending>()
-  private readonly programs = new Map<number, Program<any, any>>()
+  private readonly programs = new Map<number, AnyProgram>()
   private closedError: Error | undefined
 
-  constructor(socket: Socket, programs: Program<any, any>[]) {
+  constructor(socket: Socket, programs: AnyProgram[]) {
     super()
     this.socket = socket
     for (const p of programs) this.programs.set(p.prog, p)
@@ -62,7 +68,7 @@ export class RpcClient extends EventEmitter {
   }
 
   /** Connects to a UNIX socket path or host:port. */
-  static connect(target: {path: string} | {host: string; port: number}, programs: Program<any, any>[]): Promise<RpcClient> {
+  static connect(target: {path: string} | {host: string; port: number}, programs: AnyProgram[]): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
       const socket = 'path' in target ? netConnect(target.path) : netConnect(target.port, target.host)
       const onError = (err: NodeJS.ErrnoException) => {
@@ -83,7 +89,7 @@ export class RpcClient extends EventEmitter {
     })
   }
 
-  static fromSocket(socket: Socket, programs: Program<any, any>[]): RpcClient {
+  static fromSocket(socket: Socket, programs: AnyProgram[]): RpcClient {
     return new RpcClient(socket, programs)
   }
 
@@ -91,14 +97,14 @@ export class RpcClient extends EventEmitter {
     return this.closedError !== undefined
   }
 
-  call<A, R>(program: Program<any, any>, def: ProcDef<A, R>, args: A): Promise<R> {
+  call<A, R>(program: AnyProgram, def: ProcDef<A, R>, args: A): Promise<R> {
     if (this.closedError) return Promise.reject(this.closedError)
     const serial = this.serial++
     const w = startPacket({prog: program.prog, vers: program.vers, proc: def.num, type: MessageType.CALL, serial, status: MessageStatus.OK})
     def.args.enc(w, args)
     const buf = finishPacket(w)
     return new Promise<R>((resolve, reject) => {
-      this.pending.set(serial, {def, prog: program.prog, proc: def.num, resolve, reject})
+      this.pending.set(serial, {def, prog: program.prog, proc: def.num, resolve: resolve as (v: unknown) => void, reject})
       this.socket.write(buf)
     })
   }
@@ -147,7 +153,7 @@ export class RpcClient extends EventEmitter {
       def: null,
       prog: buf.readUInt32BE(4),
       proc: buf.readInt32BE(12),
-      resolve: (r: RawReply) => cb(null, r),
+      resolve: (r) => cb(null, r as RawReply),
       reject: (e: Error) => cb(e),
     })
     this.socket.write(buf)
@@ -162,7 +168,7 @@ export class RpcClient extends EventEmitter {
     const serial = this.serial++
     const w = startPacket({prog, vers, proc, type: MessageType.CALL, serial, status: MessageStatus.OK}, 28 + payload.length)
     w.bytes(payload)
-    this.pending.set(serial, {def: null, prog, proc, resolve: (r: RawReply) => cb(null, r), reject: (e: Error) => cb(e)})
+    this.pending.set(serial, {def: null, prog, proc, resolve: (r) => cb(null, r as RawReply), reject: (e: Error) => cb(e)})
     this.socket.write(finishPacket(w))
   }
 
@@ -174,7 +180,7 @@ export class RpcClient extends EventEmitter {
     w.bytes(payload)
     const buf = finishPacket(w)
     return new Promise<RawReply>((resolve, reject) => {
-      this.pending.set(serial, {def: null, prog, proc, resolve, reject})
+      this.pending.set(serial, {def: null, prog, proc, resolve: resolve as (v: unknown) => void, reject})
       this.socket.write(buf)
     })
   }

@@ -125,7 +125,7 @@ export function charString(max: number): Codec<string> {
   }
 }
 
-type Fields = Record<string, Codec<any>>
+type Fields = Record<string, Codec<unknown>>
 export type StructOf<F extends Fields> = {[K in keyof F]: TypeOf<F[K]>}
 
 /** A struct: its fields in declaration order. */
@@ -136,12 +136,14 @@ export function struct<F extends Fields>(fields: F): Codec<StructOf<F>> {
   const n = names.length
   return {
     enc(w, v) {
-      for (let i = 0; i < n; i++) codecs[i].enc(w, (v as any)[names[i]])
+      const fieldsOf: Record<string, unknown> = v
+      for (let i = 0; i < n; i++) codecs[i].enc(w, fieldsOf[names[i]])
     },
     dec(r) {
-      const out: any = {}
+      const out: Record<string, unknown> = {}
       for (let i = 0; i < n; i++) out[names[i]] = codecs[i].dec(r)
-      return out
+      // Every field was decoded by its own codec, in declaration order.
+      return out as StructOf<F>
     },
   }
 }

@@ -130,14 +130,19 @@ export function buildErrorReply(h: Header, err: VirError, type: number = Message
 
 export class FrameError extends Error {}
 
+const EMPTY = Buffer.alloc(0)
+
 /**
  * Accumulates stream bytes and yields whole packets. A length word outside libvirt's limits is a
  * protocol violation: the caller must drop the connection.
  */
 export class FrameDecoder {
+  /** Bytes being parsed, from `off` on. */
+  private buf: Buffer = EMPTY
+  private off = 0
+  /** Later bytes, kept apart until the partial packet at `off` can be completed. */
   private chunks: Buffer[] = []
   private have = 0
-  private want = -1
   private readonly max: number
 
   constructor(max = MESSAGE_MAX) {
@@ -146,51 +151,64 @@ export class FrameDecoder {
 
   /** Feeds bytes; calls onPacket for each complete packet. Throws FrameError on a bad length. */
   push(data: Buffer, onPacket: (p: Packet) => void): void {
-    // Fast path: nothing buffered and the chunk holds whole packets.
-    let buf: Buffer
-    if (this.have === 0) buf = data
-    else {
+    this.append(data)
+    for (let p = this.take(); p; p = this.take()) onPacket(p)
+  }
+
+  /** Adds bytes without parsing them; `take` yields the packets. */
+  append(data: Buffer): void {
+    if (data.length === 0) return
+    if (this.off >= this.buf.length && this.have === 0) {
+      this.buf = data
+      this.off = 0
+    } else {
       this.chunks.push(data)
       this.have += data.length
-      if (this.want > 0 && this.have < this.want) return
-      buf = Buffer.concat(this.chunks, this.have)
+    }
+  }
+
+  /**
+   * The next complete packet, or undefined until more bytes arrive. Throws FrameError on a
+   * length word outside libvirt's limits. A packet is a view of the received bytes (no copy).
+   */
+  take(): Packet | undefined {
+    for (;;) {
+      const avail = this.buf.length - this.off
+      if (avail >= LEN_SIZE) {
+        const len = this.buf.readUInt32BE(this.off)
+        if (len < LEN_SIZE + HEADER_SIZE || len - LEN_SIZE > this.max) {
+          throw new FrameError(`packet length ${len} outside the allowed range ${LEN_SIZE + HEADER_SIZE}..${this.max + LEN_SIZE}`)
+        }
+        if (avail >= len) {
+          const pkt = this.buf.subarray(this.off, this.off + len)
+          this.off += len
+          if (this.off === this.buf.length && this.have === 0) {
+            this.buf = EMPTY
+            this.off = 0
+          }
+          return {
+            prog: pkt.readUInt32BE(4),
+            vers: pkt.readUInt32BE(8),
+            proc: pkt.readInt32BE(12),
+            type: pkt.readInt32BE(16),
+            serial: pkt.readUInt32BE(20),
+            status: pkt.readInt32BE(24),
+            buf: pkt,
+          }
+        }
+        if (avail + this.have < len) return undefined
+      } else if (avail + this.have < LEN_SIZE) return undefined
+      // The packet at `off` is complete across the chunks: join them once.
+      this.buf = Buffer.concat([this.buf.subarray(this.off), ...this.chunks])
+      this.off = 0
       this.chunks = []
       this.have = 0
     }
-    let off = 0
-    while (buf.length - off >= LEN_SIZE) {
-      const len = buf.readUInt32BE(off)
-      if (len < LEN_SIZE + HEADER_SIZE || len - LEN_SIZE > this.max) {
-        throw new FrameError(`packet length ${len} outside the allowed range ${LEN_SIZE + HEADER_SIZE}..${this.max + LEN_SIZE}`)
-      }
-      if (buf.length - off < len) {
-        this.want = len
-        break
-      }
-      const pkt = buf.subarray(off, off + len)
-      off += len
-      this.want = -1
-      onPacket({
-        prog: pkt.readUInt32BE(4),
-        vers: pkt.readUInt32BE(8),
-        proc: pkt.readInt32BE(12),
-        type: pkt.readInt32BE(16),
-        serial: pkt.readUInt32BE(20),
-        status: pkt.readInt32BE(24),
-        buf: pkt,
-      })
-    }
-    if (off < buf.length) {
-      const rest = buf.subarray(off)
-      this.chunks = [rest]
-      this.have = rest.length
-      this.want = this.have >= LEN_SIZE ? rest.readUInt32BE(0) : -1
-    } else this.want = -1
   }
 
-  /** Bytes of a partial packet held back. */
+  /** Bytes received and not yet taken as packets. */
   pending(): number {
-    return this.have
+    return this.buf.length - this.off + this.have
   }
 }
 

@@ -17,22 +17,49 @@ import {
   type Header,
   type Packet,
 } from './message.js'
-import type {EventDef, ProcDef, Program} from './program.js'
+import type {AnyProcDef, AnyProgram, EventDef, ProcDef} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
 
-export type Handler = (conn: RpcConnection, def: ProcDef<any, any>, args: any) => unknown
+export type Handler = (conn: RpcConnection, def: AnyProcDef, args: unknown) => unknown
 
 export interface ServedProgram {
-  program: Program<any, any>
+  program: AnyProgram
   handle: Handler
-  /** Error domain for read-only denials of a procedure (libvirt names the API family). */
-  denyDomain?: (def: ProcDef<any, any>) => number
   /**
    * Forwarding (the proxy daemon): once the connection is open, calls this program does not
-   * handle itself are passed on raw; the forwarder sends the reply with `sendRaw`.
+   * handle itself are passed on raw; the forwarder sends the reply with `sendRaw` and accounts
+   * for the call with `conn.track()`.
    */
   forward?: {local: Set<number>; call: (conn: RpcConnection, p: Packet) => void}
+}
+
+/**
+ * A program's handlers, one per procedure, each typed by its procedure's layouts; `handle` is
+ * the ServedProgram's dispatcher.
+ */
+export class HandlerTable {
+  private readonly fns = new Map<AnyProcDef, (conn: RpcConnection, args: unknown) => unknown>()
+
+  on<A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => R | Promise<R>): this {
+    // The server decodes the arguments with def.args, so they are an A.
+    this.fns.set(def, (conn, args) => fn(conn, args as A))
+    return this
+  }
+
+  has(def: AnyProcDef): boolean {
+    return this.fns.has(def)
+  }
+
+  defs(): AnyProcDef[] {
+    return [...this.fns.keys()]
+  }
+
+  readonly handle: Handler = (conn, def, args) => {
+    const fn = this.fns.get(def)
+    if (!fn) throw new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${def.num}`)
+    return fn(conn, args)
+  }
 }
 
 export interface ConnectionOptions {
@@ -42,6 +69,10 @@ export interface ConnectionOptions {
   authenticated: boolean
   keepaliveInterval: number
   keepaliveCount: number
+  /**
+   * max_client_requests: calls of one client being served at once. Beyond it the daemon stops
+   * reading the client, as libvirt does (it counts a reply until it is written out).
+   */
   maxRequests: number
   /**
    * Busy-poll window in microseconds: after serving a request on a plain (non-TLS) socket while
@@ -56,7 +87,14 @@ export interface ConnectionOptions {
 /** Which connection last received data, and when (for the busy-poll eligibility check). */
 let lastDataConn = 0n
 let lastDataAt = 0
+/** Busy polling only starts when no other client has sent anything for this long. */
 const BUSY_POLL_QUIET_MS = 2
+/**
+ * One busy-poll session serves a client for at most this long before yielding to the event
+ * loop, where every other client's input is seen: the bound on what a streaming client costs
+ * the others' latency.
+ */
+const BUSY_POLL_TURN_NS = 500_000n
 
 let nextConnectionId = 1n
 
@@ -70,11 +108,14 @@ export class RpcConnection {
   opened = false
   closed = false
   /** Per-connection state owned by the program handlers (driver connection, event callbacks...). */
-  state: Record<string, any> = {}
+  state: Record<string, unknown> = {}
   private readonly decoder = new FrameDecoder()
   private readonly opts: ConnectionOptions
+  /** Calls being served asynchronously (handlers' promises, forwarded calls). */
   private inFlight = 0
-  private paused = false
+  /** Whether we paused the socket (the client is throttled). */
+  private readPaused = false
+  private drainWait = false
   private keepaliveOn = false
   private keepaliveTimer: NodeJS.Timeout | undefined
   private lastRx = Date.now()
@@ -123,7 +164,7 @@ export class RpcConnection {
     return finishPacket(startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK}, 28))
   }
 
-  sendEvent<M>(program: Program<any, any>, def: EventDef<M>, body: M): void {
+  sendEvent<M>(program: AnyProgram, def: EventDef<M>, body: M): void {
     if (this.closed) return
     const w = startPacket({prog: program.prog, vers: program.vers, proc: def.num, type: MessageType.MESSAGE, serial: 1, status: MessageStatus.OK})
     def.body.enc(w, body)
@@ -132,6 +173,20 @@ export class RpcConnection {
 
   sendRaw(buf: Buffer): void {
     if (!this.closed && this.socket.writable) this.socket.write(buf)
+  }
+
+  /**
+   * Counts a call served outside this class (the proxy's forwarded calls) against
+   * max_client_requests; call the returned function once its reply is sent.
+   */
+  track(): () => void {
+    this.inFlight++
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.settle()
+    }
   }
 
   /** Closes after pending writes flush. */
@@ -145,6 +200,7 @@ export class RpcConnection {
     if (this.closed) return
     this.closed = true
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer)
+    // A client that does not read its replies would hold them forever: give end() a second.
     if (!this.socket.destroyed) setTimeout(() => this.socket.destroy(), 1000).unref()
     for (const fn of this.closeHandlers.splice(0)) {
       try {
@@ -161,43 +217,84 @@ export class RpcConnection {
     const othersQuiet = lastDataConn === this.id || now - lastDataAt >= BUSY_POLL_QUIET_MS
     lastDataConn = this.id
     lastDataAt = now
-    if (!this.feed(d)) return
+    this.decoder.append(d)
+    this.pump()
     if (othersQuiet && this.opts.busyPollUs) this.busyPoll(this.opts.busyPollUs)
   }
 
-  /** Reads the socket directly while requests keep arriving within the window. */
+  /**
+   * Whether the client must wait: max_client_requests calls are being served, or its unsent
+   * replies fill the socket's buffer (it does not read them). Like libvirt, the daemon then
+   * stops reading the client until it catches up.
+   */
+  private throttled(): boolean {
+    return this.inFlight >= this.opts.maxRequests || this.socket.writableNeedDrain
+  }
+
+  /** Serves the calls received so far until none is left or the client is throttled. */
+  private pump(): void {
+    try {
+      while (!this.closed) {
+        if (this.throttled()) {
+          this.throttle()
+          return
+        }
+        const p = this.decoder.take()
+        if (!p) break
+        this.onPacket(p)
+      }
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err
+      this.opts.log?.(`client ${this.id}: ${err.message}; dropping connection`)
+      this.socket.destroy()
+      this.teardown()
+      return
+    }
+    if (this.readPaused && !this.closed) {
+      this.readPaused = false
+      this.socket.resume()
+    }
+  }
+
+  private throttle(): void {
+    if (!this.readPaused) {
+      this.readPaused = true
+      this.socket.pause()
+    }
+    if (this.socket.writableNeedDrain && !this.drainWait) {
+      this.drainWait = true
+      this.socket.once('drain', () => {
+        this.drainWait = false
+        this.pump()
+      })
+    }
+  }
+
+  /**
+   * Reads the socket directly while requests keep arriving within the window, for one turn at
+   * most (BUSY_POLL_TURN_NS): then the event loop sees the other clients.
+   */
   private busyPoll(windowUs: number): void {
     const fd = pollableFd(this.socket)
     if (fd === undefined) return
     const windowNs = BigInt(windowUs) * 1000n
-    let deadline = process.hrtime.bigint() + windowNs
-    while (!this.closed && this.inFlight === 0 && !this.paused && !this.state.forwarding) {
+    const start = process.hrtime.bigint()
+    const turnEnd = start + BUSY_POLL_TURN_NS
+    let deadline = start + windowNs
+    while (!this.closed && this.inFlight === 0 && !this.readPaused) {
       const d = readNow(fd)
       if (d === 'end') return // libuv sees EOF/errors too and closes the connection
+      const now = process.hrtime.bigint()
       if (d === null) {
-        if (process.hrtime.bigint() > deadline) return
+        if (now > deadline) return
         continue
       }
       this.lastRx = Date.now()
       lastDataAt = this.lastRx
-      if (!this.feed(d)) return
-      deadline = process.hrtime.bigint() + windowNs
-    }
-  }
-
-  /** Feeds bytes to the decoder; false when the connection was dropped. */
-  private feed(d: Buffer): boolean {
-    try {
-      this.decoder.push(d, (p) => this.onPacket(p))
-      return !this.closed
-    } catch (err) {
-      if (err instanceof FrameError) {
-        this.opts.log?.(`client ${this.id}: ${err.message}; dropping connection`)
-        this.socket.destroy()
-        this.teardown()
-        return false
-      }
-      throw err
+      this.decoder.append(d)
+      this.pump()
+      if (now > turnEnd) return
+      deadline = now + windowNs
     }
   }
 
@@ -240,10 +337,9 @@ export class RpcConnection {
     }
     if (this.readonly && !def.ro) {
       const api = apiName(def.name)
-      const domain = served.denyDomain?.(def) ?? ErrorDomain.DOMAIN
       this.replyError(
         p,
-        new VirError(ErrorCode.OPERATION_DENIED, domain, `operation forbidden: read only access prevents ${api}`, {
+        new VirError(ErrorCode.OPERATION_DENIED, def.errDomain, `operation forbidden: read only access prevents ${api}`, {
           str1: 'operation forbidden: %s',
           str2: `read only access prevents ${api}`,
         }),
@@ -268,36 +364,26 @@ export class RpcConnection {
     }
     if (result instanceof Promise) {
       this.inFlight++
-      if (this.inFlight >= this.opts.maxRequests && !this.paused) {
-        this.paused = true
-        this.socket.pause()
-      }
       result.then(
-        (v) => this.finish(p, def, v),
-        (err) => this.finishError(p, err),
+        (v: unknown) => {
+          this.settle()
+          this.reply(p, def, v)
+        },
+        (err: unknown) => {
+          this.settle()
+          this.replyError(p, asVirError(err))
+        },
       )
     } else this.reply(p, def, result)
   }
 
-  private finish(p: Packet, def: ProcDef<any, any>, v: unknown): void {
-    this.settle()
-    this.reply(p, def, v)
-  }
-
-  private finishError(p: Packet, err: unknown): void {
-    this.settle()
-    this.replyError(p, asVirError(err))
-  }
-
+  /** One asynchronous call done: the client may be read again. */
   private settle(): void {
     this.inFlight--
-    if (this.paused && this.inFlight < this.opts.maxRequests) {
-      this.paused = false
-      this.socket.resume()
-    }
+    if (this.readPaused) queueMicrotask(() => this.pump())
   }
 
-  private reply(h: Header, def: ProcDef<any, any>, value: unknown): void {
+  private reply(h: Header, def: AnyProcDef, value: unknown): void {
     if (this.closed) return
     let buf: Buffer
     try {

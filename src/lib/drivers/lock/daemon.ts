@@ -7,7 +7,7 @@
  */
 import {realpathSync} from 'node:fs'
 import {basename, dirname, isAbsolute, join, normalize} from 'node:path'
-import type {ServedProgram} from '../../rpc/server.js'
+import {HandlerTable, type ServedProgram} from '../../rpc/server.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import {uuidToBytes, uuidToString} from '../../uuid.js'
 import type {DaemonHost, ServiceSetup} from '../log/host.js'
@@ -83,43 +83,36 @@ export async function setupLockDaemon(d: DaemonHost): Promise<LockService> {
     if (handedOver) await new Promise<void>(() => {}) // the client retries on the new daemon
   }
 
-  const program: ServedProgram = {
-    program: lockProgram,
-    handle: async (_conn, def, args) => {
-      switch (def.name) {
-        case 'ACQUIRE': {
-          checkFlags(args.flags)
-          const path = canonicalDiskPath(args.path)
-          await changing()
-          table.acquire(owner(args.owner), path, args.shared !== 0)
-          return
-        }
-        case 'RELEASE': {
-          checkFlags(args.flags)
-          const path = canonicalDiskPath(args.path)
-          await changing()
-          table.release(owner(args.owner), path)
-          return
-        }
-        case 'RELEASE_OWNER':
-          checkFlags(args.flags)
-          await changing()
-          table.releaseOwner(owner(args.owner))
-          return
-        case 'LIST':
-          checkFlags(args.flags)
-          return {
-            locks: table.list().map((l) => ({
-              path: l.path,
-              shared: l.shared ? 1 : 0,
-              owners: l.owners.map((o) => ({name: o.name, uuid: uuidToBytes(o.uuid), pid: o.pid})),
-            })),
-          }
-        default:
-          throw new Error(`unhandled procedure ${def.name}`)
+  const P = lockProgram.procs
+  const handlers = new HandlerTable()
+    .on(P.ACQUIRE, async (_c, args) => {
+      checkFlags(args.flags)
+      const path = canonicalDiskPath(args.path)
+      await changing()
+      table.acquire(owner(args.owner), path, args.shared !== 0)
+    })
+    .on(P.RELEASE, async (_c, args) => {
+      checkFlags(args.flags)
+      const path = canonicalDiskPath(args.path)
+      await changing()
+      table.release(owner(args.owner), path)
+    })
+    .on(P.RELEASE_OWNER, async (_c, args) => {
+      checkFlags(args.flags)
+      await changing()
+      table.releaseOwner(owner(args.owner))
+    })
+    .on(P.LIST, (_c, args) => {
+      checkFlags(args.flags)
+      return {
+        locks: table.list().map((l) => ({
+          path: l.path,
+          shared: l.shared ? 1 : 0,
+          owners: l.owners.map((o) => ({name: o.name, uuid: uuidToBytes(o.uuid), pid: o.pid})),
+        })),
       }
-    },
-  }
+    })
+  const program: ServedProgram = {program: lockProgram, handle: handlers.handle}
   const reexec = makeReexec<Record<string, never>>(
     d,
     {

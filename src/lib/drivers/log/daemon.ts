@@ -8,7 +8,7 @@
  * max_backups (default 3) from virtlogd.conf.
  */
 import {join} from 'node:path'
-import type {ServedProgram} from '../../rpc/server.js'
+import {HandlerTable, type ServedProgram} from '../../rpc/server.js'
 import type {DaemonHost, ServiceSetup} from './host.js'
 import {LogManager, type LogEntry} from './manager.js'
 import {logProgram} from './protocol.js'
@@ -41,25 +41,14 @@ export async function setupLogDaemon(d: DaemonHost): Promise<LogService> {
     })
   } else manager.restore()
 
-  const program: ServedProgram = {
-    program: logProgram,
-    handle: (_conn, def, args) => {
-      switch (def.name) {
-        case 'DOMAIN_OPEN_LOG_FILE':
-          return manager.open(args).then((fifo) => ({fifo}))
-        case 'DOMAIN_GET_LOG_FILE_POSITION':
-          return manager.position(args)
-        case 'DOMAIN_READ_LOG_FILE':
-          return {data: manager.read(args)}
-        case 'DOMAIN_APPEND_LOG_FILE':
-          return manager.append(args).then((ret) => ({ret}))
-        case 'DOMAIN_CLOSE_LOG_FILE':
-          return manager.close(args)
-        default:
-          throw new Error(`unhandled procedure ${def.name}`)
-      }
-    },
-  }
+  const P = logProgram.procs
+  const handlers = new HandlerTable()
+    .on(P.DOMAIN_OPEN_LOG_FILE, (_c, args) => manager.open(args).then((fifo) => ({fifo})))
+    .on(P.DOMAIN_GET_LOG_FILE_POSITION, (_c, args) => manager.position(args))
+    .on(P.DOMAIN_READ_LOG_FILE, (_c, args) => ({data: manager.read(args)}))
+    .on(P.DOMAIN_APPEND_LOG_FILE, (_c, args) => manager.append(args).then((ret) => ({ret})))
+    .on(P.DOMAIN_CLOSE_LOG_FILE, (_c, args) => manager.close(args))
+  const program: ServedProgram = {program: logProgram, handle: handlers.handle}
   const reexec = makeReexec<LogServiceState>(
     d,
     {freeze: () => ({logs: manager.freeze()}), release: () => manager.release(), thaw: () => manager.thaw()},
