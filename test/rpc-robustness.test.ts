@@ -209,3 +209,29 @@ test.serial('a client that sends half a frame and stalls does not block others',
   staller.sock.destroy()
   staller2.sock.destroy()
 })
+
+test.serial('read-only denials name the API family the procedure table gives', async (tt) => {
+  const c = await rawClient(d.sockRo)
+  const P = remote.procs
+  const open = Buffer.concat([call(P.CONNECT_OPEN.num, 1).subarray(0, 28), t.encode(P.CONNECT_OPEN.args, {name: 'test:///default', flags: 0})])
+  open.writeUInt32BE(open.length, 0)
+  c.sock.write(call(P.AUTH_LIST.num, 0))
+  c.sock.write(open)
+  await c.next()
+  tt.is((await c.next()).status, 0)
+  const cases: Array<[number, number, string]> = [
+    [P.DOMAIN_DEFINE_XML.num, 20, 'virDomainDefineXML'],
+    [P.NETWORK_DEFINE_XML.num, 19, 'virNetworkDefineXML'],
+    [P.STORAGE_POOL_CREATE_XML.num, 18, 'virStoragePoolCreateXML'],
+    [P.SECRET_DEFINE_XML.num, 30, 'virSecretDefineXML'],
+  ]
+  let serial = 10
+  for (const [proc, domain, api] of cases) {
+    c.sock.write(call(proc, serial++))
+    const e = errorOf(await c.next())
+    tt.is(e.code, 29)
+    tt.is(e.domain, domain, api)
+    tt.is(e.message, `operation forbidden: read only access prevents ${api}`)
+  }
+  c.sock.destroy()
+})

@@ -1,0 +1,34 @@
+// The procedure tables: numbered in order, unique, and each write procedure names its API family.
+import test from 'ava'
+import {remote} from '../src/lib/rpc/programs/remote.js'
+import {admin} from '../src/lib/rpc/programs/admin.js'
+import {ErrorDomain} from '../src/lib/errors.js'
+
+test('procedure tables are in procedure-number order', (t) => {
+  for (const program of [remote, admin]) {
+    const nums = Object.values(program.procs).map((d) => d.num)
+    t.deepEqual(
+      nums,
+      [...nums].sort((a, b) => a - b),
+      program.name,
+    )
+    const events = Object.values(program.events).map((d) => d.num)
+    t.deepEqual(
+      events,
+      [...events].sort((a, b) => a - b),
+      `${program.name} events`,
+    )
+  }
+})
+
+test('every REMOTE procedure carries the error domain of its API family', (t) => {
+  const family = (name: string) =>
+    name.includes('SECRET')
+      ? ErrorDomain.SECRET
+      : name.includes('STORAGE_POOL')
+        ? ErrorDomain.STORAGE
+        : name.includes('NETWORK')
+          ? ErrorDomain.NETWORK
+          : ErrorDomain.DOMAIN
+  for (const def of remote.byNum.values()) t.is(def.errDomain, family(def.name), def.name)
+})
