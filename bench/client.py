@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""Drives one daemon with libvirt-python and prints JSON figures.
+"""Drives one daemon with libvirt-python and prints one JSON object of figures.
 
-usage: client.py URI DURATION_S
-Measures getVersion calls/s with 1 and 20 clients, then defines 1,000 domains and measures
-listAllDomains latency and `virsh list --all` wall time while a connection holds them.
+usage: client.py URI DURATION_S MEASURE
+MEASURE is one of:
+  rate1     getVersion calls/s, one client calling back to back
+  rate20    getVersion calls/s, 20 clients (processes) at once
+  fair      a second client's getVersion latency (ms: median, p99, max) while one client
+            streams getVersion calls back to back; also the streamer's calls/s meanwhile
+  domains   defines 1,000 domains, then listAllDomains latency and `virsh list --all` wall
+            time while a connection holds them
 """
 import json
 import multiprocessing as mp
@@ -15,6 +20,7 @@ import libvirt
 
 URI = sys.argv[1]
 DUR = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+MEASURE = sys.argv[3] if len(sys.argv) > 3 else 'rate1'
 libvirt.registerErrorHandler(lambda *a: None, None)
 
 
@@ -48,13 +54,56 @@ def get_version_rate(clients):
     return sum(counts) / DUR
 
 
+def streamer(ready, stop, count):
+    conn = libvirt.open(URI)
+    ready.set()
+    n = 0
+    while not stop.is_set():
+        for _ in range(100):
+            conn.getVersion()
+        n += 100
+    count.value = n
+    conn.close()
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def fairness():
+    ctx = mp.get_context('fork')
+    ready, stop, count = ctx.Event(), ctx.Event(), ctx.Value('l', 0)
+    p = ctx.Process(target=streamer, args=(ready, stop, count))
+    p.start()
+    ready.wait()
+    time.sleep(0.3)
+    conn = libvirt.open(URI)
+    lat = []
+    t_start = time.perf_counter()
+    end = t_start + DUR
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        conn.getVersion()
+        lat.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.01)
+    stop.set()
+    p.join()
+    conn.close()
+    return {
+        'fair_median_ms': percentile(lat, 0.5),
+        'fair_p99_ms': percentile(lat, 0.99),
+        'fair_max_ms': max(lat),
+        'fair_calls': len(lat),
+        'fair_streamer_rate': count.value / (time.perf_counter() - t_start),
+    }
+
+
 XML = "<domain type='test'><name>bench%04d</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"
 
 
-def main():
+def domains():
     out = {}
-    out['getVersion_1'] = get_version_rate(1)
-    out['getVersion_20'] = get_version_rate(20)
     conn = libvirt.open(URI)  # held open: libvirtd's test driver forgets state without clients
     for i in range(1000):
         conn.defineXML(XML % i)
@@ -74,6 +123,20 @@ def main():
     for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE):
         d.undefine()
     conn.close()
+    return out
+
+
+def main():
+    if MEASURE == 'rate1':
+        out = {'getVersion_1': get_version_rate(1)}
+    elif MEASURE == 'rate20':
+        out = {'getVersion_20': get_version_rate(20)}
+    elif MEASURE == 'fair':
+        out = fairness()
+    elif MEASURE == 'domains':
+        out = domains()
+    else:
+        raise SystemExit('unknown measure ' + MEASURE)
     print(json.dumps(out))
 
 

@@ -57,7 +57,9 @@ try {
   for (const p of pids.reverse())
     try {
       process.kill(p, 'SIGTERM')
-    } catch {}
+    } catch {
+      // already gone
+    }
   await new Promise((r) => setTimeout(r, 500))
   rmSync(root, {recursive: true, force: true})
 }

@@ -43,7 +43,9 @@ async function startLibvirtd() {
 async function stop(pid, dir) {
   try {
     process.kill(pid, 'SIGTERM')
-  } catch {}
+  } catch {
+    // already gone
+  }
   for (let i = 0; i < 100; i++) {
     try {
       process.kill(pid, 0)
@@ -55,36 +57,51 @@ async function stop(pid, dir) {
   rmSync(dir, {recursive: true, force: true})
 }
 
-function measure(d) {
-  return JSON.parse(sh('/usr/bin/python3', [join(ROOT, 'bench/client.py'), d.uri, DUR]))
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
+
+function measure(d, what) {
+  return JSON.parse(sh('/usr/bin/python3', [join(ROOT, 'bench/client.py'), d.uri, DUR, what]))
 }
 
+// [label, key, higher is better, measure]
 const rows = [
-  ['getVersion calls/s, 1 client', 'getVersion_1', true],
-  ['getVersion calls/s, 20 clients', 'getVersion_20', true],
-  ['listAllDomains, 1,000 domains (ms/call)', 'listAllDomains_1000_ms', false],
-  ['virsh list --all, 1,000 domains (ms)', 'virsh_list_all_1000_ms', false],
+  ['getVersion calls/s, 1 client', 'getVersion_1', true, 'rate1'],
+  ['getVersion calls/s, 20 clients', 'getVersion_20', true, 'rate20'],
+  ["2nd client's call while 1 streams: median (ms)", 'fair_median_ms', false, 'fair'],
+  ["2nd client's call while 1 streams: p99 (ms)", 'fair_p99_ms', false, 'fair'],
+  ['  the streaming client meanwhile (calls/s)', 'fair_streamer_rate', true, 'fair'],
+  ['listAllDomains, 1,000 domains (ms/call)', 'listAllDomains_1000_ms', false, 'domains'],
+  ['virsh list --all, 1,000 domains (ms)', 'virsh_list_all_1000_ms', false, 'domains'],
 ]
 
+// Both daemons run side by side; rounds alternate between them (and which goes first), and each
+// figure is the median of its rounds: one round is at the mercy of whatever else the machine runs.
 const ours = await startVctl()
-let a
+const theirs = await startLibvirtd()
+const samples = {vctl: {}, libvirtd: {}}
+const add = (name, out) => {
+  for (const [k, v] of Object.entries(out)) (samples[name][k] ??= []).push(v)
+}
 try {
-  a = measure(ours)
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 ? [theirs, ours] : [ours, theirs]
+    for (const what of ['rate1', 'rate20', 'fair']) for (const d of order) add(d.name, measure(d, what))
+  }
+  for (const d of [ours, theirs]) add(d.name, measure(d, 'domains'))
 } finally {
   await ours.stop()
-}
-const theirs = await startLibvirtd()
-let b
-try {
-  b = measure(theirs)
-} finally {
   await theirs.stop()
 }
+const a = Object.fromEntries(Object.entries(samples.vctl).map(([k, v]) => [k, median(v)]))
+const b = Object.fromEntries(Object.entries(samples.libvirtd).map(([k, v]) => [k, median(v)]))
 if (a.listAllDomains_count !== 1001 || b.listAllDomains_count !== 1001)
   throw new Error(`domain counts differ: ${a.listAllDomains_count} vs ${b.listAllDomains_count}`)
-console.log('figure'.padEnd(44), 'vctl'.padStart(12), 'libvirtd'.padStart(12), 'ratio'.padStart(8))
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+console.log(`median of ${ROUNDS} alternating rounds (${DUR} s each); load average at the end: ${load}`)
+console.log('figure'.padEnd(50), 'vctl'.padStart(12), 'libvirtd'.padStart(12), 'ratio'.padStart(8))
 for (const [label, key, higherBetter] of rows) {
   const ratio = higherBetter ? a[key] / b[key] : b[key] / a[key]
-  console.log(label.padEnd(44), a[key].toFixed(1).padStart(12), b[key].toFixed(1).padStart(12), `${ratio.toFixed(2)}x`.padStart(8))
+  console.log(label.padEnd(50), a[key].toFixed(1).padStart(12), b[key].toFixed(1).padStart(12), `${ratio.toFixed(2)}x`.padStart(8))
 }
 console.log('(ratio > 1 means vctl is better: more calls/s, or less time)')

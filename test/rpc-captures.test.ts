@@ -8,7 +8,7 @@ import {admin} from '../src/lib/rpc/programs/admin.js'
 import {errorStruct} from '../src/lib/rpc/message.js'
 import {XdrReader, XdrWriter} from '../src/lib/rpc/xdr.js'
 import type {Codec} from '../src/lib/rpc/codec.js'
-import type {Program} from '../src/lib/rpc/program.js'
+import type {AnyProgram} from '../src/lib/rpc/program.js'
 
 const DIR = join(import.meta.dirname, '../../shared/protocol-captures')
 
@@ -22,7 +22,7 @@ interface Frame {
   payload_len: number
 }
 
-const PROGRAMS = new Map<string, Program<any, any>>([
+const PROGRAMS = new Map<string, AnyProgram>([
   ['0x20008086', remote],
   ['0x6900690', admin],
 ])

@@ -3,9 +3,11 @@ import test from 'ava'
 import {remote} from '../src/lib/rpc/programs/remote.js'
 import {admin} from '../src/lib/rpc/programs/admin.js'
 import {ErrorDomain} from '../src/lib/errors.js'
+import type {AnyProgram} from '../src/lib/rpc/program.js'
 
 test('procedure tables are in procedure-number order', (t) => {
-  for (const program of [remote, admin]) {
+  const programs: AnyProgram[] = [remote, admin]
+  for (const program of programs) {
     const nums = Object.values(program.procs).map((d) => d.num)
     t.deepEqual(
       nums,

@@ -43,7 +43,7 @@ interface ConnState {
 }
 
 export interface RemoteOptions {
-  registry: DriverRegistry
+  registry: Pick<DriverRegistry, 'open'>
   /** Whether the listener is a secure channel (UNIX, TLS). */
   isSecure: (conn: RpcConnection) => boolean
   /** Auth scheme of the connection's listener (AuthType: none, sasl, polkit). */

@@ -111,7 +111,7 @@ export class Daemon {
     if (opts.pidFile) paths.pidFile = opts.pidFile
     const fds = activatedFds(env)
     // Guests and helpers started later must not think the sockets are theirs.
-    for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[k]
+    for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) Reflect.deleteProperty(env, k)
     if (fds && opts.listen) {
       throw new DaemonStartError("--listen parameter not permitted with systemd activation sockets, see 'man libvirtd' for further guidance")
     }
@@ -141,14 +141,14 @@ export class Daemon {
           log.info('caught SIGUSR1, re-executing')
           reexec().then(
             () => process.exit(0),
-            (err: Error) => log.error(`re-exec failed, carrying on: ${err.message}`),
+            (err: unknown) => log.error(`re-exec failed, carrying on: ${(err as Error).message}`),
           )
         })
       }
     }
     d.armIdleTimer()
     for (const fn of d.readyHooks) {
-      fn().catch((err) => log.error(`autostart failed: ${(err as Error).message}`))
+      fn().catch((err: unknown) => log.error(`autostart failed: ${(err as Error).message}`))
     }
     log.info(`${name} ready: ${d.listeners.map((l) => `${l.role}=${l.address}`).join(' ')}`)
     return d
@@ -214,7 +214,7 @@ export class Daemon {
 
   private makeRemoteProgram(): ServedProgram {
     return createRemoteProgram({
-      registry: {open: (name: string | null) => this.registry.open(name)} as DriverRegistry,
+      registry: {open: (name) => this.registry.open(name)},
       isSecure: (conn) => {
         const role = this.connListener.get(conn)?.role
         return role !== 'tcp'

@@ -95,6 +95,11 @@ const BUSY_POLL_QUIET_MS = 2
  * the others' latency.
  */
 const BUSY_POLL_TURN_NS = 500_000n
+/**
+ * Calls served from one client's input in one turn of the event loop; a client that sends many
+ * at once (pipelining) has the rest served in later turns, after the other clients' input.
+ */
+const PUMP_TURN_FRAMES = 32
 
 let nextConnectionId = 1n
 
@@ -116,6 +121,7 @@ export class RpcConnection {
   /** Whether we paused the socket (the client is throttled). */
   private readPaused = false
   private drainWait = false
+  private turnPending = false
   private keepaliveOn = false
   private keepaliveTimer: NodeJS.Timeout | undefined
   private lastRx = Date.now()
@@ -233,10 +239,15 @@ export class RpcConnection {
 
   /** Serves the calls received so far until none is left or the client is throttled. */
   private pump(): void {
+    let budget = PUMP_TURN_FRAMES
     try {
       while (!this.closed) {
         if (this.throttled()) {
           this.throttle()
+          return
+        }
+        if (budget-- === 0) {
+          this.yieldTurn()
           return
         }
         const p = this.decoder.take()
@@ -254,6 +265,20 @@ export class RpcConnection {
       this.readPaused = false
       this.socket.resume()
     }
+  }
+
+  /** Leaves the rest of the received calls for the next turn of the event loop. */
+  private yieldTurn(): void {
+    if (!this.readPaused) {
+      this.readPaused = true
+      this.socket.pause()
+    }
+    if (this.turnPending) return
+    this.turnPending = true
+    setImmediate(() => {
+      this.turnPending = false
+      this.pump()
+    })
   }
 
   private throttle(): void {
