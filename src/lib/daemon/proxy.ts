@@ -7,7 +7,8 @@
  */
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {RpcClient} from '../rpc/client.js'
-import {buildErrorReply, MessageStatus, MessageType, type Packet} from '../rpc/message.js'
+import {buildErrorReply, MessageStatus, MessageType, SERIAL_OFFSET, type Packet} from '../rpc/message.js'
+import {AuthType, CONNECT_RO} from './remote.js'
 import {remote, Feature} from '../rpc/programs/remote.js'
 import {HandlerTable, type RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {parseUri, serverName, daemonForUriDriver} from '../uri.js'
@@ -52,12 +53,12 @@ function st(conn: RpcConnection): ProxyState {
 async function openBackend(path: string, uri: string, readonly: boolean, conn: RpcConnection): Promise<RpcClient> {
   const c = await RpcClient.connect({path}, [remote])
   const {types} = await c.call(remote, P.AUTH_LIST, undefined)
-  if (types[0] !== 0) {
+  if (types[0] !== AuthType.NONE) {
     c.destroy()
     throw new VirError(ErrorCode.AUTH_FAILED, ErrorDomain.REMOTE, `authentication failed: backend daemon at ${path} wants auth type ${types[0]}`)
   }
   await c.call(remote, P.CONNECT_SUPPORTS_FEATURE, {feature: Feature.PROGRAM_KEEPALIVE})
-  await c.call(remote, P.CONNECT_OPEN, {name: uri, flags: readonly ? 1 : 0})
+  await c.call(remote, P.CONNECT_OPEN, {name: uri, flags: readonly ? CONNECT_RO : 0})
   // Events from the backend go to the client as they are.
   c.on('raw-message', (p: Packet) => conn.sendRaw(p.buf))
   c.on('close', () => conn.close())
@@ -74,7 +75,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
   const local = new HandlerTable()
   local.on(P.AUTH_LIST, (conn) => {
     conn.authenticated = true
-    return {types: [0]}
+    return {types: [AuthType.NONE]}
   })
   local.on(P.CONNECT_SUPPORTS_FEATURE, (conn, {feature}) => {
     if (feature === Feature.PROGRAM_KEEPALIVE) conn.enableKeepalive()
@@ -104,7 +105,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
     }
     const path = sockFor(driver)
     if (!path) throw new VirError(ErrorCode.NO_CONNECT, ErrorDomain.NONE, `no connection driver available for ${raw}`)
-    const readonly = conn.readonly || (flags & 1) !== 0
+    const readonly = conn.readonly || (flags & CONNECT_RO) !== 0
     const primary = await openBackend(path, uri, readonly, conn)
     conn.readonly = readonly
     conn.state.proxy = {mode: opts.mode, primaryDriver: driver, primary, secondaries: new Map(), ready: new Map(), readonly} satisfies ProxyState
@@ -153,7 +154,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
       if (err || !reply) return replyError(conn, p, err)
       // The backend's reply as it is, under the client's serial.
       const out = Buffer.from(reply.packet)
-      out.writeUInt32BE(p.serial, 20)
+      out.writeUInt32BE(p.serial, SERIAL_OFFSET)
       conn.sendRaw(out)
     })
     // Usually the backend answers within microseconds: read it now rather than via the event loop.

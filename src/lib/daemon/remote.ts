@@ -109,7 +109,7 @@ const then = <T, R>(v: T | Promise<T>, f: (x: T) => R): R | Promise<R> => (v ins
 export const AuthType = {NONE: 0, SASL: 1, POLKIT: 2} as const
 
 /** virConnectFlags: the connection is read-only. */
-const CONNECT_RO = 1
+export const CONNECT_RO = 1
 /** virDomainXMLFlags a read-only connection may not ask for: SECURE, MIGRATABLE. */
 const DOMAIN_XML_RO_DENIED = 1 | 8
 /** virConnectListAllDomainsFlags: active, inactive. */

@@ -31,3 +31,39 @@ export function readNow(fd: number): Buffer | null | 'end' {
     Error.stackTraceLimit = limit
   }
 }
+
+/**
+ * A gap this long between two iterations of a spin means the process was descheduled: the cores
+ * are oversubscribed and spinning only takes CPU from the processes that have work.
+ */
+export const PREEMPTED_NS = 200_000n
+/** After this many fruitless sessions in a row, a socket is polled once every 2^MAX_BACKOFF calls. */
+const MAX_BACKOFF = 6
+
+/**
+ * Whether busy polling pays off on one socket. A session that received nothing (the peer's next
+ * message came later than the window, as with a forwarding proxy whose own client is slower, or
+ * the spin was descheduled) makes the socket skip the next 1, 3, 7, ... 63 chances; a session
+ * that received something resets it.
+ */
+export class PollGovernor {
+  private skip = 0
+  private misses = 0
+
+  /** Whether to poll this time. */
+  shouldPoll(): boolean {
+    if (this.skip === 0) return true
+    this.skip--
+    return false
+  }
+
+  /** Records how a session went. */
+  record(received: boolean): void {
+    if (received) {
+      this.misses = 0
+      return
+    }
+    this.misses = Math.min(this.misses + 1, MAX_BACKOFF)
+    this.skip = (1 << this.misses) - 1
+  }
+}

@@ -4,12 +4,13 @@
  */
 import {connect as netConnect, type Socket} from 'node:net'
 import {EventEmitter} from 'node:events'
-import {pollableFd, readNow} from './busy-poll.js'
+import {PREEMPTED_NS, pollableFd, readNow} from './busy-poll.js'
 import {
   FrameDecoder,
   MessageStatus,
   MessageType,
   PAYLOAD_OFFSET,
+  SERIAL_OFFSET,
   errorStruct,
   finishPacket,
   fromWireError,
@@ -125,15 +126,19 @@ export class RpcClient extends EventEmitter {
   pollReplies(windowUs: number): void {
     const fd = pollableFd(this.socket)
     if (fd === undefined || windowUs <= 0) return
-    const deadline = process.hrtime.bigint() + BigInt(windowUs) * 1000n
+    let last = process.hrtime.bigint()
+    const deadline = last + BigInt(windowUs) * 1000n
     while (this.pending.size > 0 && !this.closedError) {
       const d = readNow(fd)
       if (d === 'end') return
       if (d === null) {
-        if (process.hrtime.bigint() > deadline) return
+        const now = process.hrtime.bigint()
+        if (now > deadline || now - last > PREEMPTED_NS) return
+        last = now
         continue
       }
       this.feed(d)
+      last = process.hrtime.bigint()
     }
   }
 
@@ -148,7 +153,7 @@ export class RpcClient extends EventEmitter {
     }
     const serial = this.serial++
     const buf = Buffer.from(call)
-    buf.writeUInt32BE(serial, 20)
+    buf.writeUInt32BE(serial, SERIAL_OFFSET)
     this.pending.set(serial, {
       def: null,
       prog: buf.readUInt32BE(4),

@@ -38,6 +38,8 @@ export interface Packet extends Header {
 }
 
 export const PAYLOAD_OFFSET = LEN_SIZE + HEADER_SIZE
+/** Where the serial sits in a packet (after the length word, program, version, procedure, type). */
+export const SERIAL_OFFSET = 20
 
 export function readHeader(buf: Buffer): Header {
   return {
@@ -45,7 +47,7 @@ export function readHeader(buf: Buffer): Header {
     vers: buf.readUInt32BE(8),
     proc: buf.readInt32BE(12),
     type: buf.readInt32BE(16),
-    serial: buf.readUInt32BE(20),
+    serial: buf.readUInt32BE(SERIAL_OFFSET),
     status: buf.readInt32BE(24),
   }
 }
@@ -191,7 +193,7 @@ export class FrameDecoder {
             vers: pkt.readUInt32BE(8),
             proc: pkt.readInt32BE(12),
             type: pkt.readInt32BE(16),
-            serial: pkt.readUInt32BE(20),
+            serial: pkt.readUInt32BE(SERIAL_OFFSET),
             status: pkt.readInt32BE(24),
             buf: pkt,
           }

@@ -4,7 +4,8 @@
  * does is up to the program's handler; this file only speaks the protocol.
  */
 import type {Socket} from 'node:net'
-import {pollableFd, readNow} from './busy-poll.js'
+import {apiName, asVirError, type ServedProgram} from './dispatch.js'
+import {PollGovernor, PREEMPTED_NS, pollableFd, readNow} from './busy-poll.js'
 import {
   FrameDecoder,
   FrameError,
@@ -17,50 +18,9 @@ import {
   type Header,
   type Packet,
 } from './message.js'
-import type {AnyProcDef, AnyProgram, EventDef, ProcDef} from './program.js'
+import type {AnyProcDef, AnyProgram, EventDef} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
-
-export type Handler = (conn: RpcConnection, def: AnyProcDef, args: unknown) => unknown
-
-export interface ServedProgram {
-  program: AnyProgram
-  handle: Handler
-  /**
-   * Forwarding (the proxy daemon): once the connection is open, calls this program does not
-   * handle itself are passed on raw; the forwarder sends the reply with `sendRaw` and accounts
-   * for the call with `conn.track()`.
-   */
-  forward?: {local: Set<number>; call: (conn: RpcConnection, p: Packet) => void}
-}
-
-/**
- * A program's handlers, one per procedure, each typed by its procedure's layouts; `handle` is
- * the ServedProgram's dispatcher.
- */
-export class HandlerTable {
-  private readonly fns = new Map<AnyProcDef, (conn: RpcConnection, args: unknown) => unknown>()
-
-  on<A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => R | Promise<R>): this {
-    // The server decodes the arguments with def.args, so they are an A.
-    this.fns.set(def, (conn, args) => fn(conn, args as A))
-    return this
-  }
-
-  has(def: AnyProcDef): boolean {
-    return this.fns.has(def)
-  }
-
-  defs(): AnyProcDef[] {
-    return [...this.fns.keys()]
-  }
-
-  readonly handle: Handler = (conn, def, args) => {
-    const fn = this.fns.get(def)
-    if (!fn) throw new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${def.num}`)
-    return fn(conn, args)
-  }
-}
 
 export interface ConnectionOptions {
   programs: Map<number, ServedProgram>
@@ -83,6 +43,8 @@ export interface ConnectionOptions {
   busyPollUs?: number
   log?: (msg: string) => void
 }
+
+export {HandlerTable, type Handler, type ServedProgram} from './dispatch.js'
 
 /** Which connection last received data, and when (for the busy-poll eligibility check). */
 let lastDataConn = 0n
@@ -122,6 +84,7 @@ export class RpcConnection {
   private readPaused = false
   private drainWait = false
   private turnPending = false
+  private readonly poll = new PollGovernor()
   private keepaliveOn = false
   private keepaliveTimer: NodeJS.Timeout | undefined
   private lastRx = Date.now()
@@ -301,26 +264,32 @@ export class RpcConnection {
    */
   private busyPoll(windowUs: number): void {
     const fd = pollableFd(this.socket)
-    if (fd === undefined) return
+    if (fd === undefined || !this.poll.shouldPoll()) return
     const windowNs = BigInt(windowUs) * 1000n
     const start = process.hrtime.bigint()
     const turnEnd = start + BUSY_POLL_TURN_NS
     let deadline = start + windowNs
+    let last = start
+    let received = false
     while (!this.closed && this.inFlight === 0 && !this.readPaused) {
       const d = readNow(fd)
       if (d === 'end') return // libuv sees EOF/errors too and closes the connection
       const now = process.hrtime.bigint()
       if (d === null) {
-        if (now > deadline) return
+        if (now > deadline || now - last > PREEMPTED_NS) break
+        last = now
         continue
       }
+      received = true
       this.lastRx = Date.now()
       lastDataAt = this.lastRx
       this.decoder.append(d)
       this.pump()
-      if (now > turnEnd) return
-      deadline = now + windowNs
+      if (now > turnEnd) break
+      last = process.hrtime.bigint()
+      deadline = last + windowNs
     }
+    this.poll.record(received)
   }
 
   private onPacket(p: Packet): void {
@@ -426,23 +395,4 @@ export class RpcConnection {
   replyError(h: Header, err: VirError): void {
     this.sendRaw(buildErrorReply(h, err))
   }
-}
-
-export function asVirError(err: unknown): VirError {
-  if (err instanceof VirError) return err
-  const msg = err instanceof Error ? err.message : String(err)
-  return new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: ${msg}`, {str1: 'internal error: %s', str2: msg})
-}
-
-const API_WORDS: Record<string, string> = {XML: 'XML', UUID: 'UUID', ID: 'ID', OS: 'OS', CPU: 'CPU'}
-
-/** REMOTE_PROC name -> public API name, e.g. DOMAIN_DEFINE_XML -> virDomainDefineXML. */
-export function apiName(procName: string): string {
-  return (
-    'vir' +
-    procName
-      .split('_')
-      .map((w) => API_WORDS[w] ?? w.charAt(0) + w.slice(1).toLowerCase())
-      .join('')
-  )
 }
