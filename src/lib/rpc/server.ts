@@ -197,7 +197,7 @@ export class RpcConnection {
    * stops reading the client until it catches up.
    */
   private throttled(): boolean {
-    return this.inFlight >= this.opts.maxRequests || this.socket.writableNeedDrain
+    return this.inFlight >= Math.max(1, this.opts.maxRequests) || this.socket.writableNeedDrain
   }
 
   /** Serves the calls received so far until none is left or the client is throttled. */
