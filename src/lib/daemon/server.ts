@@ -366,9 +366,9 @@ export class Daemon {
       keepaliveInterval: admin ? this.config.admin_keepalive_interval : this.config.keepalive_interval,
       keepaliveCount: admin ? this.config.admin_keepalive_count : this.config.keepalive_count,
       maxRequests: admin ? this.config.admin_max_client_requests : this.config.max_client_requests,
-      // The proxy keeps a short window towards its clients: it shares the cores with the client and
-      // the backend, and its backend replies are polled separately (see proxy.ts).
-      busyPollUs: this.name === 'virtproxyd' ? Math.round(this.busyPollUs / 5) : this.busyPollUs,
+      // virtproxyd does not spin for its clients' next calls: the client needs that core to make
+      // them, and the backend's. It polls for its backends' replies instead (see proxy.ts).
+      busyPollUs: this.name === 'virtproxyd' ? 0 : this.busyPollUs,
       log: (m) => this.log.debug(m),
     })
     this.connListener.set(conn, l)

@@ -4,7 +4,7 @@
  */
 import {connect as netConnect, type Socket} from 'node:net'
 import {EventEmitter} from 'node:events'
-import {PREEMPTED_NS, pollableFd, readNow} from './busy-poll.js'
+import {PollGovernor, PREEMPTED_NS, pollableFd, readNow} from './busy-poll.js'
 import {
   FrameDecoder,
   MessageStatus,
@@ -57,6 +57,7 @@ export class RpcClient extends EventEmitter {
   private readonly pending = new Map<number, Pending>()
   private readonly programs = new Map<number, AnyProgram>()
   private closedError: Error | undefined
+  private readonly poll = new PollGovernor()
 
   constructor(socket: Socket, programs: AnyProgram[]) {
     super()
@@ -125,21 +126,24 @@ export class RpcClient extends EventEmitter {
    */
   pollReplies(windowUs: number): void {
     const fd = pollableFd(this.socket)
-    if (fd === undefined || windowUs <= 0) return
+    if (fd === undefined || windowUs <= 0 || !this.poll.shouldPoll()) return
     let last = process.hrtime.bigint()
     const deadline = last + BigInt(windowUs) * 1000n
+    let received = false
     while (this.pending.size > 0 && !this.closedError) {
       const d = readNow(fd)
       if (d === 'end') return
       if (d === null) {
         const now = process.hrtime.bigint()
-        if (now > deadline || now - last > PREEMPTED_NS) return
+        if (now > deadline || now - last > PREEMPTED_NS) break
         last = now
         continue
       }
+      received = true
       this.feed(d)
       last = process.hrtime.bigint()
     }
+    this.poll.record(received)
   }
 
   /**
