@@ -478,7 +478,8 @@ const KIND_TEXT: Record<Kind, string> = {
 
 function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
   const {key, value, line} = entry
-  const wrong = (): never => {
+  // A declaration (not an arrow in a const) so that calls narrow `value` like a throw does.
+  function wrong(): never {
     let hint = ''
     if (spec.kind === 'string' && typeof value === 'number') hint = ` (write "${value}")`
     if ((spec.kind === 'bool' || spec.kind === 'int' || spec.kind === 'uint') && typeof value === 'string' && /^-?\d+$/.test(value)) {
@@ -500,7 +501,7 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
       break
     case 'uint':
       if (typeof value !== 'number') wrong()
-      if ((value as number) < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
+      if (value < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
       out = value
       break
     case 'string':
@@ -509,12 +510,12 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
       break
     case 'stringList':
       if (!Array.isArray(value)) wrong()
-      for (const item of value as ConfScalar[]) {
+      for (const item of value) {
         if (typeof item !== 'string') {
           throw confError(file, line, `'${key}' expects a list of quoted strings, but the list contains the integer ${item}`)
         }
       }
-      out = [...(value as string[])]
+      out = [...value]
       break
   }
   if (spec.check) {
@@ -522,6 +523,10 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
     if (problem) throw confError(file, line, `invalid value for '${key}': ${problem}`)
   }
   return out
+}
+
+function setSetting<K extends SettingKey>(config: DaemonConfig, key: K, value: DaemonConfig[K]): void {
+  config[key] = value
 }
 
 /**
@@ -533,7 +538,6 @@ export function parseDaemonConfig(text: string, file: string): {config: DaemonCo
   const config = defaultDaemonConfig()
   const warnings: string[] = []
   const firstLine = new Map<string, number>()
-  const target = config as unknown as Record<string, unknown>
 
   for (const entry of parseConf(text, file)) {
     const {key, line} = entry
@@ -545,7 +549,8 @@ export function parseDaemonConfig(text: string, file: string): {config: DaemonCo
     firstLine.set(key, line)
     config.explicit.add(key)
     if (Object.hasOwn(SCHEMA, key)) {
-      target[key] = convert(file, entry, SCHEMA[key as SettingKey])
+      // convert() checked the value against the setting's kind.
+      setSetting(config, key as SettingKey, convert(file, entry, SCHEMA[key as SettingKey]) as DaemonConfig[SettingKey])
     } else {
       config.extra[key] = Array.isArray(entry.value) ? [...entry.value] : entry.value
       warnings.push(`${file}:${line}: unknown setting '${key}' (ignored)`)
