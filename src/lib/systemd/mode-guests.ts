@@ -17,7 +17,7 @@ export interface GuestCheck {
  * running QEMU guests. A socket nobody answers on has no guests to protect; a daemon without the
  * QEMU driver has none either.
  */
-export async function runningGuests(root: string, timeoutMs = 5000): Promise<GuestCheck[]> {
+export async function runningGuests(root: string, timeoutMs = 10000): Promise<GuestCheck[]> {
   const {socketAccepts} = await import('../daemon/listeners.js')
   const client = await import('../client/connection.js')
   const {remote} = await import('../rpc/programs/remote.js')
@@ -26,7 +26,9 @@ export async function runningGuests(root: string, timeoutMs = 5000): Promise<Gue
   const out: GuestCheck[] = []
   for (const name of ['libvirt-sock', 'virtqemud-sock']) {
     const socket = join(dir, name)
-    if (!existsSync(socket) || !(await socketAccepts(socket, 1000))) {
+    // A socket nobody listens on refuses at once; the bound only matters for a stalled listener,
+    // and a short one would take a busy daemon (or a loaded host) for an absent one.
+    if (!existsSync(socket) || !(await socketAccepts(socket, timeoutMs))) {
       out.push({socket, answered: false, guests: []})
       continue
     }
