@@ -1,13 +1,20 @@
 // vctl daemon start: -d readiness, -t idle exit, PID file ownership, stale sockets, SIGTERM, config.
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 import {existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {spawn} from 'node:child_process'
 import {BIN, connectUnix, freePort, isRunning, run, startDaemon, tempRoot, vctl, virsh, waitExit} from './helpers/daemon.js'
 import type {SocketStatus} from '../src/lib/daemon/socket-status.js'
 
+/** A fresh root removed when the test ends. */
+function scratch(t: ExecutionContext): string {
+  const root = tempRoot()
+  t.teardown(() => rmSync(root, {recursive: true, force: true}))
+  return root
+}
+
 test('-d returns with the sockets accepting; SIGTERM removes sockets and PID file', async (t) => {
-  const d = await startDaemon([], {keepRoot: true})
+  const d = await startDaemon([], {root: scratch(t), keepRoot: true})
   // Ready on return: the very first call succeeds.
   const r = await virsh(d.uri('test'), ['list'])
   t.is(r.code, 0, r.stderr)
@@ -29,8 +36,7 @@ test('a second daemon on the same root refuses with a clear message', async (t) 
 })
 
 test('-t 2 exits after 2 s idle, not while a client is connected', async (t) => {
-  const root = tempRoot()
-  t.teardown(() => rmSync(root, {recursive: true, force: true}))
+  const root = scratch(t)
   const child = spawn(process.execPath, [BIN, 'daemon', 'start', '--root', root, '-t', '2'], {stdio: 'ignore'})
   t.teardown(() => child.kill())
   let exitedAt: number | undefined
@@ -87,22 +93,22 @@ test('config: socket perms, unix_sock_dir; malformed config names file and line'
   t.is(list.find((s) => s.kind === 'ro')?.mode, '0755')
   await d.stop()
 
-  const bad = join(tempRoot(), 'bad.conf')
+  const bad = join(scratch(t), 'bad.conf')
   writeFileSync(bad, 'listen_tcp = 1\ntcp_port = \n')
-  const b = await vctl(['daemon', 'start', '--root', tempRoot(), '-f', bad])
+  const b = await vctl(['daemon', 'start', '--root', scratch(t), '-f', bad])
   t.is(b.code, 1)
   t.regex(b.stderr, new RegExp(`${bad}:2`))
-  const missing = await vctl(['daemon', 'start', '--root', tempRoot(), '-f', '/nonexistent/x.conf'])
+  const missing = await vctl(['daemon', 'start', '--root', scratch(t), '-f', '/nonexistent/x.conf'])
   t.is(missing.code, 1)
   t.regex(missing.stderr, /\/nonexistent\/x\.conf/)
 })
 
 test('--listen serves plain TCP only with auth_tcp = "none" set explicitly', async (t) => {
   const port = await freePort()
-  const cfgDir = tempRoot()
+  const cfgDir = scratch(t)
   const noAuth = join(cfgDir, 'no-auth.conf')
   writeFileSync(noAuth, `listen_tcp = 1\nlisten_tls = 0\ntcp_port = "${port}"\nlisten_addr = "127.0.0.1"\n`)
-  const refused = await vctl(['daemon', 'start', '--root', tempRoot(), '-f', noAuth, '--listen'])
+  const refused = await vctl(['daemon', 'start', '--root', scratch(t), '-f', noAuth, '--listen'])
   t.is(refused.code, 1)
   t.regex(refused.stderr, /auth_tcp/)
   const ok = join(cfgDir, 'ok.conf')
