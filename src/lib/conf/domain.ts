@@ -440,6 +440,8 @@ export function domainFromXml(root: XmlElement): DomainDef {
 
   const name = requireName(root, D)
   if (name.includes('/')) throw errors.xmlError(D, `name ${name} cannot contain '/'`)
+  // libvirt's virXMLCheckIllegalChars, which reports in the XML error domain.
+  if (name.includes('\n')) throw errors.xmlDetail(ErrorDomain.XML, 'invalid char in name: \n')
   const uuid = uuidOrNew(root, D)
 
   const titleEl = child(root, 'title')
