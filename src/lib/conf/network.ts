@@ -19,7 +19,7 @@ import {
   serializeXml,
   textEl,
 } from './xml.js'
-import {expectRoot, intAttr, requireName, uuidOrNew} from './domain.js'
+import {expectRoot, intAttr, requireName, uuidOrNew} from './values.js'
 
 export interface NetworkBridge {
   name?: string
