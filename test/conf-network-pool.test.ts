@@ -22,7 +22,7 @@ function assertValid(t: ExecutionContext, xml: string, schema: string): void {
 }
 
 function typed(def: NetworkDef | PoolDef): unknown {
-  return JSON.parse(JSON.stringify(def, (k, v) => (k === 'root' || k === 'xml' ? undefined : v)))
+  return JSON.parse(JSON.stringify(def, (k, v: unknown) => (k === 'root' || k === 'xml' ? undefined : v))) as unknown
 }
 
 const NAT_NETWORK = `<network>
@@ -152,7 +152,7 @@ test('network errors are in the NETWORK domain', (t) => {
     ],
   ]
   for (const [xml, code, message, domain] of cases) {
-    const err = t.throws(() => parseNetworkXml(xml), {instanceOf: VirError}) as VirError
+    const err = t.throws<VirError>(() => parseNetworkXml(xml), {instanceOf: VirError})
     t.is(err.domain, domain ?? ErrorDomain.NETWORK, xml)
     t.is(err.code, code, xml)
     t.true(err.message.startsWith(message), `${xml}: ${err.message}`)
@@ -252,7 +252,7 @@ test('pool errors are in the STORAGE domain', (t) => {
     ],
   ]
   for (const [xml, code, message] of cases) {
-    const err = t.throws(() => parsePoolXml(xml), {instanceOf: VirError}) as VirError
+    const err = t.throws<VirError>(() => parsePoolXml(xml), {instanceOf: VirError})
     t.is(err.domain, ErrorDomain.STORAGE, xml)
     t.is(err.code, code, xml)
     t.true(err.message.startsWith(message), `${xml}: ${err.message}`)

@@ -235,7 +235,7 @@ test('UTF-8: bytes that are not UTF-8 are refused with the bytes named', (t) => 
   ]) {
     const s = decodeUtf8(Buffer.from(bad), 0, bad.length)
     t.deepEqual(
-      [...s].map((c) => c.charCodeAt(0) - 0xdc00),
+      Array.from(s, (c) => c.charCodeAt(0) - 0xdc00),
       bad,
     )
   }

@@ -318,8 +318,8 @@ export function reassemble(
   replace: Readonly<Record<string, XmlElement | readonly XmlElement[] | undefined>>,
 ): XmlElement {
   const n = order.names.length
-  const anchored: (XmlNode[] | undefined)[] = new Array(n + 1)
-  const kept: (XmlElement[] | undefined)[] = new Array(n)
+  const anchored = new Array<XmlNode[] | undefined>(n + 1)
+  const kept = new Array<XmlElement[] | undefined>(n)
   if (orig) {
     let anchor = n
     for (const c of orig.children) {

@@ -211,7 +211,7 @@ export function decodeUtf8(buf: Buffer, start: number, end: number): string {
   let i = start
   while (i < end) {
     const b = buf[i]
-    let n = 0
+    let n: number
     let cp = 0
     let min = 0
     if (b < 0x80) n = 0
