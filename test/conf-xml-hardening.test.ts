@@ -90,6 +90,21 @@ const ENTITY_CASES: [string, string, Expect][] = [
     {code: 35, domain: 20, message: /^\(domain_definition\):1: Attribute references external entity 'x'\n/},
   ],
   [
+    'undeclared entity inside an entity, in an attribute: reported at the reference',
+    `<!DOCTYPE domain [<!ENTITY m "&zz;">]>${dom('bm', "<devices><graphics type='vnc' keymap='&m;abc'/></devices>")}`,
+    {code: 35, domain: 20, message: /^\(domain_definition\):1: Entity 'zz' not defined\n.*\n-{160}\^$/},
+  ],
+  [
+    'entity loop in an attribute: reported at the reference',
+    `<!DOCTYPE domain [<!ENTITY a "&b;"><!ENTITY b "&a;">]>${dom('bm', "<devices><graphics type='vnc' keymap='&a;abc'/></devices>")}`,
+    {code: 35, domain: 20, message: /^\(domain_definition\):1: Detected an entity reference loop\n.*\n-{176}\^$/},
+  ],
+  [
+    'in an attribute, density counts the document read so far (5 x 5 is fine)',
+    `<!DOCTYPE domain [<!ENTITY a "l"><!ENTITY b "&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;">]>${dom('bm', "<devices><graphics type='vnc' keymap='&c;'/></devices>")}`,
+    {name: 'bm'},
+  ],
+  [
     'parameter entity reference in an entity value',
     `<!DOCTYPE domain [<!ENTITY a "%x;">]>${dom('x')}`,
     {

@@ -148,26 +148,31 @@ export class EntityTable {
   }
 
   /**
-   * The declared general entity `name`, referenced in `src` (the input being read) with its ';'
-   * just before `at`. Returns undefined for an undeclared one that is tolerated. Walks the entity first
-   * (see the module comment) and applies the density rule at this reference.
+   * The declared general entity `name`, referenced with its ';' just before offset `at` of the
+   * input being read. Returns undefined for an undeclared one that is tolerated. Walks the entity
+   * first (see the module comment) and applies the density rule at this reference.
+   *
+   * In content, libxml2 parses an entity's text on its own, so problems inside it are reported
+   * against that text. In an attribute value (`inAttr`) it decodes the text in place: problems are
+   * reported at the reference, and the density rule counts what was read of the document.
    */
-  lookup(name: string, at: number, fail: EntityFail): Entity | undefined {
+  lookup(name: string, at: number, fail: EntityFail, inAttr = false): Entity | undefined {
     const ent = this.general.get(name)
     if (ent === undefined) {
       if (this.lenient) return undefined
       return fail(`Entity '${name}' not defined`)
     }
     if (ent.state === 1) return entityLoop(fail)
-    if (ent.state === 0) this.walk(ent, 0)
+    if (ent.state === 0) this.walk(ent, 0, inAttr ? {fail, consumed: at} : undefined)
     if (ent.refs > 0 && 3 * (2 * ent.refs + 1) >= 10 * at) entityLoop(fail)
     return ent
   }
 
-  private walk(ent: Entity, nesting: number): void {
+  private walk(ent: Entity, nesting: number, inAttr: {fail: EntityFail; consumed: number} | undefined): void {
     ent.state = 1
     const v = ent.value
     const failHere = (reason: string, at: number): never => {
+      if (inAttr !== undefined) return inAttr.fail(reason)
       throw errors.xmlDetail(this.errDomain, describe(v, undefined, reason, at))
     }
     let refs = 0
@@ -184,8 +189,8 @@ export class EntityTable {
             if (!this.lenient) failHere(`Entity '${name}' not defined`, after)
           } else {
             if (r.state === 1 || nesting >= MAX_NESTING) failHere(LOOP, after)
-            if (r.state === 0) this.walk(r, nesting + 1)
-            if (r.refs > 0 && 3 * (2 * r.refs + 1) >= 10 * after) failHere(LOOP, after)
+            if (r.state === 0) this.walk(r, nesting + 1, inAttr)
+            if (r.refs > 0 && 3 * (2 * r.refs + 1) >= 10 * (inAttr?.consumed ?? after)) failHere(LOOP, after)
             refs = Math.min(REF_CAP, refs + 1 + r.refs)
           }
         }

@@ -382,8 +382,12 @@ class Parser {
     this.entities.leave(ent)
   }
 
-  /** An attribute value with its references replaced and its whitespace normalized. */
-  private decodeAttr(raw: string, base: number, nesting: number): string {
+  /**
+   * An attribute value with its references replaced and its whitespace normalized. `base` is
+   * raw's offset in this input; inside an entity's text (`top` set), problems are reported at the
+   * document's reference, `top`, as libxml2 does.
+   */
+  private decodeAttr(raw: string, base: number, nesting: number, top?: number): string {
     let out = ''
     let last = 0
     let amp = raw.indexOf('&')
@@ -393,16 +397,16 @@ class Parser {
       if (ref.char !== undefined) {
         out += ref.char
       } else {
-        const at = base + ref.end
+        const at = top ?? base + ref.end
         const fail: EntityFail = (reason, pos) => this.fail(reason, pos ?? at)
-        const ent = this.entities.lookup(ref.name, at, fail)
+        const ent = this.entities.lookup(ref.name, at, fail, true)
         if (ent !== undefined) {
-          if (ent.external) this.fail(`Attribute references external entity '${ent.name}'`, at)
-          if (ent.value.indexOf('<') >= 0) this.fail(`'<' in entity '${ent.name}' is not allowed in attributes values`, at)
+          if (ent.external) fail(`Attribute references external entity '${ent.name}'`)
+          if (ent.value.indexOf('<') >= 0) fail(`'<' in entity '${ent.name}' is not allowed in attributes values`)
           if (nesting >= 40) entityLoop(fail)
           this.entities.account(ent.value.length, fail)
           this.entities.enter(ent, fail)
-          out += ent.value.indexOf('&') >= 0 ? this.decodeAttr(ent.value, at, nesting + 1) : normalizeAttrSpace(ent.value)
+          out += ent.value.indexOf('&') >= 0 ? this.decodeAttr(ent.value, 0, nesting + 1, at) : normalizeAttrSpace(ent.value)
           this.entities.leave(ent)
         }
       }
