@@ -1,4 +1,7 @@
-/** Character classes shared by the XML reader and writer (XML 1.0, simplified as libvirt needs). */
+/**
+ * Character classes shared by the XML reader and writer (XML 1.0, simplified as libvirt needs), and
+ * the text of the reader's errors as libvirt prints libxml2's.
+ */
 
 export const CH_SLASH = 47
 export const CH_LT = 60
@@ -71,4 +74,23 @@ export function describe(s: string, docName: string | undefined, reason: string,
     .slice(lineStart, lineEnd)
     .replace(/[\ud800-\udfff]/g, (ch) => (ch.charCodeAt(0) >= 0xdc80 && ch.charCodeAt(0) <= 0xdcff ? '\ufffd' : ch))
   return `${where}: ${reason}\n${text}\n${'-'.repeat(col)}^`
+}
+
+/** The (up to) four bytes libxml2 lists for undecodable input at s[i]: escaped bytes as they were. */
+export function bytesAt(s: string, i: number): string {
+  const out: number[] = []
+  for (let j = i; j < s.length && out.length < 4; j++) {
+    const c = s.charCodeAt(j)
+    if (c >= 0xdc80 && c <= 0xdcff) {
+      out.push(c - 0xdc00)
+      continue
+    }
+    const cp = s.codePointAt(j) ?? c
+    if (cp > 0xffff) j++
+    for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) out.push(b)
+  }
+  return out
+    .slice(0, 4)
+    .map((b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`)
+    .join(' ')
 }

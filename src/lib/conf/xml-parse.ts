@@ -18,7 +18,7 @@
 import {ErrorDomain, errors} from '../errors.js'
 import type {XmlElement, XmlNode} from './xml.js'
 import {EntityTable, entityLoop, type EntityFail} from './xml-entities.js'
-import {CH_GT, CH_LT, CH_QMARK, CH_SLASH, describe, isNameChar, isNameStart, isSpace, isXmlChar, lineOf} from './xml-chars.js'
+import {CH_GT, CH_LT, CH_QMARK, CH_SLASH, bytesAt, describe, isNameChar, isNameStart, isSpace, isXmlChar, lineOf} from './xml-chars.js'
 
 const CH_BANG = 33
 const CH_DQUOTE = 34
@@ -449,25 +449,6 @@ class Parser {
   private fail(reason: string, pos: number): never {
     throw errors.xmlDetail(this.errDomain, describe(this.src, this.docName, reason, pos))
   }
-}
-
-/** The (up to) four bytes libxml2 lists for undecodable input at s[i]: escaped bytes as they were. */
-function bytesAt(s: string, i: number): string {
-  const out: number[] = []
-  for (let j = i; j < s.length && out.length < 4; j++) {
-    const c = s.charCodeAt(j)
-    if (c >= 0xdc80 && c <= 0xdcff) {
-      out.push(c - 0xdc00)
-      continue
-    }
-    const cp = s.codePointAt(j) ?? c
-    if (cp > 0xffff) j++
-    for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) out.push(b)
-  }
-  return out
-    .slice(0, 4)
-    .map((b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`)
-    .join(' ')
 }
 
 function normalizeAttrSpace(raw: string): string {
