@@ -314,3 +314,18 @@ test('passwords: the QEMU check refuses VNC passwords over 8 bytes, as libvirt',
   t.is(err.message, 'unsupported configuration: VNC password is 12 characters long, only 8 permitted')
   t.regex(failure(() => checkVncPasswords(mk('ééééé'))).message, /VNC password is 10 characters long/)
 })
+
+test('depth: entities nested in entities stay within a total cap, and the deepest tree still formats', (t) => {
+  // Each entity wraps the previous one in 250 elements: every piece is within libxml2's 256, the
+  // whole grows by 250 a level. 8 levels (2,000 deep) are accepted; 9 exceed the total cap of 2,048.
+  const chain = (levels: number): string => {
+    let decl = '<!ENTITY e0 "x">'
+    for (let i = 1; i <= levels; i++) decl += `<!ENTITY e${i} "${'<a>'.repeat(250)}&e${i - 1};${'</a>'.repeat(250)}">`
+    return `<!DOCTYPE r [${decl}]><r>&e${levels};</r>`
+  }
+  const root = parseXml(chain(8), 'doc')
+  const text = serializeXml(root)
+  t.true(text.includes(`${' '.repeat(2 * 2000)}<a>x</a>`))
+  const err = failure(() => parseXml(chain(9), 'doc'))
+  t.regex(err.message, /Excessive depth in document: 256 use XML_PARSE_HUGE option/)
+})

@@ -8,7 +8,7 @@
  *  - the internal DTD subset is read: internal entities are expanded (their replacement text may
  *    hold markup, which becomes part of the tree), external entities are never loaded (a reference
  *    in content expands to nothing, one in an attribute value is an error), and expansion is bounded
- *    (see entities.ts);
+ *    (see xml-entities.ts); an entity's markup counts its depth from 0 again, as in libxml2;
  *  - characters outside XML's range are refused, and so are lone UTF-16 surrogates: the RPC layer
  *    decodes bytes that are not UTF-8 to U+DC80..U+DCFF, reported as "Input is not proper UTF-8".
  *
