@@ -26,6 +26,7 @@ const CH_SQUOTE = 39
 const CH_EQ = 61
 const CH_SEMI = 59
 const CH_HASH = 35
+const CH_AMP = 38
 
 /**
  * libxml2's default nesting limit: elements may be nested this many levels below the root. An
@@ -300,17 +301,19 @@ class Parser {
       while (p < len && isSpace(s.charCodeAt(p))) p++
       c = s.charCodeAt(p)
       if (c !== CH_DQUOTE && c !== CH_SQUOTE) this.fail(`AttValue: " or ' expected`, p)
+      // One pass to the closing quote, noting what needs more work than a slice.
       const vStart = p + 1
-      const vEnd = s.indexOf(c === CH_DQUOTE ? '"' : "'", vStart)
-      if (vEnd < 0) {
-        const lt = s.indexOf('<', vStart)
-        if (lt >= 0) this.fail("Unescaped '<' not allowed in attributes values", lt)
-        this.fail(`AttValue: ${c === CH_DQUOTE ? '"' : "'"} expected`, len)
+      let vEnd = vStart
+      let special = false
+      for (; vEnd < len; vEnd++) {
+        const ch = s.charCodeAt(vEnd)
+        if (ch === c) break
+        if (ch === CH_LT) this.fail("Unescaped '<' not allowed in attributes values", vEnd)
+        if (ch === CH_AMP || ch === 10 || ch === 9) special = true
       }
+      if (vEnd >= len) this.fail(`AttValue: ${c === CH_DQUOTE ? '"' : "'"} expected`, len)
       const raw = s.slice(vStart, vEnd)
-      const lt = raw.indexOf('<')
-      if (lt >= 0) this.fail("Unescaped '<' not allowed in attributes values", vStart + lt)
-      const value = raw.indexOf('&') >= 0 ? this.decodeAttr(raw, vStart, 0) : normalizeAttrSpace(raw)
+      const value = !special ? raw : raw.indexOf('&') >= 0 ? this.decodeAttr(raw, vStart, 0) : normalizeAttrSpace(raw)
       // Duplicate names: a scan for the usual few attributes, a set beyond (linear for any count).
       if (names !== undefined) {
         if (names.has(attrName)) this.fail(`Attribute ${attrName} redefined`, vEnd + 1)

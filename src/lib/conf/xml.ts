@@ -293,9 +293,10 @@ export function mergeAttrs(
   const out: [string, string][] = []
   for (const [k, v] of modelled) if (v !== undefined) out.push([k, String(v)])
   if (orig) {
+    // The original's pairs are shared, not copied: attribute lists are edited by replacing pairs.
     outer: for (const a of orig) {
       for (const m of modelled) if (m[0] === a[0]) continue outer
-      out.push([a[0], a[1]])
+      out.push(a)
     }
   }
   return out
