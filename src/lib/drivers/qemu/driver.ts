@@ -31,7 +31,7 @@ import net from 'node:net'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
-import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
+import {checkVncPasswords, formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
 import type {DaemonPaths} from '../../daemon/paths.js'
 import {driverStateDirs} from '../../daemon/paths.js'
 import {
@@ -188,7 +188,7 @@ interface QemuDomain {
 }
 
 function cloneDef(def: DomainDef): DomainDef {
-  return parseDomainXml(formatDomainXml(def))
+  return parseDomainXml(formatDomainXml(def, {secure: true}))
 }
 
 function noop(): void {}
@@ -623,7 +623,7 @@ export class QemuDriver implements HypervisorDriver {
       autostart: d.autostart,
       updated: d.updated,
       rebootPending: run.rebootPending,
-      xml: formatDomainXml(d.live!, {id: d.id, active: true}),
+      xml: formatDomainXml(d.live!, {id: d.id, active: true, secure: true}),
       graphicsPorts: run.graphicsPorts,
       argv: run.argv,
       ...(run.logd ? {logd: run.logd} : {}),
@@ -654,6 +654,7 @@ export class QemuDriver implements HypervisorDriver {
 
   private parse(xml: string): DomainDef {
     const def = parseDomainXml(xml)
+    checkVncPasswords(def)
     applyQemuDefaults(def, this.target)
     if (def.devices.emulator !== undefined && def.devices.emulator !== this.emulator) {
       let same = false
@@ -723,7 +724,7 @@ export class QemuDriver implements HypervisorDriver {
     const dom = existing ?? this.addDomain(def.name, def.uuid)
     const wasPersistent = dom.config !== undefined
     try {
-      await this.store.writeConfig(def.name, formatDomainXml(def))
+      await this.store.writeConfig(def.name, formatDomainXml(def, {secure: true}))
     } catch (err) {
       if (!existing) this.removeDomain(dom)
       throw errors.systemError(D, `cannot write definition of '${def.name}': ${(err as Error).message}`)
@@ -751,9 +752,10 @@ export class QemuDriver implements HypervisorDriver {
 
   getXMLDesc(uuid: string, flags: number): string {
     const d = this.get(uuid)
-    if (flags & XmlFlags.INACTIVE) return formatDomainXml(d.config ?? inactiveCopy(this.def(d)), {active: false})
-    if (d.live) return formatDomainXml(d.live, {id: d.id, active: true})
-    return formatDomainXml(this.def(d), {active: false})
+    const secure = (flags & (XmlFlags.SECURE | XmlFlags.MIGRATABLE)) !== 0 // libvirt's QEMU driver: migratable XML keeps passwords
+    if (flags & XmlFlags.INACTIVE) return formatDomainXml(d.config ?? inactiveCopy(this.def(d)), {active: false, secure})
+    if (d.live) return formatDomainXml(d.live, {id: d.id, active: true, secure})
+    return formatDomainXml(this.def(d), {active: false, secure})
   }
 
   getAutostart(uuid: string): boolean {

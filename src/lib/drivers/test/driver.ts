@@ -413,8 +413,9 @@ export class TestDriver implements HypervisorDriver, NetworkDriver, StorageDrive
 
   getXMLDesc(uuid: string, flags: number): string {
     const d = this.get(uuid)
-    if (flags & XmlFlags.INACTIVE) return formatDomainXml(d.newDef ?? d.def, {active: false})
-    return formatDomainXml(d.def, {id: d.id, active: this.isActiveDom(d)})
+    const secure = (flags & XmlFlags.SECURE) !== 0
+    if (flags & XmlFlags.INACTIVE) return formatDomainXml(d.newDef ?? d.def, {active: false, secure})
+    return formatDomainXml(d.def, {id: d.id, active: this.isActiveDom(d), secure})
   }
 
   getInfo(uuid: string): DomainInfo {
