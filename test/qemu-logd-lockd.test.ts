@@ -20,7 +20,7 @@ import {join, resolve} from 'node:path'
 import {parseDomainXml} from '../src/lib/conf/domain.js'
 import {applyQemuDefaults, buildQemuArgv, fileChardevs, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/argv.js'
 import {diskLocks} from '../src/lib/drivers/qemu/logd-lockd.js'
-import {listLocks} from '../src/lib/drivers/lock/client.js'
+import {listLocks} from '../src/lib/services/lock/client.js'
 import {python, run, startDaemon, tempRoot, vctl, virsh, waitExit, type TestDaemon} from './helpers/daemon.js'
 import {INITRD, KERNEL, POWEROFF, READY, countInLog, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
 

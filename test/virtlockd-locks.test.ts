@@ -6,9 +6,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
 import {startServiceDaemon} from './helpers/service-daemon.js'
-import type {LockService} from '../src/lib/drivers/lock/daemon.js'
-import {acquireDiskLocks, listLocks, releaseDiskLock, releaseOwner} from '../src/lib/drivers/lock/client.js'
-import {LockTable, type LockOwner} from '../src/lib/drivers/lock/table.js'
+import type {LockService} from '../src/lib/services/lock/server.js'
+import {acquireDiskLocks, listLocks, releaseDiskLock, releaseOwner} from '../src/lib/services/lock/client.js'
+import {LockTable, type LockOwner} from '../src/lib/services/lock/table.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'vctl-virtlockd-')))

@@ -7,8 +7,8 @@ import {join} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {startServiceDaemon} from './helpers/service-daemon.js'
-import {closeGuestLog, openGuestLog} from '../src/lib/drivers/log/client.js'
-import {processRunning} from '../src/lib/drivers/log/reexec.js'
+import {closeGuestLog, openGuestLog} from '../src/lib/services/log/client.js'
+import {processRunning} from '../src/lib/services/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
 
 const env = process.env

@@ -1,6 +1,6 @@
 /**
  * virtlogd (`vctl daemon start --driver log`): serves the log-manager program on virtlogd-sock
- * and re-executes itself on SIGUSR1 (see reexec.ts).
+ * and re-executes itself on SIGUSR1 (see ../reexec.ts).
  *
  * Files: RUNDIR/virtlogd/ (RUNDIR = paths.runDir, e.g. /run/libvirt) holds the FIFOs
  * (<driver>-<name>-<hash>.fifo), logs.json (the logs being followed) and, during a re-exec, the
@@ -9,10 +9,10 @@
  */
 import {join} from 'node:path'
 import type {ServedProgram} from '../../rpc/server.js'
-import type {DaemonHost, ServiceSetup} from './host.js'
+import type {DaemonHost, ServiceSetup} from '../host.js'
 import {LogManager, type LogEntry} from './manager.js'
 import {logProgram} from './protocol.js'
-import {makeReexec, takeOver} from './reexec.js'
+import {makeReexec, takeOver} from '../reexec.js'
 
 export interface LogServiceState {
   logs: LogEntry[]

@@ -1,6 +1,6 @@
 /**
  * virtlockd (`vctl daemon start --driver lock`): serves the lockspace program on virtlockd-sock
- * and re-executes itself on SIGUSR1 (see ../log/reexec.ts); the lock table lives in
+ * and re-executes itself on SIGUSR1 (see ../reexec.ts); the lock table lives in
  * RUNDIR/virtlockd/locks.json (RUNDIR = paths.runDir, e.g. /run/libvirt), so locks survive both a
  * restart and a re-exec. Locks are bookkeeping between vctl daemons, not OS-level file locks
  * (QEMU takes its own fcntl locks on the images it opens).
@@ -10,8 +10,8 @@ import {basename, dirname, isAbsolute, join, normalize} from 'node:path'
 import type {ServedProgram} from '../../rpc/server.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import {uuidToBytes, uuidToString} from '../../uuid.js'
-import type {DaemonHost, ServiceSetup} from '../log/host.js'
-import {makeReexec, takeOver} from '../log/reexec.js'
+import type {DaemonHost, ServiceSetup} from '../host.js'
+import {makeReexec, takeOver} from '../reexec.js'
 import {lockProgram} from './protocol.js'
 import {LockTable, type LockOwner} from './table.js'
 

@@ -33,15 +33,15 @@
  * Up to step 6 O has given nothing away: if N fails to start or is not ready within the timeout,
  * O kills it, writes its own PID back and thaws. After step 6 N is up and owns everything.
  *
- * Shared by virtlogd and virtlockd; daemon-level code that could move to src/lib/daemon/.
+ * Shared by virtlogd and virtlockd (services/log/server.ts, services/lock/server.ts).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createServer, connect, type Server, type Socket} from 'node:net'
 import {mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {writeFileAtomicSync} from '../../fs-atomic.js'
-import {processAlive} from '../../daemon/pidfile.js'
-import type {Listener, ListenerRole} from '../../daemon/listeners.js'
+import {writeFileAtomicSync} from '../fs-atomic.js'
+import {processAlive} from '../daemon/pidfile.js'
+import type {Listener, ListenerRole} from '../daemon/listeners.js'
 import type {DaemonHost} from './host.js'
 
 /** Environment variable naming the state file of a re-exec in progress. */

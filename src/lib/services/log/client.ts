@@ -10,7 +10,7 @@
 import {closeSync, constants as fsc, openSync} from 'node:fs'
 import {uuidToBytes} from '../../uuid.js'
 import {logProgram} from './protocol.js'
-import {withDaemon, type RetryOptions} from './retry.js'
+import {withDaemon, type RetryOptions} from '../retry.js'
 
 export interface GuestLogId {
   /** The hypervisor driver asking ('qemu'). */
