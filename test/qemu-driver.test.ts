@@ -38,6 +38,11 @@ test.before(() => {
   }
 })
 
+/** The driver's paths as the daemon gives them (no virtlogd / virtlockd: logs are plain files). */
+function driverOptions(paths: DaemonPaths) {
+  return {mode: paths.mode, dirs: driverStateDirs(paths, 'qemu'), capsCacheDir: join(paths.cacheDir, 'qemu/capabilities')}
+}
+
 interface Env {
   root: string
   paths: DaemonPaths
@@ -70,7 +75,7 @@ async function setup(t: ExecutionContext, opts: {kvm?: boolean; destroyGraceMs?:
         warn: (m: string) => logs.push(`warn: ${m}`),
         error: (m: string) => logs.push(`error: ${m}`),
       }
-      const drv = await QemuDriver.create({paths, log, kvm: opts.kvm ?? false, destroyGraceMs: opts.destroyGraceMs})
+      const drv = await QemuDriver.create({...driverOptions(paths), log, kvm: opts.kvm ?? false, destroyGraceMs: opts.destroyGraceMs})
       drv.events.on('domain', (msg: DomainEventMsg) => {
         events.push({at: performance.now(), msg})
         if (msg.kind === 'lifecycle' && msg.event === LifecycleEvent.STARTED) {
@@ -373,10 +378,10 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   // A separate "daemon" process starts the guest and then dies hard.
   const script = `
     const {QemuDriver} = await import(${JSON.stringify(join(ROOT, 'src/lib/drivers/qemu/driver.ts'))});
-    const {daemonPaths} = await import(${JSON.stringify(join(ROOT, 'src/lib/daemon/paths.ts'))});
+    const {daemonPaths, driverStateDirs} = await import(${JSON.stringify(join(ROOT, 'src/lib/daemon/paths.ts'))});
     const paths = daemonPaths({daemon: 'virtqemud', mode: 'system', root: ${JSON.stringify(env.root)}});
     const quiet = {debug() {}, info() {}, warn() {}, error() {}};
-    const drv = await QemuDriver.create({paths, log: quiet, kvm: false});
+    const drv = await QemuDriver.create({mode: 'system', dirs: driverStateDirs(paths, 'qemu'), capsCacheDir: paths.cacheDir + '/qemu/capabilities', log: quiet, kvm: false});
     const ref = await drv.createXML(${JSON.stringify(guestXml('orphan', serial))}, 0);
     process.stdout.write(String(drv.domainPid(ref.uuid)) + '\\n');
     setInterval(() => {}, 1000);
