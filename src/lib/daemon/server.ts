@@ -390,7 +390,7 @@ const DRIVER_HOOKS: DriverHook[] = [
     setup: async (d) => {
       if (d.name !== 'virtlogd') return // libvirtd does not host virtlogd
       const {setupLogDaemon} = await import('../services/log/server.js')
-      d.addService(await setupLogDaemon(d))
+      d.addService(setupLogDaemon(d))
     },
   },
   {
@@ -398,7 +398,7 @@ const DRIVER_HOOKS: DriverHook[] = [
     setup: async (d) => {
       if (d.name !== 'virtlockd') return
       const {setupLockDaemon} = await import('../services/lock/server.js')
-      d.addService(await setupLockDaemon(d))
+      d.addService(setupLockDaemon(d))
     },
   },
   {

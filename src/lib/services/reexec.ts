@@ -86,7 +86,9 @@ export interface ReexecOptions {
 const SUFFIX: Record<ListenerRole, string> = {rw: '', ro: '-ro', admin: '-admin', tcp: '-tcp', tls: '-tls'}
 
 function listenerFd(l: Listener): number | undefined {
-  const fd = (l.server as unknown as {_handle?: {fd?: number}})._handle?.fd
+  // Node keeps a listening server's descriptor on its internal handle.
+  const handle: unknown = Reflect.get(l.server, '_handle')
+  const fd: unknown = typeof handle === 'object' && handle !== null ? Reflect.get(handle, 'fd') : undefined
   return typeof fd === 'number' && fd >= 0 ? fd : undefined
 }
 
@@ -265,12 +267,12 @@ export interface Incoming<S> {
 export function takeOver<S>(d: DaemonHost): Incoming<S> | undefined {
   const file = process.env[REEXEC_ENV]
   if (!file) return undefined
-  delete process.env[REEXEC_ENV]
+  Reflect.deleteProperty(process.env, REEXEC_ENV)
   let state: ReexecState<S>
   try {
     state = JSON.parse(readFileSync(file, 'utf8')) as ReexecState<S>
   } catch (err) {
-    throw new Error(`re-exec: cannot read the state file ${file}: ${(err as Error).message}`)
+    throw new Error(`re-exec: cannot read the state file ${file}: ${(err as Error).message}`, {cause: err})
   }
   if (state.version !== 1 || state.daemon !== d.name) throw new Error(`re-exec: ${file} is not a ${d.name} state file`)
   return {state, released: handshake(d, state)}

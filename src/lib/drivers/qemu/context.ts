@@ -180,7 +180,7 @@ export class QemuContext {
         if (run.gone || d.run !== run) return
         await this.store.writeStatus(statusOf(d, run))
       })
-      .catch((err: Error) => this.log.warn(`qemu: cannot write status of '${d.name}': ${err.message}`))
+      .catch((err: unknown) => this.log.warn(`qemu: cannot write status of '${d.name}': ${(err as Error).message}`))
     return run.saveChain
   }
 
@@ -189,7 +189,7 @@ export class QemuContext {
     const text = `shutting down, reason=${why}`
     return this.helpers
       .finishRun(ident, run, logLine(text), (p) => appendLogLine(p, text))
-      .catch((err: Error) => this.log.warn(`qemu: cleaning up after '${ident.name}': ${err.message}`))
+      .catch((err: unknown) => this.log.warn(`qemu: cleaning up after '${ident.name}': ${(err as Error).message}`))
   }
 }
 

@@ -18,7 +18,7 @@ export function parseForQemu(ctx: QemuContext, xml: string): DomainDef {
   const {target} = ctx.probe
   applyQemuDefaults(def, target)
   if (def.devices.emulator !== undefined && def.devices.emulator !== ctx.emulator) {
-    let same = false
+    let same: boolean
     try {
       same = fs.realpathSync(def.devices.emulator) === fs.realpathSync(ctx.emulator)
     } catch (err) {

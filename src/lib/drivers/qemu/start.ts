@@ -203,7 +203,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     if (def.currentMemoryKiB < def.memoryKiB && hasVirtioBalloon(def)) {
       await qmp
         .execute('balloon', {value: def.currentMemoryKiB * 1024})
-        .catch((e: Error) => ctx.log.warn(`qemu: ${def.name}: cannot set the balloon: ${e.message}`))
+        .catch((e: unknown) => ctx.log.warn(`qemu: ${def.name}: cannot set the balloon: ${(e as Error).message}`))
     }
     if (!paused) await qmp.execute('cont')
     if (r.gone) throw new MonitorGoneError()

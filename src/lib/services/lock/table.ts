@@ -82,7 +82,7 @@ export class LockTable {
         }
         return ok
       })
-      if (owners.length) this.locks.set(l.path, {path: l.path, shared: Boolean(l.shared), owners})
+      if (owners.length) this.locks.set(l.path, {path: l.path, shared: l.shared, owners})
     }
     if (dropped) this.persist()
     return dropped

@@ -88,6 +88,7 @@ export function openFifoForWriting(fifo: string): number {
     const code = (err as NodeJS.ErrnoException).code
     throw new Error(
       code === 'ENXIO' ? `nothing reads the log FIFO ${fifo} (is virtlogd running?)` : `cannot open log FIFO ${fifo}: ${(err as Error).message}`,
+      {cause: err},
     )
   }
   try {

@@ -133,7 +133,7 @@ export class LogManager {
   /** Makes state-changing calls wait until `until` settles, then opens the gate. */
   holdUntil(until: Promise<void>, then: () => void): void {
     this.closeGate()
-    until.then(() => {
+    void until.then(() => {
       then()
       this.thaw()
     })
