@@ -190,11 +190,11 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is(again.code, 55)
   t.is(again.message, 'Requested operation is not valid: domain is already running')
 
-  const cpu1 = (await drv.getInfo(ref.uuid)).cpuTimeNs
+  const cpu1 = drv.getInfo(ref.uuid).cpuTimeNs
   const bootMs = await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 15000)
   t.log(`guest READY ${bootMs.toFixed(0)} ms after start returned`)
   // The guest burns CPU while it boots (once READY it idles in a blocking read).
-  const info = await drv.getInfo(ref.uuid)
+  const info = drv.getInfo(ref.uuid)
   t.true(info.cpuTimeNs > cpu1, `cpu time grows: ${cpu1} -> ${info.cpuTimeNs}`)
   t.true(info.cpuTimeNs > 100_000_000n)
   t.is(info.maxMemKiB, 131072n)
@@ -352,7 +352,7 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   await drv2.resume(a.uuid)
   await drv2.resume(b.uuid)
   t.deepEqual(drv2.getState(b.uuid), {state: DomainState.RUNNING, reason: RunningReason.UNPAUSED})
-  t.true((await drv2.getInfo(a.uuid)).cpuTimeNs > 0n)
+  t.true(drv2.getInfo(a.uuid).cpuTimeNs > 0n)
   // Ids continue after the highest one seen.
   await drv2.create(c.uuid, 0)
   t.is(drv2.lookupByName('gamma').id, 3)
@@ -397,8 +397,8 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   })
   const pid = await new Promise<number>((resolve, reject) => {
     let out = ''
-    daemon.stdout.on('data', (d) => {
-      out += d
+    daemon.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
       if (out.includes('\n')) resolve(Number(out.trim()))
     })
     daemon.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)))
@@ -512,14 +512,14 @@ test('definitions, autostart and transient domains persist across drivers', asyn
 test('lookups, URIs and host facts', async (t) => {
   const env = await setup(t)
   const {drv} = env
-  const e = t.throws(() => drv.lookupByName('nope'), {instanceOf: VirError}) as VirError
+  const e = t.throws<VirError>(() => drv.lookupByName('nope'), {instanceOf: VirError})
   t.is(e.code, 42)
   t.is(e.domain, 10)
   t.is(e.message, "Domain not found: no domain with matching name 'nope'")
-  t.is((t.throws(() => drv.lookupById(7)) as VirError).message, 'Domain not found: no domain with matching id 7')
+  t.is(t.throws<VirError>(() => drv.lookupById(7)).message, 'Domain not found: no domain with matching id 7')
   t.is(drv.canonicalUri('/system'), 'qemu:///system')
   t.notThrows(() => drv.checkUriPath('/system'))
-  t.is((t.throws(() => drv.checkUriPath('/session')) as VirError).code, 5)
+  t.is(t.throws<VirError>(() => drv.checkUriPath('/session')).code, 5)
   t.is(drv.name, 'qemu')
   t.is(drv.type, 'QEMU')
   t.true(drv.getVersion() >= 7_000_000n)

@@ -201,7 +201,7 @@ const seqNumbers = (text: string) => [...text.matchAll(/^VCTL-SEQ (\d+) /gm)].ma
 
 function followed(): {path: string; fifo: string}[] {
   try {
-    return JSON.parse(readFileSync(join(root, 'run/libvirt/virtlogd/logs.json'), 'utf8'))
+    return JSON.parse(readFileSync(join(root, 'run/libvirt/virtlogd/logs.json'), 'utf8')) as {path: string; fifo: string}[]
   } catch {
     return []
   }

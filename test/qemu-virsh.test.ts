@@ -127,27 +127,27 @@ test.serial('bad definitions fail clearly and leave nothing behind', async (t) =
 
 test.serial('vctl domain commands drive the same guests', async (t) => {
   const {file, log} = define('g2')
-  const j = async (args: string[]) => {
+  const j = async <T = unknown>(args: string[]): Promise<T> => {
     const r = await vctl([...args, '-c', U, '--json'])
     if (r.code !== 0) throw new Error(`vctl ${args.join(' ')}: ${r.stderr}${r.stdout}`)
-    return JSON.parse(r.stdout)
+    return JSON.parse(r.stdout) as T
   }
   await j(['domain', 'define', file])
-  const started = await j(['domain', 'start', 'g2', '--paused'])
+  const started = await j<{id: number}>(['domain', 'start', 'g2', '--paused'])
   t.true(started.id > 0)
-  t.is((await j(['domain', 'state', 'g2'])).state, 'paused')
+  t.is((await j<{state: string}>(['domain', 'state', 'g2'])).state, 'paused')
   await j(['domain', 'resume', 'g2'])
   await waitForLog(log, READY, 1, 15000)
-  const stats = await j(['domain', 'stats', 'g2'])
+  const stats = await j<{name: string; stats: Record<string, unknown>}[]>(['domain', 'stats', 'g2'])
   t.is(stats[0].name, 'g2')
   t.is(stats[0].stats['state.state'], 1)
   t.true(Number(stats[0].stats['cpu.time']) > 0)
   const con = await vctl(['domain', 'console', 'g2', '--no-follow', '-c', U])
   t.is(con.code, 0, con.stderr)
   t.true(con.stdout.includes(READY))
-  const done = await j(['domain', 'shutdown', 'g2', '--wait'])
+  const done = await j<{result: string}>(['domain', 'shutdown', 'g2', '--wait'])
   t.is(done.result, 'shut off')
   t.is(countInLog(log, POWEROFF), 1)
-  t.is((await j(['domain', 'state', 'g2'])).reason, 'shutdown')
+  t.is((await j<{reason: string}>(['domain', 'state', 'g2'])).reason, 'shutdown')
   await j(['domain', 'undefine', 'g2'])
 })

@@ -62,7 +62,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     })
     started.push(child.pid!)
     let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const pidFile = join(root, 'run/virtlogd.pid')
     const sock = join(root, 'run/libvirt/virtlogd-sock')
     const pid = () => {
@@ -82,7 +82,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let stderr = ''
-    w.stderr.on('data', (d) => (stderr += d))
+    w.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => w.on('exit', (code, signal) => r({code, signal})))
     return {w, exited, stderr: () => stderr}
   }
