@@ -12,7 +12,8 @@ import test, {type ExecutionContext} from 'ava'
 
 import {parseDomainXml} from '../src/lib/conf/domain.js'
 import {VirError} from '../src/lib/errors.js'
-import {applyQemuDefaults, buildQemuArgv, diskNameToIndex, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/argv.js'
+import {buildQemuArgv, diskNameToIndex} from '../src/lib/drivers/qemu/argv.js'
+import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
 import type {QmpClient} from '../src/lib/drivers/qemu/qmp.js'
 import {connectMonitor} from '../src/lib/drivers/qemu/process.js'
 

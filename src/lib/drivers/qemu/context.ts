@@ -10,7 +10,7 @@ import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain
 import {DomainObjList, newDomainObj, type DomainObj} from '../../conf/domain-list.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import type {DomainEventMsg, DomainRef, DriverLog} from '../types.js'
-import type {QemuTarget} from './argv.js'
+import type {QemuTarget} from './validate.js'
 import type {HostFacts, QemuCaps} from './capabilities.js'
 import type {GuestHelpers, GuestIdent, LockdUse, LogdUse, LogPos} from './logd-lockd.js'
 import {appendLogLine, logLine} from './process.js'

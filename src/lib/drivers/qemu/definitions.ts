@@ -8,7 +8,7 @@ import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
 import {currentDef} from '../../conf/domain-list.js'
 import {DefinedDetail, LifecycleEvent, UndefinedDetail, XmlFlags, type DomainRef} from '../types.js'
-import {applyQemuDefaults, validateForQemu} from './argv.js'
+import {applyQemuDefaults, validateForQemu} from './validate.js'
 import {errnoText} from './capabilities.js'
 import {D, inactiveCopy, type QemuContext} from './context.js'
 

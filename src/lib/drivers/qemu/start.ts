@@ -21,7 +21,8 @@ import {
   SuspendedDetail,
   type DomainRef,
 } from '../types.js'
-import {buildQemuArgv, fileChardevs, hasVirtioBalloon, validateForQemu} from './argv.js'
+import {buildQemuArgv, fileChardevs, hasVirtioBalloon} from './argv.js'
+import {validateForQemu} from './validate.js'
 import {errnoText} from './capabilities.js'
 import {D, cloneDef, newRun, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {parseForQemu} from './definitions.js'
