@@ -191,7 +191,7 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is(again.message, 'Requested operation is not valid: domain is already running')
 
   const cpu1 = drv.getInfo(ref.uuid).cpuTimeNs
-  const bootMs = await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 15000)
+  const bootMs = await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 60000)
   t.log(`guest READY ${bootMs.toFixed(0)} ms after start returned`)
   // The guest burns CPU while it boots (once READY it idles in a blocking read).
   const info = drv.getInfo(ref.uuid)
@@ -222,7 +222,7 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   // Reboot (ACPI): the same QEMU boots the guest again.
   const pid = drv.domainPid(ref.uuid)
   await drv.reboot(ref.uuid, 0)
-  await waitFor('second READY', () => count(serial, 'VCTL-GUEST READY') >= 2, 20000)
+  await waitFor('second READY', () => count(serial, 'VCTL-GUEST READY') >= 2, 60000)
   t.is(drv.domainPid(ref.uuid), pid)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.RUNNING, reason: RunningReason.BOOTED})
   t.true(env.events.some((e) => e.msg.kind === 'reboot' && e.msg.dom.name === 'g1'))
@@ -408,7 +408,7 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   daemon.kill('SIGKILL')
   await new Promise((r) => daemon.once('exit', r))
   t.true(pidRunning(pid), 'QEMU outlives a SIGKILLed daemon')
-  await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 15000)
+  await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 60000)
 
   const drv = await env.open()
   const ref = drv.lookupByName('orphan')

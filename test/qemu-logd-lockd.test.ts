@@ -251,7 +251,7 @@ test.serial('virtlogd: console output rolls over at max_size; SIGUSR1 while the 
   t.regex(st.stdout, new RegExp(`virtlogd is running \\(pid ${after}\\)`))
   t.not(before, after)
 
-  await waitForLog(serial, READY, 1, 30000)
+  await waitForLog(serial, READY, 1, 60000)
   const files = logFiles(serial)
   t.true(existsSync(`${serial}.0`), 'rolled over')
   t.true(files.length >= 3 && files.length <= MAX_BACKUPS + 1, files.join(' '))
@@ -406,7 +406,7 @@ test.serial('CLI: virtlogd/virtlockd status and stop; without them guests log di
   const qpid = qemuPidsUnder(root).get('lockA')!
   const cmd = readFileSync(`/proc/${qpid}/cmdline`, 'utf8').split('\0')
   t.true(cmd.includes(`file,id=charserial0,path=${serial},append=on`), cmd.join(' '))
-  await waitForLog(serial, READY, readyBefore + 1, 20000)
+  await waitForLog(serial, READY, readyBefore + 1, 60000)
   r = await virsh(U, ['destroy', 'lockA'])
   t.is(r.code, 0, r.stderr)
   t.regex(readFileSync(join(root, 'var/log/libvirt/qemu/lockA.log'), 'utf8'), /shutting down, reason=destroyed\n$/)

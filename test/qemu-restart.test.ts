@@ -37,7 +37,7 @@ test.serial('kill -9 and SIGTERM restarts keep guests, states and IDs', async (t
     t.is((await virsh(U, ['define', f])).code, 0)
     t.is((await virsh(U, ['start', n])).code, 0)
   }
-  for (const n of names) await waitForLog(logs[n], READY, 1, 30000)
+  for (const n of names) await waitForLog(logs[n], READY, 1, 60000)
   t.is((await virsh(U, ['suspend', 'rp'])).code, 0)
   const ids: Record<string, string> = {}
   for (const n of names) ids[n] = (await virsh(U, ['domid', n])).stdout.trim()

@@ -50,7 +50,7 @@ test.serial('lifecycle of a real guest through virsh', async (t) => {
   // CPU time grows while the guest boots (an idle guest later uses almost none).
   const cpu = async () => Number(/CPU time:\s+([\d.]+)s/.exec((await virsh(U, ['dominfo', 'g1'])).stdout)?.[1])
   const cpu1 = await cpu()
-  await waitForLog(log, READY, 1, 15000)
+  await waitForLog(log, READY, 1, 60000)
   const cpu2 = await cpu()
   t.true(cpu2 > cpu1, `cpu time ${cpu1} -> ${cpu2}`)
   t.is(await state('g1'), 'running (booted)')
@@ -73,10 +73,10 @@ test.serial('lifecycle of a real guest through virsh', async (t) => {
 
   r = await virsh(U, ['start', 'g1'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, READY, 2, 15000)
+  await waitForLog(log, READY, 2, 60000)
   r = await virsh(U, ['reboot', 'g1'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, READY, 3, 20000)
+  await waitForLog(log, READY, 3, 60000)
   t.is((await state('g1')).split(' ')[0], 'running')
 
   r = await virsh(U, ['destroy', 'g1'])
@@ -137,7 +137,7 @@ test.serial('vctl domain commands drive the same guests', async (t) => {
   t.true(started.id > 0)
   t.is((await j<{state: string}>(['domain', 'state', 'g2'])).state, 'paused')
   await j(['domain', 'resume', 'g2'])
-  await waitForLog(log, READY, 1, 15000)
+  await waitForLog(log, READY, 1, 60000)
   const stats = await j<{name: string; stats: Record<string, unknown>}[]>(['domain', 'stats', 'g2'])
   t.is(stats[0].name, 'g2')
   t.is(stats[0].stats['state.state'], 1)
