@@ -8,11 +8,12 @@ import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 
 import {parseDomainXml} from '../src/lib/conf/domain.js'
 import {VirError} from '../src/lib/errors.js'
-import {applyQemuDefaults, buildQemuArgv, diskNameToIndex, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/argv.js'
+import {buildQemuArgv, diskNameToIndex} from '../src/lib/drivers/qemu/argv.js'
+import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
 import type {QmpClient} from '../src/lib/drivers/qemu/qmp.js'
 import {connectMonitor} from '../src/lib/drivers/qemu/process.js'
 
@@ -87,7 +88,7 @@ for (const name of runnable.filter((n) => goldens.includes(n))) {
     }
     const child = spawn(cleaned[0], cleaned.slice(1), {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const pid = child.pid!
     t.teardown(() => {
       try {
@@ -118,7 +119,7 @@ for (const name of runnable.filter((n) => goldens.includes(n))) {
 
 // ---- errors ---------------------------------------------------------------------------------
 
-function expectError(t: import('ava').ExecutionContext, xml: string, code: number, domain: number, message: string | RegExp, kvm = false): void {
+function expectError(t: ExecutionContext, xml: string, code: number, domain: number, message: string | RegExp, kvm = false): void {
   const err = t.throws(
     () => {
       const def = parseDomainXml(xml)
@@ -175,7 +176,7 @@ test('machine aliases are canonicalised', (t) => {
 })
 
 test('no <memory> is refused by the conf layer', (t) => {
-  const err = t.throws(() => parseDomainXml(`<domain type='qemu'><name>e</name>${os()}</domain>`), {instanceOf: VirError}) as VirError
+  const err = t.throws<VirError>(() => parseDomainXml(`<domain type='qemu'><name>e</name>${os()}</domain>`), {instanceOf: VirError})
   t.is(err.code, 27)
   t.regex(err.message, /Memory size must be specified/)
 })

@@ -6,36 +6,10 @@
 import {randomUUID} from 'node:crypto'
 
 import {ErrorCode, VirError, errors} from '../errors.js'
+import {parseUuid} from '../uuid.js'
 import {type XmlElement, attr, child, textOf} from './xml.js'
 
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48
-  if (c >= 97 && c <= 102) return c - 87
-  if (c >= 65 && c <= 70) return c - 55
-  return -1
-}
-
-/**
- * Parses a UUID the way libvirt accepts it: 32 hex digits, optionally with dashes between digit
- * pairs (so both the canonical and the dashless forms work), surrounding whitespace allowed.
- * Returns the canonical lowercase form, or undefined when malformed.
- */
-export function parseUuid(text: string): string | undefined {
-  const s = text.trim()
-  let hex = ''
-  let i = 0
-  for (let byte = 0; byte < 16; byte++) {
-    while (s.charCodeAt(i) === 45 /* - */) i++
-    const hi = hexVal(s.charCodeAt(i))
-    const lo = hexVal(s.charCodeAt(i + 1))
-    if (hi < 0 || lo < 0) return undefined
-    hex += s.slice(i, i + 2)
-    i += 2
-  }
-  if (i !== s.length) return undefined
-  hex = hex.toLowerCase()
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
+export {parseUuid}
 
 /** Bytes per unit for libvirt's scaled integers; undefined for an unknown suffix. */
 export function unitScale(unit: string): bigint | undefined {

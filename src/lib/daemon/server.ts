@@ -13,7 +13,7 @@ import {Logger, type LogLevel} from './logging.js'
 import {createRemoteProgram} from './remote.js'
 import {createAdminProgram} from './admin.js'
 import {createProxyProgram} from './proxy.js'
-import type {ServiceSetup} from '../drivers/log/host.js'
+import type {ServiceSetup} from '../services/host.js'
 import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
@@ -389,26 +389,33 @@ const DRIVER_HOOKS: DriverHook[] = [
     driver: 'log',
     setup: async (d) => {
       if (d.name !== 'virtlogd') return // libvirtd does not host virtlogd
-      const {setupLogDaemon} = await import('../drivers/log/daemon.js')
-      d.addService(await setupLogDaemon(d))
+      const {setupLogDaemon} = await import('../services/log/server.js')
+      d.addService(setupLogDaemon(d))
     },
   },
   {
     driver: 'lock',
     setup: async (d) => {
       if (d.name !== 'virtlockd') return
-      const {setupLockDaemon} = await import('../drivers/lock/daemon.js')
-      d.addService(await setupLockDaemon(d))
+      const {setupLockDaemon} = await import('../services/lock/server.js')
+      d.addService(setupLockDaemon(d))
     },
   },
   {
     driver: 'qemu',
     setup: async (d) => {
       const {QemuDriver} = await import('../drivers/qemu/driver.js')
-      const {registerHelperClients} = await import('../drivers/qemu/logd-lockd.js')
-      registerHelperClients({log: await import('../drivers/log/client.js'), lock: await import('../drivers/lock/client.js')})
+      // virtlogd and virtlockd of the same root and mode, used whenever their sockets answer.
+      const helperSocket = (daemon: 'virtlogd' | 'virtlockd') => daemonPaths({daemon, mode: d.paths.mode, root: d.paths.root}).sockRw
       // Created at start-up so it reattaches to the guests that outlived the previous daemon.
-      const qemu = await QemuDriver.create({paths: d.paths, log: d.log})
+      const qemu = await QemuDriver.create({
+        mode: d.paths.mode,
+        dirs: driverStateDirs(d.paths, 'qemu'),
+        capsCacheDir: `${d.paths.cacheDir}/qemu/capabilities`,
+        log: d.log,
+        logd: {socket: helperSocket('virtlogd'), client: await import('../services/log/client.js')},
+        lockd: {socket: helperSocket('virtlockd'), client: await import('../services/lock/client.js')},
+      })
       d.addHypervisor('qemu', qemu)
       d.afterReady(() => qemu.autostart())
     },

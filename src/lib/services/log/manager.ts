@@ -14,7 +14,7 @@ import {isAbsolute, join, normalize} from 'node:path'
 import {writeFileAtomicSync} from '../../fs-atomic.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import {uuidToString} from '../../uuid.js'
-import type {HostLog} from './host.js'
+import type {HostLog} from '../host.js'
 import {LOG_READ_MAX, LogOpenFlags} from './protocol.js'
 import {RotatingFile, logPosition, readLog, utf8Whole} from './rotating.js'
 
@@ -133,7 +133,7 @@ export class LogManager {
   /** Makes state-changing calls wait until `until` settles, then opens the gate. */
   holdUntil(until: Promise<void>, then: () => void): void {
     this.closeGate()
-    until.then(() => {
+    void until.then(() => {
       then()
       this.thaw()
     })
