@@ -3,6 +3,7 @@
 // libvirt 9.0 does with the same documents.
 import test from 'ava'
 import {writeFileSync} from 'node:fs'
+import {connect} from 'node:net'
 import {join} from 'node:path'
 
 import {python, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
@@ -201,7 +202,53 @@ test.serial('QEMU driver: VNC password over 8 characters refused at define as li
       r = await virsh(q.uri('qemu'), ['dumpxml', 'qvnc8', flag])
       t.true(r.stdout.includes("passwd='secret12'"), flag)
     }
+    // A started guest's VNC server asks for the password (RFB security type 2, VNC auth), and one
+    // without passwd offers no authentication (type 1), as QEMU does for libvirt's guests.
+    writeFileSync(file, xml('', 'qvnc0').replace(" passwd=''", ''))
+    t.is((await virsh(q.uri('qemu'), ['define', file])).code, 0)
+    for (const [name, types] of [
+      ['qvnc8', [2]],
+      ['qvnc0', [1]],
+    ] as const) {
+      r = await virsh(q.uri('qemu'), ['start', name])
+      t.is(r.code, 0, r.stderr)
+      r = await virsh(q.uri('qemu'), ['dumpxml', name])
+      const port = Number(/<graphics type='vnc' port='(\d+)'/.exec(r.stdout)?.[1])
+      t.true(port >= 5900, r.stdout)
+      t.deepEqual(await rfbSecurityTypes(port), types, name)
+      t.is((await virsh(q.uri('qemu'), ['destroy', name])).code, 0)
+    }
   } finally {
     await q.stop()
   }
 })
+
+/** The security types a VNC server offers after the RFB 3.8 version exchange. */
+function rfbSecurityTypes(port: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1')
+    let buf = Buffer.alloc(0)
+    let sentVersion = false
+    const timer = setTimeout(() => {
+      sock.destroy()
+      reject(new Error(`no RFB handshake from port ${port}`))
+    }, 30000)
+    sock.on('error', (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d])
+      if (!sentVersion && buf.length >= 12) {
+        sentVersion = true
+        buf = buf.subarray(12)
+        sock.write('RFB 003.008\n')
+      }
+      if (sentVersion && buf.length >= 1 && buf.length >= 1 + buf[0]) {
+        clearTimeout(timer)
+        sock.destroy()
+        resolve([...buf.subarray(1, 1 + buf[0])])
+      }
+    })
+  })
+}

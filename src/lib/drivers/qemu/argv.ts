@@ -297,7 +297,9 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
     const port = opts.graphicsPorts?.[n] ?? (g.port !== undefined && g.port >= 5900 ? g.port : 5900)
     const listen = g.listen ?? '127.0.0.1'
     const host = listen.includes(':') ? `[${listen}]` : listen
-    push('-vnc', `${host}:${port - 5900}`)
+    // The password itself goes through QMP set_password once the monitor is up, never on argv.
+    const password = attr(g.xml, 'passwd') !== undefined ? ',password=on' : ''
+    push('-vnc', `${host}:${port - 5900}${password}`)
   })
   const videos = childrenNamed(child(def.root, 'devices'), 'video')
   if (videos.length > 0) {

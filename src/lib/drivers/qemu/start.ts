@@ -10,6 +10,7 @@ import * as fsp from 'node:fs/promises'
 import net from 'node:net'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import type {DomainDef} from '../../conf/domain.js'
+import {attr} from '../../conf/xml.js'
 import {
   CreateFlags,
   DomainState,
@@ -201,6 +202,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     }
     attachMonitor(ctx, dom, r, qmp)
     await fillRuntimeInfo(def, qmp)
+    await setGraphicsPasswords(def, qmp)
     if (def.currentMemoryKiB < def.memoryKiB && hasVirtioBalloon(def)) {
       await qmp
         .execute('balloon', {value: def.currentMemoryKiB * 1024})
@@ -278,6 +280,18 @@ async function abortStart(ctx: QemuContext, dom: QemuDomain, run: Run | undefine
 }
 
 /** Runtime details QEMU decides: pty paths of serial ports (and the consoles showing them). */
+/** Hands QEMU the VNC passwords (started with password=on), as libvirt does before the guest runs. */
+async function setGraphicsPasswords(def: DomainDef, qmp: QmpClient): Promise<void> {
+  for (const g of def.devices.graphics) {
+    const password = attr(g.xml, 'passwd')
+    if (g.type !== 'vnc' || password === undefined) continue
+    await qmp.execute('set_password', {protocol: 'vnc', password})
+    const validTo = attr(g.xml, 'passwdValidTo')
+    const time = validTo ? `${Math.floor(Date.parse(validTo.endsWith('Z') ? validTo : `${validTo}Z`) / 1000)}` : 'never'
+    await qmp.execute('expire_password', {protocol: 'vnc', time})
+  }
+}
+
 async function fillRuntimeInfo(def: DomainDef, qmp: QmpClient): Promise<void> {
   if (!def.devices.serials.some((s) => s.type === 'pty')) return
   const chardevs = await qmp.execute<Array<{label: string; filename: string}>>('query-chardev')
