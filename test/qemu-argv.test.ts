@@ -1,10 +1,10 @@
 /**
  * Domain XML -> QEMU argv golden tests: test/golden/qemu/NAME.xml beside NAME.args (the exact
  * argv, one argument per line). A change to the builder shows up as a diff here; regenerate
- * with VCTL_UPDATE_GOLDEN=1 after reviewing it.
+ * with UPDATE_GOLDEN=1, then review the diff (see helpers/golden.ts).
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -16,10 +16,10 @@ import {buildQemuArgv, diskNameToIndex} from '../src/lib/drivers/qemu/argv.js'
 import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
 import type {QmpClient} from '../src/lib/drivers/qemu/qmp.js'
 import {connectMonitor} from '../src/lib/drivers/qemu/process.js'
+import {checkGolden} from './helpers/golden.js'
 
 const GOLDEN = resolve(import.meta.dirname, 'golden/qemu')
 const EMULATOR = '/usr/bin/qemu-system-x86_64'
-const UPDATE = process.env.VCTL_UPDATE_GOLDEN === '1'
 
 /** A fixed emulator description, so goldens do not depend on the QEMU installed. */
 function target(kvm = false): QemuTarget {
@@ -65,8 +65,7 @@ for (const name of goldens) {
     const xml = readFileSync(join(GOLDEN, `${name}.xml`), 'utf8')
     const actual = argvFor(name, xml).join('\n') + '\n'
     const file = join(GOLDEN, `${name}.args`)
-    if (UPDATE || !existsSync(file)) writeFileSync(file, actual)
-    t.is(actual, readFileSync(file, 'utf8'))
+    checkGolden(t, file, actual)
   })
 }
 

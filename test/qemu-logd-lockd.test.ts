@@ -23,6 +23,7 @@ import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/dr
 import {diskLocks} from '../src/lib/drivers/qemu/logd-lockd.js'
 import {listLocks} from '../src/lib/services/lock/client.js'
 import {python, run, startDaemon, tempRoot, vctl, virsh, waitExit, type TestDaemon} from './helpers/daemon.js'
+import {checkGolden} from './helpers/golden.js'
 import {INITRD, KERNEL, POWEROFF, READY, countInLog, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -66,11 +67,7 @@ test('argv: file serial ports go to virtlogd FIFOs (golden logd/serial-file.args
   const argv = buildQemuArgv(def, {emulator: tg.emulator, monitorPath: '/run/libvirt/qemu/serial-file.monitor', sandbox: true, chardevFifos: fifos})
   const file = join(GOLDEN, 'logd/serial-file.args')
   const actual = argv.join('\n') + '\n'
-  if (process.env.VCTL_UPDATE_GOLDEN === '1' || !existsSync(file)) {
-    mkdirSync(join(GOLDEN, 'logd'), {recursive: true})
-    writeFileSync(file, actual)
-  }
-  t.is(actual, readFileSync(file, 'utf8'))
+  checkGolden(t, file, actual)
   // Only the chardev paths differ from the direct-file argv.
   const direct = buildQemuArgv(def, {emulator: tg.emulator, monitorPath: '/run/libvirt/qemu/serial-file.monitor', sandbox: true})
   t.deepEqual(
