@@ -10,13 +10,12 @@ import type {Listener} from '../daemon/listeners.js'
 import type {LogSink} from '../daemon/logging.js'
 import type {RpcConnection, ServedProgram} from '../rpc/server.js'
 
-export type HostLog = LogSink
 
 export interface DaemonHost {
   readonly name: string
   readonly paths: DaemonPaths
   readonly config: DaemonConfig
-  readonly log: HostLog
+  readonly log: LogSink
   readonly listeners: Listener[]
   readonly clients: Set<RpcConnection>
   readonly stopped: Promise<void>

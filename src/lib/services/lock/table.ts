@@ -12,7 +12,7 @@ import {readFileSync} from 'node:fs'
 import {writeFileAtomicSync} from '../../fs-atomic.js'
 import {ErrorCode, ErrorDomain, VirError, errors, virError} from '../../errors.js'
 import {processRunning} from '../reexec.js'
-import type {HostLog} from '../host.js'
+import type {LogSink} from '../../daemon/logging.js'
 
 export interface LockOwner {
   name: string
@@ -57,7 +57,7 @@ export class LockTable {
 
   constructor(
     readonly file: string,
-    private readonly log: HostLog,
+    private readonly log: LogSink,
     private readonly alive: (o: LockOwner) => boolean = ownerAlive,
   ) {}
 
