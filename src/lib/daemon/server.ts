@@ -272,6 +272,7 @@ export class Daemon {
       requestCert: true,
       rejectUnauthorized: !this.config.tls_no_verify_certificate,
       allowedDn: this.config.tls_allowed_dn_list,
+      log: this.log,
     }
   }
 
