@@ -134,7 +134,7 @@ export async function listenTcp(
   if (tls) {
     server.on('secureConnection', onSecure(listener, onConnection, tls))
     server.on('tlsClientError', () => {})
-  } else server.on('connection', (s) => onConnection(s, listener))
+  } else server.on('connection', (s: Socket) => onConnection(s, listener))
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${listener.address}: ${err.code ?? err.message}`)))
     server.listen({host: host && host !== '*' ? host : undefined, port}, () => resolve())
@@ -174,7 +174,7 @@ export async function listenFd(fd: ActivatedFd, onConnection: OnConnection, tls?
   if (role === 'tls' && tls) {
     server.on('secureConnection', onSecure(listener, onConnection, tls))
     server.on('tlsClientError', () => {})
-  } else server.on('connection', (s) => onConnection(s, listener))
+  } else server.on('connection', (s: Socket) => onConnection(s, listener))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({fd: fd.fd}, () => resolve())

@@ -127,7 +127,7 @@ function isPrintableAscii(b: Uint8Array): boolean {
   return b.every((c) => c >= 0x20 && c <= 0x7e)
 }
 
-const ALWAYS_ESCAPED = new Set([...',+"\\<>;'].map((c) => c.charCodeAt(0)))
+const ALWAYS_ESCAPED = new Set(Array.from(',+"\\<>;').map((c) => c.charCodeAt(0)))
 
 /** RFC 4514 escaping exactly as GnuTLS applies it, on bytes. */
 function escapeValue(b: Uint8Array): Uint8Array {
@@ -187,8 +187,8 @@ export function certificateDn(cert: Uint8Array): string {
 
 /** glib's g_pattern_match_simple(): '*' matches any run of characters, '?' exactly one. */
 export function globMatch(pattern: string, text: string): boolean {
-  const p = [...pattern]
-  const t = [...text]
+  const p = Array.from(pattern)
+  const t = Array.from(text)
   let pi = 0
   let ti = 0
   let starP = -1
