@@ -140,12 +140,15 @@ test('client certificates: vctl accepts and refuses exactly what libvirtd 9.0 do
   const foreign = join(root, 'foreign')
   await makeCa(foreign, 'ec')
   await issue(foreign, 'client', '/C=GB/O=Acme/CN=client1', CLIENT_EXT, {key: 'ec'})
+  // OpenSSL objects to its purpose first: the chain must still be refused.
+  await issue(foreign, 'srvonly', '/C=GB/O=Acme/CN=client1', `${KU}extendedKeyUsage=serverAuth\n`, {key: 'ec'})
   writeFileSync(join(foreign, 'cacert.pem'), readFileSync(join(pki, 'cacert.pem')))
   await run('chmod', ['-R', 'a+rX', pki, foreign])
 
   const cases: [string, string, string | undefined, boolean][] = [
     ...CERTS.map(([what, , , , ok], i): [string, string, string, boolean] => [what, pki, `c${i}`, ok]),
     ['certificate from a foreign CA', foreign, 'client', false],
+    ['foreign CA, purpose serverAuth only', foreign, 'srvonly', false],
     ['no client certificate', pki, undefined, false],
   ]
   const port = 30000 + Math.floor(Math.random() * 15000)
