@@ -478,7 +478,7 @@ const KIND_TEXT: Record<Kind, string> = {
 
 function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
   const {key, value, line} = entry
-  const wrong = (): never => {
+  function wrong(): never {
     let hint = ''
     if (spec.kind === 'string' && typeof value === 'number') hint = ` (write "${value}")`
     if ((spec.kind === 'bool' || spec.kind === 'int' || spec.kind === 'uint') && typeof value === 'string' && /^-?\d+$/.test(value)) {
@@ -500,7 +500,7 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
       break
     case 'uint':
       if (typeof value !== 'number') wrong()
-      if ((value as number) < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
+      if ((value) < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
       out = value
       break
     case 'string':
@@ -509,7 +509,7 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
       break
     case 'stringList':
       if (!Array.isArray(value)) wrong()
-      for (const item of value as ConfScalar[]) {
+      for (const item of value) {
         if (typeof item !== 'string') {
           throw confError(file, line, `'${key}' expects a list of quoted strings, but the list contains the integer ${item}`)
         }
