@@ -500,7 +500,7 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
       break
     case 'uint':
       if (typeof value !== 'number') wrong()
-      if ((value) < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
+      if (value < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
       out = value
       break
     case 'string':
