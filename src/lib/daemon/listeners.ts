@@ -8,7 +8,7 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync} f
 import {dirname} from 'node:path'
 import {execFileSync} from 'node:child_process'
 import type {LogSink} from './logging.js'
-import {checkTlsClient, parseCaBundle} from './tls-peer.js'
+import {checkTlsClient, parseCaBundle, type PeerVerdict} from './tls-peer.js'
 
 export type ListenerRole = 'rw' | 'ro' | 'admin' | 'tcp' | 'tls'
 
@@ -107,7 +107,12 @@ function onSecure(listener: Listener, onConnection: OnConnection, tls: TlsListen
   const trusted = tls.ca ? parseCaBundle(tls.ca) : []
   return (s: TLSSocket) => {
     if (requireValid) {
-      const verdict = checkTlsClient(s, {trusted, allowedDn: tls.allowedDn})
+      let verdict: PeerVerdict
+      try {
+        verdict = checkTlsClient(s, {trusted, allowedDn: tls.allowedDn})
+      } catch (err) {
+        verdict = {ok: false, reason: `Unable to verify TLS peer: ${(err as Error).message}`}
+      }
       if (!verdict.ok) {
         // libvirt closes without confirming the session when the client's certificate is refused.
         tls.log?.error(`TLS client on ${listener.address} refused: ${verdict.reason}`)
