@@ -1,8 +1,8 @@
 // The files a daemon leaves on disk: libvirt's directory and file modes (even when started under
 // umask 000), a looser tree repaired, temp files of killed writers removed at start, and the
 // read-only socket reachable by an unprivileged user while the read-write one is not.
-import test from 'ava'
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import test, {type ExecutionContext} from 'ava'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {BIN, run, tempRoot, waitExit} from './helpers/daemon.js'
@@ -19,6 +19,13 @@ async function startUnderUmask000(root: string, extra: string[] = []): Promise<n
 async function stop(pid: number): Promise<void> {
   process.kill(pid, 'SIGTERM')
   await waitExit(pid, 20000)
+}
+
+/** A fresh --root, removed after the test. */
+function treeRoot(t: ExecutionContext): string {
+  const root = tempRoot('vctl-tree-')
+  t.teardown(() => rmSync(root, {recursive: true, force: true}))
+  return root
 }
 
 const mode = (p: string) => statSync(p).mode & 0o7777
@@ -58,7 +65,7 @@ const EXPECTED: Record<string, number> = {
 }
 
 test('libvirtd under --root: libvirt modes though started with umask 000, and nothing world-writable', async (t) => {
-  const root = tempRoot('vctl-tree-')
+  const root = treeRoot(t)
   chmodSync(root, 0o755)
   const pid = await startUnderUmask000(root)
   try {
@@ -74,7 +81,7 @@ test('libvirtd under --root: libvirt modes though started with umask 000, and no
 })
 
 test('a looser tree from an older run is repaired; stale temp files go, live ones stay', async (t) => {
-  const root = tempRoot('vctl-tree-')
+  const root = treeRoot(t)
   const dead = deadPid()
   const stale = [
     `etc/libvirt/qemu/.web01.xml.${dead}.0123456789ab.tmp`,
@@ -115,7 +122,7 @@ test('a looser tree from an older run is repaired; stale temp files go, live one
 })
 
 test('virtsecretd: only its own directories', async (t) => {
-  const root = tempRoot('vctl-tree-')
+  const root = treeRoot(t)
   const pid = await startUnderUmask000(root, ['--driver', 'secret'])
   try {
     t.is(mode(join(root, 'etc/libvirt/secrets')), 0o700)
@@ -132,7 +139,7 @@ test('an unprivileged user reaches the read-only socket with the real virsh, and
     t.pass('needs root and a nobody user')
     return
   }
-  const root = tempRoot('vctl-tree-')
+  const root = treeRoot(t)
   chmodSync(root, 0o755)
   const pid = await startUnderUmask000(root)
   const asNobody = (sock: string, ro: boolean) =>

@@ -4,7 +4,7 @@
 // (run as nobody in session mode with the same settings): both must accept and refuse the same ones.
 import test from 'ava'
 import {spawn} from 'node:child_process'
-import {chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync} from 'node:fs'
 import {connect as tlsConnect} from 'node:tls'
 import {connect as netConnect} from 'node:net'
 import {join} from 'node:path'
@@ -131,6 +131,7 @@ async function startLibvirtd(root: string, port: number, pki: string): Promise<{
 test('client certificates: vctl accepts and refuses exactly what libvirtd 9.0 does', async (t) => {
   t.timeout(300000)
   const root = tempRoot('vctl-tlscerts-')
+  t.teardown(() => rmSync(root, {recursive: true, force: true}))
   // libvirtd runs as nobody: the tree must be readable to it (test keys only).
   chmodSync(root, 0o755)
   const pki = join(root, 'pki')
