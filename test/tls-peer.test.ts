@@ -1,17 +1,23 @@
 // The chain check used when OpenSSL's only objection to a client certificate is its purpose, and
 // libvirt's certificate rules on openssl-made certificates.
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 import {X509Certificate} from 'node:crypto'
-import {copyFileSync, mkdirSync, readFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {tempRoot} from './helpers/daemon.js'
 import {CLIENT_EXT, issue, makeCa} from './helpers/pki.js'
 import {checkClientCertificate, parseCaBundle, verifyChainIgnoringPurpose} from '../src/lib/daemon/tls-peer.js'
 
+function scratch(t: ExecutionContext, prefix: string): string {
+  const dir = tempRoot(prefix)
+  t.teardown(() => rmSync(dir, {recursive: true, force: true}))
+  return dir
+}
+
 const cert = (dir: string, who: string) => new X509Certificate(readFileSync(join(dir, `${who}cert.pem`)))
 
 test('chain check without purpose: through a sent intermediate to the trusted CA, and nothing else', async (t) => {
-  const root = tempRoot('vctl-tlspeer-')
+  const root = scratch(t, 'vctl-tlspeer-')
   const ca = join(root, 'ca')
   await makeCa(ca, 'ec')
   await issue(ca, 'inter', '/CN=intermediate', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n', {key: 'ec'})
@@ -41,7 +47,7 @@ test('chain check without purpose: through a sent intermediate to the trusted CA
 })
 
 test("libvirt's rules on a client certificate", async (t) => {
-  const dir = tempRoot('vctl-tlsrules-')
+  const dir = scratch(t, 'vctl-tlsrules-')
   await makeCa(dir, 'ec')
   const rules: [string, string, boolean, RegExp | undefined][] = [
     ['ok', CLIENT_EXT, true, undefined],
