@@ -99,12 +99,15 @@ async function portOpen(port: number, timeoutMs: number): Promise<boolean> {
 }
 
 /** The real libvirtd, unprivileged (session mode) as nobody, with the same TLS settings. */
-async function startLibvirtd(root: string, port: number, pki: string): Promise<{stop: () => Promise<void>} | undefined> {
+async function startLibvirtd(root: string, port: number, pki: string, extra = ''): Promise<{stop: () => Promise<void>} | undefined> {
   if (!existsSync('/usr/sbin/libvirtd') || process.getuid?.() !== 0 || (await run('id', ['nobody'])).code !== 0) return undefined
-  const home = join(root, 'lv')
+  const home = join(root, `lv${port}`)
   mkdirSync(join(home, 'run'), {recursive: true})
   const conf = join(home, 'libvirtd.conf')
-  writeFileSync(conf, confText(port, pki, `unix_sock_dir = "${home}/run"\nauth_unix_rw = "none"\nlog_outputs = "3:file:${home}/libvirtd.log"\n`))
+  writeFileSync(
+    conf,
+    confText(port, pki, `unix_sock_dir = "${home}/run"\nauth_unix_rw = "none"\nlog_outputs = "3:file:${home}/libvirtd.log"\n${extra}`),
+  )
   chownSync(home, Number((await run('id', ['-u', 'nobody'])).stdout.trim()), -1)
   chownSync(join(home, 'run'), Number((await run('id', ['-u', 'nobody'])).stdout.trim()), -1)
   const env = {
@@ -192,6 +195,47 @@ test('client certificates: vctl accepts and refuses exactly what libvirtd 9.0 do
   try {
     for (const [i, [what, dir, who]] of cases.entries()) t.is(await probe(lvPort, dir, who), ours[i], `libvirtd and vctl differ: ${what}`)
     t.log(`libvirtd ${lvPort} gave the same verdict on all ${cases.length} certificates`)
+  } finally {
+    await lv.stop()
+  }
+})
+
+test('tls_no_verify_certificate: every check is skipped, the DN list included, as in libvirtd', async (t) => {
+  t.timeout(180000)
+  const root = tempRoot('vctl-tlscerts-')
+  t.teardown(() => rmSync(root, {recursive: true, force: true}))
+  chmodSync(root, 0o755)
+  const pki = join(root, 'pki')
+  await makeCa(pki, 'ec')
+  await issue(pki, 'server', '/O=vctl/CN=localhost', SERVER_EXT, {key: 'ec'})
+  await issue(pki, 'bypass', '/C=GB/O=Acme\\,CN=client1', CLIENT_EXT, {key: 'ec'})
+  const foreign = join(root, 'foreign')
+  await makeCa(foreign, 'ec')
+  await issue(foreign, 'client', '/C=GB/O=Other/CN=x', CLIENT_EXT, {key: 'ec'})
+  writeFileSync(join(foreign, 'cacert.pem'), readFileSync(join(pki, 'cacert.pem')))
+  await run('chmod', ['-R', 'a+rX', pki, foreign])
+  const cases: [string, string, string | undefined][] = [
+    ['DN not on the list', pki, 'bypass'],
+    ['foreign CA', foreign, 'client'],
+    ['no certificate', pki, undefined],
+  ]
+  const port = 30000 + Math.floor(Math.random() * 15000)
+  const conf = join(root, 'tls.conf')
+  writeFileSync(conf, confText(port, pki, 'tls_no_verify_certificate = 1\n'))
+  const d = await startDaemon(['-f', conf, '--listen'], {root: join(root, 'vroot')})
+  try {
+    for (const [what, dir, who] of cases) t.is(await probe(port, dir, who), 'accepted', `vctl: ${what}`)
+  } finally {
+    await d.stop()
+  }
+  const lv = await startLibvirtd(root, port + 1, pki, 'tls_no_verify_certificate = 1\n')
+  if (!lv) {
+    t.log('real libvirtd not available here')
+    return
+  }
+  try {
+    for (const [what, dir, who] of cases) t.is(await probe(port + 1, dir, who), 'accepted', `libvirtd: ${what}`)
+    t.log('libvirtd accepted them all too')
   } finally {
     await lv.stop()
   }
