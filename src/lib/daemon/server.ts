@@ -8,6 +8,7 @@ import {readFileSync} from 'node:fs'
 import {loadDaemonConfig, type DaemonConfig} from './config.js'
 import {daemonNameForDriver, daemonPaths, driverStateDirs, type DaemonName, type DaemonPaths} from './paths.js'
 import {claimPidFile} from './pidfile.js'
+import {prepareDaemonTree} from './dirs.js'
 import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Listener} from './listeners.js'
 import {Logger, type LogLevel} from './logging.js'
 import {createRemoteProgram} from './remote.js'
@@ -91,6 +92,8 @@ export class Daemon {
     }
     const d = new Daemon(name, paths, config, log, opts, fds !== undefined)
     try {
+      // Directories with libvirt's modes, and the temp files of writers killed mid-write removed.
+      for (const f of prepareDaemonTree(paths, name)) log.info(`removed stale temporary file ${f}`)
       d.releasePid = claimPidFile(paths.pidFile)
     } catch (err) {
       throw new DaemonStartError((err as Error).message)
@@ -272,6 +275,7 @@ export class Daemon {
       requestCert: true,
       rejectUnauthorized: !this.config.tls_no_verify_certificate,
       allowedDn: this.config.tls_allowed_dn_list,
+      log: this.log,
     }
   }
 
