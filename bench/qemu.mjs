@@ -30,6 +30,25 @@ async function waitFor(p, ms = 30000) {
   }
 }
 
+/** Waits until the process is gone (or a zombie nobody reaped), at most `ms`. */
+async function waitGone(pid, ms = 30000) {
+  const end = Date.now() + ms
+  for (;;) {
+    let stat
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      return
+    }
+    if (/^\d+ \(.*\) Z/s.test(stat)) return
+    if (Date.now() > end) {
+      console.warn(`pid ${pid} still running ${ms} ms after SIGTERM`)
+      return
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 async function vctl() {
   const root = mkdtempSync(join(tmpdir(), 'bench-vq-'))
   execFileSync(process.execPath, [join(ROOT, 'bin/run.js'), 'daemon', 'start', '--driver', 'qemu', '--root', root, '-d'], {stdio: 'ignore'})
@@ -38,7 +57,7 @@ async function vctl() {
     return measure(`qemu+unix:///system?socket=${root}/run/libvirt/virtqemud-sock`, root)
   } finally {
     process.kill(pid, 'SIGTERM')
-    await new Promise((r) => setTimeout(r, 300))
+    await waitGone(pid)
     rmSync(root, {recursive: true, force: true})
   }
 }
@@ -67,13 +86,20 @@ async function libvirtd() {
     return measure(`qemu+unix:///system?socket=${b}/run/libvirt-sock`, b)
   } finally {
     // libvirtd is the exec'd shell (child.pid); virtlogd lives in the same namespace: find it by its pid file.
+    const pids = [child.pid]
     try {
-      process.kill(child.pid, 'SIGTERM')
-    } catch {}
-    try {
-      process.kill(Number(readFileSync(join(b, 'virtlogd.pid'), 'utf8')), 'SIGTERM')
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500))
+      pids.push(Number(readFileSync(join(b, 'virtlogd.pid'), 'utf8')))
+    } catch {
+      // no pid file: virtlogd never started
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+    }
+    for (const pid of pids) await waitGone(pid)
     rmSync(b, {recursive: true, force: true})
   }
 }

@@ -22,11 +22,11 @@ function assertValid(t: ExecutionContext, xml: string, schema: string): void {
 
 /** The typed view of a def: everything but the kept XML trees. */
 function typed(def: DomainDef): unknown {
-  return JSON.parse(JSON.stringify(def, (k, v) => (k === 'root' || k === 'xml' ? undefined : v)))
+  return JSON.parse(JSON.stringify(def, (k, v: unknown) => (k === 'root' || k === 'xml' ? undefined : v))) as unknown
 }
 
 function domainError(t: ExecutionContext, xml: string): VirError {
-  return t.throws(() => parseDomainXml(xml), {instanceOf: VirError}) as VirError
+  return t.throws<VirError>(() => parseDomainXml(xml), {instanceOf: VirError})
 }
 
 const MINIMAL_TEST = `<domain type='test'>
@@ -516,7 +516,7 @@ test('error: malformed XML uses the xml.ts error with the domain_definition name
   t.is(err.code, ErrorCode.XML_DETAIL)
   t.is(err.domain, ErrorDomain.DOMAIN)
   t.regex(err.message, /^\(domain_definition\):2: Premature end of data in tag domain line 1\n/)
-  const custom = t.throws(() => parseDomainXml('<domain', {docName: 'mine'}), {instanceOf: VirError}) as VirError
+  const custom = t.throws<VirError>(() => parseDomainXml('<domain', {docName: 'mine'}), {instanceOf: VirError})
   t.regex(custom.message, /^\(mine\):1: /)
 })
 

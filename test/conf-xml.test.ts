@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
 import {
@@ -18,8 +18,8 @@ import {
   textOf,
 } from '../src/lib/conf/xml.js'
 
-function parseError(t: import('ava').ExecutionContext, text: string, domain?: number): VirError {
-  const err = t.throws(() => parseXml(text, 'domain_definition', domain), {instanceOf: VirError}) as VirError
+function parseError(t: ExecutionContext, text: string, domain?: number): VirError {
+  const err = t.throws<VirError>(() => parseXml(text, 'domain_definition', domain), {instanceOf: VirError})
   t.is(err.code, ErrorCode.XML_DETAIL)
   return err
 }

@@ -2,7 +2,7 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 
 import {defaultDaemonConfig, loadDaemonConfig, parseConf, parseDaemonConfig} from '../src/lib/daemon/config.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
@@ -10,8 +10,8 @@ import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
 const FILE = '/etc/libvirt/libvirtd.conf'
 
 /** Asserts parsing throws a CONF_SYNTAX VirError whose message names `FILE:line` and contains `fragment`. */
-function syntaxError(t: import('ava').ExecutionContext, text: string, line: number, fragment: string | RegExp): VirError {
-  const err = t.throws(() => parseDaemonConfig(text, FILE), {instanceOf: VirError}) as VirError
+function syntaxError(t: ExecutionContext, text: string, line: number, fragment: string | RegExp): VirError {
+  const err = t.throws<VirError>(() => parseDaemonConfig(text, FILE), {instanceOf: VirError})
   t.is(err.code, ErrorCode.CONF_SYNTAX)
   t.is(err.domain, ErrorDomain.CONF)
   t.true(err.message.includes(`${FILE}:${line}: `), `message should name ${FILE}:${line}: ${err.message}`)

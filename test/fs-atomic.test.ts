@@ -1,12 +1,13 @@
-import {chmod, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {spawn, spawnSync} from 'node:child_process'
+import {chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 
-import {writeFileAtomic, writeFileAtomicSync} from '../src/lib/fs-atomic.js'
+import {removeStaleTempFiles, writeFileAtomic, writeFileAtomicSync} from '../src/lib/fs-atomic.js'
 
-async function tempDir(t: import('ava').ExecutionContext): Promise<string> {
+async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'vctl-atomic-'))
   t.teardown(() => rm(dir, {recursive: true, force: true}))
   return dir
@@ -14,7 +15,7 @@ async function tempDir(t: import('ava').ExecutionContext): Promise<string> {
 
 const variants = [
   ['async', writeFileAtomic],
-  ['sync', async (p: string, d: string | Uint8Array, m?: number) => writeFileAtomicSync(p, d, m)],
+  ['sync', (p: string, d: string | Uint8Array, m?: number): Promise<void> => Promise.resolve(writeFileAtomicSync(p, d, m))],
 ] as const
 
 for (const [name, write] of variants) {
@@ -87,3 +88,40 @@ for (const [name, write] of variants) {
     t.false((await lstat(join(dir, 'link'))).isSymbolicLink())
   })
 }
+
+test('removeStaleTempFiles: removes temp files of dead writers only', async (t) => {
+  const dir = await tempDir(t)
+  // A PID that is certainly dead: a child that has exited.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'}).stdout
+  const stale = [`.a.xml.${dead}.0123456789ab.tmp`, `.b.conf.${dead}.abcdefabcdef.tmp`]
+  const live = [`.c.xml.${process.pid}.0123456789ab.tmp`, `.d.xml.1.0123456789ab.tmp`]
+  // Names that only look alike, and the real files.
+  const other = [`.e.xml.${dead}.0123.tmp`, `e.xml.${dead}.0123456789ab.tmp`, `.f.xml.${dead}.0123456789ab.tmp.bak`, 'a.xml', '.hidden']
+  for (const n of [...stale, ...live, ...other]) await writeFile(join(dir, n), 'x')
+  await mkdir(join(dir, 'sub', 'deeper'), {recursive: true})
+  await writeFile(join(dir, 'sub', stale[0]), 'x')
+  await writeFile(join(dir, 'sub', 'deeper', stale[1]), 'x')
+  // A directory with a temp-like name is left alone.
+  await mkdir(join(dir, `.g.${dead}.0123456789ab.tmp`))
+
+  t.deepEqual(removeStaleTempFiles(join(dir, 'missing')), [])
+  t.deepEqual(removeStaleTempFiles(dir).sort(), stale.map((n) => join(dir, n)).sort())
+  t.deepEqual((await readdir(dir)).sort(), [...live, ...other, 'sub', `.g.${dead}.0123456789ab.tmp`].sort())
+  t.deepEqual(removeStaleTempFiles(dir, 1), [join(dir, 'sub', stale[0])])
+  t.deepEqual(removeStaleTempFiles(dir, 2), [join(dir, 'sub', 'deeper', stale[1])])
+})
+
+test('removeStaleTempFiles: picks up what a killed writer left', async (t) => {
+  const dir = await tempDir(t)
+  // A writer stopped between creating its temp file and renaming it (as kill -9 leaves it).
+  const child = spawn(process.execPath, [
+    '-e',
+    `require('fs').writeFileSync(${JSON.stringify(join(dir, '.x.xml.'))} + process.pid + '.0123456789ab.tmp', 'partial'); setInterval(() => {}, 1000)`,
+  ])
+  while ((await readdir(dir)).length === 0) await new Promise((r) => setTimeout(r, 20))
+  t.deepEqual(removeStaleTempFiles(dir), [], 'writer alive: kept')
+  child.kill('SIGKILL')
+  await new Promise((r) => child.once('exit', r))
+  t.is(removeStaleTempFiles(dir).length, 1)
+  t.deepEqual(await readdir(dir), [])
+})

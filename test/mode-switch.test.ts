@@ -7,12 +7,14 @@ import {chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync,
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {BIN, run, startDaemon, tempRoot, vctl} from './helpers/daemon.js'
+import {BIN, run, startDaemon, tempRoot, vctl, type RunResult} from './helpers/daemon.js'
 import {installUnits} from '../src/lib/systemd/units.js'
-import {ModeSwitchError, buildPlan, executePlan, parseDrivers, takeSnapshot, type Snapshot} from '../src/lib/systemd/mode.js'
+import {ModeSwitchError, buildPlan, executePlan, parseDrivers, takeSnapshot, type ModeStatus, type Snapshot} from '../src/lib/systemd/mode.js'
 import {Systemctl} from '../src/lib/systemd/systemctl.js'
 import {RpcConnection} from '../src/lib/rpc/server.js'
 import {remote} from '../src/lib/rpc/programs/remote.js'
+import type {ArgsOf, RetOf} from '../src/lib/rpc/program.js'
+import type {ModeSwitchOutput} from '../src/commands/mode/switch.js'
 
 const flat = (s: string) => s.replace(/\s*\n\s*›\s*/g, ' ')
 
@@ -32,6 +34,13 @@ async function states(root: string, units: string[]): Promise<Record<string, str
 async function switchMode(args: string[], env?: NodeJS.ProcessEnv) {
   return vctl(['mode', 'switch', ...args, '--json'], {env})
 }
+
+/** `mode switch --json` output. */
+const switched = (r: RunResult) => JSON.parse(r.stdout) as ModeSwitchOutput
+/** `mode switch --json` output when a step failed: oclif's {error} with the ModeSwitchError's fields. */
+const switchError = (r: RunResult) => (JSON.parse(r.stdout) as {error: Pick<ModeSwitchError, 'message' | 'failedStep' | 'result'>}).error
+/** `mode status --json` output. */
+const modeStatus = (r: RunResult) => JSON.parse(r.stdout) as ModeStatus
 
 /** Every file, symlink (with its target) and directory under dir, hashed. */
 function treeHash(dir: string, opts: {dirs?: boolean} = {}): string {
@@ -63,9 +72,9 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
 
   r = await switchMode(['modular', '--root', root, '--yes'])
   t.is(r.code, 0, r.stderr)
-  const out = JSON.parse(r.stdout)
+  const out = switched(r)
   t.deepEqual(
-    out.steps.map((s: any) => [s.verb, s.status]),
+    out.steps.map((s) => [s.verb, s.status]),
     [
       ['stop', 'skipped'],
       ['disable', 'done'],
@@ -73,7 +82,7 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
       ['start', 'skipped'],
     ],
   )
-  t.regex(out.steps[0].reason, /only edits unit files/)
+  t.regex(out.steps[0].reason ?? '', /only edits unit files/)
   t.deepEqual(out.drivers, ['qemu', 'network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'])
   const s = await states(root, [
     ...LIBVIRTD,
@@ -91,7 +100,7 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
 
   r = await vctl(['mode', 'status', '--root', root, '--json'])
   t.is(r.code, 0, r.stderr)
-  let st = JSON.parse(r.stdout)
+  let st = modeStatus(r)
   t.is(st.configured, 'modular')
   t.deepEqual(st.drivers, ['qemu', 'network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'])
   t.true(st.proxy)
@@ -101,7 +110,7 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
   const back = await states(root, [...LIBVIRTD, ...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('proxy'), 'virtqemud.service', 'virtproxyd.service'])
   for (const u of LIBVIRTD) t.is(back[u], 'enabled', u)
   for (const u of [...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('proxy'), 'virtqemud.service', 'virtproxyd.service']) t.is(back[u], 'disabled', u)
-  st = JSON.parse((await vctl(['mode', 'status', '--root', root, '--json'])).stdout)
+  st = modeStatus(await vctl(['mode', 'status', '--root', root, '--json']))
   t.is(st.configured, 'monolithic')
   t.deepEqual(st.drivers, [])
 })
@@ -111,7 +120,7 @@ test("--mask masks libvirtd's units; monolithic unmasks them; --drivers picks th
   await switchMode(['monolithic', '--root', root, '--yes'])
   let r = await switchMode(['modular', '--root', root, '--yes', '--mask', '--drivers', 'qemu,virtsecretd'])
   t.is(r.code, 0, r.stderr)
-  t.deepEqual(JSON.parse(r.stdout).drivers, ['qemu', 'secret'])
+  t.deepEqual(switched(r).drivers, ['qemu', 'secret'])
   const s = await states(root, [
     ...LIBVIRTD,
     'libvirtd-tls.socket',
@@ -125,13 +134,13 @@ test("--mask masks libvirtd's units; monolithic unmasks them; --drivers picks th
   for (const u of [...MODULAR_SOCKETS('qemu'), ...MODULAR_SOCKETS('secret'), ...MODULAR_SOCKETS('proxy')]) t.is(s[u], 'enabled', u)
   t.is(s['virtnetworkd.socket'], 'disabled')
   t.is(s['virtstoraged.service'], 'disabled')
-  const st = JSON.parse((await vctl(['mode', 'status', '--root', root, '--json'])).stdout)
+  const st = modeStatus(await vctl(['mode', 'status', '--root', root, '--json']))
   t.deepEqual([st.configured, st.drivers, st.proxy], ['modular', ['qemu', 'secret'], true])
 
   r = await switchMode(['monolithic', '--root', root, '--yes'])
   t.is(r.code, 0, r.stderr)
   t.deepEqual(
-    JSON.parse(r.stdout).steps.map((x: any) => x.verb),
+    switched(r).steps.map((x) => x.verb),
     ['stop', 'disable', 'unmask', 'enable', 'start'],
   )
   const back = await states(root, [...LIBVIRTD, 'libvirtd-tls.socket', 'virtqemud.socket'])
@@ -167,10 +176,10 @@ test('--dry-run prints the plan and changes no file', async (t) => {
   const before = treeHash(root)
   let r = await switchMode(['modular', '--root', root, '--dry-run', '--mask'])
   t.is(r.code, 0, r.stderr)
-  const plan = JSON.parse(r.stdout)
+  const plan = switched(r)
   t.true(plan.dryRun)
   t.deepEqual(
-    plan.steps.map((s: any) => [s.verb, s.status]),
+    plan.steps.map((s) => [s.verb, s.status]),
     [
       ['stop', 'not-run'],
       ['disable', 'not-run'],
@@ -179,7 +188,7 @@ test('--dry-run prints the plan and changes no file', async (t) => {
       ['start', 'not-run'],
     ],
   )
-  t.regex(plan.steps[0].reason, /would be skipped/)
+  t.regex(plan.steps[0].reason ?? '', /would be skipped/)
   t.true(plan.steps[3].units.includes('virtproxyd.socket'))
   r = await vctl(['mode', 'switch', 'modular', '--root', root, '--dry-run'])
   t.is(r.code, 0, r.stderr)
@@ -207,14 +216,14 @@ test('a failing step rolls back the steps done and names the step', async (t) =>
   const PATH = fakeSystemctl(t, '*" enable "*virtqemud.service*')
   const r = await switchMode(['modular', '--root', root, '--yes', '--mask'], {PATH})
   t.is(r.code, 1)
-  const err = JSON.parse(r.stdout).error
+  const err = switchError(r)
   t.is(
     err.failedStep,
     'Enable the modular daemons (virtqemud, virtnetworkd, virtstoraged, virtsecretd, virtnodedevd, virtnwfilterd, virtinterfaced, virtproxyd)',
   )
   t.regex(err.message, /^step 'Enable the modular daemons .*' failed: .*simulated failure.*; rolled back \d+ actions, the units are as they were$/)
   t.deepEqual(
-    err.result.steps.map((s: any) => [s.verb, s.status]),
+    err.result.steps.map((s) => [s.verb, s.status]),
     [
       ['stop', 'skipped'],
       ['disable', 'rolled-back'],
@@ -223,7 +232,7 @@ test('a failing step rolls back the steps done and names the step', async (t) =>
       ['start', 'not-run'],
     ],
   )
-  t.deepEqual(err.result.rollback.mismatches, [])
+  t.deepEqual(err.result.rollback?.mismatches, [])
   // Disabling and masking libvirtd's units were undone: the tree is as it was.
   t.deepEqual(Object.values(await states(root, LIBVIRTD)), ['enabled', 'enabled', 'enabled', 'enabled'])
   t.is((await states(root, ['virtqemud.socket']))['virtqemud.socket'], 'disabled')
@@ -246,10 +255,10 @@ test('rollback in the monolithic direction re-masks and re-enables what was ther
   const PATH = fakeSystemctl(t, '*" enable "*libvirtd.service*libvirtd-admin.socket*')
   const r = await switchMode(['monolithic', '--root', root, '--yes'], {PATH})
   t.is(r.code, 1, r.stdout)
-  const err = JSON.parse(r.stdout).error
+  const err = switchError(r)
   t.is(err.failedStep, 'Enable the monolithic daemon (libvirtd)')
   t.deepEqual(
-    err.result.steps.map((s: any) => [s.verb, s.status]),
+    err.result.steps.map((s) => [s.verb, s.status]),
     [
       ['stop', 'skipped'],
       ['disable', 'rolled-back'],
@@ -268,18 +277,23 @@ async function fakeQemuDaemon(t: ExecutionContext, root: string, guests: string[
   mkdirSync(dir, {recursive: true})
   const P = remote.procs
   const server = createServer((socket) => {
-    const handle = (conn: RpcConnection, def: {num: number}, args: any): unknown => {
+    const handle = (conn: RpcConnection, def: {num: number}, args: unknown): unknown => {
       switch (def.num) {
         case P.AUTH_LIST.num:
-          return {types: [0]}
+          return {types: [0]} satisfies RetOf<typeof P.AUTH_LIST>
         case P.CONNECT_SUPPORTS_FEATURE.num:
-          return {supported: 0}
+          return {supported: 0} satisfies RetOf<typeof P.CONNECT_SUPPORTS_FEATURE>
         case P.CONNECT_OPEN.num:
-          if (!String(args.name).startsWith('qemu')) throw new Error('not qemu')
+          if (!String((args as ArgsOf<typeof P.CONNECT_OPEN>).name).startsWith('qemu')) throw new Error('not qemu')
           conn.opened = true
           return undefined
-        case P.CONNECT_LIST_ALL_DOMAINS.num:
-          return {domains: (args.flags & 1 ? guests : []).map((name, i) => ({name, uuid: Buffer.alloc(16, i + 1), id: i + 1})), ret: guests.length}
+        case P.CONNECT_LIST_ALL_DOMAINS.num: {
+          const {flags} = args as ArgsOf<typeof P.CONNECT_LIST_ALL_DOMAINS>
+          return {
+            domains: (flags & 1 ? guests : []).map((name, i) => ({name, uuid: Buffer.alloc(16, i + 1), id: i + 1})),
+            ret: guests.length,
+          } satisfies RetOf<typeof P.CONNECT_LIST_ALL_DOMAINS>
+        }
         case P.CONNECT_CLOSE.num:
           return undefined
         default:
@@ -287,7 +301,7 @@ async function fakeQemuDaemon(t: ExecutionContext, root: string, guests: string[
       }
     }
     new RpcConnection(socket, {
-      programs: new Map([[remote.prog, {program: remote, handle: handle as never}]]),
+      programs: new Map([[remote.prog, {program: remote, handle}]]),
       readonly: false,
       authenticated: true,
       keepaliveInterval: 0,
@@ -312,7 +326,7 @@ test('refuses while guests run unless --force; a daemon without guests does not 
   // The dry run reports them without refusing.
   r = await switchMode(['modular', '--root', root, '--dry-run'])
   t.is(r.code, 0)
-  t.deepEqual(JSON.parse(r.stdout).guests.find((g: any) => g.socket.endsWith('virtqemud-sock')).guests, ['web01', 'db02'])
+  t.deepEqual(switched(r).guests.find((g) => g.socket.endsWith('virtqemud-sock'))?.guests, ['web01', 'db02'])
   r = await switchMode(['modular', '--root', root, '--yes', '--force'])
   t.is(r.code, 0, r.stderr)
   t.is((await states(root, ['virtqemud.socket']))['virtqemud.socket'], 'enabled')
@@ -325,14 +339,14 @@ test('a running libvirtd without QEMU guests does not block the switch; mode sta
   t.teardown(() => d.stop())
   let r = await vctl(['mode', 'status', '--root', root, '--json'])
   t.is(r.code, 0, r.stderr)
-  const st = JSON.parse(r.stdout)
+  const st = modeStatus(r)
   t.is(st.configured, 'monolithic')
-  const libvirtd = st.running.find((x: any) => x.daemon === 'libvirtd')
-  t.is(libvirtd.pid, d.pid)
-  t.true(libvirtd.sockets.includes(d.sock))
+  const libvirtd = st.running.find((x) => x.daemon === 'libvirtd')
+  t.is(libvirtd?.pid, d.pid)
+  t.true(libvirtd?.sockets.includes(d.sock))
   t.is(st.units.length, 46)
   t.deepEqual(
-    st.units.find((u: any) => u.unit === 'libvirtd-ro.socket'),
+    st.units.find((u) => u.unit === 'libvirtd-ro.socket'),
     {unit: 'libvirtd-ro.socket', daemon: 'libvirtd', state: 'enabled'},
   )
   r = await vctl(['mode', 'status', '--root', root])
@@ -341,9 +355,9 @@ test('a running libvirtd without QEMU guests does not block the switch; mode sta
   t.regex(r.stdout, new RegExp(`libvirtd\\s*│\\s*${d.pid}`))
   r = await switchMode(['modular', '--root', root, '--yes'])
   t.is(r.code, 0, r.stderr)
-  const checks = JSON.parse(r.stdout).guests
+  const checks = switched(r).guests
   t.deepEqual(
-    checks.find((g: any) => g.socket === d.sock),
+    checks.find((g) => g.socket === d.sock),
     {socket: d.sock, answered: true, guests: []},
   )
 })
@@ -355,7 +369,7 @@ test('switching needs the units installed; --mask refuses administrator unit fil
   t.is(r.code, 1)
   t.regex(flat(r.stderr), /not installed under .*: run `vctl units install --root/)
   r = await vctl(['mode', 'status', '--root', root, '--json'])
-  t.is(JSON.parse(r.stdout).configured, 'none')
+  t.is(modeStatus(r).configured, 'none')
   await installUnits({root, bin: BIN, admin: true})
   await switchMode(['monolithic', '--root', root, '--yes'])
   const before = treeHash(root)

@@ -10,6 +10,36 @@ test.after.always(async () => {
   await d?.stop()
 })
 
+/** What the domain API script prints (libvirt-python's return values, as JSON). */
+interface DomainApiOutput {
+  version: number
+  libversion: number
+  hostname: string
+  info: [string, number, number, number, number, number, number, number]
+  type: string
+  defined_state: [number, number]
+  persistent: number
+  id_after_create: number
+  by_id: string
+  by_uuid: string
+  by_name: boolean
+  paused: [number, number]
+  resumed: [number, number]
+  dominfo: [number, number, number, number, number]
+  xml_has_name: boolean
+  autostart: number
+  destroyed: [number, number]
+  gone: boolean
+  transient_active: number
+  transient_persistent: number
+  transient_gone: boolean
+  all: string[]
+  active: string[]
+  inactive: string[]
+  /** [code, domain, message] of the lookup of a missing domain. */
+  err: [number, number, string]
+}
+
 const PRELUDE = (uri: string) => `
 import libvirt, sys, json, threading, time
 libvirt.registerErrorHandler(lambda *a: None, None)
@@ -66,7 +96,7 @@ print(json.dumps(out))
 `,
   )
   t.is(r.code, 0, r.stderr)
-  const o = JSON.parse(r.stdout)
+  const o = JSON.parse(r.stdout) as DomainApiOutput
   t.is(o.version, 2)
   t.is(o.libversion, 9000000)
   t.is(o.type, 'TEST')
@@ -111,7 +141,7 @@ def cb(conn, dom, event, detail, opaque):
 dom = conn.lookupByName('test')
 cid = conn.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
 dom.suspend(); dom.resume()
-deadline = time.time() + 5
+deadline = time.time() + 60
 while len(events) < 2 and time.time() < deadline:
     time.sleep(0.05)
 conn.domainEventDeregisterAny(cid)
@@ -138,7 +168,7 @@ except libvirt.libvirtError as e:
 print(json.dumps(out))
 `)
   t.is(r.code, 0, r.stderr)
-  const o = JSON.parse(r.stdout)
+  const o = JSON.parse(r.stdout) as {names: string[]; err: number}
   t.deepEqual(o.names, ['test'])
   t.is(o.err, 29)
 })

@@ -1,24 +1,25 @@
 /**
  * Domain XML -> QEMU argv golden tests: test/golden/qemu/NAME.xml beside NAME.args (the exact
  * argv, one argument per line). A change to the builder shows up as a diff here; regenerate
- * with VCTL_UPDATE_GOLDEN=1 after reviewing it.
+ * with UPDATE_GOLDEN=1, then review the diff (see helpers/golden.ts).
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 
 import {parseDomainXml} from '../src/lib/conf/domain.js'
 import {VirError} from '../src/lib/errors.js'
-import {applyQemuDefaults, buildQemuArgv, diskNameToIndex, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/argv.js'
+import {buildQemuArgv, diskNameToIndex} from '../src/lib/drivers/qemu/argv.js'
+import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
 import type {QmpClient} from '../src/lib/drivers/qemu/qmp.js'
 import {connectMonitor} from '../src/lib/drivers/qemu/process.js'
+import {checkGolden} from './helpers/golden.js'
 
 const GOLDEN = resolve(import.meta.dirname, 'golden/qemu')
 const EMULATOR = '/usr/bin/qemu-system-x86_64'
-const UPDATE = process.env.VCTL_UPDATE_GOLDEN === '1'
 
 /** A fixed emulator description, so goldens do not depend on the QEMU installed. */
 function target(kvm = false): QemuTarget {
@@ -64,8 +65,7 @@ for (const name of goldens) {
     const xml = readFileSync(join(GOLDEN, `${name}.xml`), 'utf8')
     const actual = argvFor(name, xml).join('\n') + '\n'
     const file = join(GOLDEN, `${name}.args`)
-    if (UPDATE || !existsSync(file)) writeFileSync(file, actual)
-    t.is(actual, readFileSync(file, 'utf8'))
+    checkGolden(t, file, actual)
   })
 }
 
@@ -87,7 +87,7 @@ for (const name of runnable.filter((n) => goldens.includes(n))) {
     }
     const child = spawn(cleaned[0], cleaned.slice(1), {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const pid = child.pid!
     t.teardown(() => {
       try {
@@ -118,7 +118,7 @@ for (const name of runnable.filter((n) => goldens.includes(n))) {
 
 // ---- errors ---------------------------------------------------------------------------------
 
-function expectError(t: import('ava').ExecutionContext, xml: string, code: number, domain: number, message: string | RegExp, kvm = false): void {
+function expectError(t: ExecutionContext, xml: string, code: number, domain: number, message: string | RegExp, kvm = false): void {
   const err = t.throws(
     () => {
       const def = parseDomainXml(xml)
@@ -175,7 +175,7 @@ test('machine aliases are canonicalised', (t) => {
 })
 
 test('no <memory> is refused by the conf layer', (t) => {
-  const err = t.throws(() => parseDomainXml(`<domain type='qemu'><name>e</name>${os()}</domain>`), {instanceOf: VirError}) as VirError
+  const err = t.throws<VirError>(() => parseDomainXml(`<domain type='qemu'><name>e</name>${os()}</domain>`), {instanceOf: VirError})
   t.is(err.code, 27)
   t.regex(err.message, /Memory size must be specified/)
 })

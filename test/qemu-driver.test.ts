@@ -38,6 +38,11 @@ test.before(() => {
   }
 })
 
+/** The driver's paths as the daemon gives them (no virtlogd / virtlockd: logs are plain files). */
+function driverOptions(paths: DaemonPaths) {
+  return {mode: paths.mode, dirs: driverStateDirs(paths, 'qemu'), capsCacheDir: join(paths.cacheDir, 'qemu/capabilities')}
+}
+
 interface Env {
   root: string
   paths: DaemonPaths
@@ -70,7 +75,7 @@ async function setup(t: ExecutionContext, opts: {kvm?: boolean; destroyGraceMs?:
         warn: (m: string) => logs.push(`warn: ${m}`),
         error: (m: string) => logs.push(`error: ${m}`),
       }
-      const drv = await QemuDriver.create({paths, log, kvm: opts.kvm ?? false, destroyGraceMs: opts.destroyGraceMs})
+      const drv = await QemuDriver.create({...driverOptions(paths), log, kvm: opts.kvm ?? false, destroyGraceMs: opts.destroyGraceMs})
       drv.events.on('domain', (msg: DomainEventMsg) => {
         events.push({at: performance.now(), msg})
         if (msg.kind === 'lifecycle' && msg.event === LifecycleEvent.STARTED) {
@@ -185,11 +190,11 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is(again.code, 55)
   t.is(again.message, 'Requested operation is not valid: domain is already running')
 
-  const cpu1 = (await drv.getInfo(ref.uuid)).cpuTimeNs
-  const bootMs = await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 15000)
+  const cpu1 = drv.getInfo(ref.uuid).cpuTimeNs
+  const bootMs = await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 60000)
   t.log(`guest READY ${bootMs.toFixed(0)} ms after start returned`)
   // The guest burns CPU while it boots (once READY it idles in a blocking read).
-  const info = await drv.getInfo(ref.uuid)
+  const info = drv.getInfo(ref.uuid)
   t.true(info.cpuTimeNs > cpu1, `cpu time grows: ${cpu1} -> ${info.cpuTimeNs}`)
   t.true(info.cpuTimeNs > 100_000_000n)
   t.is(info.maxMemKiB, 131072n)
@@ -217,7 +222,7 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   // Reboot (ACPI): the same QEMU boots the guest again.
   const pid = drv.domainPid(ref.uuid)
   await drv.reboot(ref.uuid, 0)
-  await waitFor('second READY', () => count(serial, 'VCTL-GUEST READY') >= 2, 20000)
+  await waitFor('second READY', () => count(serial, 'VCTL-GUEST READY') >= 2, 60000)
   t.is(drv.domainPid(ref.uuid), pid)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.RUNNING, reason: RunningReason.BOOTED})
   t.true(env.events.some((e) => e.msg.kind === 'reboot' && e.msg.dom.name === 'g1'))
@@ -237,7 +242,7 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.log(`guest power-off (QMP SHUTDOWN) -> shut off: ${offMs.toFixed(1)} ms`)
   t.true(offMs <= 1000, `shutdown-to-shut-off ${offMs} ms`)
   t.false(pidRunning(pid!))
-  await waitFor('status file removed', () => !existsSync(statusFile(env, 'g1')), 2000, 5)
+  await waitFor('status file removed', () => !existsSync(statusFile(env, 'g1')), 10000, 5)
   t.false(existsSync(join(driverStateDirs(env.paths, 'qemu').runDir, 'g1.monitor')))
   t.is(drv.lookupByName('g1').id, -1)
 
@@ -261,7 +266,7 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is(notRunning.code, 55)
 })
 
-test('start --paused gives paused (user); a SIGKILLed QEMU becomes shut off (crashed) within a second', async (t) => {
+test('start --paused gives paused (user); a SIGKILLed QEMU becomes shut off (crashed) without being asked', async (t) => {
   const env = await setup(t)
   const {drv} = env
   const ref = await drv.defineXML(guestXml('victim', join(env.root, 'victim.serial')))
@@ -276,11 +281,12 @@ test('start --paused gives paused (user); a SIGKILLed QEMU becomes shut off (cra
   const pid = drv.domainPid(ref.uuid)!
   const k0 = performance.now()
   process.kill(pid, 'SIGKILL')
-  await waitFor('crash noticed', () => !drv.isActive(ref.uuid), 1000, 2)
+  // Noticed by the child's exit (milliseconds); the bound leaves room for a loaded machine.
+  await waitFor('crash noticed', () => !drv.isActive(ref.uuid), 5000, 2)
   t.log(`SIGKILL -> shut off (crashed): ${(performance.now() - k0).toFixed(1)} ms`)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED})
   t.deepEqual(lifecycle(env, 'victim').at(-1), {event: LifecycleEvent.STOPPED, detail: StoppedDetail.FAILED})
-  await waitFor('status file removed', () => !existsSync(statusFile(env, 'victim')), 2000, 5)
+  await waitFor('status file removed', () => !existsSync(statusFile(env, 'victim')), 10000, 5)
 })
 
 test('destroy GRACEFUL never SIGKILLs; plain destroy does', async (t) => {
@@ -315,7 +321,7 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   t.true(pidRunning(pidA) && pidRunning(pidB) && pidRunning(pidC), 'guests outlive the driver')
   // gamma dies while no daemon watches.
   process.kill(pidC, 'SIGKILL')
-  await waitFor('gamma gone', () => !pidRunning(pidC), 2000, 5)
+  await waitFor('gamma gone', () => !pidRunning(pidC), 10000, 5)
 
   const r0 = performance.now()
   const drv2 = await env.open()
@@ -347,7 +353,7 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   await drv2.resume(a.uuid)
   await drv2.resume(b.uuid)
   t.deepEqual(drv2.getState(b.uuid), {state: DomainState.RUNNING, reason: RunningReason.UNPAUSED})
-  t.true((await drv2.getInfo(a.uuid)).cpuTimeNs > 0n)
+  t.true(drv2.getInfo(a.uuid).cpuTimeNs > 0n)
   // Ids continue after the highest one seen.
   await drv2.create(c.uuid, 0)
   t.is(drv2.lookupByName('gamma').id, 3)
@@ -360,7 +366,7 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   t.deepEqual(drv2.getState(a.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.DESTROYED})
   const k0 = performance.now()
   process.kill(pidB, 'SIGKILL')
-  await waitFor('beta noticed', () => drv2.listDomains(0).every((d) => d.name !== 'beta'), 1000, 2)
+  await waitFor('beta noticed', () => drv2.listDomains(0).every((d) => d.name !== 'beta'), 5000, 2)
   t.log(`SIGKILL of a reattached guest noticed in ${(performance.now() - k0).toFixed(1)} ms`)
   t.deepEqual(lifecycle(env, 'beta').at(-1), {event: LifecycleEvent.STOPPED, detail: StoppedDetail.FAILED})
   await drv2.destroy(c.uuid, 0)
@@ -373,10 +379,10 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   // A separate "daemon" process starts the guest and then dies hard.
   const script = `
     const {QemuDriver} = await import(${JSON.stringify(join(ROOT, 'src/lib/drivers/qemu/driver.ts'))});
-    const {daemonPaths} = await import(${JSON.stringify(join(ROOT, 'src/lib/daemon/paths.ts'))});
+    const {daemonPaths, driverStateDirs} = await import(${JSON.stringify(join(ROOT, 'src/lib/daemon/paths.ts'))});
     const paths = daemonPaths({daemon: 'virtqemud', mode: 'system', root: ${JSON.stringify(env.root)}});
     const quiet = {debug() {}, info() {}, warn() {}, error() {}};
-    const drv = await QemuDriver.create({paths, log: quiet, kvm: false});
+    const drv = await QemuDriver.create({mode: 'system', dirs: driverStateDirs(paths, 'qemu'), capsCacheDir: paths.cacheDir + '/qemu/capabilities', log: quiet, kvm: false});
     const ref = await drv.createXML(${JSON.stringify(guestXml('orphan', serial))}, 0);
     process.stdout.write(String(drv.domainPid(ref.uuid)) + '\\n');
     setInterval(() => {}, 1000);
@@ -392,8 +398,8 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   })
   const pid = await new Promise<number>((resolve, reject) => {
     let out = ''
-    daemon.stdout.on('data', (d) => {
-      out += d
+    daemon.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
       if (out.includes('\n')) resolve(Number(out.trim()))
     })
     daemon.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)))
@@ -402,7 +408,7 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   daemon.kill('SIGKILL')
   await new Promise((r) => daemon.once('exit', r))
   t.true(pidRunning(pid), 'QEMU outlives a SIGKILLed daemon')
-  await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 15000)
+  await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 60000)
 
   const drv = await env.open()
   const ref = drv.lookupByName('orphan')
@@ -434,7 +440,9 @@ test('start errors are libvirt-style and leave nothing behind', async (t) => {
   const e2 = virErr(await t.throwsAsync(drv.createXML(bad, 0)))
   t.is(e2.code, 1)
   t.is(e2.domain, 10)
-  t.regex(e2.message, /^internal error: (process exited while connecting to monitor|qemu unexpectedly closed the monitor): .*no-such-kernel/s)
+  // One message whichever race shows QEMU's exit, with what QEMU wrote (not our own log lines).
+  t.regex(e2.message, /^internal error: process exited while connecting to monitor: .*no-such-kernel/s)
+  t.notRegex(e2.message, /shutting down|starting up/)
   t.throws(() => drv.lookupByName('badkernel'), {message: /no domain with matching name 'badkernel'/})
 
   const e3 = virErr(await t.throwsAsync(drv.defineXML(noOsXml('k').replace("type='qemu'", "type='kvm'"))))
@@ -505,14 +513,14 @@ test('definitions, autostart and transient domains persist across drivers', asyn
 test('lookups, URIs and host facts', async (t) => {
   const env = await setup(t)
   const {drv} = env
-  const e = t.throws(() => drv.lookupByName('nope'), {instanceOf: VirError}) as VirError
+  const e = t.throws<VirError>(() => drv.lookupByName('nope'), {instanceOf: VirError})
   t.is(e.code, 42)
   t.is(e.domain, 10)
   t.is(e.message, "Domain not found: no domain with matching name 'nope'")
-  t.is((t.throws(() => drv.lookupById(7)) as VirError).message, 'Domain not found: no domain with matching id 7')
+  t.is(t.throws<VirError>(() => drv.lookupById(7)).message, 'Domain not found: no domain with matching id 7')
   t.is(drv.canonicalUri('/system'), 'qemu:///system')
   t.notThrows(() => drv.checkUriPath('/system'))
-  t.is((t.throws(() => drv.checkUriPath('/session')) as VirError).code, 5)
+  t.is(t.throws<VirError>(() => drv.checkUriPath('/session')).code, 5)
   t.is(drv.name, 'qemu')
   t.is(drv.type, 'QEMU')
   t.true(drv.getVersion() >= 7_000_000n)

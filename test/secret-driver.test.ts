@@ -317,7 +317,7 @@ test('define errors: XML problems, flags, VALIDATE', async (t) => {
   t.regex(err.message, /^\(definition_of_secret\):1: /)
   err = await virErr(t, d.secretDefineXML('<pool/>', 0), ErrorCode.XML_ERROR)
   t.is(err.message, 'XML error: unexpected root element <pool>, expecting <secret>')
-  err = await virErr(t, d.secretDefineXML("<secret><usage type='bogus'/></secret>", 0), ErrorCode.CONFIG_UNSUPPORTED)
+  await virErr(t, d.secretDefineXML("<secret><usage type='bogus'/></secret>", 0), ErrorCode.CONFIG_UNSUPPORTED)
   err = await virErr(t, d.secretDefineXML("<secret><usage type='iscsi'/></secret>", 0), ErrorCode.INTERNAL_ERROR)
   t.is(err.message, 'internal error: iSCSI usage specified, but target is missing')
   err = await virErr(t, d.secretDefineXML('<secret/>', 2), ErrorCode.INVALID_ARG)
@@ -325,7 +325,7 @@ test('define errors: XML problems, flags, VALIDATE', async (t) => {
 
   // Without VALIDATE unknown elements are ignored; with it they are refused.
   const extra = `<secret><uuid>${U1}</uuid><bogus/></secret>`
-  err = await virErr(t, d.secretDefineXML(extra, SecretDefineFlags.VALIDATE), ErrorCode.XML_INVALID_SCHEMA)
+  await virErr(t, d.secretDefineXML(extra, SecretDefineFlags.VALIDATE), ErrorCode.XML_INVALID_SCHEMA)
   t.deepEqual(d.listSecrets(0), [])
   await d.secretDefineXML(extra, 0)
   t.false(d.secretGetXMLDesc(U1, 0).includes('bogus'))

@@ -6,7 +6,8 @@ import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {spawn} from 'node:child_process'
-import {BIN, run, virsh, vctl} from './helpers/daemon.js'
+import type {Socket} from 'node:net'
+import {BIN, connectUnix, run, virsh, vctl, waitFor} from './helpers/daemon.js'
 import {
   DAEMON_UNITS,
   GENERATED_MARKER,
@@ -19,6 +20,8 @@ import {
 } from '../src/lib/systemd/units.js'
 import {Systemctl, SystemctlError} from '../src/lib/systemd/systemctl.js'
 import {roleForFdName} from '../src/lib/daemon/listeners.js'
+import type {UnitsInstallResult} from '../src/commands/units/install.js'
+import type {UnitListEntry} from '../src/commands/units/list.js'
 
 const NODE = process.execPath
 
@@ -118,7 +121,7 @@ test('sockets: libvirt paths, modes, Service= and FileDescriptorName= the daemon
     const daemon = u.name.replace(/(-(ro|admin|tcp|tls))?\.socket$/, '')
     t.deepEqual(get(u.name, 'Socket', 'Service'), [`${daemon}.service`], u.name)
     t.deepEqual(get(u.name, 'Socket', 'FileDescriptorName'), [u.name], u.name)
-    t.is(roleForFdName(u.name) as string, role(u.name), `the daemon reads ${u.name} as its ${role(u.name)} listener`)
+    t.is<string, string>(roleForFdName(u.name), role(u.name), `the daemon reads ${u.name} as its ${role(u.name)} listener`)
     t.true(words(u.name, 'Unit', 'Before').includes(`${daemon}.service`), u.name)
     t.deepEqual(get(u.name, 'Install', 'WantedBy'), ['sockets.target'], u.name)
     const mode = get(u.name, 'Socket', 'SocketMode')[0]
@@ -260,11 +263,11 @@ test('units install: atomic unit files, sysconfig kept when present, foreign uni
   writeFileSync(join(root, 'etc/sysconfig/virtqemud'), 'VIRTQEMUD_ARGS="--timeout 30 --verbose"\n')
   let r = await vctl(['units', 'install', '--root', root, '--json'])
   t.is(r.code, 0, r.stderr)
-  const out = JSON.parse(r.stdout)
+  const out = JSON.parse(r.stdout) as UnitsInstallResult
   t.is(out.unitDir, join(root, 'usr/lib/systemd/system'))
   t.is(out.units.length, 46)
   t.deepEqual(out.reload, {skipped: true, reason: 'installed under --root'})
-  const sc = Object.fromEntries(out.sysconfig.map((s: any) => [basename(s.path), s.written]))
+  const sc = Object.fromEntries(out.sysconfig.map((s) => [basename(s.path), s.written]))
   t.false(sc.virtqemud)
   t.true(sc.libvirtd)
   t.is(readFileSync(join(root, 'etc/sysconfig/virtqemud'), 'utf8'), 'VIRTQEMUD_ARGS="--timeout 30 --verbose"\n')
@@ -283,7 +286,7 @@ test('units install: atomic unit files, sysconfig kept when present, foreign uni
     /^ExecStart=\/opt\/vctl\/bin\/vctl daemon start --system \$LIBVIRTD_ARGS$/m,
   )
   t.is(readFileSync(join(root, 'etc/sysconfig/libvirtd'), 'utf8'), 'LIBVIRTD_ARGS=""\n')
-  t.true(JSON.parse(r.stdout).sysconfig.every((s: any) => !s.written))
+  t.true((JSON.parse(r.stdout) as UnitsInstallResult).sysconfig.every((s) => !s.written))
 
   // A unit file another package wrote is not replaced silently.
   writeFileSync(join(root, 'usr/lib/systemd/system/libvirtd.service'), '[Unit]\nDescription=libvirt\n')
@@ -299,7 +302,7 @@ test('units install: atomic unit files, sysconfig kept when present, foreign uni
   t.is(r.code, 0, r.stderr)
   t.true(existsSync(join(root, 'etc/systemd/system/virtqemud.socket')))
   r = await vctl(['units', 'install', '--root', root, '--json'])
-  t.is(JSON.parse(r.stdout).shadowedBy.length, 46)
+  t.is((JSON.parse(r.stdout) as UnitsInstallResult).shadowedBy.length, 46)
   r = await vctl(['units', 'install', '--root', root, '--bin', 'relative/vctl'])
   t.is(r.code, 1)
   t.regex(flat(r.stderr), /absolute path/)
@@ -309,9 +312,12 @@ test('units list --json: installed or not, enabled/disabled/masked/static', asyn
   const root = tmp(t)
   let r = await vctl(['units', 'list', '--root', root, '--json'])
   t.is(r.code, 0, r.stderr)
-  let list = JSON.parse(r.stdout)
+  let list = JSON.parse(r.stdout) as UnitListEntry[]
   t.is(list.length, 46)
-  t.true(list.every((u: any) => u.state === 'not-found' && u.installed === false && u.path === null))
+  t.deepEqual(
+    list.map((u) => [u.unit, u.state, u.installed, u.path]),
+    list.map((u) => [u.unit, 'not-found', false, null]),
+  )
   await installUnits({root, bin: BIN})
   const sc = new Systemctl({root})
   await sc.enable(['virtqemud.service'])
@@ -323,15 +329,15 @@ test('units list --json: installed or not, enabled/disabled/masked/static', asyn
   )
   r = await vctl(['units', 'list', '--root', root, '--json'])
   t.is(r.code, 0, r.stderr)
-  list = JSON.parse(r.stdout)
-  const state = Object.fromEntries(list.map((u: any) => [u.unit, u.state]))
+  list = JSON.parse(r.stdout) as UnitListEntry[]
+  const state = Object.fromEntries(list.map((u) => [u.unit, u.state]))
   t.is(state['virtqemud.service'], 'enabled')
   t.is(state['virtqemud.socket'], 'enabled') // through Also=
   t.is(state['virtqemud-admin.socket'], 'enabled')
   t.is(state['virtnetworkd.socket'], 'disabled')
   t.is(state['libvirtd.socket'], 'masked')
   t.is(state['virtlockd-admin.socket'], 'static')
-  const q = list.find((u: any) => u.unit === 'virtqemud.service')
+  const q = list.find((u) => u.unit === 'virtqemud.service')
   t.deepEqual(q, {
     unit: 'virtqemud.service',
     daemon: 'virtqemud',
@@ -339,7 +345,7 @@ test('units list --json: installed or not, enabled/disabled/masked/static', asyn
     path: join(root, 'usr/lib/systemd/system/virtqemud.service'),
     state: 'enabled',
   })
-  t.is(list.find((u: any) => u.unit === 'libvirtd.socket').path, join(root, 'etc/systemd/system/libvirtd.socket'))
+  t.is(list.find((u) => u.unit === 'libvirtd.socket')?.path, join(root, 'etc/systemd/system/libvirtd.socket'))
   r = await vctl(['units', 'list', '--root', root])
   t.is(r.code, 0)
   t.regex(r.stdout, /virtqemud-ro\.socket.*enabled/)
@@ -391,10 +397,14 @@ test("systemd-socket-activate with the socket units' own paths and names: the da
     {stdio: ['ignore', 'ignore', 'pipe']},
   )
   let stderr = ''
-  child.stderr.on('data', (d) => (stderr += d))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<number | null>((r) => child.once('exit', r))
+  let held: Socket | undefined
   try {
-    for (let i = 0; i < 100 && !socks.every((s) => existsSync(s.path)); i++) await new Promise((r) => setTimeout(r, 50))
+    await waitFor('the activation sockets', () => socks.every((s) => existsSync(s.path)))
+    // A connection held open starts the daemon and keeps it from going idle (--timeout 3) between
+    // the virsh runs below, however slowly they start on a loaded machine.
+    held = await connectUnix(socks[0].path)
     const rw = `test+unix:///default?socket=${socks[0].path}`
     const ro = `test+unix:///default?socket=${socks[1].path}`
     let r = await virsh(rw, ['list', '--all'])
@@ -402,8 +412,10 @@ test("systemd-socket-activate with the socket units' own paths and names: the da
     r = await virsh(ro, ['suspend', 'test'], {readonly: true})
     t.is(r.code, 1, 'the -ro.socket name made the daemon treat it as read-only')
     t.regex(r.stderr, /read only access prevents/)
+    held.destroy()
     t.is(await exited, 0, stderr)
   } finally {
+    held?.destroy()
     child.kill()
   }
 })

@@ -3,76 +3,14 @@
 import test from 'ava'
 import {writeFileSync, mkdirSync, copyFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, startDaemon, tempRoot, virsh, vctl} from './helpers/daemon.js'
-
-async function openssl(args: string[], cwd: string): Promise<void> {
-  const r = await run('sh', ['-c', `cd '${cwd}' && openssl ${args.map((a) => `'${a}'`).join(' ')}`])
-  if (r.code !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`)
-}
-
-async function makeCa(dir: string): Promise<void> {
-  mkdirSync(dir, {recursive: true})
-  await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'cakey.pem',
-      '-out',
-      'cacert.pem',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=vctl test CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
-    dir,
-  )
-}
-
-async function issue(dir: string, who: string, subj: string, ext: string): Promise<void> {
-  writeFileSync(join(dir, `${who}.ext`), ext)
-  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}key.pem`, '-out', `${who}.csr`, '-subj', subj], dir)
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${who}.csr`,
-      '-CA',
-      'cacert.pem',
-      '-CAkey',
-      'cakey.pem',
-      '-CAcreateserial',
-      '-out',
-      `${who}cert.pem`,
-      '-days',
-      '2',
-      '-extfile',
-      `${who}.ext`,
-    ],
-    dir,
-  )
-}
-
-const CLIENT_EXT = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n'
+import {startDaemon, tempRoot, virsh, vctl} from './helpers/daemon.js'
+import {CLIENT_EXT, SERVER_EXT, issue, makeCa} from './helpers/pki.js'
 
 test('TLS with client certificates, DN filtering and refusals', async (t) => {
   const root = tempRoot('vctl-tls-')
   const pki = join(root, 'pki')
   await makeCa(pki)
-  await issue(
-    pki,
-    'server',
-    '/O=vctl/CN=localhost',
-    'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
-  )
+  await issue(pki, 'server', '/O=vctl/CN=localhost', SERVER_EXT)
   await issue(pki, 'client', '/O=vctl/CN=client1', CLIENT_EXT)
   // A second client directory whose certificate names a DN the daemon does not allow.
   const other = join(root, 'other')
@@ -100,7 +38,7 @@ test('TLS with client certificates, DN filtering and refusals', async (t) => {
   t.is(r.code, 0, r.stderr)
   const j = await vctl(['domain', 'state', 'test', '-c', uri(pki), '--json'])
   t.is(j.code, 0, j.stderr)
-  t.is(JSON.parse(j.stdout).state, 'paused')
+  t.is((JSON.parse(j.stdout) as {state: string}).state, 'paused')
   t.is((await virsh(uri(pki), ['resume', 'test'])).code, 0)
   for (const [what, dir] of [
     ['DN not allowed', other],

@@ -1,8 +1,9 @@
 // The real virsh against `vctl daemon start --root T -d` on the test driver.
 import test from 'ava'
+import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {startDaemon, virsh, run, type TestDaemon} from './helpers/daemon.js'
+import {startDaemon, virsh, run, waitFor, type TestDaemon} from './helpers/daemon.js'
 
 let d: TestDaemon
 let U: string
@@ -75,6 +76,7 @@ test.serial('full lifecycle of a defined domain', async (t) => {
   t.is(r.code, 0, r.stderr)
   t.is((await virsh(U, ['domstate', 'vm1', '--reason'])).stdout.trim(), 'shut off (shutdown)')
   r = await virsh(U, ['start', 'vm1'])
+  t.is(r.code, 0, r.stderr)
   r = await virsh(U, ['destroy', 'vm1'])
   t.is(r.code, 0, r.stderr)
   t.is((await virsh(U, ['domstate', 'vm1', '--reason'])).stdout.trim(), 'shut off (destroyed)')
@@ -151,13 +153,26 @@ test.serial('errors: unknown domain and bad XML', async (t) => {
 })
 
 test.serial('event --all shows a lifecycle event made meanwhile', async (t) => {
-  const ev = virsh(U, ['event', '--all', '--loop', '--timeout', '2'])
-  await new Promise((r) => setTimeout(r, 700))
-  t.is((await virsh(U, ['suspend', 'test'])).code, 0)
-  t.is((await virsh(U, ['resume', 'test'])).code, 0)
-  const r = await ev
-  t.regex(r.stdout, /event 'lifecycle' for domain 'test': Suspended Paused/)
-  t.regex(r.stdout, /event 'lifecycle' for domain 'test': Resumed Unpaused/)
+  // virsh prints nothing once it has registered for events, and may take long to get there on a
+  // loaded machine: suspend and resume until it has printed both events (it flushes each one).
+  const ev = spawn('virsh', ['-c', U, 'event', '--all', '--loop'], {env: {...process.env, LC_ALL: 'C'}, stdio: ['ignore', 'pipe', 'ignore']})
+  t.teardown(() => ev.kill())
+  let out = ''
+  ev.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const SUSPENDED = /event 'lifecycle' for domain 'test': Suspended Paused/
+  const RESUMED = /event 'lifecycle' for domain 'test': Resumed Unpaused/
+  await waitFor(
+    'virsh event to print a suspend and a resume',
+    async () => {
+      if (SUSPENDED.test(out) && RESUMED.test(out)) return true
+      t.is((await virsh(U, ['suspend', 'test'])).code, 0)
+      t.is((await virsh(U, ['resume', 'test'])).code, 0)
+      return false
+    },
+    60000,
+  )
+  t.regex(out, SUSPENDED)
+  t.regex(out, RESUMED)
 })
 
 test.serial('read-only socket: reads work, writes are refused', async (t) => {

@@ -1,14 +1,14 @@
 // virtlockd's lock table through its RPC program on a standalone host in this process: conflicts,
 // canonical paths, release, persistence across a new instance, and dropping owners that are gone.
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 import {mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
 import {startServiceDaemon} from './helpers/service-daemon.js'
-import type {LockService} from '../src/lib/drivers/lock/daemon.js'
-import {acquireDiskLocks, listLocks, releaseDiskLock, releaseOwner} from '../src/lib/drivers/lock/client.js'
-import {LockTable, type LockOwner} from '../src/lib/drivers/lock/table.js'
+import type {LockService} from '../src/lib/services/lock/server.js'
+import {acquireDiskLocks, listLocks, releaseDiskLock, releaseOwner} from '../src/lib/services/lock/client.js'
+import {LockTable, type LockOwner} from '../src/lib/services/lock/table.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'vctl-virtlockd-')))
@@ -34,10 +34,8 @@ function deadPid(): number {
   return Number(r.stdout.trim())
 }
 
-async function busy(t: import('ava').ExecutionContext, p: Promise<unknown>, path: string): Promise<void> {
-  const err = await t.throwsAsync(p)
-  t.true(err instanceof VirError, String(err))
-  const v = err as VirError
+async function busy(t: ExecutionContext, p: Promise<unknown>, path: string): Promise<void> {
+  const v = await t.throwsAsync<VirError>(p, {instanceOf: VirError})
   t.is(v.code, ErrorCode.RESOURCE_BUSY)
   t.is(v.domain, ErrorDomain.LOCKING)
   t.is(v.message, `resource busy: Lockspace resource '${path}' is locked`)
@@ -139,7 +137,7 @@ test('the table persists: a new instance has the locks; owners whose process is 
   ])
   await acquireDiskLocks(h1.sock, C, [{path: iso, shared: true}])
   const file = join(root, 'run/libvirt/virtlockd/locks.json')
-  const saved = JSON.parse(readFileSync(file, 'utf8'))
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as {locks: unknown[]}
   t.is(saved.locks.length, 3)
   await h1.stop()
 
@@ -153,12 +151,12 @@ test('the table persists: a new instance has the locks; owners whose process is 
       [iso, true, ['web03']],
     ],
   )
-  t.is(JSON.parse(readFileSync(file, 'utf8')).locks.length, 2, 'the clean-up is saved')
+  t.is((JSON.parse(readFileSync(file, 'utf8')) as {locks: unknown[]}).locks.length, 2, 'the clean-up is saved')
   await busy(t, acquireDiskLocks(h2.sock, B, [{path: a, shared: false}]), a)
   await acquireDiskLocks(h2.sock, B, [{path: b, shared: false}])
 })
 
-test('a holder that died since is dropped when it stands in the way', async (t) => {
+test('a holder that died since is dropped when it stands in the way', (t) => {
   const dir = join(base, `t${n++}`)
   const alive = new Set<number>([1, 2])
   const table = new LockTable(

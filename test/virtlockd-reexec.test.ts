@@ -7,11 +7,10 @@ import {join} from 'node:path'
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {startServiceDaemon} from './helpers/service-daemon.js'
-import {acquireDiskLocks, listLocks, releaseOwner} from '../src/lib/drivers/lock/client.js'
-import {processRunning} from '../src/lib/drivers/log/reexec.js'
+import {acquireDiskLocks, listLocks, releaseOwner} from '../src/lib/services/lock/client.js'
+import {processRunning} from '../src/lib/services/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
-import type {VirError} from '../src/lib/errors.js'
-import {ErrorCode} from '../src/lib/errors.js'
+import {ErrorCode, VirError} from '../src/lib/errors.js'
 
 const env = process.env
 
@@ -52,7 +51,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     })
     started.push(child.pid!)
     let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const pidFile = join(root, 'run/virtlockd.pid')
     const sock = join(root, 'run/libvirt/virtlockd-sock')
     const pid = () => {
@@ -80,7 +79,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
       acquireDiskLocks(sock, B, [{path: b, shared: false}]),
       acquireDiskLocks(sock, B, [{path: a, shared: false}]).then(
         () => 'granted',
-        (e: VirError) => (e.code === ErrorCode.RESOURCE_BUSY ? 'busy' : e.message),
+        (e: unknown) => (e instanceof VirError && e.code === ErrorCode.RESOURCE_BUSY ? 'busy' : (e as Error).message),
       ),
       listLocks(sock),
     ]
@@ -102,8 +101,8 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
       after.find((l) => l.path === b)?.owners.map((o) => o.name),
       ['web02'],
     )
-    const err = await t.throwsAsync(acquireDiskLocks(sock, B, [{path: a, shared: false}]))
-    t.is((err as VirError).code, ErrorCode.RESOURCE_BUSY, 'still enforced by the new process')
+    const err = await t.throwsAsync<VirError>(acquireDiskLocks(sock, B, [{path: a, shared: false}]), {instanceOf: VirError})
+    t.is(err.code, ErrorCode.RESOURCE_BUSY, 'still enforced by the new process')
     await releaseOwner(sock, A)
     await acquireDiskLocks(sock, B, [
       {path: a, shared: false},
@@ -116,7 +115,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     t.false(existsSync(sock))
     t.false(existsSync(pidFile))
     // The table outlives the daemon.
-    const saved = JSON.parse(readFileSync(join(root, 'run/libvirt/virtlockd/locks.json'), 'utf8'))
-    t.deepEqual(saved.locks.map((l: {path: string}) => l.path).sort(), [a, b, c, iso].sort())
+    const saved = JSON.parse(readFileSync(join(root, 'run/libvirt/virtlockd/locks.json'), 'utf8')) as {locks: {path: string}[]}
+    t.deepEqual(saved.locks.map((l) => l.path).sort(), [a, b, c, iso].sort())
   })
 }

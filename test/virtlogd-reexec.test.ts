@@ -7,8 +7,8 @@ import {join} from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {startServiceDaemon} from './helpers/service-daemon.js'
-import {closeGuestLog, openGuestLog} from '../src/lib/drivers/log/client.js'
-import {processRunning} from '../src/lib/drivers/log/reexec.js'
+import {closeGuestLog, openGuestLog} from '../src/lib/services/log/client.js'
+import {processRunning} from '../src/lib/services/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
 
 const env = process.env
@@ -62,7 +62,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     })
     started.push(child.pid!)
     let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const pidFile = join(root, 'run/virtlogd.pid')
     const sock = join(root, 'run/libvirt/virtlogd-sock')
     const pid = () => {
@@ -82,7 +82,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let stderr = ''
-    w.stderr.on('data', (d) => (stderr += d))
+    w.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => w.on('exit', (code, signal) => r({code, signal})))
     return {w, exited, stderr: () => stderr}
   }

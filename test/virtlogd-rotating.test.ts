@@ -3,7 +3,7 @@ import test from 'ava'
 import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {RotatingFile, logFiles, logPosition, readLog, utf8Whole} from '../src/lib/drivers/log/rotating.js'
+import {RotatingFile, logFiles, logPosition, readLog, utf8Whole} from '../src/lib/services/log/rotating.js'
 
 const base = mkdtempSync(join(tmpdir(), 'vctl-virtlogd-rot-'))
 test.after.always(() => rmSync(base, {recursive: true, force: true}))

@@ -6,10 +6,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {spawn} from 'node:child_process'
 import {startServiceDaemon} from './helpers/service-daemon.js'
-import type {LogService} from '../src/lib/drivers/log/daemon.js'
-import {appendGuestLog, closeGuestLog, guestLogPosition, openFifoForWriting, openGuestLog, readGuestLog} from '../src/lib/drivers/log/client.js'
-import {withDaemon} from '../src/lib/drivers/log/retry.js'
-import {logProgram} from '../src/lib/drivers/log/protocol.js'
+import type {LogService} from '../src/lib/services/log/server.js'
+import {appendGuestLog, closeGuestLog, guestLogPosition, openFifoForWriting, openGuestLog, readGuestLog} from '../src/lib/services/log/client.js'
+import {withDaemon} from '../src/lib/services/retry.js'
+import {logProgram} from '../src/lib/services/log/protocol.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
 import {closeSync, writeSync} from 'node:fs'
 
@@ -34,7 +34,7 @@ function sh(script: string, fifo: string): Promise<{code: number | null; signal:
   return new Promise((resolve) => {
     const c = spawn('sh', ['-c', script, 'sh', fifo], {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
-    c.stderr.on('data', (d) => (stderr += d))
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     c.on('exit', (code, signal) => resolve({code, signal, stderr}))
   })
 }
@@ -68,7 +68,7 @@ test('open returns a FIFO; what a writer puts in it lands in the log', async (t)
   await until(() => existsSync(path) && readFileSync(path, 'utf8').includes('third'), 'the log')
   t.is(readFileSync(path, 'utf8'), 'first\nsecond\nthird\n')
   t.is(statSync(path).mode & 0o777, 0o600)
-  const reg = JSON.parse(readFileSync(join(h.root, 'run/libvirt/virtlogd/logs.json'), 'utf8'))
+  const reg: unknown = JSON.parse(readFileSync(join(h.root, 'run/libvirt/virtlogd/logs.json'), 'utf8'))
   t.deepEqual(reg, [{driver: 'qemu', uuid: UUID, name: 'web01', path, fifo}])
 })
 
@@ -147,10 +147,9 @@ test('truncate flag, bad paths and flags are refused with libvirt-style errors',
   await appendGuestLog(h.sock, id, 'old boot\n')
   await openGuestLog(h.sock, {...id, truncate: true})
   t.is(readFileSync(path, 'utf8'), '')
-  const err = await t.throwsAsync(openGuestLog(h.sock, {...id, path: 'relative.log'}))
-  t.true(err instanceof VirError)
-  t.is((err as VirError).code, ErrorCode.INVALID_ARG)
-  t.is((err as VirError).domain, ErrorDomain.LOGGING)
+  const err = await t.throwsAsync<VirError>(openGuestLog(h.sock, {...id, path: 'relative.log'}), {instanceOf: VirError})
+  t.is(err.code, ErrorCode.INVALID_ARG)
+  t.is(err.domain, ErrorDomain.LOGGING)
   const e2 = await t.throwsAsync(
     withDaemon(h.sock, [logProgram], (c) => c.call(logProgram, logProgram.procs.DOMAIN_CLOSE_LOG_FILE, {path, flags: 8})),
   )

@@ -123,3 +123,48 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
     if (!ignorableDirSyncError(err)) throw err
   }
 }
+
+/** The temporary files tempPathFor() makes: `.NAME.PID.RANDOM.tmp`. */
+const TEMP_NAME = /^\.(.+)\.(\d+)\.([0-9a-f]{12})\.tmp$/
+
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes the temporary files that atomic writes left in `dir` when their writer died mid-write
+ * (kill -9, power loss): only names of the temp pattern, only files, only when the PID in the name
+ * is not a live process. With `depth` > 0 it also looks that many levels of subdirectories down
+ * (not following symlinks). A missing directory is fine. Returns the paths removed.
+ */
+export function removeStaleTempFiles(dir: string, depth = 0): string[] {
+  let entries: fs.Dirent[]
+  try {
+    entries = fs.readdirSync(dir, {withFileTypes: true})
+  } catch {
+    return []
+  }
+  const removed: string[] = []
+  for (const e of entries) {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) {
+      if (depth > 0) removed.push(...removeStaleTempFiles(path, depth - 1))
+      continue
+    }
+    const m = TEMP_NAME.exec(e.name)
+    if (!m || !e.isFile() || processAlive(Number(m[2]))) continue
+    try {
+      fs.unlinkSync(path)
+      removed.push(path)
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed
+}

@@ -1,5 +1,6 @@
-/** Starts a real `vctl daemon start --root T -d` for a test and stops it afterwards. */
+/** Starts a real `vctl daemon start --root T -d` for a test and stops it afterwards; waiting helpers. */
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {connect, createServer, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {execFile, type ExecFileException} from 'node:child_process'
@@ -43,17 +44,77 @@ export function tempRoot(prefix = 'vctl-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
-export async function waitExit(pid: number, timeoutMs = 10000): Promise<boolean> {
+/**
+ * Polls `cond` every 50 ms until it holds; throws after `timeoutMs` naming `what`. The bound is
+ * generous on purpose: it only matters when something is broken, and this machine may be loaded.
+ */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0)
-    } catch {
-      return true
-    }
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
   }
-  return false
+}
+
+/** Whether the process exists and has not exited (a zombie nobody reaped yet has exited). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/** Resolves true once the process is gone, false if it still runs after `timeoutMs`. */
+export async function waitExit(pid: number, timeoutMs = 30000): Promise<boolean> {
+  try {
+    await waitFor(`pid ${pid} to exit`, () => !isRunning(pid), timeoutMs)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Connects to a UNIX socket, retrying while it does not exist or refuses (a daemon between bind and
+ * listen); rejects after `timeoutMs`. The caller owns the returned socket (destroy() it).
+ */
+export async function connectUnix(path: string, timeoutMs = 30000): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = connect(path)
+        s.once('connect', () => {
+          s.off('error', reject)
+          resolve(s)
+        })
+        s.once('error', reject)
+      })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it, so concurrent tests get different ones). */
+export async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', resolve)
+  })
+  const addr = srv.address()
+  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  if (addr === null || typeof addr === 'string') throw new Error('no TCP address')
+  return addr.port
 }
 
 /** Starts a detached daemon under a fresh root; extra args are passed to `daemon start`. */

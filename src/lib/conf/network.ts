@@ -19,7 +19,7 @@ import {
   serializeXml,
   textEl,
 } from './xml.js'
-import {expectRoot, intAttr, requireName, uuidOrNew} from './domain.js'
+import {expectRoot, intAttr, requireName, uuidOrNew} from './values.js'
 
 export interface NetworkBridge {
   name?: string
@@ -113,7 +113,7 @@ export function parseNetworkXml(xml: string, opts: {docName?: string} = {}): Net
 export function networkFromXml(root: XmlElement): NetworkDef {
   expectRoot(root, 'network', N)
   const name = requireName(root, N)
-  if (name.includes('/')) throw errors.xmlDetail(N, 'invalid char in name: /')
+  if (name.includes('/')) throw errors.xmlDetail(ErrorDomain.XML, 'invalid char in name: /')
   const uuid = uuidOrNew(root, N)
 
   let forward: NetworkForward | undefined

@@ -5,7 +5,7 @@
 
 import {ErrorDomain, errors} from '../errors.js'
 import {type XmlElement, attr, child, childOrder, parseXml, reassemble, serializeXml, textEl, textOf} from './xml.js'
-import {expectRoot, parseScaledBytes, requireName, uuidOrNew} from './domain.js'
+import {expectRoot, parseScaledBytes, requireName, uuidOrNew} from './values.js'
 
 export interface PoolDef {
   /** dir | fs | netfs | logical | disk | iscsi | iscsi-direct | scsi | mpath | rbd | sheepdog | gluster | zfs | vstorage. */

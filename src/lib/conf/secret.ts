@@ -11,7 +11,7 @@
 
 import {ErrorCode, ErrorDomain, VirError, errors} from '../errors.js'
 import {type XmlElement, attr, child, el, elementChildren, parseXml, rawTextOf, serializeXml, textEl} from './xml.js'
-import {parseUuid} from './domain.js'
+import {parseUuid} from '../uuid.js'
 import {randomUUID} from 'node:crypto'
 
 const S = ErrorDomain.SECRET

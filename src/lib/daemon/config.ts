@@ -1,21 +1,6 @@
 /**
- * Parser for libvirt's daemon configuration format (libvirtd.conf, virtqemud.conf, virtlogd.conf, ...).
- *
- * The format is a list of `name = value` settings, one per line:
- *
- *   - a name starts with a letter or `_` and continues with letters, digits, `_` or `.`;
- *   - a value is a double-quoted string, a single-quoted string, a triple-quoted string
- *     (`"""..."""`, which may span lines), an integer (decimal, optionally signed), or a list
- *     `[ v1, v2, ... ]` of strings/integers that may span lines, with an optional trailing comma
- *     and comments between its items;
- *   - `#` starts a comment that runs to the end of the line (never inside a string);
- *   - a setting may be followed by an optional `;`;
- *   - booleans are the integers 0 and 1.
- *
- * Strings have no escape sequences, exactly as in libvirt: a backslash is an ordinary character
- * and a string ends at the next matching quote. Use single quotes for a string that contains `"`
- * (and vice versa). This keeps every file libvirt accepts meaning the same thing here.
- * Single- and double-quoted strings must end on the line they start on.
+ * libvirt's daemon configuration (libvirtd.conf, virtqemud.conf, virtlogd.conf, ...): the typed
+ * settings, their defaults and checks, on top of the file syntax read by conf-syntax.ts.
  *
  * When a setting appears twice, the first occurrence wins (as in libvirt) and a warning is emitted.
  */
@@ -23,17 +8,9 @@
 import {readFile} from 'node:fs/promises'
 
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
+import {confError, parseConf, type ConfEntry, type ConfValue} from './conf-syntax.js'
 
-/** A value as written in the file. Lists hold scalars only (no nested lists). */
-export type ConfScalar = string | number
-export type ConfValue = ConfScalar | ConfScalar[]
-
-/** One `name = value` statement, with the (1-based) line its name is on. */
-export interface ConfEntry {
-  key: string
-  value: ConfValue
-  line: number
-}
+export {parseConf, type ConfEntry, type ConfScalar, type ConfValue} from './conf-syntax.js'
 
 /** Typed view of a daemon config. Field names are the setting names. */
 export interface DaemonConfig {
@@ -254,212 +231,6 @@ export function defaultDaemonConfig(): DaemonConfig {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors
-
-function confError(file: string, line: number, what: string): VirError {
-  const detail = `${file}:${line}: ${what}`
-  return new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `configuration file syntax error: ${detail}`, {
-    str1: 'configuration file syntax error: %s',
-    str2: detail,
-    str3: file,
-    int1: line,
-  })
-}
-
-/** Shows a character in an error message. */
-function showChar(c: string): string {
-  if (c === '\n') return 'end of line'
-  if (c === '\t') return "'\\t'"
-  return `'${c}'`
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lexing / parsing
-
-const isNameStart = (c: string) => /[A-Za-z_]/.test(c)
-const isNameChar = (c: string) => /[A-Za-z0-9_.]/.test(c)
-const isDigit = (c: string) => c >= '0' && c <= '9'
-const isBlank = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v'
-
-class Parser {
-  private pos = 0
-  private line = 1
-
-  constructor(
-    private readonly text: string,
-    private readonly file: string,
-  ) {
-    // A UTF-8 byte-order mark is not part of the content.
-    if (text.charCodeAt(0) === 0xfeff) this.pos = 1
-  }
-
-  private peek(): string {
-    return this.text[this.pos] ?? ''
-  }
-
-  private get atEnd(): boolean {
-    return this.pos >= this.text.length
-  }
-
-  private fail(what: string, line = this.line): never {
-    throw confError(this.file, line, what)
-  }
-
-  /** Skips spaces and tabs on the current line. */
-  private skipBlanks(): void {
-    while (!this.atEnd && isBlank(this.peek())) this.pos++
-  }
-
-  /** Skips a comment up to (not including) the end of the line. */
-  private skipComment(): void {
-    if (this.peek() !== '#') return
-    while (!this.atEnd && this.peek() !== '\n') this.pos++
-  }
-
-  /** Skips blanks, comments and newlines. */
-  private skipWhitespace(): void {
-    for (;;) {
-      this.skipBlanks()
-      if (this.peek() === '#') this.skipComment()
-      if (this.peek() === '\n') {
-        this.pos++
-        this.line++
-        continue
-      }
-      return
-    }
-  }
-
-  parse(): ConfEntry[] {
-    const entries: ConfEntry[] = []
-    for (;;) {
-      this.skipWhitespace()
-      if (this.atEnd) return entries
-      if (this.peek() === ';') {
-        this.pos++
-        continue
-      }
-      entries.push(this.parseStatement())
-    }
-  }
-
-  private parseStatement(): ConfEntry {
-    const line = this.line
-    if (!isNameStart(this.peek())) {
-      this.fail(`expected a setting name, found ${showChar(this.peek())}`)
-    }
-    const start = this.pos
-    while (!this.atEnd && isNameChar(this.peek())) this.pos++
-    const key = this.text.slice(start, this.pos)
-
-    this.skipBlanks()
-    if (this.peek() !== '=') {
-      if (this.atEnd || this.peek() === '\n' || this.peek() === '#') this.fail(`expected '=' after '${key}'`)
-      if (this.pos === start + key.length && /[^\s="'[\]#;]/.test(this.peek())) {
-        this.fail(`invalid character ${showChar(this.peek())} in setting name '${key}${this.peek()}...'`)
-      }
-      this.fail(`expected '=' after '${key}', found ${showChar(this.peek())}`)
-    }
-    this.pos++
-    this.skipBlanks()
-    if (this.atEnd || this.peek() === '\n' || this.peek() === '#' || this.peek() === ';') {
-      this.fail(`expected a value after '=' for '${key}'`)
-    }
-
-    let value: ConfValue
-    if (this.peek() === '[') value = this.parseList(key)
-    else value = this.parseScalar(key)
-
-    // Only blanks, an optional ';' and a comment may follow the value.
-    this.skipBlanks()
-    if (this.peek() === ';') {
-      this.pos++
-      this.skipBlanks()
-    }
-    this.skipComment()
-    if (!this.atEnd && this.peek() !== '\n') {
-      this.fail(`unexpected ${showChar(this.peek())} after the value of '${key}' (one setting per line)`)
-    }
-    return {key, value, line}
-  }
-
-  private parseScalar(key: string): ConfScalar {
-    const c = this.peek()
-    if (c === '"' || c === "'") return this.parseString()
-    if (isDigit(c) || c === '-' || c === '+') return this.parseInteger()
-    if (c === '[') this.fail(`nested lists are not allowed (in the value of '${key}')`)
-    // A bare word: the most common mistake is forgetting the quotes.
-    const m = /^[^\s#,;\]]+/.exec(this.text.slice(this.pos))
-    const word = m ? m[0] : c
-    if (/^[A-Za-z_][\w./:-]*$/.test(word)) {
-      this.fail(`invalid value '${word}' for '${key}': strings must be quoted, e.g. "${word}"`)
-    }
-    this.fail(`invalid value for '${key}': expected a quoted string, an integer or a list, found ${showChar(c)}`)
-  }
-
-  private parseString(): string {
-    const quote = this.peek()
-    const startLine = this.line
-    if (quote === '"' && this.text.startsWith('"""', this.pos)) {
-      const end = this.text.indexOf('"""', this.pos + 3)
-      if (end < 0) this.fail('unterminated string: missing closing """', startLine)
-      const s = this.text.slice(this.pos + 3, end)
-      for (const ch of s) if (ch === '\n') this.line++
-      this.pos = end + 3
-      return s
-    }
-    this.pos++
-    const start = this.pos
-    while (!this.atEnd && this.peek() !== quote && this.peek() !== '\n') this.pos++
-    if (this.peek() !== quote) this.fail(`unterminated string: missing closing ${quote}`, startLine)
-    const s = this.text.slice(start, this.pos)
-    this.pos++
-    return s
-  }
-
-  private parseInteger(): number {
-    const m = /^[+-]?[0-9]+/.exec(this.text.slice(this.pos))
-    const tail = /^[^\s#,;\]]*/.exec(this.text.slice(this.pos + (m ? m[0].length : 0)))?.[0] ?? ''
-    if (!m || tail !== '') {
-      const word = (m ? m[0] : '') + tail
-      this.fail(`invalid number '${word || this.peek()}'`)
-    }
-    const n = Number(m[0])
-    if (!Number.isSafeInteger(n)) this.fail(`integer ${m[0]} is out of range`)
-    this.pos += m[0].length
-    return n
-  }
-
-  private parseList(key: string): ConfScalar[] {
-    const startLine = this.line
-    this.pos++ // '['
-    const items: ConfScalar[] = []
-    for (;;) {
-      this.skipWhitespace()
-      if (this.atEnd) this.fail(`unterminated list for '${key}': missing ']'`, startLine)
-      if (this.peek() === ']') break
-      if (this.peek() === ',') this.fail(`missing value before ',' in the list for '${key}'`)
-      items.push(this.parseScalar(key))
-      this.skipWhitespace()
-      if (this.atEnd) this.fail(`unterminated list for '${key}': missing ']'`, startLine)
-      if (this.peek() === ',') {
-        this.pos++
-        continue
-      }
-      if (this.peek() === ']') break
-      this.fail(`expected ',' or ']' in the list for '${key}', found ${showChar(this.peek())}`)
-    }
-    this.pos++ // ']'
-    return items
-  }
-}
-
-/** Parses the generic format into its statements, in file order. Throws VirError on syntax errors. */
-export function parseConf(text: string, file: string): ConfEntry[] {
-  return new Parser(text, file).parse()
-}
-
-// ---------------------------------------------------------------------------------------------
 // Typed layer
 
 function describeValue(v: ConfValue): string {
@@ -478,7 +249,8 @@ const KIND_TEXT: Record<Kind, string> = {
 
 function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
   const {key, value, line} = entry
-  const wrong = (): never => {
+  // A declaration (not an arrow in a const) so that calls narrow `value` like a throw does.
+  function wrong(): never {
     let hint = ''
     if (spec.kind === 'string' && typeof value === 'number') hint = ` (write "${value}")`
     if ((spec.kind === 'bool' || spec.kind === 'int' || spec.kind === 'uint') && typeof value === 'string' && /^-?\d+$/.test(value)) {
@@ -500,7 +272,7 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
       break
     case 'uint':
       if (typeof value !== 'number') wrong()
-      if ((value as number) < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
+      if (value < 0) throw confError(file, line, `'${key}' expects a non-negative integer, got ${value}`)
       out = value
       break
     case 'string':
@@ -509,12 +281,12 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
       break
     case 'stringList':
       if (!Array.isArray(value)) wrong()
-      for (const item of value as ConfScalar[]) {
+      for (const item of value) {
         if (typeof item !== 'string') {
           throw confError(file, line, `'${key}' expects a list of quoted strings, but the list contains the integer ${item}`)
         }
       }
-      out = [...(value as string[])]
+      out = [...value]
       break
   }
   if (spec.check) {
@@ -522,6 +294,10 @@ function convert(file: string, entry: ConfEntry, spec: Spec): unknown {
     if (problem) throw confError(file, line, `invalid value for '${key}': ${problem}`)
   }
   return out
+}
+
+function setSetting<K extends SettingKey>(config: DaemonConfig, key: K, value: DaemonConfig[K]): void {
+  config[key] = value
 }
 
 /**
@@ -533,7 +309,6 @@ export function parseDaemonConfig(text: string, file: string): {config: DaemonCo
   const config = defaultDaemonConfig()
   const warnings: string[] = []
   const firstLine = new Map<string, number>()
-  const target = config as unknown as Record<string, unknown>
 
   for (const entry of parseConf(text, file)) {
     const {key, line} = entry
@@ -545,7 +320,8 @@ export function parseDaemonConfig(text: string, file: string): {config: DaemonCo
     firstLine.set(key, line)
     config.explicit.add(key)
     if (Object.hasOwn(SCHEMA, key)) {
-      target[key] = convert(file, entry, SCHEMA[key as SettingKey])
+      // convert() checked the value against the setting's kind.
+      setSetting(config, key as SettingKey, convert(file, entry, SCHEMA[key as SettingKey]) as DaemonConfig[SettingKey])
     } else {
       config.extra[key] = Array.isArray(entry.value) ? [...entry.value] : entry.value
       warnings.push(`${file}:${line}: unknown setting '${key}' (ignored)`)

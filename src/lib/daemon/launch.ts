@@ -3,10 +3,18 @@
  * parent returns only once the child's sockets accept connections.
  */
 import {spawn} from 'node:child_process'
-import {mkdirSync, openSync} from 'node:fs'
+import {fchmodSync, openSync} from 'node:fs'
+import {sep} from 'node:path'
 import {Daemon, DaemonStartError, type DaemonOptions} from './server.js'
 import {daemonNameForDriver, daemonPaths} from './paths.js'
 import {notifyReady} from './notify.js'
+import {daemonDirs, ensureDir} from './dirs.js'
+
+/**
+ * The daemon's umask: whatever it creates without an explicit mode is private to root, as libvirt's
+ * files are. Shared directories and sockets get their modes explicitly (dirs.ts, the unix_sock_*_perms).
+ */
+export const DAEMON_UMASK = 0o077
 
 export interface LaunchOptions extends DaemonOptions {
   detach?: boolean
@@ -18,6 +26,7 @@ type ChildMsg = {ready: true; pid: number} | {error: string}
 
 /** Foreground run: starts, reports readiness to a waiting parent (if any), resolves when stopped. */
 export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
+  process.umask(DAEMON_UMASK)
   let d: Daemon
   try {
     d = await Daemon.start({...opts, handleSignals: true})
@@ -40,9 +49,11 @@ export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
 export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<number> {
   const name = daemonNameForDriver(opts.driver)
   const paths = daemonPaths({daemon: name, mode: opts.mode, root: opts.root, env: opts.env ?? process.env})
-  mkdirSync(paths.logDir, {recursive: true})
+  // The log directory (and its parents) with their modes; the log file private, as libvirt's (0600).
+  for (const d of daemonDirs(paths, name)) if ((paths.logDir + sep).startsWith(d.path + sep)) ensureDir(d)
   const logFile = `${paths.logDir}/${name}.log`
-  const out = openSync(logFile, 'a')
+  const out = openSync(logFile, 'a', 0o600)
+  fchmodSync(out, 0o600)
   const child = spawn(process.execPath, argv, {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],

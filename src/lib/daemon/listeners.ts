@@ -3,10 +3,12 @@
  * TLS, and sockets inherited through systemd socket activation.
  */
 import {createServer, connect, type Server, type Socket} from 'node:net'
-import {createServer as createTlsServer, type TlsOptions} from 'node:tls'
+import {createServer as createTlsServer, type TLSSocket, type TlsOptions} from 'node:tls'
 import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {execFileSync} from 'node:child_process'
+import type {LogSink} from './logging.js'
+import {checkTlsClient, parseCaBundle, type PeerVerdict} from './tls-peer.js'
 
 export type ListenerRole = 'rw' | 'ro' | 'admin' | 'tcp' | 'tls'
 
@@ -85,39 +87,39 @@ export async function listenUnix(
   return listener
 }
 
-/** A certificate subject as libvirt prints it for tls_allowed_dn_list: "C=..,O=..,CN=..". */
-export function subjectDn(subject: Record<string, string | string[]> | undefined): string {
-  if (!subject) return ''
-  const order = ['C', 'ST', 'L', 'O', 'OU', 'CN']
-  const keys = [...order.filter((k) => k in subject), ...Object.keys(subject).filter((k) => !order.includes(k))]
-  return keys.flatMap((k) => ([] as string[]).concat(subject[k]).map((v) => `${k}=${v}`)).join(',')
-}
-
-/** Whether a DN matches one of the wildcard patterns (`*` matches any run of characters). */
-export function dnAllowed(dn: string, patterns: string[] | undefined): boolean {
-  if (patterns === undefined) return true
-  return patterns.some((p) =>
-    new RegExp(
-      `^${p
-        .split('*')
-        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*')}$`,
-    ).test(dn),
-  )
-}
-
-/** TLS options plus the client DN filter (tls_allowed_dn_list). */
+/** TLS options plus libvirt's client certificate checks. */
 export interface TlsListenOptions extends TlsOptions {
+  /** tls_allowed_dn_list: glob patterns the client's DN must match (see tls-dn.ts). */
   allowedDn?: string[]
+  /** Where refusals and certificate warnings are reported. */
+  log?: Pick<LogSink, 'warn' | 'error'>
+}
+
+/** The options node:tls gets: verification stays on our side (see tls-peer.ts) so the purpose rules are libvirt's. */
+function serverTlsOptions(tls: TlsListenOptions): TlsOptions {
+  const {allowedDn: _allowedDn, log: _log, ...rest} = tls
+  return {...rest, requestCert: true, rejectUnauthorized: false}
 }
 
 function onSecure(listener: Listener, onConnection: OnConnection, tls: TlsListenOptions) {
-  return (s: Socket) => {
-    const dn = subjectDn((s as import('node:tls').TLSSocket).getPeerCertificate?.()?.subject as unknown as Record<string, string>)
-    if (!dnAllowed(dn, tls.allowedDn)) {
-      // libvirt closes without confirming the session when the client's DN is not allowed.
-      s.destroy()
-      return
+  // tls_no_verify_certificate: libvirt ignores every failed check, the DN list included.
+  const requireValid = tls.rejectUnauthorized !== false
+  const trusted = tls.ca ? parseCaBundle(tls.ca) : []
+  return (s: TLSSocket) => {
+    if (requireValid) {
+      let verdict: PeerVerdict
+      try {
+        verdict = checkTlsClient(s, {trusted, allowedDn: tls.allowedDn})
+      } catch (err) {
+        verdict = {ok: false, reason: `Unable to verify TLS peer: ${(err as Error).message}`}
+      }
+      if (!verdict.ok) {
+        // libvirt closes without confirming the session when the client's certificate is refused.
+        tls.log?.error(`TLS client on ${listener.address} refused: ${verdict.reason}`)
+        s.destroy()
+        return
+      }
+      for (const w of verdict.warnings) tls.log?.warn(w)
     }
     // libvirt's TLS handshake ends with the server confirming with a single 0x01 byte.
     s.write(Buffer.from([1]))
@@ -132,12 +134,12 @@ export async function listenTcp(
   onConnection: OnConnection,
   tls?: TlsListenOptions,
 ): Promise<Listener> {
-  const server = tls ? createTlsServer(tls) : createServer({noDelay: true})
+  const server = tls ? createTlsServer(serverTlsOptions(tls)) : createServer({noDelay: true})
   const listener: Listener = {role, address: `${host ?? '*'}:${port}`, server}
   if (tls) {
     server.on('secureConnection', onSecure(listener, onConnection, tls))
     server.on('tlsClientError', () => {})
-  } else server.on('connection', (s) => onConnection(s, listener))
+  } else server.on('connection', (s: Socket) => onConnection(s, listener))
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${listener.address}: ${err.code ?? err.message}`)))
     server.listen({host: host && host !== '*' ? host : undefined, port}, () => resolve())
@@ -172,12 +174,12 @@ export function roleForFdName(name: string): ListenerRole {
 
 export async function listenFd(fd: ActivatedFd, onConnection: OnConnection, tls?: TlsListenOptions): Promise<Listener> {
   const role = roleForFdName(fd.name)
-  const server = role === 'tls' && tls ? createTlsServer(tls) : createServer({noDelay: true})
+  const server = role === 'tls' && tls ? createTlsServer(serverTlsOptions(tls)) : createServer({noDelay: true})
   const listener: Listener = {role, address: `fd:${fd.fd}(${fd.name || 'unnamed'})`, server}
   if (role === 'tls' && tls) {
     server.on('secureConnection', onSecure(listener, onConnection, tls))
     server.on('tlsClientError', () => {})
-  } else server.on('connection', (s) => onConnection(s, listener))
+  } else server.on('connection', (s: Socket) => onConnection(s, listener))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({fd: fd.fd}, () => resolve())

@@ -2,8 +2,9 @@
  * PID file claim. The file is created exclusively; an existing file whose process is alive and is
  * a vctl daemon means another daemon owns these paths. A file left by a dead daemon is replaced.
  */
-import {mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync, fsyncSync} from 'node:fs'
+import {closeSync, fchmodSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync} from 'node:fs'
 import {dirname} from 'node:path'
+import {createMissing} from './dirs.js'
 
 export class PidFileBusyError extends Error {
   constructor(
@@ -35,10 +36,11 @@ function readPid(file: string): number | undefined {
 
 /** Claims the PID file for this process; throws PidFileBusyError when a live daemon holds it. */
 export function claimPidFile(file: string): () => void {
-  mkdirSync(dirname(file), {recursive: true})
+  createMissing(dirname(file))
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o644)
+      fchmodSync(fd, 0o644) // readable by all, as libvirt's, whatever the umask
       writeSync(fd, `${process.pid}\n`)
       fsyncSync(fd)
       closeSync(fd)

@@ -256,7 +256,11 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.DOMAIN_UNDEFINE_FLAGS, (conn, {dom, flags}) => hv(conn).undefine(u(dom), flags))
   on(P.DOMAIN_GET_XML_DESC, (conn, {dom, flags}) => {
     if (conn.readonly && flags & DOMAIN_XML_RO_DENIED) {
-      throw new VirError(ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN, 'operation forbidden: virDomainGetXMLDesc with secure flag')
+      const detail = 'virDomainGetXMLDesc with secure flag'
+      throw new VirError(ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN, `operation forbidden: ${detail}`, {
+        str1: 'operation forbidden: %s',
+        str2: detail,
+      })
     }
     return {xml: hv(conn).getXMLDesc(u(dom), flags)}
   })

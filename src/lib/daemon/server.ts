@@ -8,12 +8,13 @@ import {readFileSync} from 'node:fs'
 import {loadDaemonConfig, type DaemonConfig} from './config.js'
 import {daemonNameForDriver, daemonPaths, driverStateDirs, type DaemonName, type DaemonPaths} from './paths.js'
 import {claimPidFile} from './pidfile.js'
+import {prepareDaemonTree} from './dirs.js'
 import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Listener} from './listeners.js'
 import {Logger, type LogLevel} from './logging.js'
 import {AuthType, createRemoteProgram} from './remote.js'
 import {ClientTransport, createAdminProgram} from './admin.js'
 import {createProxyProgram} from './proxy.js'
-import type {ServiceSetup} from '../drivers/log/host.js'
+import type {ServiceSetup} from '../services/host.js'
 import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
@@ -117,6 +118,8 @@ export class Daemon {
     }
     const d = new Daemon(name, paths, config, log, opts, fds !== undefined)
     try {
+      // Directories with libvirt's modes, and the temp files of writers killed mid-write removed.
+      for (const f of prepareDaemonTree(paths, name)) log.info(`removed stale temporary file ${f}`)
       d.releasePid = claimPidFile(paths.pidFile)
     } catch (err) {
       throw new DaemonStartError((err as Error).message)
@@ -286,6 +289,7 @@ export class Daemon {
       requestCert: true,
       rejectUnauthorized: !this.config.tls_no_verify_certificate,
       allowedDn: this.config.tls_allowed_dn_list,
+      log: this.log,
     }
   }
 
@@ -433,26 +437,33 @@ const DRIVER_HOOKS: DriverHook[] = [
     driver: 'log',
     setup: async (d) => {
       if (d.name !== 'virtlogd') return // libvirtd does not host virtlogd
-      const {setupLogDaemon} = await import('../drivers/log/daemon.js')
-      d.addService(await setupLogDaemon(d))
+      const {setupLogDaemon} = await import('../services/log/server.js')
+      d.addService(setupLogDaemon(d))
     },
   },
   {
     driver: 'lock',
     setup: async (d) => {
       if (d.name !== 'virtlockd') return
-      const {setupLockDaemon} = await import('../drivers/lock/daemon.js')
-      d.addService(await setupLockDaemon(d))
+      const {setupLockDaemon} = await import('../services/lock/server.js')
+      d.addService(setupLockDaemon(d))
     },
   },
   {
     driver: 'qemu',
     setup: async (d) => {
       const {QemuDriver} = await import('../drivers/qemu/driver.js')
-      const {registerHelperClients} = await import('../drivers/qemu/logd-lockd.js')
-      registerHelperClients({log: await import('../drivers/log/client.js'), lock: await import('../drivers/lock/client.js')})
+      // virtlogd and virtlockd of the same root and mode, used whenever their sockets answer.
+      const helperSocket = (daemon: 'virtlogd' | 'virtlockd') => daemonPaths({daemon, mode: d.paths.mode, root: d.paths.root}).sockRw
       // Created at start-up so it reattaches to the guests that outlived the previous daemon.
-      const qemu = await QemuDriver.create({paths: d.paths, log: d.log})
+      const qemu = await QemuDriver.create({
+        mode: d.paths.mode,
+        dirs: driverStateDirs(d.paths, 'qemu'),
+        capsCacheDir: `${d.paths.cacheDir}/qemu/capabilities`,
+        log: d.log,
+        logd: {socket: helperSocket('virtlogd'), client: await import('../services/log/client.js')},
+        lockd: {socket: helperSocket('virtlockd'), client: await import('../services/lock/client.js')},
+      })
       d.addHypervisor('qemu', qemu)
       d.afterReady(() => qemu.autostart())
     },

@@ -55,10 +55,9 @@ export class DriverRegistry {
       drivers.hypervisor = driver
       drivers.uri = driver.canonicalUri(uri.path)
       // The test driver keeps its own networks and pools, like libvirt's.
-      const own = driver as unknown as Partial<NetworkDriver & StorageDriver>
-      if (uri.driver === 'test') {
-        drivers.network = own as NetworkDriver
-        drivers.storage = own as StorageDriver
+      if (driver.own) {
+        drivers.network = driver.own.network
+        drivers.storage = driver.own.storage
         return drivers
       }
     } else if (!['network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'].includes(uri.driver)) {

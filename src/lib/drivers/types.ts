@@ -4,6 +4,7 @@
  * their UUID (the canonical lowercase string) as libvirt's daemon does.
  */
 import type {EventEmitter} from 'node:events'
+import type {DomainObjRef} from '../conf/domain-list.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -74,12 +75,8 @@ export const CreateFlags = {PAUSED: 1, AUTODESTROY: 2} as const
 export const DestroyFlags = {GRACEFUL: 1} as const
 export const XmlFlags = {SECURE: 1, INACTIVE: 2, UPDATE_CPU: 4, MIGRATABLE: 8} as const
 
-export interface DomainRef {
-  name: string
-  uuid: string
-  /** -1 when inactive. */
-  id: number
-}
+/** A domain handle (conf/domain-list.ts's DomainObjRef). */
+export type DomainRef = DomainObjRef
 
 export interface DomainInfo {
   state: number
@@ -167,6 +164,11 @@ export interface HypervisorDriver {
   shutdownDriver?(): Promise<void>
   /** Whether any guest runs (daemon idle timeout counts these). */
   hasActiveDomains(): boolean
+  /**
+   * Network and storage drivers of the hypervisor's own (the test driver keeps its networks and
+   * pools, like libvirt's); connections to it use these instead of the host's.
+   */
+  readonly own?: {network: NetworkDriver; storage: StorageDriver}
 }
 
 export interface NetworkRef {
@@ -200,14 +202,19 @@ export interface PoolInfo {
   available: bigint
 }
 
+export interface PoolRef {
+  name: string
+  uuid: string
+}
+
 export interface StorageDriver {
   readonly events: EventEmitter
-  listPools(flags: number): NetworkRef[]
+  listPools(flags: number): PoolRef[]
   numOfPools(active: boolean): number
-  lookupPoolByName(name: string): NetworkRef
-  lookupPoolByUuid(uuid: string): NetworkRef
-  poolDefineXML(xml: string, flags: number): NetworkRef | Promise<NetworkRef>
-  poolCreateXML(xml: string, flags: number): NetworkRef | Promise<NetworkRef>
+  lookupPoolByName(name: string): PoolRef
+  lookupPoolByUuid(uuid: string): PoolRef
+  poolDefineXML(xml: string, flags: number): PoolRef | Promise<PoolRef>
+  poolCreateXML(xml: string, flags: number): PoolRef | Promise<PoolRef>
   poolCreate(uuid: string, flags: number): void | Promise<void>
   poolBuild(uuid: string, flags: number): void | Promise<void>
   poolDestroy(uuid: string): void | Promise<void>
@@ -239,6 +246,23 @@ export interface SecretDriver {
   /** `internal` is true for in-daemon callers, which may read private secrets. */
   secretGetValue(uuid: string, flags: number, internal: boolean): Buffer
   secretUndefine(uuid: string): void | Promise<void>
+}
+
+/** What drivers and services log through (the daemon's Logger satisfies it). */
+export interface DriverLog {
+  debug(msg: string): void
+  info(msg: string): void
+  warn(msg: string): void
+  error(msg: string): void
+}
+
+/** Where a driver keeps its files (the daemon computes them: daemon/paths.ts driverStateDirs). */
+export interface DriverDirs {
+  configDir: string
+  autostartDir: string
+  runDir: string
+  stateDir: string
+  logDir: string
 }
 
 /** What one open connection is bound to: a hypervisor plus the secondary drivers. */

@@ -3,6 +3,8 @@
  * Hypers are BigInt; char/short take a full word, as rpcgen encodes them.
  */
 
+import {isUtf8} from 'node:buffer'
+
 export class XdrError extends Error {
   constructor(message: string) {
     super(message)
@@ -183,7 +185,7 @@ export class XdrReader {
     if (len > max) throw new XdrError(`string length ${len} exceeds its limit of ${max}`)
     const total = len + PAD[len & 3]
     this.need(total)
-    const s = this.buf.toString('utf8', this.pos, this.pos + len)
+    const s = decodeUtf8(this.buf, this.pos, this.pos + len)
     this.pos += total
     return s
   }
@@ -196,4 +198,39 @@ export class XdrReader {
   done(): void {
     if (this.pos !== this.end) throw new XdrError(`${this.end - this.pos} unexpected trailing bytes in message payload`)
   }
+}
+
+/**
+ * UTF-8 text. Bytes that are not UTF-8 become U+DC80..U+DCFF (lone surrogates), so that a reader
+ * can refuse them and name them as libvirt does (the XML reader: "Input is not proper UTF-8").
+ */
+export function decodeUtf8(buf: Buffer, start: number, end: number): string {
+  const s = buf.toString('utf8', start, end)
+  if (s.indexOf('\ufffd') < 0 || isUtf8(buf.subarray(start, end))) return s
+  let out = ''
+  let i = start
+  while (i < end) {
+    const b = buf[i]
+    let n: number
+    let cp = 0
+    let min = 0
+    if (b < 0x80) n = 0
+    else if (b >= 0xc2 && b <= 0xdf) [n, cp, min] = [1, b & 0x1f, 0x80]
+    else if (b >= 0xe0 && b <= 0xef) [n, cp, min] = [2, b & 0x0f, 0x800]
+    else if (b >= 0xf0 && b <= 0xf4) [n, cp, min] = [3, b & 0x07, 0x10000]
+    else n = -1
+    let j = 1
+    for (; n > 0 && j <= n && i + j < end && (buf[i + j] & 0xc0) === 0x80; j++) cp = (cp << 6) | (buf[i + j] & 0x3f)
+    if (n === 0) {
+      out += String.fromCharCode(b)
+      i++
+    } else if (n > 0 && j === n + 1 && cp >= min && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff)) {
+      out += String.fromCodePoint(cp)
+      i += n + 1
+    } else {
+      out += String.fromCharCode(0xdc00 + b)
+      i++
+    }
+  }
+  return out
 }

@@ -131,11 +131,10 @@ export class Systemctl {
     const {execa} = await import('execa')
     const r = await execa(argv[0], argv.slice(1), {reject: false, env: this.env, extendEnv: true, stdin: 'ignore', timeout: 120_000})
     if (r.failed && r.exitCode === undefined) {
-      const code = (r as unknown as {code?: string}).code
-      if (code === 'ENOENT') throw new SystemctlError(argv, undefined, '', `cannot run ${this.command}: not found in PATH (is systemd installed?)`)
+      if (r.code === 'ENOENT') throw new SystemctlError(argv, undefined, '', `cannot run ${this.command}: not found in PATH (is systemd installed?)`)
       throw new SystemctlError(argv, undefined, r.stderr ?? '', `\`${argv.join(' ')}\` could not run: ${r.shortMessage ?? r.message}`)
     }
-    return {exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '')}
+    return {exitCode: r.exitCode ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? ''}
   }
 
   private async offline(verb: OfflineVerb | 'daemon-reload', units: string[], extra: string[] = []): Promise<VerbResult> {

@@ -17,8 +17,7 @@
  *    systemd applies Conflicts= both ways; virtproxyd.service also states it.
  */
 import {existsSync, lstatSync, readFileSync} from 'node:fs'
-import * as fsp from 'node:fs/promises'
-import {basename, dirname, isAbsolute, join} from 'node:path'
+import {isAbsolute, join} from 'node:path'
 import {daemonPaths, type DaemonName} from '../daemon/paths.js'
 import {writeFileAtomic, writeFileIfAbsent} from '../fs-atomic.js'
 

@@ -1,32 +1,14 @@
 /**
  * Domain definition -> QEMU command line, as pure functions (no filesystem, no processes), tested
- * with golden files (test/golden/qemu/NAME.xml + NAME.args).
- *
- *   applyQemuDefaults(def, target)   fills what libvirt's qemu post-parse fills in: arch, canonical
- *                                    machine type, emulator, disk bus/driver, NIC model,
- *                                    memballoon, serial ports behind consoles;
- *   validateForQemu(def, target)     refuses what this QEMU (or this driver) cannot run, with
- *                                    libvirt's errors;
- *   buildQemuArgv(def, opts)         the argv (argv[0] is the emulator).
+ * with golden files (test/golden/qemu/NAME.xml + NAME.args): buildQemuArgv(def, opts) gives the
+ * argv (argv[0] is the emulator). What goes into it was filled in and checked first by
+ * validate.ts (applyQemuDefaults, validateForQemu).
  */
-import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import {ErrorDomain, errors, type VirError} from '../../errors.js'
 import type {DomainChr, DomainDef, DomainDisk} from '../../conf/domain.js'
-import {attr, child, childrenNamed, el, type XmlElement} from '../../conf/xml.js'
-import type {QemuMachine} from './capabilities.js'
+import {attr, child, childrenNamed, type XmlElement} from '../../conf/xml.js'
 
 const D = ErrorDomain.QEMU
-
-/** What the argv builder needs to know about the emulator (a subset of the probed capabilities). */
-export interface QemuTarget {
-  emulator: string
-  arch: string
-  machines: QemuMachine[]
-  cpuModels: string[]
-  /** Whether KVM is usable on this host. */
-  kvm: boolean
-  /** Whether `-sandbox` is available. */
-  sandbox: boolean
-}
 
 export interface ArgvOptions {
   emulator: string
@@ -64,21 +46,13 @@ function sortedSerials(def: DomainDef): DomainChr[] {
   return [...def.devices.serials].sort((x, y) => (x.targetPort ?? 0) - (y.targetPort ?? 0))
 }
 
-function unsupported(detail: string): VirError {
+export function unsupported(detail: string): VirError {
   return errors.configUnsupported(D, detail)
 }
 
 /** Escapes a value for QEMU's key=value option syntax (a comma is written as two). */
 export function qemuOptEscape(v: string): string {
   return v.replaceAll(',', ',,')
-}
-
-function findMachine(machines: QemuMachine[], name: string): QemuMachine | undefined {
-  return machines.find((m) => m.name === name) ?? machines.find((m) => m.alias === name)
-}
-
-function defaultMachine(machines: QemuMachine[]): QemuMachine | undefined {
-  return machines.find((m) => m.isDefault) ?? machines[0]
 }
 
 export function isQ35(machine: string | undefined): boolean {
@@ -94,7 +68,7 @@ export function diskNameToIndex(name: string): number {
   return v - 1
 }
 
-function defaultBus(target: string): string | undefined {
+export function defaultBus(target: string): string | undefined {
   if (target.startsWith('vd')) return 'virtio'
   if (target.startsWith('hd')) return 'ide'
   if (target.startsWith('sd')) return 'scsi'
@@ -102,68 +76,20 @@ function defaultBus(target: string): string | undefined {
   return undefined
 }
 
-const DISK_FORMATS = new Set(['raw', 'qcow2', 'qed', 'vmdk', 'vdi', 'vpc', 'vhdx', 'cloop', 'dmg', 'bochs', 'parallels'])
-const NIC_MODELS: Record<string, string> = {
+export const NIC_MODELS: Record<string, string> = {
   virtio: 'virtio-net-pci',
   'virtio-net': 'virtio-net-pci',
   e1000: 'e1000',
   e1000e: 'e1000e',
   rtl8139: 'rtl8139',
 }
-const VIDEO_MODELS: Record<string, string> = {
+export const VIDEO_MODELS: Record<string, string> = {
   vga: 'VGA',
   cirrus: 'cirrus-vga',
   virtio: 'virtio-vga',
   bochs: 'bochs-display',
   qxl: 'qxl-vga',
   ramfb: 'ramfb',
-}
-
-function devicesEl(root: XmlElement): XmlElement {
-  let d = child(root, 'devices')
-  if (!d) {
-    d = el('devices')
-    root.children.push(d)
-  }
-  return d
-}
-
-/**
- * Fills in what libvirt's qemu driver fills in when a definition is parsed: os arch, canonical
- * machine type (aliases such as 'pc' resolved), emulator, disk bus and driver, NIC model
- * (rtl8139, libvirt's x86 default), a virtio memballoon, and a serial port behind each serial
- * console. Modifies `def` in place. Unknown values are left for validateForQemu to report.
- */
-export function applyQemuDefaults(def: DomainDef, target: QemuTarget): void {
-  def.os.arch ??= target.arch
-  if (def.os.machine === undefined) def.os.machine = defaultMachine(target.machines)?.name
-  else {
-    const m = findMachine(target.machines, def.os.machine)
-    if (m) def.os.machine = m.name
-  }
-  def.devices.emulator ??= target.emulator
-  for (const d of def.devices.disks) {
-    d.bus ??= defaultBus(d.target)
-    if (d.type === 'file' || d.type === 'block') {
-      d.driverName ??= 'qemu'
-      d.driverType ??= 'raw'
-    }
-  }
-  for (const i of def.devices.interfaces) i.model ??= 'rtl8139'
-  // Consoles of type serial are views of serial ports; libvirt adds the port when missing.
-  def.devices.consoles.forEach((c, n) => {
-    c.targetType ??= n === 0 ? 'serial' : 'virtio'
-  })
-  for (const c of def.devices.consoles) {
-    if (c.targetType !== 'serial') continue
-    const port = c.targetPort ?? 0
-    if (!def.devices.serials.some((s) => (s.targetPort ?? 0) === port)) {
-      def.devices.serials.push({type: c.type, path: c.path, targetPort: port, targetType: 'isa-serial'})
-    }
-  }
-  for (const s of def.devices.serials) s.targetType ??= 'isa-serial'
-  const devs = devicesEl(def.root)
-  if (!child(devs, 'memballoon')) devs.children.push(el('memballoon', {model: 'virtio'}))
 }
 
 export interface DiskPlacement {
@@ -177,7 +103,7 @@ export interface DiskPlacement {
 }
 
 /** Where each disk goes: bus and alias, per libvirt's naming (virtio-disk0, ide0-0-1, sata0-0-2, scsi0-0-0-3). */
-function placeDisks(def: DomainDef): DiskPlacement[] {
+export function placeDisks(def: DomainDef): DiskPlacement[] {
   return def.devices.disks.map((disk, index) => {
     const bus = disk.bus ?? defaultBus(disk.target) ?? 'virtio'
     const unit = diskNameToIndex(disk.target)
@@ -202,108 +128,7 @@ function placeDisks(def: DomainDef): DiskPlacement[] {
   })
 }
 
-/** Refuses what this emulator or driver cannot run, with libvirt's error codes and wording. */
-export function validateForQemu(def: DomainDef, target: QemuTarget): void {
-  const emu = def.devices.emulator ?? target.emulator
-  if (def.type !== 'qemu' && def.type !== 'kvm') {
-    throw unsupported(`Emulator '${emu}' does not support virt type '${def.type}'`)
-  }
-  if (def.type === 'kvm' && !target.kvm) {
-    throw unsupported(`Emulator '${emu}' does not support virt type 'kvm'`)
-  }
-  if (def.os.type !== 'hvm') throw unsupported(`Emulator '${emu}' does not support os type '${def.os.type}'`)
-  const arch = def.os.arch ?? target.arch
-  if (arch !== target.arch) throw unsupported(`Emulator '${emu}' does not support arch '${arch}'`)
-  const machineName = def.os.machine ?? defaultMachine(target.machines)?.name
-  const machine = machineName === undefined ? undefined : findMachine(target.machines, machineName)
-  if (!machine) throw unsupported(`Emulator '${emu}' does not support machine type '${machineName ?? ''}'`)
-  if (def.vcpus > machine.maxCpus) {
-    throw unsupported(`Maximum CPUs greater than specified machine type limit ${machine.maxCpus}`)
-  }
-  const topo = cpuTopology(def)
-  if (topo && topo.sockets * topo.dies * topo.cores * topo.threads !== def.vcpus) {
-    throw new VirError(ErrorCode.XML_ERROR, D, `XML error: CPU topology doesn't match maximum vcpu count`)
-  }
-
-  const cpu = def.cpu
-  if (cpu?.mode === 'host-passthrough' && def.type !== 'kvm') {
-    throw unsupported(`CPU mode 'host-passthrough' for ${target.arch} qemu domain on ${target.arch} host is not supported by hypervisor`)
-  }
-  if (cpu?.mode !== undefined && !['custom', 'host-model', 'host-passthrough', 'maximum'].includes(cpu.mode)) {
-    throw errors.xmlError(D, `Invalid mode attribute '${cpu.mode}'`)
-  }
-  if ((cpu?.mode === undefined || cpu.mode === 'custom') && cpu?.model !== undefined && !target.cpuModels.includes(cpu.model)) {
-    throw unsupported(`CPU model '${cpu.model}' is not supported by hypervisor`)
-  }
-
-  for (const [key, value, ok] of [
-    ['on_poweroff', def.onPoweroff, ['destroy', 'restart']],
-    ['on_reboot', def.onReboot, ['destroy', 'restart']],
-  ] as const) {
-    if (!(ok as readonly string[]).includes(value)) throw unsupported(`${key} action '${value}' is not supported by vctl's qemu driver`)
-  }
-
-  // Disks.
-  const seen = new Map<string, DomainDisk>()
-  const q35 = isQ35(machine.name)
-  for (const p of placeDisks(def)) {
-    const d = p.disk
-    const other = seen.get(d.target)
-    if (other) throw errors.xmlError(D, `target '${d.target}' duplicated for disk sources '${other.source ?? ''}' and '${d.source ?? ''}'`)
-    seen.set(d.target, d)
-    if (p.unit < 0) throw errors.xmlError(D, `Unknown disk name '${d.target}' and no address specified`)
-    if (d.type !== 'file' && d.type !== 'block') throw unsupported(`disk type '${d.type}' is not supported by vctl's qemu driver`)
-    if (d.device !== 'disk' && d.device !== 'cdrom') throw unsupported(`disk device '${d.device}' is not supported by vctl's qemu driver`)
-    if (d.driverName !== undefined && d.driverName !== 'qemu') throw unsupported(`unsupported driver name '${d.driverName}' for disk '${d.target}'`)
-    if (d.driverType !== undefined && !DISK_FORMATS.has(d.driverType)) throw unsupported(`unknown driver format value '${d.driverType}'`)
-    if (d.source === undefined && d.device !== 'cdrom') throw unsupported(`disk '${d.target}' has no source (only a cdrom may be empty)`)
-    switch (p.bus) {
-      case 'virtio':
-        if (d.device === 'cdrom') throw unsupported(`disk type of '${d.target}' does not support ejectable media`)
-        break
-      case 'ide':
-        if (q35) throw unsupported('IDE controllers are unsupported for this QEMU binary or machine type')
-        if (p.unit > 3) throw unsupported(`disk '${d.target}': IDE supports hda to hdd only`)
-        break
-      case 'sata':
-        if (p.unit > 5) throw unsupported(`disk '${d.target}': SATA supports sda to sdf only`)
-        break
-      case 'scsi':
-        if (p.unit > 255) throw unsupported(`disk '${d.target}': too many SCSI disks`)
-        break
-      default:
-        throw unsupported(`disk bus '${p.bus}' is not supported by vctl's qemu driver`)
-    }
-  }
-
-  for (const i of def.devices.interfaces) {
-    if (i.type !== 'user') {
-      throw unsupported(`interface type '${i.type}' is not supported by vctl's qemu driver (use type='user')`)
-    }
-    if (i.model !== undefined && !(i.model in NIC_MODELS)) throw unsupported(`interface model '${i.model}' is not supported by vctl's qemu driver`)
-  }
-
-  for (const s of def.devices.serials) {
-    if (!['pty', 'file', 'null', 'unix'].includes(s.type)) throw unsupported(`serial type '${s.type}' is not supported by vctl's qemu driver`)
-    if (s.type === 'file' && !s.path) throw unsupported(`serial port ${s.targetPort ?? 0}: type 'file' needs <source path='...'/>`)
-    if (s.type === 'unix' && !s.path) throw unsupported(`serial port ${s.targetPort ?? 0}: type 'unix' needs <source path='...'/>`)
-  }
-  for (const c of def.devices.consoles) {
-    if (c.targetType !== undefined && c.targetType !== 'serial') {
-      throw unsupported(`console target type '${c.targetType}' is not supported by vctl's qemu driver`)
-    }
-  }
-  for (const g of def.devices.graphics) {
-    if (g.type !== 'vnc') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
-    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`vnc port must be in range [5900,65535]`)
-  }
-  for (const v of childrenNamed(child(def.root, 'devices'), 'video')) {
-    const model = attr(child(v, 'model'), 'type') ?? 'vga'
-    if (model !== 'none' && !(model in VIDEO_MODELS)) throw unsupported(`video type '${model}' is not supported by vctl's qemu driver`)
-  }
-}
-
-function cpuTopology(def: DomainDef): {sockets: number; dies: number; cores: number; threads: number} | undefined {
+export function cpuTopology(def: DomainDef): {sockets: number; dies: number; cores: number; threads: number} | undefined {
   const t = child(child(def.root, 'cpu'), 'topology')
   if (!t) return undefined
   const n = (name: string) => {
@@ -472,7 +297,9 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
     const port = opts.graphicsPorts?.[n] ?? (g.port !== undefined && g.port >= 5900 ? g.port : 5900)
     const listen = g.listen ?? '127.0.0.1'
     const host = listen.includes(':') ? `[${listen}]` : listen
-    push('-vnc', `${host}:${port - 5900}`)
+    // The password itself goes through QMP set_password once the monitor is up, never on argv.
+    const password = attr(g.xml, 'passwd') !== undefined ? ',password=on' : ''
+    push('-vnc', `${host}:${port - 5900}${password}`)
   })
   const videos = childrenNamed(child(def.root, 'devices'), 'video')
   if (videos.length > 0) {

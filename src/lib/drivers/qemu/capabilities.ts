@@ -1,7 +1,7 @@
 /**
  * What a QEMU binary can do, probed once per binary and cached on disk (keyed by the binary's
- * path, mtime and size, like libvirt's capabilities cache), plus host facts (nodeinfo,
- * capabilities XML). Probing runs `EMULATOR -machine none,accel=kvm:tcg -nodefaults -display none
+ * path, mtime and size, like libvirt's capabilities cache), and the capabilities XML built from
+ * it and the host facts (host.ts). Probing runs `EMULATOR -machine none,accel=kvm:tcg -nodefaults -display none
  * -qmp stdio` and asks query-version, query-target, query-machines, query-cpu-definitions,
  * query-kvm and query-command-line-options(sandbox). Nothing here runs on the request path: the
  * driver probes when it is created.
@@ -10,12 +10,11 @@ import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import os from 'node:os'
 import {join} from 'node:path'
 import {formatCapabilities, type CapsMachine} from '../../conf/capabilities.js'
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
 import {writeFileAtomic} from '../../fs-atomic.js'
-import type {NodeInfo} from '../types.js'
+import type {HostFacts} from './host.js'
 
 /** Bumped whenever QemuCaps changes shape, so stale cache files are re-probed. */
 export const CAPS_FORMAT_VERSION = 1
@@ -287,95 +286,6 @@ export function canonicalMachine(caps: QemuCaps, name: string): string | undefin
 
 export function defaultMachine(caps: QemuCaps): QemuMachine | undefined {
   return caps.machines.find((m) => m.isDefault) ?? caps.machines.find((m) => m.alias === 'pc') ?? caps.machines[0]
-}
-
-// ---- host facts -----------------------------------------------------------------------------
-
-export interface HostFacts {
-  node: NodeInfo
-  vendor?: string
-  hostUuid: string
-  memoryKiB: number
-  cpuIds: number[]
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return fs.readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
-/** A stable host UUID: SMBIOS when readable, else derived from /etc/machine-id. */
-export function hostUuid(): string {
-  const smbios = readText('/sys/class/dmi/id/product_uuid')?.trim().toLowerCase()
-  if (smbios && /^[0-9a-f-]{36}$/.test(smbios)) return smbios
-  let id = readText('/etc/machine-id')?.trim().toLowerCase() ?? ''
-  if (!/^[0-9a-f]{32}$/.test(id)) id = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 32)
-  return `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`
-}
-
-export function meminfoKiB(field: string): number | undefined {
-  const text = readText('/proc/meminfo')
-  if (!text) return undefined
-  const m = new RegExp(`^${field}:\\s+(\\d+)\\s*kB`, 'm').exec(text)
-  return m ? Number(m[1]) : undefined
-}
-
-/** nodeinfo as libvirt computes it: model = arch, CPUs and topology from /proc/cpuinfo, memory from /proc/meminfo. */
-export function readHostFacts(): HostFacts {
-  const cpuinfo = readText('/proc/cpuinfo') ?? ''
-  const cpus = os.cpus()
-  const ncpus = Math.max(1, cpus.length)
-  const blocks = cpuinfo.split(/\n\s*\n/).filter((b) => /^processor\s*:/m.test(b))
-  const field = (b: string, name: string): string | undefined => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(b)?.[1]?.trim()
-  const sockets = new Set<string>()
-  const cores = new Set<string>()
-  const cpuIds: number[] = []
-  let mhz = 0
-  let vendor: string | undefined
-  for (const b of blocks) {
-    const pid = field(b, 'physical id') ?? '0'
-    sockets.add(pid)
-    cores.add(`${pid}/${field(b, 'core id') ?? field(b, 'processor')}`)
-    const p = Number(field(b, 'processor'))
-    if (Number.isInteger(p)) cpuIds.push(p)
-    if (!mhz) mhz = Math.floor(Number(field(b, 'cpu MHz') ?? 0))
-    vendor ??= field(b, 'vendor_id')
-  }
-  if (!mhz && cpus[0]) mhz = cpus[0].speed
-  let nSockets = Math.max(1, sockets.size)
-  let nCores = Math.max(1, Math.floor(cores.size / nSockets))
-  let nThreads = Math.max(1, Math.floor(ncpus / (nSockets * nCores)))
-  if (nSockets * nCores * nThreads !== ncpus) {
-    nSockets = 1
-    nCores = ncpus
-    nThreads = 1
-  }
-  const memoryKiB = meminfoKiB('MemTotal') ?? Math.floor(os.totalmem() / 1024)
-  return {
-    node: {
-      model: os.arch() === 'x64' ? 'x86_64' : os.arch(),
-      memoryKiB: BigInt(memoryKiB),
-      cpus: ncpus,
-      mhz,
-      nodes: 1,
-      sockets: nSockets,
-      cores: nCores,
-      threads: nThreads,
-    },
-    vendor: vendor === 'GenuineIntel' ? 'Intel' : vendor === 'AuthenticAMD' ? 'AMD' : vendor,
-    hostUuid: hostUuid(),
-    memoryKiB,
-    cpuIds: cpuIds.length ? cpuIds : Array.from({length: ncpus}, (_, i) => i),
-  }
-}
-
-/** Free host memory in bytes (MemFree, as libvirt's virNodeGetFreeMemory). */
-export function nodeFreeMemoryBytes(): bigint {
-  const kib = meminfoKiB('MemFree')
-  return kib === undefined ? BigInt(os.freemem()) : BigInt(kib) * 1024n
 }
 
 /** The capabilities XML for one QEMU binary on this host. */

@@ -1,8 +1,9 @@
 /**
  * QEMU processes that outlive the daemon: spawned detached in their own session, output appended
  * to a log file opened by us or written into virtlogd's FIFO for that log (never a pipe to the
- * daemon, so nothing breaks when the daemon goes away), never killed when the daemon dies. Plus /proc helpers to recognise a process again after a restart
- * (pid + start time + `-name guest=NAME`) and to read its CPU time.
+ * daemon, so nothing breaks when the daemon goes away), never killed when the daemon dies. Plus
+ * /proc helpers to recognise a process again after a restart (pid + start time +
+ * `-name guest=NAME`) and to read its CPU time.
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -160,7 +161,7 @@ export const QEMU_ENV: Record<string, string> = {LC_ALL: 'C', PATH: '/usr/local/
 /**
  * Starts QEMU detached (its own session; not killed with the daemon), stdin from /dev/null,
  * stdout and stderr appended to `logPath`; the log gets a header with the command line first.
- * With `outFd` (a virtlogd FIFO opened for writing, see ../log/client.ts) QEMU writes there
+ * With `outFd` (a virtlogd FIFO opened for writing, see services/log/client.ts) QEMU writes there
  * instead, and the caller has written the header through virtlogd; `outFd` stays the caller's.
  */
 export function spawnQemu(argv: string[], logPath: string, headerExtra = '', outFd?: number): SpawnedQemu {

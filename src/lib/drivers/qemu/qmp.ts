@@ -135,9 +135,9 @@ export class QmpClient extends EventEmitter {
             clearTimeout(timer)
             resolve(client)
           })
-          .catch((err: Error) => {
+          .catch((err: unknown) => {
             client.close()
-            fail(err)
+            fail(err as Error)
           })
       })
     })

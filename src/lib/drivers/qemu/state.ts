@@ -17,7 +17,7 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {writeFileAtomic} from '../../fs-atomic.js'
-import type {DriverDirs} from '../../daemon/paths.js'
+import type {DriverDirs} from '../types.js'
 import type {LockdUse, LogdUse} from './logd-lockd.js'
 
 export const STATUS_VERSION = 1

@@ -33,15 +33,15 @@
  * Up to step 6 O has given nothing away: if N fails to start or is not ready within the timeout,
  * O kills it, writes its own PID back and thaws. After step 6 N is up and owns everything.
  *
- * Shared by virtlogd and virtlockd; daemon-level code that could move to src/lib/daemon/.
+ * Shared by virtlogd and virtlockd (services/log/server.ts, services/lock/server.ts).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createServer, connect, type Server, type Socket} from 'node:net'
 import {mkdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {writeFileAtomicSync} from '../../fs-atomic.js'
-import {processAlive} from '../../daemon/pidfile.js'
-import type {Listener, ListenerRole} from '../../daemon/listeners.js'
+import {writeFileAtomicSync} from '../fs-atomic.js'
+import {processAlive} from '../daemon/pidfile.js'
+import type {Listener, ListenerRole} from '../daemon/listeners.js'
 import type {DaemonHost} from './host.js'
 
 /** Environment variable naming the state file of a re-exec in progress. */
@@ -86,7 +86,9 @@ export interface ReexecOptions {
 const SUFFIX: Record<ListenerRole, string> = {rw: '', ro: '-ro', admin: '-admin', tcp: '-tcp', tls: '-tls'}
 
 function listenerFd(l: Listener): number | undefined {
-  const fd = (l.server as unknown as {_handle?: {fd?: number}})._handle?.fd
+  // Node keeps a listening server's descriptor on its internal handle.
+  const handle: unknown = Reflect.get(l.server, '_handle')
+  const fd: unknown = typeof handle === 'object' && handle !== null ? Reflect.get(handle, 'fd') : undefined
   return typeof fd === 'number' && fd >= 0 ? fd : undefined
 }
 
@@ -265,12 +267,12 @@ export interface Incoming<S> {
 export function takeOver<S>(d: DaemonHost): Incoming<S> | undefined {
   const file = process.env[REEXEC_ENV]
   if (!file) return undefined
-  delete process.env[REEXEC_ENV]
+  Reflect.deleteProperty(process.env, REEXEC_ENV)
   let state: ReexecState<S>
   try {
     state = JSON.parse(readFileSync(file, 'utf8')) as ReexecState<S>
   } catch (err) {
-    throw new Error(`re-exec: cannot read the state file ${file}: ${(err as Error).message}`)
+    throw new Error(`re-exec: cannot read the state file ${file}: ${(err as Error).message}`, {cause: err})
   }
   if (state.version !== 1 || state.daemon !== d.name) throw new Error(`re-exec: ${file} is not a ${d.name} state file`)
   return {state, released: handshake(d, state)}

@@ -4,10 +4,9 @@
  * daemon re-executes (a refused or reset connection, or EOF on a call the old process left
  * waiting). Errors the daemon answers with are not retried.
  *
- * Shared by virtlogd and virtlockd; could move to src/lib/daemon/ or src/lib/client/.
+ * Shared by the clients of virtlogd and virtlockd (services/log/client.ts, services/lock/client.ts).
  */
-import {RpcClient} from '../../rpc/client.js'
-import type {Program} from '../../rpc/program.js'
+import {RpcClient} from '../rpc/client.js'
 
 export interface RetryOptions {
   /** Give up on a daemon that cannot be reached at all after this long (default 3 s). */
@@ -21,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** Runs `fn` on a fresh connection to `sockPath`, again on a new connection when the transport fails. */
 export async function withDaemon<T>(
   sockPath: string,
-  programs: Program<any, any>[],
+  programs: Parameters<typeof RpcClient.connect>[1],
   fn: (c: RpcClient) => Promise<T>,
   opts: RetryOptions = {},
 ): Promise<T> {

@@ -14,7 +14,7 @@ import {isAbsolute, join, normalize} from 'node:path'
 import {writeFileAtomicSync} from '../../fs-atomic.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import {uuidToString} from '../../uuid.js'
-import type {HostLog} from './host.js'
+import type {LogSink} from '../../daemon/logging.js'
 import {LOG_READ_MAX, LogOpenFlags} from './protocol.js'
 import {RotatingFile, logPosition, readLog, utf8Whole} from './rotating.js'
 
@@ -40,7 +40,7 @@ export interface LogManagerOptions {
   dir: string
   maxSize: number
   maxBackups: number
-  log: HostLog
+  log: LogSink
 }
 
 const REGISTRY = 'logs.json'
@@ -133,7 +133,7 @@ export class LogManager {
   /** Makes state-changing calls wait until `until` settles, then opens the gate. */
   holdUntil(until: Promise<void>, then: () => void): void {
     this.closeGate()
-    until.then(() => {
+    void until.then(() => {
       then()
       this.thaw()
     })

@@ -10,7 +10,7 @@
 import {closeSync, constants as fsc, openSync} from 'node:fs'
 import {uuidToBytes} from '../../uuid.js'
 import {logProgram} from './protocol.js'
-import {withDaemon, type RetryOptions} from './retry.js'
+import {withDaemon, type RetryOptions} from '../retry.js'
 
 export interface GuestLogId {
   /** The hypervisor driver asking ('qemu'). */
@@ -88,6 +88,7 @@ export function openFifoForWriting(fifo: string): number {
     const code = (err as NodeJS.ErrnoException).code
     throw new Error(
       code === 'ENXIO' ? `nothing reads the log FIFO ${fifo} (is virtlogd running?)` : `cannot open log FIFO ${fifo}: ${(err as Error).message}`,
+      {cause: err},
     )
   }
   try {

@@ -1,6 +1,6 @@
 /**
  * virtlogd (`vctl daemon start --driver log`): serves the log-manager program on virtlogd-sock
- * and re-executes itself on SIGUSR1 (see reexec.ts).
+ * and re-executes itself on SIGUSR1 (see ../reexec.ts).
  *
  * Files: RUNDIR/virtlogd/ (RUNDIR = paths.runDir, e.g. /run/libvirt) holds the FIFOs
  * (<driver>-<name>-<hash>.fifo), logs.json (the logs being followed) and, during a re-exec, the
@@ -8,11 +8,12 @@
  * max_backups (default 3) from virtlogd.conf.
  */
 import {join} from 'node:path'
-import {HandlerTable, type ServedProgram} from '../../rpc/server.js'
-import type {DaemonHost, ServiceSetup} from './host.js'
+import type {ArgsOf} from '../../rpc/program.js'
+import type {ServedProgram} from '../../rpc/server.js'
+import type {DaemonHost, ServiceSetup} from '../host.js'
 import {LogManager, type LogEntry} from './manager.js'
 import {logProgram} from './protocol.js'
-import {makeReexec, takeOver} from './reexec.js'
+import {makeReexec, takeOver} from '../reexec.js'
 
 export interface LogServiceState {
   logs: LogEntry[]
@@ -27,7 +28,10 @@ export function logRunDir(d: Pick<DaemonHost, 'paths'>): string {
   return join(d.paths.runDir, 'virtlogd')
 }
 
-export async function setupLogDaemon(d: DaemonHost): Promise<LogService> {
+/** The decoded arguments of one of virtlogd's procedures. */
+type Args<K extends keyof typeof logProgram.procs> = ArgsOf<(typeof logProgram.procs)[K]>
+
+export function setupLogDaemon(d: DaemonHost): LogService {
   const dir = logRunDir(d)
   const manager = new LogManager({dir, maxSize: d.config.max_size, maxBackups: d.config.max_backups, log: d.log})
   const incoming = takeOver<LogServiceState>(d)
@@ -41,14 +45,25 @@ export async function setupLogDaemon(d: DaemonHost): Promise<LogService> {
     })
   } else manager.restore()
 
-  const P = logProgram.procs
-  const handlers = new HandlerTable()
-    .on(P.DOMAIN_OPEN_LOG_FILE, (_c, args) => manager.open(args).then((fifo) => ({fifo})))
-    .on(P.DOMAIN_GET_LOG_FILE_POSITION, (_c, args) => manager.position(args))
-    .on(P.DOMAIN_READ_LOG_FILE, (_c, args) => ({data: manager.read(args)}))
-    .on(P.DOMAIN_APPEND_LOG_FILE, (_c, args) => manager.append(args).then((ret) => ({ret})))
-    .on(P.DOMAIN_CLOSE_LOG_FILE, (_c, args) => manager.close(args))
-  const program: ServedProgram = {program: logProgram, handle: handlers.handle}
+  const program: ServedProgram = {
+    program: logProgram,
+    handle: (_conn, def, args) => {
+      switch (def.name) {
+        case 'DOMAIN_OPEN_LOG_FILE':
+          return manager.open(args as Args<'DOMAIN_OPEN_LOG_FILE'>).then((fifo) => ({fifo}))
+        case 'DOMAIN_GET_LOG_FILE_POSITION':
+          return manager.position(args as Args<'DOMAIN_GET_LOG_FILE_POSITION'>)
+        case 'DOMAIN_READ_LOG_FILE':
+          return {data: manager.read(args as Args<'DOMAIN_READ_LOG_FILE'>)}
+        case 'DOMAIN_APPEND_LOG_FILE':
+          return manager.append(args as Args<'DOMAIN_APPEND_LOG_FILE'>).then((ret) => ({ret}))
+        case 'DOMAIN_CLOSE_LOG_FILE':
+          return manager.close(args as Args<'DOMAIN_CLOSE_LOG_FILE'>)
+        default:
+          throw new Error(`unhandled procedure ${def.name}`)
+      }
+    },
+  }
   const reexec = makeReexec<LogServiceState>(
     d,
     {freeze: () => ({logs: manager.freeze()}), release: () => manager.release(), thaw: () => manager.thaw()},

@@ -1,17 +1,18 @@
 /**
  * virtlockd (`vctl daemon start --driver lock`): serves the lockspace program on virtlockd-sock
- * and re-executes itself on SIGUSR1 (see ../log/reexec.ts); the lock table lives in
+ * and re-executes itself on SIGUSR1 (see ../reexec.ts); the lock table lives in
  * RUNDIR/virtlockd/locks.json (RUNDIR = paths.runDir, e.g. /run/libvirt), so locks survive both a
  * restart and a re-exec. Locks are bookkeeping between vctl daemons, not OS-level file locks
  * (QEMU takes its own fcntl locks on the images it opens).
  */
 import {realpathSync} from 'node:fs'
 import {basename, dirname, isAbsolute, join, normalize} from 'node:path'
-import {HandlerTable, type ServedProgram} from '../../rpc/server.js'
+import type {ArgsOf} from '../../rpc/program.js'
+import type {ServedProgram} from '../../rpc/server.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import {uuidToBytes, uuidToString} from '../../uuid.js'
-import type {DaemonHost, ServiceSetup} from '../log/host.js'
-import {makeReexec, takeOver} from '../log/reexec.js'
+import type {DaemonHost, ServiceSetup} from '../host.js'
+import {makeReexec, takeOver} from '../reexec.js'
 import {lockProgram} from './protocol.js'
 import {LockTable, type LockOwner} from './table.js'
 
@@ -65,7 +66,10 @@ function checkFlags(flags: number): void {
   if (flags !== 0) throw errors.invalidArg(ErrorDomain.LOCKING, `unsupported flags (0x${flags.toString(16)})`)
 }
 
-export async function setupLockDaemon(d: DaemonHost): Promise<LockService> {
+/** The decoded arguments of one of virtlockd's procedures. */
+type Args<K extends keyof typeof lockProgram.procs> = ArgsOf<(typeof lockProgram.procs)[K]>
+
+export function setupLockDaemon(d: DaemonHost): LockService {
   const dir = lockRunDir(d)
   const table = new LockTable(join(dir, 'locks.json'), d.log)
   const gate = new Gate()
@@ -83,36 +87,47 @@ export async function setupLockDaemon(d: DaemonHost): Promise<LockService> {
     if (handedOver) await new Promise<void>(() => {}) // the client retries on the new daemon
   }
 
-  const P = lockProgram.procs
-  const handlers = new HandlerTable()
-    .on(P.ACQUIRE, async (_c, args) => {
-      checkFlags(args.flags)
-      const path = canonicalDiskPath(args.path)
-      await changing()
-      table.acquire(owner(args.owner), path, args.shared !== 0)
-    })
-    .on(P.RELEASE, async (_c, args) => {
-      checkFlags(args.flags)
-      const path = canonicalDiskPath(args.path)
-      await changing()
-      table.release(owner(args.owner), path)
-    })
-    .on(P.RELEASE_OWNER, async (_c, args) => {
-      checkFlags(args.flags)
-      await changing()
-      table.releaseOwner(owner(args.owner))
-    })
-    .on(P.LIST, (_c, args) => {
-      checkFlags(args.flags)
-      return {
-        locks: table.list().map((l) => ({
-          path: l.path,
-          shared: l.shared ? 1 : 0,
-          owners: l.owners.map((o) => ({name: o.name, uuid: uuidToBytes(o.uuid), pid: o.pid})),
-        })),
+  const program: ServedProgram = {
+    program: lockProgram,
+    handle: async (_conn, def, args) => {
+      switch (def.name) {
+        case 'ACQUIRE': {
+          const a = args as Args<'ACQUIRE'>
+          checkFlags(a.flags)
+          const path = canonicalDiskPath(a.path)
+          await changing()
+          table.acquire(owner(a.owner), path, a.shared !== 0)
+          return
+        }
+        case 'RELEASE': {
+          const a = args as Args<'RELEASE'>
+          checkFlags(a.flags)
+          const path = canonicalDiskPath(a.path)
+          await changing()
+          table.release(owner(a.owner), path)
+          return
+        }
+        case 'RELEASE_OWNER': {
+          const a = args as Args<'RELEASE_OWNER'>
+          checkFlags(a.flags)
+          await changing()
+          table.releaseOwner(owner(a.owner))
+          return
+        }
+        case 'LIST':
+          checkFlags((args as Args<'LIST'>).flags)
+          return {
+            locks: table.list().map((l) => ({
+              path: l.path,
+              shared: l.shared ? 1 : 0,
+              owners: l.owners.map((o) => ({name: o.name, uuid: uuidToBytes(o.uuid), pid: o.pid})),
+            })),
+          }
+        default:
+          throw new Error(`unhandled procedure ${def.name}`)
       }
-    })
-  const program: ServedProgram = {program: lockProgram, handle: handlers.handle}
+    },
+  }
   const reexec = makeReexec<Record<string, never>>(
     d,
     {

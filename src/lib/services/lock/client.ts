@@ -9,7 +9,7 @@
  * when it stands in the way); PID 0 means "no process yet" and is never considered gone.
  */
 import {uuidToBytes, uuidToString} from '../../uuid.js'
-import {withDaemon, type RetryOptions} from '../log/retry.js'
+import {withDaemon, type RetryOptions} from '../retry.js'
 import {lockProgram} from './protocol.js'
 
 export interface DiskLockOwner {

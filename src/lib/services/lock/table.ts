@@ -11,8 +11,8 @@
 import {readFileSync} from 'node:fs'
 import {writeFileAtomicSync} from '../../fs-atomic.js'
 import {ErrorCode, ErrorDomain, VirError, errors, virError} from '../../errors.js'
-import {processRunning} from '../log/reexec.js'
-import type {HostLog} from '../log/host.js'
+import {processRunning} from '../reexec.js'
+import type {LogSink} from '../../daemon/logging.js'
 
 export interface LockOwner {
   name: string
@@ -57,7 +57,7 @@ export class LockTable {
 
   constructor(
     readonly file: string,
-    private readonly log: HostLog,
+    private readonly log: LogSink,
     private readonly alive: (o: LockOwner) => boolean = ownerAlive,
   ) {}
 
@@ -82,7 +82,7 @@ export class LockTable {
         }
         return ok
       })
-      if (owners.length) this.locks.set(l.path, {path: l.path, shared: Boolean(l.shared), owners})
+      if (owners.length) this.locks.set(l.path, {path: l.path, shared: l.shared, owners})
     }
     if (dropped) this.persist()
     return dropped

@@ -2,22 +2,20 @@
  * What the virtlogd / virtlockd services need from the daemon process hosting them: the `Daemon`
  * class of src/lib/daemon/server.ts, which also runs them in the library-level tests.
  *
- * Shared by src/lib/drivers/log and src/lib/drivers/lock (like reexec.ts and retry.ts); it is
- * daemon-level code and could move to src/lib/daemon/.
+ * The services (log/, lock/) see the daemon only through these types, never its class.
  */
-import type {DaemonConfig} from '../../daemon/config.js'
-import type {DaemonPaths} from '../../daemon/paths.js'
-import type {Listener} from '../../daemon/listeners.js'
-import type {LogSink} from '../../daemon/logging.js'
-import type {RpcConnection, ServedProgram} from '../../rpc/server.js'
+import type {DaemonConfig} from '../daemon/config.js'
+import type {DaemonPaths} from '../daemon/paths.js'
+import type {Listener} from '../daemon/listeners.js'
+import type {LogSink} from '../daemon/logging.js'
+import type {RpcConnection, ServedProgram} from '../rpc/server.js'
 
-export type HostLog = LogSink
 
 export interface DaemonHost {
   readonly name: string
   readonly paths: DaemonPaths
   readonly config: DaemonConfig
-  readonly log: HostLog
+  readonly log: LogSink
   readonly listeners: Listener[]
   readonly clients: Set<RpcConnection>
   readonly stopped: Promise<void>
