@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import {execute, settings} from '@oclif/core'
+// vctl's entry: the bundled oclif from dist/ (npm run build), which reads oclif.manifest.json
+// instead of importing every command to list them.
+import {execute, settings} from '../dist/lib/cli/oclif.js'
 
 // Tests and users run the compiled dist/, never TypeScript sources through a loader.
 settings.enableAutoTranspile = false
