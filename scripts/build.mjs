@@ -4,9 +4,11 @@
 // own modules split into shared chunks under dist/lib/chunks. Loading a few chunks instead of some
 // 250 separate files is most of what makes `vctl` start quickly. Modules imported with import()
 // stay separate chunks, loaded only by the commands that use them. Type checking is `npm run
-// typecheck`; oclif.manifest.json is written after this by `oclif manifest` (see package.json).
+// typecheck`.
 import {build} from 'esbuild'
-import {readdirSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {readdirSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join, resolve} from 'node:path'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -46,4 +48,13 @@ const result = await build({
   logLevel: 'warning',
   metafile: Boolean(process.env.VCTL_BUILD_META),
 })
-if (result.metafile) (await import('node:fs')).writeFileSync(process.env.VCTL_BUILD_META, JSON.stringify(result.metafile))
+if (result.metafile) writeFileSync(process.env.VCTL_BUILD_META, JSON.stringify(result.metafile))
+
+// oclif.manifest.json: the commands' flags, args and help, so oclif finds and describes a command
+// without importing every command file at each start. (No update check: the build is offline.)
+const oclifBin = createRequire(import.meta.url).resolve('oclif/bin/run.js')
+execFileSync(process.execPath, [oclifBin, 'manifest'], {
+  cwd: ROOT,
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true', OCLIF_DISABLE_UPDATE_NOTIFIER: 'true'},
+})

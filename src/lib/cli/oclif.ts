@@ -1,2 +1,2 @@
-/** The part of @oclif/core bin/run.js needs, from the same bundled copy the commands use. */
-export {execute, settings} from '@oclif/core'
+/** The parts of @oclif/core that bin/run.js and the daemon's fast path need, from the bundled copy the commands use. */
+export {Errors, execute, settings} from '@oclif/core'

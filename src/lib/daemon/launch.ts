@@ -4,9 +4,11 @@
  */
 import {spawn} from 'node:child_process'
 import {mkdirSync, openSync} from 'node:fs'
-import {Daemon, DaemonStartError, type DaemonOptions} from './server.js'
+import type {Daemon, DaemonOptions} from './server.js'
 import {daemonNameForDriver, daemonPaths} from './paths.js'
-import {notifyReady} from './notify.js'
+
+/** Node loads this bundle of CA certificates at start; the daemon never uses Node's default CAs. */
+const UNUSED_BY_DAEMON = ['NODE_EXTRA_CA_CERTS']
 
 export interface LaunchOptions extends DaemonOptions {
   detach?: boolean
@@ -18,6 +20,7 @@ type ChildMsg = {ready: true; pid: number} | {error: string}
 
 /** Foreground run: starts, reports readiness to a waiting parent (if any), resolves when stopped. */
 export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
+  const {Daemon} = await import('./server.js')
   let d: Daemon
   try {
     d = await Daemon.start({...opts, handleSignals: true})
@@ -32,22 +35,26 @@ export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
     process.send({ready: true, pid: process.pid} satisfies ChildMsg)
     process.disconnect?.()
   }
-  await notifyReady()
+  if (process.env.NOTIFY_SOCKET) {
+    const {notifyReady} = await import('./notify.js')
+    await notifyReady()
+  }
   return d
 }
 
-/** Detached run: spawns the daemon in its own session and waits until its sockets are ready. */
+/**
+ * Detached run: spawns the daemon in its own session and waits until its sockets are ready. The
+ * parent loads none of the daemon's modules: it only names the log file and waits.
+ */
 export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<number> {
   const name = daemonNameForDriver(opts.driver)
   const paths = daemonPaths({daemon: name, mode: opts.mode, root: opts.root, env: opts.env ?? process.env})
   mkdirSync(paths.logDir, {recursive: true})
   const logFile = `${paths.logDir}/${name}.log`
   const out = openSync(logFile, 'a')
-  const child = spawn(process.execPath, argv, {
-    detached: true,
-    stdio: ['ignore', out, out, 'ipc'],
-    env: opts.env ?? process.env,
-  })
+  const env = {...(opts.env ?? process.env)}
+  for (const k of UNUSED_BY_DAEMON) delete env[k]
+  const child = spawn(process.execPath, argv, {detached: true, stdio: ['ignore', out, out, 'ipc'], env})
   return new Promise<number>((resolve, reject) => {
     let settled = false
     child.once('message', (m: ChildMsg) => {
@@ -56,13 +63,13 @@ export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<
         child.unref()
         child.disconnect?.()
         resolve(m.pid)
-      } else reject(new DaemonStartError(m.error))
+      } else reject(new Error(m.error))
     })
     child.once('exit', (code) => {
-      if (!settled) reject(new DaemonStartError(`daemon exited with status ${code} before it was ready; see ${logFile}`))
+      if (!settled) reject(new Error(`daemon exited with status ${code} before it was ready; see ${logFile}`))
     })
     child.once('error', (err) => {
-      if (!settled) reject(new DaemonStartError(`cannot start daemon: ${err.message}`))
+      if (!settled) reject(new Error(`cannot start daemon: ${err.message}`))
     })
   })
 }
