@@ -47,7 +47,11 @@ function message(proc, serial, payload = Buffer.alloc(0)) {
 function firstCall(path) {
   const calls = [
     message(PROC.AUTH_LIST, 0),
-    message(PROC.CONNECT_OPEN, 1, Buffer.concat([Buffer.from([0, 0, 0, 1]), xdrString(process.env.BENCH_DAEMON_URI ?? 'test:///default'), Buffer.alloc(4)])),
+    message(
+      PROC.CONNECT_OPEN,
+      1,
+      Buffer.concat([Buffer.from([0, 0, 0, 1]), xdrString(process.env.BENCH_DAEMON_URI ?? 'test:///default'), Buffer.alloc(4)]),
+    ),
     message(PROC.CONNECT_GET_VERSION, 2),
   ]
   return new Promise((resolveCall, reject) => {

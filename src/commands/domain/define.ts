@@ -5,7 +5,10 @@ import type {DomainRef} from '../../lib/client/domains.js'
 
 export default class DomainDefine extends ClientCommand {
   static override summary = 'Define (but do not start) a domain from an XML file'
-  static override examples = ['<%= config.bin %> domain define web01.xml', '<%= config.bin %> domain define web01.xml --validate -c qemu:///system --json']
+  static override examples = [
+    '<%= config.bin %> domain define web01.xml',
+    '<%= config.bin %> domain define web01.xml --validate -c qemu:///system --json',
+  ]
   static override args = {file: Args.string({description: 'domain XML file', required: true})}
   static override flags = {validate: Flags.boolean({description: 'validate the XML against the schema'})}
 

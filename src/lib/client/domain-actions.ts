@@ -7,7 +7,9 @@ import {DomainCreateFlags, DomainDefineFlags, DomainDestroyFlags, RebootModes, S
 const P = remote.procs
 
 export async function defineDomain(conn: Connection, xml: string, opts: {validate?: boolean} = {}): Promise<DomainHandle> {
-  const r = opts.validate ? await conn.call(P.DOMAIN_DEFINE_XML_FLAGS, {xml, flags: DomainDefineFlags.VALIDATE}) : await conn.call(P.DOMAIN_DEFINE_XML, {xml})
+  const r = opts.validate
+    ? await conn.call(P.DOMAIN_DEFINE_XML_FLAGS, {xml, flags: DomainDefineFlags.VALIDATE})
+    : await conn.call(P.DOMAIN_DEFINE_XML, {xml})
   return r.dom
 }
 

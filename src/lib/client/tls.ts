@@ -5,6 +5,7 @@
  */
 import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 import {readFileSync} from 'node:fs'
+import {isIP} from 'node:net'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import type {ParsedUri} from '../uri.js'
 
@@ -81,7 +82,8 @@ export async function connectTls(uri: ParsedUri, host: string): Promise<TLSSocke
     cert: creds.cert,
     key: creds.key,
     rejectUnauthorized: uri.params.get('no_verify') !== '1',
-    servername: host,
+    // SNI carries host names only (RFC 6066); the certificate is still checked against an IP.
+    servername: isIP(host) ? undefined : host,
   })
   const rejected = () =>
     creds.noClientCert
@@ -92,7 +94,9 @@ export async function connectTls(uri: ParsedUri, host: string): Promise<TLSSocke
       socket.once('secureConnect', () => resolve())
       socket.once('error', (err: NodeJS.ErrnoException) => {
         const text =
-          err.code === 'ECONNREFUSED' ? `unable to connect to server at '${host}:${port}': Connection refused` : `TLS connection to ${host} failed: ${err.message}`
+          err.code === 'ECONNREFUSED'
+            ? `unable to connect to server at '${host}:${port}': Connection refused`
+            : `TLS connection to ${host} failed: ${err.message}`
         reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, text))
       })
     })

@@ -33,9 +33,12 @@ export async function waitForShutoff(
   }
   await new Listr(
     [
-      {title: `Ask '${dom.name}' to shut down`, task: async () => {
+      {
+        title: `Ask '${dom.name}' to shut down`,
+        task: async () => {
           await request()
-        },},
+        },
+      },
       {title: `Wait until '${dom.name}' is shut off`, task: poll},
     ],
     {renderer: quiet ? 'silent' : 'default', fallbackRenderer: 'simple', exitOnError: true},
