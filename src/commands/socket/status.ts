@@ -23,10 +23,8 @@ export default class SocketStatusCommand extends Command {
     const {socketStatus} = await import('../../lib/daemon/socket-status.js')
     let root = flags.root ? resolve(flags.root) : undefined
     if (flags.connect) {
-      const {parseUri} = await import('../../lib/uri.js')
-      const sock = parseUri(flags.connect).params.get('socket')
-      const m = sock ? /^(.*)\/run\/libvirt\/[^/]+$/.exec(resolve(sock)) : null
-      if (m) root = m[1]
+      const {rootOfSocketUri} = await import('../../lib/client/socket-root.js')
+      root = rootOfSocketUri(flags.connect) ?? root
     }
     const mode = flags.session ? 'session' : root !== undefined || process.getuid?.() === 0 ? 'system' : 'session'
     const list = await socketStatus({mode, root, all: flags.all})
