@@ -43,7 +43,7 @@ const result = await build({
   // oclif's optional TypeScript support (ts-node, typescript) is never used by the built CLI.
   external: ['typescript', 'ts-node'],
   banner: {js: banner},
-  minifyWhitespace: true,
+  minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
   legalComments: 'none',
   logLevel: 'warning',
   metafile: Boolean(process.env.VCTL_BUILD_META),
