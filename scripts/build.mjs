@@ -7,9 +7,10 @@
 // typecheck`.
 import {build} from 'esbuild'
 import {execFileSync} from 'node:child_process'
-import {readdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {join, resolve} from 'node:path'
+import {Script} from 'node:vm'
+import {dirname, join, resolve} from 'node:path'
 
 const ROOT = resolve(import.meta.dirname, '..')
 
@@ -19,14 +20,48 @@ function tsFiles(dir) {
   )
 }
 
-// Bundled CommonJS dependencies (oclif, cli-table3, ...) call require() and read __dirname.
-const banner = [
-  'import {createRequire as __vctlCreateRequire} from "node:module";',
-  'import {fileURLToPath as __vctlFileURLToPath} from "node:url";',
-  'const require = __vctlCreateRequire(import.meta.url);',
-  'const __filename = __vctlFileURLToPath(import.meta.url);',
-  'const __dirname = __vctlFileURLToPath(new URL(".", import.meta.url));',
-].join(' ')
+// Bundled CommonJS dependencies (cli-table3, ...) require() node's built-in modules.
+const banner = 'import {createRequire as __vctlCreateRequire} from "node:module"; const require = __vctlCreateRequire(import.meta.url);'
+
+// @oclif/core and its dependencies as one CommonJS file, loaded with a V8 code cache (see
+// src/lib/cli/oclif-core.ts, which every `from '@oclif/core'` of the main build is pointed at).
+// The file holds the module already wrapped as a function, and its import() calls go through a
+// parameter: node cannot run import() in code compiled from a cache (no callback survives it).
+const VENDOR = join(ROOT, 'dist/lib/vendor/oclif-wrapped.js')
+
+// oclif sorts its command list with localeCompare at every start, and the first localeCompare of a
+// process costs milliseconds of ICU set-up; command IDs are ASCII, where plain comparison orders alike.
+const PLUGIN_SORT = '.sort((a, b) => a.id.localeCompare(b.id))'
+const asciiSort = {
+  name: 'oclif-ascii-sort',
+  setup(b) {
+    b.onLoad({filter: /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, (args) => {
+      const code = readFileSync(args.path, 'utf8')
+      if (!code.includes(PLUGIN_SORT)) throw new Error(`${args.path}: '${PLUGIN_SORT}' not found; update scripts/build.mjs`)
+      return {contents: code.replace(PLUGIN_SORT, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))'), loader: 'js'}
+    })
+  },
+}
+const vendorBuild = await build({
+  absWorkingDir: ROOT,
+  stdin: {contents: "module.exports = require('@oclif/core')", resolveDir: ROOT, sourcefile: 'oclif-vendor.cjs', loader: 'js'},
+  write: false,
+  outfile: VENDOR,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['typescript', 'ts-node'],
+  plugins: [asciiSort],
+  minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
+let imports = 0
+const vendorCode = vendorBuild.outputFiles[0].text.replace(/(?<![\w$."'`])import\(/g, () => (imports++, '__vctlImport('))
+if (imports === 0) throw new Error('oclif bundle: no import() found to route through __vctlImport; check the rewrite')
+mkdirSync(dirname(VENDOR), {recursive: true})
+writeFileSync(VENDOR, `(function (exports, require, module, __filename, __dirname, __vctlImport) {${vendorCode}\n})`)
 
 const result = await build({
   absWorkingDir: ROOT,
@@ -43,6 +78,7 @@ const result = await build({
   // oclif's optional TypeScript support (ts-node, typescript) is never used by the built CLI.
   external: ['typescript', 'ts-node'],
   banner: {js: banner},
+  alias: {'@oclif/core': './src/lib/cli/oclif-core.ts'},
   minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
   legalComments: 'none',
   logLevel: 'warning',
@@ -58,3 +94,12 @@ execFileSync(process.execPath, [oclifBin, 'manifest'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true', OCLIF_DISABLE_UPDATE_NOTIFIER: 'true'},
 })
+
+// The code cache, made the way src/lib/cli/oclif-core.ts compiles the file, after loading oclif
+// and this CLI's configuration, so that it also holds the functions every command runs through.
+// Made last: the configuration reads oclif.manifest.json.
+const script = new Script(readFileSync(VENDOR, 'utf8'), {filename: VENDOR})
+const vendor = {exports: {}}
+script.runInThisContext().call(vendor.exports, vendor.exports, createRequire(VENDOR), vendor, VENDOR, dirname(VENDOR), (s) => import(s))
+await vendor.exports.Config.load(ROOT)
+writeFileSync(`${VENDOR}.cache`, script.createCachedData())
