@@ -65,7 +65,7 @@ writeFileSync(VENDOR, `(function (exports, require, module, __filename, __dirnam
 
 const result = await build({
   absWorkingDir: ROOT,
-  entryPoints: [...tsFiles(join(ROOT, 'src/commands')), join(ROOT, 'src/lib/cli/oclif.ts'), join(ROOT, 'src/lib/cli/daemon-main.ts')],
+  entryPoints: [...tsFiles(join(ROOT, 'src/commands')), join(ROOT, 'src/lib/cli/oclif.ts')],
   outbase: 'src',
   outdir: 'dist',
   // Chunks sit as deep as dist/lib/<dir>/*.js, so paths relative to import.meta.url (templates/) hold.
@@ -85,6 +85,23 @@ const result = await build({
   metafile: Boolean(process.env.VCTL_BUILD_META),
 })
 if (result.metafile) writeFileSync(process.env.VCTL_BUILD_META, JSON.stringify(result.metafile))
+
+// The daemon's fast path (bin/run.js, `daemon start`) as one file: a daemon loads all of its code
+// anyway, and one module costs less to resolve and load than the few dozen chunks above.
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: [join(ROOT, 'src/lib/cli/daemon-main.ts')],
+  outfile: 'dist/lib/cli/daemon-main.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  banner: {js: banner},
+  alias: {'@oclif/core': './src/lib/cli/oclif-core.ts'},
+  minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
 
 // oclif.manifest.json: the commands' flags, args and help, so oclif finds and describes a command
 // without importing every command file at each start. (No update check: the build is offline.)
