@@ -86,22 +86,37 @@ const result = await build({
 })
 if (result.metafile) writeFileSync(process.env.VCTL_BUILD_META, JSON.stringify(result.metafile))
 
-// The daemon's fast path (bin/run.js, `daemon start`) as one file: a daemon loads all of its code
-// anyway, and one module costs less to resolve and load than the few dozen chunks above.
-await build({
-  absWorkingDir: ROOT,
-  entryPoints: [join(ROOT, 'src/lib/cli/daemon-main.ts')],
-  outfile: 'dist/lib/cli/daemon-main.js',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  banner: {js: banner},
-  alias: {'@oclif/core': './src/lib/cli/oclif-core.ts'},
-  minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
-  legalComments: 'none',
-  logLevel: 'warning',
-})
+// The daemon's fast path (bin/run.js, `daemon start`) as two files: daemon-main.js parses the flags
+// and detaches (all that the parent of `-d` loads), daemon-server.js is the daemon itself. A daemon
+// loads all of its code anyway, and one module costs less to resolve and load than dozens of chunks.
+const serverApart = {
+  name: 'daemon-server-apart',
+  setup(b) {
+    b.onResolve({filter: /^\.\/server\.js$/}, (args) =>
+      args.importer.endsWith(join('lib', 'daemon', 'launch.ts')) ? {path: './daemon-server.js', external: true} : undefined,
+    )
+  },
+}
+for (const [entry, outfile, plugins] of [
+  ['src/lib/cli/daemon-main.ts', 'dist/lib/cli/daemon-main.js', [serverApart]],
+  ['src/lib/daemon/server.ts', 'dist/lib/cli/daemon-server.js', []],
+]) {
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, entry)],
+    outfile,
+    plugins,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    banner: {js: banner},
+    alias: {'@oclif/core': './src/lib/cli/oclif-core.ts'},
+    minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+}
 
 // oclif.manifest.json: the commands' flags, args and help, so oclif finds and describes a command
 // without importing every command file at each start. (No update check: the build is offline.)
