@@ -13,14 +13,6 @@ export interface LaunchOptions extends DaemonOptions {
   childArgv?: string[]
 }
 
-/**
- * V8 flags for the detached daemon. A 4x interrupt budget (V8's default is 67584) leaves the code
- * that runs a few times at start-up (config, XML, driver set-up) to the interpreter instead of
- * optimising it: the idle daemon holds ~4 MB less, while the RPC paths that run hot under load
- * are still optimised.
- */
-export const DAEMON_V8_FLAGS = ['--interrupt-budget=270336']
-
 type ChildMsg = {ready: true; pid: number} | {error: string}
 
 /** Foreground run: starts, reports readiness to a waiting parent (if any), resolves when stopped. */
@@ -60,7 +52,7 @@ export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<
   const env = {...(opts.env ?? process.env)}
   // Node reads this CA bundle at start (tens of ms, ~1 MB); the daemon never uses Node's default CAs.
   delete env.NODE_EXTRA_CA_CERTS
-  const child = spawn(process.execPath, [...DAEMON_V8_FLAGS, ...argv], {detached: true, stdio: ['ignore', out, out, 'ipc'], env})
+  const child = spawn(process.execPath, argv, {detached: true, stdio: ['ignore', out, out, 'ipc'], env})
   return new Promise<number>((resolve, reject) => {
     let settled = false
     child.once('message', (m: ChildMsg) => {
