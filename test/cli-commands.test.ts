@@ -3,6 +3,7 @@
 import test from 'ava'
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
+import {Script} from 'node:vm'
 import {ROOT_DIR} from './helpers/daemon.js'
 
 interface ManifestFlag {
@@ -60,4 +61,16 @@ test('every client command takes --json and -c/--connect', (t) => {
     t.truthy(c.flags.json, `${c.id} --json`)
     t.is(c.flags.connect?.char, 'c', `${c.id} -c`)
   }
+})
+
+test('the build made a V8 code cache for oclif that this node accepts', (t) => {
+  const file = join(ROOT_DIR, 'dist/lib/vendor/oclif-wrapped.js')
+  const script = new Script(readFileSync(file, 'utf8'), {filename: file, cachedData: readFileSync(`${file}.cache`)})
+  t.false(script.cachedDataRejected)
+})
+
+test('the daemon fast path is small and loads the daemon itself only when it runs one', (t) => {
+  const main = readFileSync(join(ROOT_DIR, 'dist/lib/cli/daemon-main.js'), 'utf8')
+  t.true(main.length < 64 * 1024, `daemon-main.js is ${main.length} bytes`)
+  t.regex(main, /import\("\.\/daemon-server\.js"\)/)
 })
