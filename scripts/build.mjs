@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Builds dist/: one ESM bundle per command (oclif finds them in dist/commands), the oclif entry
-// bin/run.js uses and the lean daemon entry, with @oclif/core, the other dependencies and vctl's
-// own modules split into shared chunks under dist/lib/chunks. Loading a few chunks instead of some
-// 250 separate files is most of what makes `vctl` start quickly. Modules imported with import()
-// stay separate chunks, loaded only by the commands that use them. Type checking is `npm run
-// typecheck`.
+// Builds dist/ with esbuild (npm run build): one ESM bundle per command (oclif finds them in
+// dist/commands) and the oclif entry bin/run.js uses, sharing chunks under dist/lib/chunks (modules
+// imported with import() stay separate chunks, loaded only by the commands that use them); @oclif/core
+// as one CommonJS file with a V8 code cache; the daemon's fast path as two files; then
+// oclif.manifest.json. Loading a few files instead of some 250 is most of what makes `vctl` start
+// quickly. Type checking is `npm run typecheck`. VCTL_BUILD_READABLE=1 skips minifying (profiling).
 import {build} from 'esbuild'
 import {execFileSync} from 'node:child_process'
 import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
