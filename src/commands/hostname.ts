@@ -1,12 +1,13 @@
 import {ClientCommand} from '../lib/cli/base-command.js'
-import {remote} from '../lib/rpc/programs/remote.js'
 
 export default class Hostname extends ClientCommand {
   static override summary = "Print the hypervisor host's name"
+  static override examples = ['<%= config.bin %> hostname', '<%= config.bin %> hostname -c qemu+tls://kvm1.example.org/system']
 
   async run(): Promise<{hostname: string}> {
-    const {hostname} = await (await this.connection()).call(remote.procs.CONNECT_GET_HOSTNAME, undefined)
-    this.log(hostname)
-    return {hostname}
+    const {hostname} = await import('../lib/client/host.js')
+    const name = await hostname(await this.connection())
+    this.log(name)
+    return {hostname: name}
   }
 }

@@ -1,21 +1,13 @@
 import {ClientCommand} from '../lib/cli/base-command.js'
-import {remote} from '../lib/rpc/programs/remote.js'
+import type {NodeInfo} from '../lib/client/host.js'
 
 export default class Nodeinfo extends ClientCommand {
   static override summary = "Show the host's CPU and memory"
+  static override examples = ['<%= config.bin %> nodeinfo', '<%= config.bin %> nodeinfo -c qemu:///system --json']
 
-  async run(): Promise<Record<string, string | number>> {
-    const n = await (await this.connection()).call(remote.procs.NODE_GET_INFO, undefined)
-    const out = {
-      cpuModel: n.model,
-      cpus: n.cpus,
-      mhz: n.mhz,
-      sockets: n.sockets,
-      coresPerSocket: n.cores,
-      threadsPerCore: n.threads,
-      numaCells: n.nodes,
-      memoryKiB: n.memory.toString(),
-    }
+  async run(): Promise<NodeInfo> {
+    const {nodeInfo} = await import('../lib/client/host.js')
+    const out = await nodeInfo(await this.connection())
     if (!this.jsonEnabled()) {
       const {keyValues} = await import('../lib/cli/table.js')
       this.log(

@@ -15,6 +15,7 @@ handed over by systemd socket activation (LISTEN_FDS). Guests keep running when 
     '<%= config.bin %> daemon start -f /etc/libvirt/libvirtd.conf --listen',
   ]
 
+  // bin/run.js parses these itself on its fast path (src/lib/cli/daemon-main.ts): keep them in step.
   static override flags = {
     help: Flags.help({char: 'h'}),
     daemon: Flags.boolean({char: 'd', description: 'detach; return once the sockets accept connections'}),
@@ -32,44 +33,16 @@ handed over by systemd socket activation (LISTEN_FDS). Guests keep running when 
 
   async run(): Promise<void> {
     const {flags} = await this.parse(DaemonStart)
-    const {daemonNameForDriver, defaultMode} = await import('../../lib/daemon/paths.js')
-    let name: string
+    const {daemonName, startDaemon, DaemonStartFailure} = await import('../../lib/cli/daemon-start.js')
     try {
-      name = daemonNameForDriver(flags.driver)
-    } catch (err) {
-      this.error((err as Error).message, {exit: 2})
-    }
-    if (flags.version) {
-      this.log(`${name} (vctl) ${this.config.version}`)
-      return
-    }
-    const mode = flags.session ? 'session' : flags.system || flags.root ? 'system' : defaultMode()
-    const opts = {
-      driver: flags.driver,
-      mode: mode,
-      root: flags.root ? (await import('node:path')).resolve(flags.root) : undefined,
-      configFile: flags.config ? (await import('node:path')).resolve(flags.config) : undefined,
-      listen: flags.listen,
-      timeout: flags.timeout,
-      verbose: flags.verbose,
-      pidFile: flags['pid-file'] ? (await import('node:path')).resolve(flags['pid-file']) : undefined,
-    }
-    const launch = await import('../../lib/daemon/launch.js')
-    if (flags.daemon) {
-      const argv = [process.argv[1], ...process.argv.slice(2).filter((a) => a !== '-d' && a !== '--daemon')]
-      try {
-        const pid = await launch.runDetached(opts, argv)
-        this.log(`${name} started (pid ${pid})`)
-      } catch (err) {
-        this.error((err as Error).message, {exit: 1})
+      if (flags.version) {
+        this.log(`${await daemonName(flags)} (vctl) ${this.config.version}`)
+        return
       }
-      return
-    }
-    try {
-      const d = await launch.runForeground(opts)
-      await d.stopped
+      await startDaemon(flags, this.argv, (m) => this.log(m))
     } catch (err) {
-      this.error((err as Error).message, {exit: 1})
+      if (err instanceof DaemonStartFailure) this.error(err.message, {exit: err.exit})
+      throw err
     }
   }
 }

@@ -1,8 +1,17 @@
 import {Command, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
+
+/** What `systemctl status` and LSB init scripts exit with for a service that is not running. */
+const EXIT_NOT_RUNNING = 3
 
 export default class DaemonStatus extends Command {
   static override summary = 'Tell whether a vctl daemon runs, with its PID and sockets'
   static override enableJsonFlag = true
+  static override examples = [
+    '<%= config.bin %> daemon status',
+    '<%= config.bin %> daemon status --driver qemu',
+    '<%= config.bin %> daemon status --root /tmp/vroot --json',
+  ]
   static override flags = {
     driver: Flags.string({description: 'which daemon: qemu, secret, proxy, log, lock (default libvirtd)'}),
     root: Flags.string({description: 'system-mode path prefix the daemon was started with'}),
@@ -12,7 +21,6 @@ export default class DaemonStatus extends Command {
   async run(): Promise<{daemon: string; running: boolean; pid: number | null; pidFile: string; sockets: Record<string, string | undefined>}> {
     const {flags} = await this.parse(DaemonStatus)
     const {locate} = await import('../../lib/daemon/control.js')
-    const {resolve} = await import('node:path')
     const l = locate({driver: flags.driver, root: flags.root && resolve(flags.root), session: flags.session})
     const out = {
       daemon: l.name,
@@ -23,7 +31,7 @@ export default class DaemonStatus extends Command {
     }
     this.log(out.running ? `${l.name} is running (pid ${l.pid})` : `${l.name} is not running`)
     if (!flags.root && !flags.session && out.running) this.log(`sockets: ${l.paths.sockRw}`)
-    if (!out.running) process.exitCode = 3
+    if (!out.running) process.exitCode = EXIT_NOT_RUNNING
     return out
   }
 }

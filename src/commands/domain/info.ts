@@ -2,8 +2,11 @@ import {Args} from '@oclif/core'
 import {ClientCommand} from '../../lib/cli/base-command.js'
 import type {DomainDetails} from '../../lib/client/domains.js'
 
+const NS_PER_SECOND = 1e9
+
 export default class DomainInfo extends ClientCommand {
   static override summary = 'Show basic information about a domain'
+  static override examples = ['<%= config.bin %> domain info web01', '<%= config.bin %> domain info 3 -c qemu:///system --json']
   static override args = {domain: Args.string({description: 'domain name, ID or UUID', required: true})}
 
   async run(): Promise<DomainDetails> {
@@ -21,7 +24,7 @@ export default class DomainInfo extends ClientCommand {
           ['OS Type', info.osType],
           ['State', info.state],
           ['CPU(s)', info.cpus],
-          ['CPU time', `${(Number(info.cpuTimeNs) / 1e9).toFixed(1)}s`],
+          ['CPU time', `${(Number(info.cpuTimeNs) / NS_PER_SECOND).toFixed(1)}s`],
           ['Max memory', `${info.maxMemoryKiB} KiB`],
           ['Used memory', `${info.usedMemoryKiB} KiB`],
           ['Persistent', info.persistent],

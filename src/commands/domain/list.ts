@@ -4,6 +4,11 @@ import type {DomainSummary} from '../../lib/client/domains.js'
 
 export default class DomainList extends ClientCommand {
   static override summary = 'List domains (running ones; all with --all)'
+  static override examples = [
+    '<%= config.bin %> domain list',
+    '<%= config.bin %> domain list --all -c qemu:///system',
+    "<%= config.bin %> domain list --all --json -c 'test+unix:///default?socket=/tmp/vroot/run/libvirt/libvirt-sock'",
+  ]
   static override flags = {
     all: Flags.boolean({char: 'a', description: 'include inactive domains'}),
   }

@@ -1,4 +1,5 @@
 import {Command, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
 import type {ModeStatus} from '../../lib/systemd/mode.js'
 
 export default class ModeStatusCommand extends Command {
@@ -12,7 +13,6 @@ export default class ModeStatusCommand extends Command {
 
   async run(): Promise<ModeStatus> {
     const {flags} = await this.parse(ModeStatusCommand)
-    const {resolve} = await import('node:path')
     const {modeStatus} = await import('../../lib/systemd/mode.js')
     const root = flags.root ? resolve(flags.root) : ''
     let status: ModeStatus

@@ -1,4 +1,5 @@
 import {Args, Command, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
 import type {GuestCheck, SwitchResult} from '../../lib/systemd/mode.js'
 
 export type ModeSwitchOutput = SwitchResult & {guests: GuestCheck[]}
@@ -38,7 +39,6 @@ fails, the steps already done are undone. Refuses while guests run unless --forc
   async run(): Promise<ModeSwitchOutput> {
     const {args, flags} = await this.parse(ModeSwitch)
     const target = args.layout as 'modular' | 'monolithic'
-    const {resolve} = await import('node:path')
     const mode = await import('../../lib/systemd/mode.js')
     const {Systemctl} = await import('../../lib/systemd/systemctl.js')
     const root = flags.root ? resolve(flags.root) : ''

@@ -1,10 +1,16 @@
 import {Command, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
 import type {SocketStatus} from '../../lib/daemon/socket-status.js'
 
 export default class SocketStatusCommand extends Command {
   static override summary = 'Show every daemon socket: who listens, whether it accepts, its mode and owner'
   static override aliases = ['sockets:status']
   static override enableJsonFlag = true
+  static override examples = [
+    '<%= config.bin %> socket status',
+    '<%= config.bin %> sockets status --root /tmp/vroot --all',
+    "<%= config.bin %> socket status -c 'qemu+unix:///system?socket=/tmp/vroot/run/libvirt/virtqemud-sock' --json",
+  ]
   static override flags = {
     root: Flags.string({description: 'look under this system-mode root instead of /'}),
     session: Flags.boolean({description: 'session-mode sockets ($XDG_RUNTIME_DIR/libvirt)'}),
@@ -15,13 +21,10 @@ export default class SocketStatusCommand extends Command {
   async run(): Promise<SocketStatus[]> {
     const {flags} = await this.parse(SocketStatusCommand)
     const {socketStatus} = await import('../../lib/daemon/socket-status.js')
-    const {resolve} = await import('node:path')
     let root = flags.root ? resolve(flags.root) : undefined
     if (flags.connect) {
-      const {parseUri} = await import('../../lib/uri.js')
-      const sock = parseUri(flags.connect).params.get('socket')
-      const m = sock ? /^(.*)\/run\/libvirt\/[^/]+$/.exec(resolve(sock)) : null
-      if (m) root = m[1]
+      const {rootOfSocketUri} = await import('../../lib/client/socket-root.js')
+      root = rootOfSocketUri(flags.connect) ?? root
     }
     const mode = flags.session ? 'session' : root !== undefined || process.getuid?.() === 0 ? 'system' : 'session'
     const list = await socketStatus({mode, root, all: flags.all})

@@ -1,4 +1,5 @@
 import {Command, Flags} from '@oclif/core'
+import {join, resolve} from 'node:path'
 import type {InstallResult} from '../../lib/systemd/units.js'
 
 export type UnitsInstallResult = InstallResult & {reload: {skipped: boolean; reason?: string}}
@@ -29,7 +30,6 @@ Nothing is enabled: choose a layout with \`vctl mode switch monolithic|modular\`
 
   async run(): Promise<UnitsInstallResult> {
     const {flags} = await this.parse(UnitsInstall)
-    const {join, resolve} = await import('node:path')
     const {existsSync} = await import('node:fs')
     const {installUnits} = await import('../../lib/systemd/units.js')
     const {Systemctl} = await import('../../lib/systemd/systemctl.js')

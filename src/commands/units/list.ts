@@ -1,4 +1,5 @@
 import {Command, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
 import type {EnablementState} from '../../lib/systemd/systemctl.js'
 
 export interface UnitListEntry {
@@ -21,7 +22,6 @@ export default class UnitsList extends Command {
 
   async run(): Promise<UnitListEntry[]> {
     const {flags} = await this.parse(UnitsList)
-    const {resolve} = await import('node:path')
     const {allUnitNames, daemonOfUnit, findUnitFile} = await import('../../lib/systemd/units.js')
     const {Systemctl} = await import('../../lib/systemd/systemctl.js')
     const root = flags.root ? resolve(flags.root) : ''

@@ -3,13 +3,18 @@
  * serial device's file (or pty), which is read and followed like `tail -f`.
  */
 import {createReadStream, existsSync, openSync, readSync, closeSync, statSync} from 'node:fs'
-import {remote, type DomainHandle} from '../rpc/programs/remote.js'
+import type {DomainHandle} from '../rpc/programs/remote.js'
 import {parseDomainXml} from '../conf/domain.js'
 import type {Connection} from './connection.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
+import {domainXml} from './domains.js'
+
+/** How often a console log file is checked for new output. */
+const FOLLOW_POLL_MS = 100
+const READ_CHUNK = 65536
 
 export async function consoleSource(conn: Connection, dom: DomainHandle): Promise<{type: string; path: string}> {
-  const {xml} = await conn.call(remote.procs.DOMAIN_GET_XML_DESC, {dom, flags: 0})
+  const xml = await domainXml(conn, dom)
   const def = parseDomainXml(xml)
   const chr = [...def.devices.consoles, ...def.devices.serials].find((c) => c.path && (c.type === 'file' || c.type === 'pty'))
   if (!chr?.path)
@@ -41,7 +46,7 @@ export async function followConsole(
   if (!existsSync(src.path))
     throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.DOMAIN, `operation failed: console log ${src.path} does not exist`)
   let pos = 0
-  const buf = Buffer.alloc(65536)
+  const buf = Buffer.alloc(READ_CHUNK)
   for (;;) {
     const size = statSync(src.path).size
     if (size < pos) pos = 0 // truncated by a restart
@@ -58,6 +63,6 @@ export async function followConsole(
       }
     }
     if (!follow || signal.aborted) return
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS))
   }
 }

@@ -1,76 +1,55 @@
 /**
- * Domain operations as vctl's commands present them: plain data (for --json) built from RPC calls.
+ * Reading domains as vctl's commands present them: plain data (for --json) built from RPC calls.
  */
 import {remote, type DomainHandle} from '../rpc/programs/remote.js'
+import {ErrorCode, VirError} from '../errors.js'
 import {uuidToString} from '../uuid.js'
 import type {Connection} from './connection.js'
+import {DomainXmlFlags, ListDomainsFlags} from './flags.js'
+import {reasonName, stateName} from './domain-names.js'
 
 const P = remote.procs
 
-export const STATE_NAMES = ['no state', 'running', 'idle', 'paused', 'in shutdown', 'shut off', 'crashed', 'pmsuspended']
+export {stateName, reasonName} from './domain-names.js'
 
-const REASONS: Record<number, string[]> = {
-  0: ['unknown'],
-  1: [
-    'unknown',
-    'booted',
-    'migrated',
-    'restored',
-    'from snapshot',
-    'unpaused',
-    'migration canceled',
-    'save canceled',
-    'event wakeup',
-    'crashed',
-    'post-copy',
-    'post-copy failed',
-  ],
-  2: ['unknown'],
-  3: [
-    'unknown',
-    'user',
-    'migrating',
-    'saving',
-    'dumping',
-    'I/O error',
-    'watchdog',
-    'from snapshot',
-    'shutting down',
-    'creating snapshot',
-    'crashed',
-    'starting up',
-    'post-copy',
-    'post-copy failed',
-  ],
-  4: ['unknown', 'user'],
-  5: ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'from snapshot', 'daemon'],
-  6: ['unknown', 'panicked'],
-  7: ['unknown'],
-}
-
-export function stateName(state: number): string {
-  return STATE_NAMES[state] ?? 'no state'
-}
-
-export function reasonName(state: number, reason: number): string {
-  return REASONS[state]?.[reason] ?? 'unknown'
-}
-
-export interface DomainSummary {
-  id: number | null
+export interface DomainRef {
   name: string
   uuid: string
+  id: number | null
+}
+
+export interface DomainSummary extends DomainRef {
   state: string
   reason: string
 }
 
-export function handleInfo(d: DomainHandle): {name: string; uuid: string; id: number | null} {
+export function handleInfo(d: DomainHandle): DomainRef {
   return {name: d.name, uuid: uuidToString(d.uuid), id: d.id >= 0 ? d.id : null}
+}
+
+/** Resolves a domain by ID, UUID or name; fails as virsh does when there is none. */
+export async function findDomain(conn: Connection, ident: string): Promise<DomainHandle> {
+  try {
+    return await conn.lookupDomain(ident)
+  } catch (err) {
+    if (err instanceof VirError && err.code === ErrorCode.NO_DOMAIN) {
+      throw new VirError(err.code, err.domain, `failed to get domain '${ident}'`)
+    }
+    throw err
+  }
+}
+
+/** Orders names as virsh does (vshStrcasecmp), without the ICU set-up a localeCompare costs. */
+function caseInsensitive(a: string, b: string): number {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  return x < y ? -1 : x > y ? 1 : 0
 }
 
 /** Lists domains sorted as virsh does: running ones by ID, then the rest by name. */
 export async function listDomains(conn: Connection, all: boolean): Promise<DomainSummary[]> {
-  const {domains} = await conn.call(P.CONNECT_LIST_ALL_DOMAINS, {need_results: 1, flags: all ? 3 : 1})
+  const flags = all ? ListDomainsFlags.ACTIVE | ListDomainsFlags.INACTIVE : ListDomainsFlags.ACTIVE
+  const {domains} = await conn.call(P.CONNECT_LIST_ALL_DOMAINS, {need_results: 1, flags})
   const out = await Promise.all(
     domains.map(async (d) => {
       const s = await conn.call(P.DOMAIN_GET_STATE, {dom: d, flags: 0})
@@ -81,18 +60,13 @@ export async function listDomains(conn: Connection, all: boolean): Promise<Domai
     if (a.id !== null && b.id !== null) return a.id - b.id
     if (a.id !== null) return -1
     if (b.id !== null) return 1
-    return a.name.localeCompare(b.name)
+    return caseInsensitive(a.name, b.name)
   })
   return out
 }
 
-export interface DomainDetails {
-  id: number | null
-  name: string
-  uuid: string
+export interface DomainDetails extends DomainSummary {
   osType: string
-  state: string
-  reason: string
   cpus: number
   cpuTimeNs: string
   maxMemoryKiB: string
@@ -126,19 +100,27 @@ export async function domainInfo(conn: Connection, dom: DomainHandle): Promise<D
   }
 }
 
-export const EVENT_NAMES = ['Defined', 'Undefined', 'Started', 'Suspended', 'Resumed', 'Stopped', 'Shutdown', 'PMSuspended', 'Crashed']
-const EVENT_DETAILS: string[][] = [
-  ['Added', 'Updated', 'Renamed', 'Snapshot'],
-  ['Removed', 'Renamed'],
-  ['Booted', 'Migrated', 'Restored', 'Snapshot', 'Event wakeup'],
-  ['Paused', 'Migrated', 'I/O Error', 'Watchdog', 'Restored', 'Snapshot', 'API error', 'Post-copy', 'Post-copy Error'],
-  ['Unpaused', 'Migrated', 'Snapshot', 'Post-copy', 'Post-copy Error'],
-  ['Shutdown', 'Destroyed', 'Crashed', 'Migrated', 'Saved', 'Failed', 'Snapshot'],
-  ['Finished', 'Finished after guest request', 'Finished after host request'],
-  ['Memory', 'Disk'],
-  ['Panicked', 'Crashloaded'],
-]
+export async function domainState(conn: Connection, dom: DomainHandle): Promise<{name: string; state: string; reason: string}> {
+  const s = await conn.call(P.DOMAIN_GET_STATE, {dom, flags: 0})
+  return {name: dom.name, state: stateName(s.state), reason: reasonName(s.state, s.reason)}
+}
 
-export function eventText(event: number, detail: number): {event: string; detail: string} {
-  return {event: EVENT_NAMES[event] ?? `unknown(${event})`, detail: EVENT_DETAILS[event]?.[detail] ?? `unknown(${detail})`}
+/** The domain's XML: the live definition, or with `inactive` the one used at next boot. */
+export async function domainXml(conn: Connection, dom: DomainHandle, opts: {inactive?: boolean; secure?: boolean} = {}): Promise<string> {
+  const flags = (opts.inactive ? DomainXmlFlags.INACTIVE : 0) | (opts.secure ? DomainXmlFlags.SECURE : 0)
+  return (await conn.call(P.DOMAIN_GET_XML_DESC, {dom, flags})).xml
+}
+
+export interface DomainStatsRecord {
+  name: string
+  stats: Record<string, string | number | boolean>
+}
+
+/** All statistics of the given domains (every domain when the list is empty), like virsh domstats. */
+export async function domainStats(conn: Connection, doms: DomainHandle[]): Promise<DomainStatsRecord[]> {
+  const {retStats} = await conn.call(P.CONNECT_GET_ALL_DOMAIN_STATS, {doms, stats: 0, flags: 0})
+  return retStats.map((r) => ({
+    name: r.dom.name,
+    stats: Object.fromEntries(r.params.map((p) => [p.field, typeof p.value === 'bigint' ? p.value.toString() : p.value])),
+  }))
 }

@@ -1,8 +1,8 @@
 /** Subscribing to domain lifecycle events over a connection. */
-import {remote, type DomainHandle} from '../rpc/programs/remote.js'
+import {DomainEventId, remote, type DomainHandle} from '../rpc/programs/remote.js'
+import type {BodyOf} from '../rpc/program.js'
 import type {Connection} from './connection.js'
-import {eventBody} from '../rpc/client.js'
-import {eventText} from './domains.js'
+import {eventText} from './domain-names.js'
 
 export interface LifecycleRecord {
   domain: string
@@ -10,6 +10,9 @@ export interface LifecycleRecord {
   detail: string
 }
 
+type LifecycleBody = BodyOf<typeof remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE>
+
+/** Reports lifecycle events until the first one (or, with `loop`, until the timeout or SIGINT). */
 export async function watchDomainEvents(
   conn: Connection,
   dom: DomainHandle | null,
@@ -17,12 +20,13 @@ export async function watchDomainEvents(
   onEvent: (e: LifecycleRecord) => void,
 ): Promise<LifecycleRecord[]> {
   const seen: LifecycleRecord[] = []
-  const {callbackID} = await conn.call(remote.procs.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, {eventID: 0, handle: dom})
+  const {callbackID} = await conn.call(remote.procs.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, {eventID: DomainEventId.LIFECYCLE, handle: dom})
   await new Promise<void>((resolve) => {
     const timer = opts.timeoutMs ? setTimeout(resolve, opts.timeoutMs) : undefined
     conn.onEvent((e) => {
-      const body = eventBody(e, remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE)
-      if (!body || body.callbackID !== callbackID) return
+      if (e.def !== remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE) return
+      const body = e.body as LifecycleBody
+      if (body.callbackID !== callbackID) return
       const rec = {domain: body.dom.name, ...eventText(body.event, body.detail)}
       seen.push(rec)
       onEvent(rec)

@@ -5,9 +5,8 @@
 import {spawn} from 'node:child_process'
 import {fchmodSync, openSync} from 'node:fs'
 import {sep} from 'node:path'
-import {Daemon, DaemonStartError, type DaemonOptions} from './server.js'
+import type {Daemon, DaemonOptions} from './server.js'
 import {daemonNameForDriver, daemonPaths} from './paths.js'
-import {notifyReady} from './notify.js'
 import {daemonDirs, ensureDir} from './dirs.js'
 
 /**
@@ -27,6 +26,7 @@ type ChildMsg = {ready: true; pid: number} | {error: string}
 /** Foreground run: starts, reports readiness to a waiting parent (if any), resolves when stopped. */
 export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
   process.umask(DAEMON_UMASK)
+  const {Daemon} = await import('./server.js')
   let d: Daemon
   try {
     d = await Daemon.start({...opts, handleSignals: true})
@@ -41,11 +41,17 @@ export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
     process.send({ready: true, pid: process.pid} satisfies ChildMsg)
     process.disconnect?.()
   }
-  await notifyReady()
+  if (process.env.NOTIFY_SOCKET) {
+    const {notifyReady} = await import('./notify.js')
+    await notifyReady()
+  }
   return d
 }
 
-/** Detached run: spawns the daemon in its own session and waits until its sockets are ready. */
+/**
+ * Detached run: spawns the daemon in its own session and waits until its sockets are ready. The
+ * parent loads none of the daemon's modules: it only names the log file and waits.
+ */
 export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<number> {
   const name = daemonNameForDriver(opts.driver)
   const paths = daemonPaths({daemon: name, mode: opts.mode, root: opts.root, env: opts.env ?? process.env})
@@ -54,11 +60,10 @@ export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<
   const logFile = `${paths.logDir}/${name}.log`
   const out = openSync(logFile, 'a', 0o600)
   fchmodSync(out, 0o600)
-  const child = spawn(process.execPath, argv, {
-    detached: true,
-    stdio: ['ignore', out, out, 'ipc'],
-    env: opts.env ?? process.env,
-  })
+  const env = {...(opts.env ?? process.env)}
+  // Node reads this CA bundle at start (tens of ms, ~1 MB); the daemon never uses Node's default CAs.
+  delete env.NODE_EXTRA_CA_CERTS
+  const child = spawn(process.execPath, argv, {detached: true, stdio: ['ignore', out, out, 'ipc'], env})
   return new Promise<number>((resolve, reject) => {
     let settled = false
     child.once('message', (m: ChildMsg) => {
@@ -67,13 +72,13 @@ export async function runDetached(opts: LaunchOptions, argv: string[]): Promise<
         child.unref()
         child.disconnect?.()
         resolve(m.pid)
-      } else reject(new DaemonStartError(m.error))
+      } else reject(new Error(m.error))
     })
     child.once('exit', (code) => {
-      if (!settled) reject(new DaemonStartError(`daemon exited with status ${code} before it was ready; see ${logFile}`))
+      if (!settled) reject(new Error(`daemon exited with status ${code} before it was ready; see ${logFile}`))
     })
     child.once('error', (err) => {
-      if (!settled) reject(new DaemonStartError(`cannot start daemon: ${err.message}`))
+      if (!settled) reject(new Error(`cannot start daemon: ${err.message}`))
     })
   })
 }

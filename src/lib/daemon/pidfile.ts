@@ -1,6 +1,7 @@
 /**
- * PID file claim. The file is created exclusively; an existing file whose process is alive and is
- * a vctl daemon means another daemon owns these paths. A file left by a dead daemon is replaced.
+ * PID file claim. The file is created exclusively; an existing file whose process is alive means
+ * another daemon owns these paths. A file left by a dead daemon (gone, or a zombie its parent has
+ * not reaped yet) is replaced.
  */
 import {closeSync, fchmodSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync} from 'node:fs'
 import {dirname} from 'node:path'
@@ -19,9 +20,20 @@ export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  return !isZombie(pid)
+}
+
+/** A killed process stays a zombie until its parent reaps it: it answers kill(pid, 0) but is dead. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state === 'Z' || state === 'X'
+  } catch {
+    return false
   }
 }
 

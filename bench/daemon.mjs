@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// Daemon start-up: wall time from spawning the daemon to its first answered call (connect, AUTH_LIST,
+// CONNECT_OPEN test:///default, CONNECT_GET_VERSION on the read-write socket, polled every 2 ms), and
+// the idle daemon's resident memory, for vctl's daemon (foreground and -d) beside Debian's real
+// libvirtd (system mode as root, all its drivers, QEMU included). libvirtd runs in a private mount
+// namespace whose /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt and
+// /var/cache/libvirt are temp directories, so the host's are never touched. Each daemon starts
+// BENCH_DAEMON_RUNS times (default 7) on the same directories: the first start is cold (QEMU
+// capabilities probed), the median is taken over the warm ones, as on a host that has run before.
+import {spawn} from 'node:child_process'
+import {connect} from 'node:net'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const RUNS = Number(process.env.BENCH_DAEMON_RUNS ?? 7)
+const POLL_MS = 2
+const SETTLE_MS = 1500
+const START_TIMEOUT_MS = 30000
+
+const REMOTE = 0x20008086
+const PROC = {CONNECT_OPEN: 1, CONNECT_GET_VERSION: 4, AUTH_LIST: 66}
+
+function xdrString(s) {
+  const b = Buffer.from(s)
+  const pad = (4 - (b.length % 4)) % 4
+  const out = Buffer.alloc(4 + b.length + pad)
+  out.writeUInt32BE(b.length, 0)
+  b.copy(out, 4)
+  return out
+}
+
+function message(proc, serial, payload = Buffer.alloc(0)) {
+  const h = Buffer.alloc(28)
+  h.writeUInt32BE(28 + payload.length, 0)
+  h.writeUInt32BE(REMOTE, 4)
+  h.writeUInt32BE(1, 8)
+  h.writeInt32BE(proc, 12)
+  h.writeUInt32BE(0, 16) // CALL
+  h.writeUInt32BE(serial, 20)
+  h.writeUInt32BE(0, 24)
+  return Buffer.concat([h, payload])
+}
+
+/** One connection: the calls a client makes before its first real answer; resolves on the last reply. */
+function firstCall(path) {
+  const calls = [
+    message(PROC.AUTH_LIST, 0),
+    message(
+      PROC.CONNECT_OPEN,
+      1,
+      Buffer.concat([Buffer.from([0, 0, 0, 1]), xdrString(process.env.BENCH_DAEMON_URI ?? 'test:///default'), Buffer.alloc(4)]),
+    ),
+    message(PROC.CONNECT_GET_VERSION, 2),
+  ]
+  return new Promise((resolveCall, reject) => {
+    const s = connect(path)
+    let buf = Buffer.alloc(0)
+    let next = 0
+    s.once('connect', () => s.write(calls[next++]))
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0)) {
+        const len = buf.readUInt32BE(0)
+        const status = buf.readUInt32BE(24)
+        buf = buf.subarray(len)
+        if (status !== 0) {
+          s.destroy()
+          reject(new Error(`call ${next - 1} failed`))
+          return
+        }
+        if (next === calls.length) {
+          s.destroy()
+          resolveCall()
+          return
+        }
+        s.write(calls[next++])
+      }
+    })
+    s.once('error', (err) => {
+      s.destroy()
+      reject(err)
+    })
+  })
+}
+
+async function untilAnswered(path, t0) {
+  for (;;) {
+    if (performance.now() - t0 > START_TIMEOUT_MS) throw new Error(`no answer on ${path}`)
+    if (existsSync(path)) {
+      try {
+        await firstCall(path)
+        return performance.now() - t0
+      } catch {
+        // not listening yet, or the drivers are not up
+      }
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS))
+  }
+}
+
+function rssKiB(pid) {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) : NaN
+}
+
+async function waitGone(pid) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error(`pid ${pid} did not exit`)
+}
+
+function pidOf(file) {
+  return Number(readFileSync(file, 'utf8').trim())
+}
+
+/** One start: spawn, poll until answered, settle, read RSS, stop. */
+async function once(d) {
+  const t0 = performance.now()
+  const child = spawn(d.cmd, d.args, {stdio: 'ignore', detached: true})
+  child.unref()
+  const ms = await untilAnswered(d.sock, t0)
+  await new Promise((r) => setTimeout(r, SETTLE_MS))
+  const pid = d.pidFile ? pidOf(d.pidFile) : child.pid
+  const rss = rssKiB(pid)
+  process.kill(pid, 'SIGTERM')
+  await waitGone(pid)
+  return {ms, rss}
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+async function series(d) {
+  const runs = []
+  try {
+    for (let i = 0; i < RUNS; i++) runs.push(await once(d))
+  } finally {
+    d.cleanup?.()
+  }
+  const warm = runs.slice(1)
+  return {cold: runs[0].ms, ms: median(warm.map((r) => r.ms)), rss: median(runs.map((r) => r.rss)) / 1024}
+}
+
+function vctl(label, extra) {
+  const root = mkdtempSync(join(tmpdir(), 'bench-vd-'))
+  return {
+    label,
+    cmd: process.execPath,
+    args: [join(ROOT, 'bin/run.js'), 'daemon', 'start', '--root', root, ...extra],
+    sock: join(root, 'run/libvirt/libvirt-sock'),
+    pidFile: join(root, 'run/libvirtd.pid'),
+    cleanup: () => rmSync(root, {recursive: true, force: true}),
+  }
+}
+
+function libvirtd() {
+  const b = mkdtempSync(join(tmpdir(), 'bench-ld-'))
+  for (const dir of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(b, dir))
+  cpSync('/etc/libvirt', join(b, 'etc'), {recursive: true})
+  writeFileSync(join(b, 'etc/libvirtd.conf'), 'auth_unix_rw = "none"\nauth_unix_ro = "none"\nlisten_tls = 0\nlisten_tcp = 0\n')
+  const script = [
+    `mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt`,
+    `mount --bind ${b}/etc /etc/libvirt`,
+    `mount --bind ${b}/run /run/libvirt`,
+    `mount --bind ${b}/lib /var/lib/libvirt`,
+    `mount --bind ${b}/log /var/log/libvirt`,
+    `mount --bind ${b}/cache /var/cache/libvirt`,
+    `exec /usr/sbin/libvirtd -p ${b}/libvirtd.pid`,
+  ].join('\n')
+  writeFileSync(join(b, 'start.sh'), script)
+  return {
+    label: 'libvirtd (system, all drivers)',
+    cmd: 'unshare',
+    args: ['-m', '--propagation', 'private', 'sh', join(b, 'start.sh')],
+    sock: join(b, 'run/libvirt-sock'),
+    pidFile: join(b, 'libvirtd.pid'),
+    cleanup: () => rmSync(b, {recursive: true, force: true}),
+  }
+}
+
+const daemons = [libvirtd(), vctl('vctl daemon start --root DIR', []), vctl('vctl daemon start --root DIR -d', ['-d'])]
+const results = []
+for (const d of daemons) results.push({label: d.label, ...(await series(d))})
+const ref = results[0]
+console.log(`daemon start-up, ${RUNS} starts each (cold = first start; median over the warm ones)`)
+console.log('daemon'.padEnd(36), 'cold ms'.padStart(9), 'start ms'.padStart(9), 'ratio'.padStart(7), 'idle RSS MB'.padStart(12), 'ratio'.padStart(7))
+for (const r of results) {
+  console.log(
+    r.label.padEnd(36),
+    r.cold.toFixed(0).padStart(9),
+    r.ms.toFixed(0).padStart(9),
+    `${(ref.ms / r.ms).toFixed(2)}x`.padStart(7),
+    r.rss.toFixed(1).padStart(12),
+    `${(ref.rss / r.rss).toFixed(2)}x`.padStart(7),
+  )
+}
+console.log('(ratio = libvirtd / vctl: > 1 means vctl starts faster or holds less memory; targets: start <= libvirtd, RSS <= 50 MB)')

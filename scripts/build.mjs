@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// Builds dist/ with esbuild (npm run build): one ESM bundle per command (oclif finds them in
+// dist/commands) and the oclif entry bin/run.js uses, sharing chunks under dist/lib/chunks (modules
+// imported with import() stay separate chunks, loaded only by the commands that use them); @oclif/core
+// as one CommonJS file with a V8 code cache; the daemon's fast path as two files; then
+// oclif.manifest.json. Loading a few files instead of some 250 is most of what makes `vctl` start
+// quickly. Type checking is `npm run typecheck`. VCTL_BUILD_READABLE=1 skips minifying (profiling).
+import {build} from 'esbuild'
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {Script} from 'node:vm'
+import {dirname, join, resolve} from 'node:path'
+
+const ROOT = resolve(import.meta.dirname, '..')
+
+function tsFiles(dir) {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  )
+}
+
+// Bundled CommonJS dependencies (cli-table3, ...) require() node's built-in modules.
+const banner = 'import {createRequire as __vctlCreateRequire} from "node:module"; const require = __vctlCreateRequire(import.meta.url);'
+
+// @oclif/core and its dependencies as one CommonJS file, loaded with a V8 code cache (see
+// src/lib/cli/oclif-core.ts, which every `from '@oclif/core'` of the main build is pointed at).
+// The file holds the module already wrapped as a function, and its import() calls go through a
+// parameter: node cannot run import() in code compiled from a cache (no callback survives it).
+const VENDOR = join(ROOT, 'dist/lib/vendor/oclif-wrapped.js')
+
+// oclif sorts its command list with localeCompare at every start, and the first localeCompare of a
+// process costs milliseconds of ICU set-up; command IDs are ASCII, where plain comparison orders alike.
+const PLUGIN_SORT = '.sort((a, b) => a.id.localeCompare(b.id))'
+const asciiSort = {
+  name: 'oclif-ascii-sort',
+  setup(b) {
+    b.onLoad({filter: /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, (args) => {
+      const code = readFileSync(args.path, 'utf8')
+      if (!code.includes(PLUGIN_SORT)) throw new Error(`${args.path}: '${PLUGIN_SORT}' not found; update scripts/build.mjs`)
+      return {contents: code.replace(PLUGIN_SORT, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))'), loader: 'js'}
+    })
+  },
+}
+const vendorBuild = await build({
+  absWorkingDir: ROOT,
+  stdin: {contents: "module.exports = require('@oclif/core')", resolveDir: ROOT, sourcefile: 'oclif-vendor.cjs', loader: 'js'},
+  write: false,
+  outfile: VENDOR,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['typescript', 'ts-node'],
+  plugins: [asciiSort],
+  minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
+let imports = 0
+const vendorCode = vendorBuild.outputFiles[0].text.replace(/(?<![\w$."'`])import\(/g, () => (imports++, '__vctlImport('))
+if (imports === 0) throw new Error('oclif bundle: no import() found to route through __vctlImport; check the rewrite')
+mkdirSync(dirname(VENDOR), {recursive: true})
+writeFileSync(VENDOR, `(function (exports, require, module, __filename, __dirname, __vctlImport) {${vendorCode}\n})`)
+
+const result = await build({
+  absWorkingDir: ROOT,
+  entryPoints: [...tsFiles(join(ROOT, 'src/commands')), join(ROOT, 'src/lib/cli/oclif.ts')],
+  outbase: 'src',
+  outdir: 'dist',
+  // Chunks sit as deep as dist/lib/<dir>/*.js, so paths relative to import.meta.url (templates/) hold.
+  chunkNames: 'lib/chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // oclif's optional TypeScript support (ts-node, typescript) is never used by the built CLI.
+  external: ['typescript', 'ts-node'],
+  banner: {js: banner},
+  alias: {'@oclif/core': './src/lib/cli/oclif-core.ts'},
+  minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: Boolean(process.env.VCTL_BUILD_META),
+})
+if (result.metafile) writeFileSync(process.env.VCTL_BUILD_META, JSON.stringify(result.metafile))
+
+// The daemon's fast path (bin/run.js, `daemon start`) as two files: daemon-main.js parses the flags
+// and detaches (all that the parent of `-d` loads), daemon-server.js is the daemon itself. A daemon
+// loads all of its code anyway, and one module costs less to resolve and load than dozens of chunks.
+const serverApart = {
+  name: 'daemon-server-apart',
+  setup(b) {
+    b.onResolve({filter: /^\.\/server\.js$/}, (args) =>
+      args.importer.endsWith(join('lib', 'daemon', 'launch.ts')) ? {path: './daemon-server.js', external: true} : undefined,
+    )
+  },
+}
+for (const [entry, outfile, plugins] of [
+  ['src/lib/cli/daemon-main.ts', 'dist/lib/cli/daemon-main.js', [serverApart]],
+  ['src/lib/daemon/server.ts', 'dist/lib/cli/daemon-server.js', []],
+]) {
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, entry)],
+    outfile,
+    plugins,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    banner: {js: banner},
+    alias: {'@oclif/core': './src/lib/cli/oclif-core.ts'},
+    minifyWhitespace: !process.env.VCTL_BUILD_READABLE,
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+}
+
+// oclif.manifest.json: the commands' flags, args and help, so oclif finds and describes a command
+// without importing every command file at each start. (No update check: the build is offline.)
+const oclifBin = createRequire(import.meta.url).resolve('oclif/bin/run.js')
+execFileSync(process.execPath, [oclifBin, 'manifest'], {
+  cwd: ROOT,
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true', OCLIF_DISABLE_UPDATE_NOTIFIER: 'true'},
+})
+
+// The code cache, made the way src/lib/cli/oclif-core.ts compiles the file, after loading oclif
+// and this CLI's configuration, so that it also holds the functions every command runs through.
+// Made last: the configuration reads oclif.manifest.json.
+const script = new Script(readFileSync(VENDOR, 'utf8'), {filename: VENDOR})
+const vendor = {exports: {}}
+script.runInThisContext().call(vendor.exports, vendor.exports, createRequire(VENDOR), vendor, VENDOR, dirname(VENDOR), (s) => import(s))
+await vendor.exports.Config.load(ROOT)
+writeFileSync(`${VENDOR}.cache`, script.createCachedData())
