@@ -10,7 +10,6 @@ import type {Listener} from '../daemon/listeners.js'
 import type {LogSink} from '../daemon/logging.js'
 import type {RpcConnection, ServedProgram} from '../rpc/server.js'
 
-
 export interface DaemonHost {
   readonly name: string
   readonly paths: DaemonPaths
