@@ -22,7 +22,7 @@ import {buildQemuArgv, fileChardevs} from '../src/lib/drivers/qemu/argv.js'
 import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
 import {diskLocks} from '../src/lib/drivers/qemu/logd-lockd.js'
 import {listLocks} from '../src/lib/services/lock/client.js'
-import {python, run, startDaemon, tempRoot, vctl, virsh, waitExit, type TestDaemon} from './helpers/daemon.js'
+import {isRunning, python, run, startDaemon, tempRoot, vctl, virsh, waitExit, type TestDaemon} from './helpers/daemon.js'
 import {checkGolden} from './helpers/golden.js'
 import {INITRD, KERNEL, POWEROFF, READY, countInLog, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
 
@@ -104,14 +104,8 @@ function daemonPid(daemon: string): number | undefined {
     return undefined
   }
 }
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+/** A killed daemon stays a zombie until reaped: it counts as gone, as `vctl daemon stop` sees it. */
+const alive = isRunning
 
 test.before(async () => {
   root = realpathSync(tempRoot('vctl-logd-lockd-'))
