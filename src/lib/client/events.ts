@@ -1,6 +1,6 @@
 /** Subscribing to domain lifecycle events over a connection. */
 import {DomainEventId, remote, type DomainHandle} from '../rpc/programs/remote.js'
-import type {BodyOf} from '../rpc/program.js'
+import {eventBody} from '../rpc/client.js'
 import type {Connection} from './connection.js'
 import {eventText} from './domain-names.js'
 
@@ -9,8 +9,6 @@ export interface LifecycleRecord {
   event: string
   detail: string
 }
-
-type LifecycleBody = BodyOf<typeof remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE>
 
 /** Reports lifecycle events until the first one (or, with `loop`, until the timeout or SIGINT). */
 export async function watchDomainEvents(
@@ -24,9 +22,8 @@ export async function watchDomainEvents(
   await new Promise<void>((resolve) => {
     const timer = opts.timeoutMs ? setTimeout(resolve, opts.timeoutMs) : undefined
     conn.onEvent((e) => {
-      if (e.def !== remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE) return
-      const body = e.body as LifecycleBody
-      if (body.callbackID !== callbackID) return
+      const body = eventBody(e, remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE)
+      if (body?.callbackID !== callbackID) return
       const rec = {domain: body.dom.name, ...eventText(body.event, body.detail)}
       seen.push(rec)
       onEvent(rec)
