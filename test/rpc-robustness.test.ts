@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
 import {buildPacket, errorStruct, FrameDecoder, MessageType, PAYLOAD_OFFSET, type Packet} from '../src/lib/rpc/message.js'
 import {remote, REMOTE_PROGRAM} from '../src/lib/rpc/programs/remote.js'
-import {XdrReader} from '../src/lib/rpc/xdr.js'
+import {XdrReader, XdrWriter} from '../src/lib/rpc/xdr.js'
 import * as t from '../src/lib/rpc/codec.js'
 
 let d: TestDaemon
@@ -235,3 +235,55 @@ test.serial('read-only denials name the API family the procedure table gives', a
   }
   c.sock.destroy()
 })
+
+test.serial("flags are read as libvirt's XDR decoder reads them: any non-zero word is true", async (tt) => {
+  // go-libvirt sends CONNECT_OPEN's "name present" flag as 0x01000000.
+  const c = await rawClient(d.sock)
+  c.sock.write(call(66, 1))
+  tt.is((await c.next()).status, 0)
+  const w = new XdrWriter()
+  w.uint(0x01000000)
+  t.nonnullString.enc(w, 'test:///default')
+  w.uint(0)
+  c.sock.write(call(remote.procs.CONNECT_OPEN.num, 2, w.buf.subarray(0, w.pos)))
+  const p = await c.next()
+  tt.is(p.status, 0, p.status === 0 ? '' : (errorOf(p).message ?? ''))
+  c.sock.write(call(remote.procs.CONNECT_GET_TYPE.num, 3))
+  const r = await c.next()
+  tt.is(r.status, 0)
+  tt.is(t.nonnullString.dec(new XdrReader(r.buf, PAYLOAD_OFFSET)), 'TEST')
+  c.sock.destroy()
+})
+
+test.serial('every procedure number 1..450 gets a reply, never a dropped connection', async (tt) => {
+  let c = await openedTestClient()
+  const unanswered: number[] = []
+  for (let proc = 1; proc <= 450; proc++) {
+    c.sock.write(call(proc, proc))
+    const p = await c.next().catch(() => undefined)
+    if (p?.serial !== proc || (p.status !== 0 && p.status !== 1)) unanswered.push(proc)
+    // CONNECT_CLOSE answers, then closes, as libvirt does: go on with a new connection.
+    if (proc === remote.procs.CONNECT_CLOSE.num) {
+      await c.closed
+      c = await openedTestClient()
+    }
+  }
+  tt.deepEqual(unanswered, [])
+  c.sock.write(call(remote.procs.CONNECT_GET_TYPE.num, 1000))
+  tt.is((await c.next()).status, 0)
+  c.sock.destroy()
+})
+
+async function openedTestClient() {
+  const c = await rawClient(d.sock)
+  c.sock.write(call(66, 0))
+  await c.next()
+  const w = new XdrWriter()
+  w.uint(1) // name present
+  t.nonnullString.enc(w, 'test:///default')
+  w.uint(0)
+  c.sock.write(call(remote.procs.CONNECT_OPEN.num, 0, w.buf.subarray(0, w.pos)))
+  const opened = await c.next()
+  if (opened.status !== 0) throw new Error(`CONNECT_OPEN failed: ${errorOf(opened).message ?? ''}`)
+  return c
+}

@@ -50,9 +50,8 @@ export function optional<T>(inner: Codec<T>): Codec<T | null> {
       }
     },
     dec(r) {
-      const flag = r.uint()
-      if (flag === 0) return null
-      if (flag !== 1) throw new XdrError(`invalid optional flag ${flag}`)
+      // The present flag is an XDR bool: libvirt reads any non-zero word as present.
+      if (!r.bool()) return null
       return inner.dec(r)
     },
   }

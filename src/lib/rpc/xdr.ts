@@ -160,10 +160,9 @@ export class XdrReader {
     return v
   }
 
+  /** Any non-zero word is true, as libvirt's XDR decoder reads it (some clients send 0x01000000). */
   bool(): boolean {
-    const v = this.int()
-    if (v !== 0 && v !== 1) throw new XdrError(`invalid boolean ${v}`)
-    return v === 1
+    return this.int() !== 0
   }
 
   fixedOpaque(n: number): Buffer {
