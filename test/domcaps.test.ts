@@ -7,6 +7,11 @@ import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {python, run, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
 import {killGuestsUnder} from './helpers/guest.js'
+import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
+import {CAPS_FORMAT_VERSION, type QemuCaps} from '../src/lib/drivers/qemu/capabilities.js'
+import type {QemuProbe} from '../src/lib/drivers/qemu/context.js'
+import {qemuDomainCapabilities} from '../src/lib/drivers/qemu/domcaps.js'
+import {readHostFacts} from '../src/lib/drivers/qemu/host.js'
 
 let q: TestDaemon
 let td: TestDaemon
@@ -234,4 +239,52 @@ test('test driver: domcapabilities validates, names its emulator, and its enums 
   ])
   t.deepEqual(ok, {ok: true})
   t.deepEqual(flags, [8, 12, 'unsupported flags (0x1) in function testConnectGetDomainCapabilities'])
+})
+
+// The KVM branches without depending on this host's KVM: the builder over a fixed probe.
+function fakeProbe(kvm: boolean): QemuProbe {
+  const machines = [
+    {name: 'pc-i440fx-7.2', alias: 'pc', isDefault: true, maxCpus: 255, deprecated: false},
+    {name: 'pc-q35-7.2', alias: 'q35', isDefault: false, maxCpus: 288, deprecated: false},
+  ]
+  const cpuModels = ['Haswell', 'Haswell-v1', 'EPYC', 'base', 'max', 'qemu64']
+  const caps: QemuCaps = {
+    formatVersion: CAPS_FORMAT_VERSION,
+    emulator: '/usr/bin/qemu-system-x86_64',
+    mtimeMs: 0,
+    size: 0,
+    kvmDevice: kvm,
+    version: {major: 7, minor: 2, micro: 0},
+    package: '',
+    versionNumber: 7_002_000,
+    arch: 'x86_64',
+    machines,
+    cpuModels,
+    kvm: {present: true, enabled: kvm},
+    sandbox: true,
+    probedAtMs: 0,
+  }
+  const target = {emulator: caps.emulator, arch: 'x86_64', machines, cpuModels, kvm, sandbox: true}
+  return {caps, target, host: readHostFacts(), capsXml: ''}
+}
+
+const noArgs = {emulatorbin: null, arch: null, machine: null, virttype: null, flags: 0}
+
+test('qemu builder: KVM usable -> kvm by default, host-passthrough supported; unusable -> qemu, virttype kvm refused', (t) => {
+  const withKvm = qemuDomainCapabilities(fakeProbe(true), '/usr/bin/qemu-system-x86_64', noArgs)
+  t.true(withKvm.includes('<domain>kvm</domain>'))
+  t.true(withKvm.includes("<mode name='host-passthrough' supported='yes'/>"))
+  t.true(withKvm.includes("<model usable='unknown' vendor='Intel'>Haswell</model>"))
+  t.true(withKvm.includes("<model usable='unknown' vendor='AMD'>EPYC</model>"))
+  t.false(withKvm.includes('Haswell-v1') || withKvm.includes('>max<') || withKvm.includes('>base<'))
+  const asQemu = qemuDomainCapabilities(fakeProbe(true), '/usr/bin/qemu-system-x86_64', {...noArgs, virttype: 'qemu', machine: 'q35'})
+  t.true(asQemu.includes('<domain>qemu</domain>') && asQemu.includes('<machine>pc-q35-7.2</machine>') && asQemu.includes("<vcpu max='288'/>"))
+  t.true(asQemu.includes("<mode name='host-passthrough' supported='no'/>"))
+
+  const noKvm = fakeProbe(false)
+  t.true(qemuDomainCapabilities(noKvm, '/usr/bin/qemu-system-x86_64', noArgs).includes('<domain>qemu</domain>'))
+  const err = t.throws(() => qemuDomainCapabilities(noKvm, '/usr/bin/qemu-system-x86_64', {...noArgs, virttype: 'kvm'}), {instanceOf: VirError})
+  t.is(err?.code, ErrorCode.INVALID_ARG)
+  t.is(err?.domain, ErrorDomain.QEMU)
+  t.is(err?.message, "invalid argument: the accel 'kvm' is not supported by '/usr/bin/qemu-system-x86_64' on this host")
 })
