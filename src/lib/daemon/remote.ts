@@ -206,6 +206,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   on(P.CONNECT_GET_LIB_VERSION, () => ({lib_ver: LIB_VERSION}))
   on(P.CONNECT_GET_HOSTNAME, (conn) => ({hostname: hv(conn).getHostname()}))
   on(P.CONNECT_GET_CAPABILITIES, (conn) => then(hv(conn).getCapabilities(), (capabilities) => ({capabilities})))
+  on(P.CONNECT_GET_DOMAIN_CAPABILITIES, (conn, args) => then(hv(conn).getDomainCapabilities(args), (capabilities) => ({capabilities})))
   on(P.CONNECT_GET_MAX_VCPUS, (conn, {type}) => ({max_vcpus: hv(conn).getMaxVcpus(type)}))
   on(P.CONNECT_IS_SECURE, (conn) => ({secure: opts.isSecure(conn) ? 1 : 0}))
   on(P.NODE_GET_INFO, (conn) => {

@@ -111,6 +111,15 @@ export interface ObjectEventMsg {
   detail: number
 }
 
+/** The arguments of virConnectGetDomainCapabilities (null: not given). */
+export interface DomainCapsArgs {
+  emulatorbin: string | null
+  arch: string | null
+  machine: string | null
+  virttype: string | null
+  flags: number
+}
+
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
 export interface HypervisorDriver {
   readonly name: string
@@ -125,6 +134,8 @@ export interface HypervisorDriver {
   getVersion(): bigint
   getHostname(): string
   getCapabilities(): string | Promise<string>
+  /** Domain capabilities XML for an emulator / arch / machine / virt type (virConnectGetDomainCapabilities). */
+  getDomainCapabilities(args: DomainCapsArgs): string | Promise<string>
   getMaxVcpus(type: string | null): number
   nodeInfo(): NodeInfo
   nodeFreeMemory(): bigint

@@ -18,17 +18,21 @@ export function parseForQemu(ctx: QemuContext, xml: string): DomainDef {
   checkVncPasswords(def)
   const {target} = ctx.probe
   applyQemuDefaults(def, target)
-  if (def.devices.emulator !== undefined && def.devices.emulator !== ctx.emulator) {
-    let same: boolean
-    try {
-      same = fs.realpathSync(def.devices.emulator) === fs.realpathSync(ctx.emulator)
-    } catch (err) {
-      throw new VirError(ErrorCode.SYSTEM_ERROR, D, `Cannot check QEMU binary ${def.devices.emulator}: ${errnoText(err as NodeJS.ErrnoException)}`)
-    }
-    if (!same) throw errors.configUnsupported(D, `Emulator '${def.devices.emulator}' is not supported by this daemon (it runs ${ctx.emulator})`)
-  }
+  if (def.devices.emulator !== undefined) checkEmulator(ctx.emulator, def.devices.emulator)
   validateForQemu(def, target)
   return def
+}
+
+/** Refuses an emulator other than the one this driver runs (a missing file with libvirt's system error). */
+export function checkEmulator(emulator: string, given: string): void {
+  if (given === emulator) return
+  let same: boolean
+  try {
+    same = fs.realpathSync(given) === fs.realpathSync(emulator)
+  } catch (err) {
+    throw new VirError(ErrorCode.SYSTEM_ERROR, D, `Cannot check QEMU binary ${given}: ${errnoText(err as NodeJS.ErrnoException)}`)
+  }
+  if (!same) throw errors.configUnsupported(D, `Emulator '${given}' is not supported by this daemon (it runs ${emulator})`)
 }
 
 /** Loads the persistent definitions (CONFIGDIR/qemu/NAME.xml), skipping unreadable ones with a warning. */

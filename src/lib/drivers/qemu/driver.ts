@@ -22,11 +22,12 @@ import {hostname} from 'node:os'
 import {currentDef, isActive} from '../../conf/domain-list.js'
 import {ErrorCode, VirError, errors} from '../../errors.js'
 import {matchDomain} from '../list-filter.js'
-import type {DomainInfo, DomainRef, DomainStats, DriverDirs, DriverLog, HypervisorDriver, NodeInfo} from '../types.js'
+import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, DriverLog, HypervisorDriver, NodeInfo} from '../types.js'
 import {buildCapabilitiesXml, kvmUsable, loadQemuCaps, type QemuCaps} from './capabilities.js'
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
+import {qemuDomainCapabilities} from './domcaps.js'
 import {sweep} from './exit.js'
 import * as lifecycle from './lifecycle.js'
 import {GuestHelpers, type Virtlockd, type Virtlogd} from './logd-lockd.js'
@@ -148,6 +149,10 @@ export class QemuDriver implements HypervisorDriver {
 
   getCapabilities(): string {
     return this.ctx.probe.capsXml
+  }
+
+  getDomainCapabilities(args: DomainCapsArgs): string {
+    return qemuDomainCapabilities(this.ctx.probe, this.emulator, args)
   }
 
   getMaxVcpus(type: string | null): number {

@@ -24,6 +24,7 @@ import {
   UndefinedDetail,
   CreateFlags,
   XmlFlags,
+  type DomainCapsArgs,
   type DomainEventMsg,
   type DomainInfo,
   type DomainRef,
@@ -33,6 +34,7 @@ import {
 } from '../types.js'
 import {matchDomain} from '../list-filter.js'
 import {TEST_DOMAIN_XML, TEST_NODE_INFO} from './defaults.js'
+import {testDomainCapabilities} from './domcaps.js'
 import {TestHost} from './host.js'
 import {TestNetworkDriver} from './network.js'
 import {TestStorageDriver} from './storage.js'
@@ -109,6 +111,10 @@ export class TestDriver implements HypervisorDriver {
 
   getCapabilities(): string {
     return TEST_CAPS
+  }
+
+  getDomainCapabilities(args: DomainCapsArgs): string {
+    return testDomainCapabilities(args)
   }
 
   getMaxVcpus(): number {

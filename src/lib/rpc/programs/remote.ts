@@ -180,6 +180,11 @@ export const remote = defineProgram(
     CONNECT_NETWORK_EVENT_DEREGISTER_ANY: proc(314, callbackId, t.voidType, {ro: true, errDomain: NETWORK}),
     CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: proc(316, registerAny(domainHandle), callbackId, {ro: true}),
     CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: proc(317, callbackId, t.voidType, {ro: true}),
+    CONNECT_GET_DOMAIN_CAPABILITIES: proc(
+      342,
+      t.struct({emulatorbin: t.optString, arch: t.optString, machine: t.optString, virttype: t.optString, flags: t.uint}),
+      t.struct({capabilities: s}),
+    ),
     CONNECT_GET_ALL_DOMAIN_STATS: proc(
       344,
       t.struct({doms: t.array(domainHandle, LIST_MAX), stats: t.uint, flags: t.uint}),
