@@ -5,7 +5,7 @@
 import test from 'ava'
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {python, run, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
+import {python, run, startDaemon, vctl, virsh, type TestDaemon} from './helpers/daemon.js'
 import {killGuestsUnder} from './helpers/guest.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
 import {CAPS_FORMAT_VERSION, type QemuCaps} from '../src/lib/drivers/qemu/capabilities.js'
@@ -114,6 +114,20 @@ test('qemu: --machine q35 / pc / --virttype qemu / --arch x86_64 / --emulatorbin
   t.true(xml.includes('<domain>qemu</domain>'))
   t.true(xml.includes(`<machine>${caps.machines.find((m) => m.isDefault)!.name}</machine>`))
   t.true(xml.includes("<mode name='host-passthrough' supported='no'/>"))
+})
+
+test('vctl domcapabilities prints what virsh domcapabilities prints, also as --json', async (t) => {
+  const args = ['--machine', 'q35', '--virttype', 'qemu']
+  const fromVirsh = await domcaps(Q, args)
+  const r = await vctl(['domcapabilities', '-c', Q, ...args])
+  t.is(r.code, 0, r.stderr)
+  t.is(r.stdout.trim(), fromVirsh.trim())
+  const j = await vctl(['domcapabilities', '-c', Q, '--json', ...args])
+  t.is(j.code, 0, j.stderr)
+  t.is((JSON.parse(j.stdout) as {capabilities: string}).capabilities.trim(), fromVirsh.trim())
+  const bad = await vctl(['domcapabilities', '-c', Q, '--machine', 'no-such-machine'])
+  t.not(bad.code, 0)
+  t.regex(bad.stderr, /no-such-machine/)
 })
 
 test('qemu: every listed graphics type, disk bus, disk device and video model can be defined; unlisted ones are refused', async (t) => {

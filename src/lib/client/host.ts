@@ -64,3 +64,22 @@ export async function nodeInfo(conn: Connection): Promise<NodeInfo> {
     memoryKiB: n.memory.toString(),
   }
 }
+
+export interface DomainCapabilitiesQuery {
+  emulator?: string
+  arch?: string
+  machine?: string
+  virtType?: string
+}
+
+/** The domain capabilities XML for one emulator / arch / machine / virt type (virsh domcapabilities). */
+export async function domainCapabilities(conn: Connection, q: DomainCapabilitiesQuery = {}): Promise<string> {
+  const r = await conn.call(P.CONNECT_GET_DOMAIN_CAPABILITIES, {
+    emulatorbin: q.emulator ?? null,
+    arch: q.arch ?? null,
+    machine: q.machine ?? null,
+    virttype: q.virtType ?? null,
+    flags: 0,
+  })
+  return r.capabilities
+}
