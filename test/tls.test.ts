@@ -3,7 +3,7 @@
 import test from 'ava'
 import {writeFileSync, mkdirSync, copyFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {startDaemon, tempRoot, virsh, vctl} from './helpers/daemon.js'
+import {freePort, startDaemon, tempRoot, virsh, vctl} from './helpers/daemon.js'
 import {CLIENT_EXT, SERVER_EXT, issue, makeCa} from './helpers/pki.js'
 
 test('TLS with client certificates, DN filtering and refusals', async (t) => {
@@ -23,7 +23,7 @@ test('TLS with client certificates, DN filtering and refusals', async (t) => {
   await makeCa(foreign)
   await issue(foreign, 'client', '/O=vctl/CN=client2', CLIENT_EXT)
   copyFileSync(join(pki, 'cacert.pem'), join(foreign, 'cacert.pem'))
-  const port = 30000 + Math.floor(Math.random() * 20000)
+  const port = await freePort()
   const conf = join(root, 'tls.conf')
   writeFileSync(
     conf,
