@@ -48,6 +48,26 @@ export interface DomainCaps {
   features?: readonly (readonly [string, CapsSection])[]
 }
 
+/** A capability the driver does not have: `<name supported='no'/>`. */
+export const NO: CapsSection = {supported: false}
+
+/** Device classes neither vctl driver builds, in libvirt's order after disk, graphics and video. */
+export const UNSUPPORTED_DEVICES: readonly (readonly [string, CapsSection])[] = ['hostdev', 'rng', 'filesystem', 'tpm', 'redirdev', 'channel'].map(
+  (name) => [name, NO] as const,
+)
+
+/** Guest features neither vctl driver offers, in libvirt's order. */
+export const UNSUPPORTED_FEATURES: readonly (readonly [string, CapsSection])[] = [
+  'gic',
+  'vmcoreinfo',
+  'genid',
+  'backingStoreInput',
+  'backup',
+  'sev',
+  'sgx',
+  'hyperv',
+].map((name) => [name, NO] as const)
+
 /** libvirt's default when a caller leaves an enum out: yes/no as strings. */
 export const YES_NO = ['yes', 'no'] as const
 

@@ -128,7 +128,8 @@ export interface DomainFormatOptions extends DomainLiveInfo {
 // Parsing
 // ---------------------------------------------------------------------------------------------
 
-const VIRT_TYPES = new Set([
+/** libvirt's virDomainVirtType names: a domain's `type`, and what domcapabilities accepts as virttype. */
+export const VIRT_TYPES: ReadonlySet<string> = new Set([
   'none',
   'qemu',
   'kqemu',

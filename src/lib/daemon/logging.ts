@@ -1,14 +1,11 @@
 /** Daemon log lines on stderr: timestamp, pid, level, message. Level 1 debug .. 4 error (libvirt's). */
 
+import type {LogSink} from '../drivers/types.js'
+
+export type {LogSink}
+
 export type LogLevel = 1 | 2 | 3 | 4
 
-/** What drivers and services log through (the daemon's Logger, or anything with these four). */
-export interface LogSink {
-  debug(msg: string): void
-  info(msg: string): void
-  warn(msg: string): void
-  error(msg: string): void
-}
 const NAMES = ['', 'debug', 'info', 'warning', 'error']
 
 export class Logger implements LogSink {

@@ -35,6 +35,7 @@
 import {homedir} from 'node:os'
 import {isAbsolute, join} from 'node:path'
 import {DRIVER_DAEMONS, isDaemonName, type DaemonName} from '../daemons.js'
+import type {DriverDirs} from '../drivers/types.js'
 
 export {DAEMON_NAMES, DRIVER_DAEMONS, isDaemonName, type DaemonName} from '../daemons.js'
 
@@ -161,17 +162,6 @@ export function daemonPaths(opts: DaemonPathsOptions): DaemonPaths {
     logDir,
     cacheDir,
   }
-}
-
-export interface DriverDirs {
-  /** Persistent object definitions (XML). */
-  configDir: string
-  autostartDir: string
-  /** Runtime state (live XML, pid files, monitor sockets). */
-  runDir: string
-  /** Persistent driver state (images, nvram, save files, ...). */
-  stateDir: string
-  logDir: string
 }
 
 /**

@@ -259,8 +259,8 @@ export interface SecretDriver {
   secretUndefine(uuid: string): void | Promise<void>
 }
 
-/** What drivers and services log through (the daemon's Logger satisfies it). */
-export interface DriverLog {
+/** What drivers and services log through (the daemon's Logger, or anything with these four). */
+export interface LogSink {
   debug(msg: string): void
   info(msg: string): void
   warn(msg: string): void
@@ -269,9 +269,12 @@ export interface DriverLog {
 
 /** Where a driver keeps its files (the daemon computes them: daemon/paths.ts driverStateDirs). */
 export interface DriverDirs {
+  /** Persistent object definitions (XML). */
   configDir: string
   autostartDir: string
+  /** Runtime state (live XML, pid files, monitor sockets). */
   runDir: string
+  /** Persistent driver state (images, nvram, save files, ...). */
   stateDir: string
   logDir: string
 }

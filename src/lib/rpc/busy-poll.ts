@@ -41,10 +41,11 @@ export const PREEMPTED_NS = 200_000n
 const MAX_BACKOFF = 6
 
 /**
- * Whether busy polling pays off on one socket. A session that received nothing (the peer's next
- * message came later than the window, as with a forwarding proxy whose own client is slower, or
- * the spin was descheduled) makes the socket skip the next 1, 3, 7, ... 63 chances; a session
- * that received something resets it.
+ * Whether busy polling pays off on one socket; used where virtproxyd waits for a backend's reply
+ * (RpcClient.pollReplies). A session that received nothing (the backend answered later than the
+ * window, or the spin was descheduled) makes the socket skip the next 1, 3, 7, ... 63 chances; a
+ * session that received something resets it. The daemon's own polling of its clients has no such
+ * back-off: behind a proxy it cost a wake-up per call (see RpcConnection.busyPoll).
  */
 export class PollGovernor {
   private skip = 0

@@ -203,7 +203,7 @@ export const typedParam: Codec<TypedParam> = {
       case 5:
         return {field, type, value: r.double()}
       case 6:
-        return {field, type, value: r.int() !== 0}
+        return {field, type, value: r.bool()}
       case 7:
         return {field, type, value: r.string(STRING_MAX)}
       default:

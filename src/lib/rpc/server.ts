@@ -231,10 +231,7 @@ export class RpcConnection {
 
   /** Leaves the rest of the received calls for the next turn of the event loop. */
   private yieldTurn(): void {
-    if (!this.readPaused) {
-      this.readPaused = true
-      this.socket.pause()
-    }
+    this.pauseReading()
     if (this.turnPending) return
     this.turnPending = true
     setImmediate(() => {
@@ -243,11 +240,14 @@ export class RpcConnection {
     })
   }
 
+  private pauseReading(): void {
+    if (this.readPaused) return
+    this.readPaused = true
+    this.socket.pause()
+  }
+
   private throttle(): void {
-    if (!this.readPaused) {
-      this.readPaused = true
-      this.socket.pause()
-    }
+    this.pauseReading()
     if (this.socket.writableNeedDrain && !this.drainWait) {
       this.drainWait = true
       this.socket.once('drain', () => {

@@ -9,7 +9,7 @@ import type {EventEmitter} from 'node:events'
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
 import {DomainObjList, newDomainObj, type DomainObj} from '../../conf/domain-list.js'
 import {ErrorDomain, errors} from '../../errors.js'
-import type {DomainEventMsg, DomainRef, DriverLog} from '../types.js'
+import type {DomainEventMsg, DomainRef, LogSink} from '../types.js'
 import type {QemuTarget} from './validate.js'
 import type {QemuCaps} from './capabilities.js'
 import type {HostFacts} from './host.js'
@@ -118,7 +118,7 @@ export class QemuContext {
 
   constructor(
     readonly events: EventEmitter,
-    readonly log: DriverLog,
+    readonly log: LogSink,
     readonly store: QemuStateStore,
     readonly helpers: GuestHelpers,
     readonly emulator: string,

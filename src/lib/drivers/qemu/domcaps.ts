@@ -6,7 +6,8 @@
  * supported='no'. Argument checks and errors follow libvirt's qemuConnectGetDomainCapabilities.
  */
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
-import {formatDomainCaps, type CapsCpuModel, type CapsSection, type DomainCaps} from '../../conf/domain-caps.js'
+import {VIRT_TYPES} from '../../conf/domain.js'
+import {NO, UNSUPPORTED_DEVICES, UNSUPPORTED_FEATURES, formatDomainCaps, type CapsCpuModel, type DomainCaps} from '../../conf/domain-caps.js'
 import {VIDEO_MODELS, isQ35} from './argv.js'
 import {canonicalMachine, defaultMachine} from './capabilities.js'
 import type {QemuProbe} from './context.js'
@@ -14,26 +15,6 @@ import type {DomainCapsArgs} from '../types.js'
 import {checkEmulator} from './definitions.js'
 
 const D = ErrorDomain.QEMU
-
-/** libvirt's virDomainVirtType names (anything else is an "unknown virttype"). */
-const VIRT_TYPES = new Set([
-  'none',
-  'qemu',
-  'kqemu',
-  'kvm',
-  'xen',
-  'lxc',
-  'uml',
-  'openvz',
-  'test',
-  'vmware',
-  'hyperv',
-  'vbox',
-  'phyp',
-  'parallels',
-  'bhyve',
-  'vz',
-])
 
 /** libvirt's virArch names (anything else is an "unknown architecture"). */
 const ARCHES = new Set(
@@ -46,8 +27,6 @@ const ARCHES = new Set(
 
 /** libvirt's order of video models, restricted to those argv.ts maps (plus 'none'). */
 const VIDEO_ORDER = ['vga', 'cirrus', 'vmvga', 'qxl', 'virtio', 'none', 'bochs', 'ramfb']
-
-const NO: CapsSection = {supported: false}
 
 /** The CPU vendor a model name belongs to (the schema wants one; libvirt takes it from its CPU map). */
 function cpuVendor(model: string): string {
@@ -125,23 +104,9 @@ export function qemuDomainCapabilities(probe: QemuProbe, emulator: string, args:
       ],
       ['graphics', {supported: true, enums: [{name: 'type', values: ['vnc']}]}],
       ['video', {supported: true, enums: [{name: 'modelType', values: VIDEO_ORDER.filter((m) => m === 'none' || m in VIDEO_MODELS)}]}],
-      ['hostdev', NO],
-      ['rng', NO],
-      ['filesystem', NO],
-      ['tpm', NO],
-      ['redirdev', NO],
-      ['channel', NO],
+      ...UNSUPPORTED_DEVICES,
     ],
-    features: [
-      ['gic', NO],
-      ['vmcoreinfo', NO],
-      ['genid', NO],
-      ['backingStoreInput', NO],
-      ['backup', NO],
-      ['sev', NO],
-      ['sgx', NO],
-      ['hyperv', NO],
-    ],
+    features: UNSUPPORTED_FEATURES,
   }
   return formatDomainCaps(dc)
 }

@@ -22,7 +22,7 @@ import {hostname} from 'node:os'
 import {currentDef, isActive} from '../../conf/domain-list.js'
 import {ErrorCode, VirError, errors} from '../../errors.js'
 import {matchDomain} from '../list-filter.js'
-import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, DriverLog, HypervisorDriver, NodeInfo} from '../types.js'
+import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, LogSink, HypervisorDriver, NodeInfo} from '../types.js'
 import {buildCapabilitiesXml, kvmUsable, loadQemuCaps, type QemuCaps} from './capabilities.js'
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
@@ -48,7 +48,7 @@ export interface QemuDriverOptions {
   dirs: DriverDirs
   /** Where probed QEMU capabilities are cached (CACHEDIR/qemu/capabilities). */
   capsCacheDir: string
-  log: DriverLog
+  log: LogSink
   /** QEMU binary (default /usr/bin/qemu-system-x86_64). */
   emulator?: string
   /** Overrides KVM detection (tests). */

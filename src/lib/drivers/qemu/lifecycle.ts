@@ -6,9 +6,10 @@
  */
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {DestroyFlags, DomainState, LifecycleEvent, PausedReason, ResumedDetail, RunningReason, SuspendedDetail} from '../types.js'
-import {D, type QemuContext} from './context.js'
+import {D, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {waitGone} from './exit.js'
 import {signalPid} from './process.js'
+import type {QmpClient} from './qmp.js'
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues. */
 export const ShutdownFlags = {ACPI_POWER_BTN: 1, GUEST_AGENT: 2, INITCTL: 4, SIGNAL: 8, PARAVIRT: 16} as const
@@ -33,13 +34,18 @@ export async function destroy(ctx: QemuContext, uuid: string, flags: number): Pr
   await run.exited
 }
 
+/** What shutdown and reboot check first: the guest runs, the flags are ones QEMU can do, a monitor. */
+function poweringGuest(ctx: QemuContext, dom: QemuDomain, flags: number): {run: Run; qmp: QmpClient} {
+  const run = ctx.requireActive(dom)
+  checkShutdownFlags(flags)
+  if (dom.state !== DomainState.RUNNING) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'domain is not running')
+  return {run, qmp: ctx.requireMonitor(run)}
+}
+
 export async function shutdown(ctx: QemuContext, uuid: string, flags: number): Promise<void> {
   const dom = ctx.domains.get(uuid)
   await ctx.withJob(dom, async () => {
-    const run = ctx.requireActive(dom)
-    checkShutdownFlags(flags)
-    if (dom.state !== DomainState.RUNNING) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'domain is not running')
-    const qmp = ctx.requireMonitor(run)
+    const {run, qmp} = poweringGuest(ctx, dom, flags)
     if (run.rebootPending) {
       run.rebootPending = false
       if (dom.live?.onPoweroff !== 'restart') await qmp.execute('set-action', {shutdown: 'poweroff'})
@@ -52,10 +58,7 @@ export async function shutdown(ctx: QemuContext, uuid: string, flags: number): P
 export async function reboot(ctx: QemuContext, uuid: string, flags: number): Promise<void> {
   const dom = ctx.domains.get(uuid)
   await ctx.withJob(dom, async () => {
-    const run = ctx.requireActive(dom)
-    checkShutdownFlags(flags)
-    if (dom.state !== DomainState.RUNNING) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'domain is not running')
-    const qmp = ctx.requireMonitor(run)
+    const {run, qmp} = poweringGuest(ctx, dom, flags)
     if (dom.live?.onReboot === 'destroy') {
       // libvirt: "on_reboot setting overridden, shutting down".
       await qmp.execute('system_powerdown')

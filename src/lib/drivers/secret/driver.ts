@@ -29,7 +29,7 @@ import {
   SecretUsageType,
 } from '../../conf/secret.js'
 import {parseXml} from '../../conf/xml.js'
-import type {SecretDriver, SecretRef} from '../types.js'
+import type {LogSink, SecretDriver, SecretRef} from '../types.js'
 
 const S = ErrorDomain.SECRET
 
@@ -68,9 +68,7 @@ export interface SecretValueChangedMsg {
   ref: SecretEventRef
 }
 
-export interface SecretDriverLogger {
-  warn(msg: string): void
-}
+export type SecretDriverLogger = Pick<LogSink, 'warn'>
 
 export interface SecretDriverOptions {
   /** Persistent definitions and values, e.g. ROOT/etc/libvirt/secrets. */

@@ -6,10 +6,8 @@
  * nothing, so any of them can be defined). The other arguments are not checked, as there.
  */
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
-import {formatDomainCaps, type CapsSection} from '../../conf/domain-caps.js'
+import {NO, UNSUPPORTED_DEVICES, UNSUPPORTED_FEATURES, formatDomainCaps} from '../../conf/domain-caps.js'
 import type {DomainCapsArgs} from '../types.js'
-
-const NO: CapsSection = {supported: false}
 
 export const TEST_EMULATOR = '/usr/bin/test-hv'
 
@@ -48,22 +46,8 @@ export function testDomainCapabilities(args: DomainCapsArgs): string {
           ],
         },
       ],
-      ['hostdev', NO],
-      ['rng', NO],
-      ['filesystem', NO],
-      ['tpm', NO],
-      ['redirdev', NO],
-      ['channel', NO],
+      ...UNSUPPORTED_DEVICES,
     ],
-    features: [
-      ['gic', NO],
-      ['vmcoreinfo', NO],
-      ['genid', NO],
-      ['backingStoreInput', NO],
-      ['backup', NO],
-      ['sev', NO],
-      ['sgx', NO],
-      ['hyperv', NO],
-    ],
+    features: UNSUPPORTED_FEATURES,
   })
 }
