@@ -9,9 +9,10 @@
 // capabilities probed), the median is taken over the warm ones, as on a host that has run before.
 import {spawn} from 'node:child_process'
 import {connect} from 'node:net'
-import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {privateLibvirtd, waitGone} from './private-libvirtd.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const RUNS = Number(process.env.BENCH_DAEMON_RUNS ?? 7)
@@ -105,16 +106,8 @@ function rssKiB(pid) {
   return m ? Number(m[1]) : NaN
 }
 
-async function waitGone(pid) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      process.kill(pid, 0)
-    } catch {
-      return
-    }
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`pid ${pid} did not exit`)
+async function waitExited(pid) {
+  if (!(await waitGone(pid, 5000))) throw new Error(`pid ${pid} did not exit`)
 }
 
 function pidOf(file) {
@@ -131,7 +124,7 @@ async function once(d) {
   const pid = d.pidFile ? pidOf(d.pidFile) : child.pid
   const rss = rssKiB(pid)
   process.kill(pid, 'SIGTERM')
-  await waitGone(pid)
+  await waitExited(pid)
   return {ms, rss}
 }
 
@@ -164,24 +157,13 @@ function vctl(label, extra) {
 }
 
 function libvirtd() {
-  const b = mkdtempSync(join(tmpdir(), 'bench-ld-'))
-  for (const dir of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(b, dir))
-  cpSync('/etc/libvirt', join(b, 'etc'), {recursive: true})
-  writeFileSync(join(b, 'etc/libvirtd.conf'), 'auth_unix_rw = "none"\nauth_unix_ro = "none"\nlisten_tls = 0\nlisten_tcp = 0\n')
-  const script = [
-    `mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt`,
-    `mount --bind ${b}/etc /etc/libvirt`,
-    `mount --bind ${b}/run /run/libvirt`,
-    `mount --bind ${b}/lib /var/lib/libvirt`,
-    `mount --bind ${b}/log /var/log/libvirt`,
-    `mount --bind ${b}/cache /var/cache/libvirt`,
-    `exec /usr/sbin/libvirtd -p ${b}/libvirtd.pid`,
-  ].join('\n')
-  writeFileSync(join(b, 'start.sh'), script)
+  const {base: b, script} = privateLibvirtd('bench-ld-', {
+    libvirtdConf: 'auth_unix_rw = "none"\nauth_unix_ro = "none"\nlisten_tls = 0\nlisten_tcp = 0\n',
+  })
   return {
     label: 'libvirtd (system, all drivers)',
     cmd: 'unshare',
-    args: ['-m', '--propagation', 'private', 'sh', join(b, 'start.sh')],
+    args: ['-m', '--propagation', 'private', 'sh', script],
     sock: join(b, 'run/libvirt-sock'),
     pidFile: join(b, 'libvirtd.pid'),
     cleanup: () => rmSync(b, {recursive: true, force: true}),

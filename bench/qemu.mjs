@@ -4,9 +4,10 @@
 // libvirt-python client, same run. libvirtd runs in a private mount namespace whose /etc/libvirt,
 // /run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt are temp directories.
 import {execFileSync, spawn} from 'node:child_process'
-import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {privateLibvirtd, waitGone} from './private-libvirtd.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const KERNEL = join(ROOT, '.cache/test-guest/vmlinuz')
@@ -30,23 +31,9 @@ async function waitFor(p, ms = 30000) {
   }
 }
 
-/** Waits until the process is gone (or a zombie nobody reaped), at most `ms`. */
-async function waitGone(pid, ms = 30000) {
-  const end = Date.now() + ms
-  for (;;) {
-    let stat
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      return
-    }
-    if (/^\d+ \(.*\) Z/s.test(stat)) return
-    if (Date.now() > end) {
-      console.warn(`pid ${pid} still running ${ms} ms after SIGTERM`)
-      return
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
+/** Waits until the process is gone, at most `ms`; says so when it is not. */
+async function waitExited(pid, ms = 30000) {
+  if (!(await waitGone(pid, ms))) console.warn(`pid ${pid} still running ${ms} ms after SIGTERM`)
 }
 
 async function vctl() {
@@ -57,29 +44,18 @@ async function vctl() {
     return measure(`qemu+unix:///system?socket=${root}/run/libvirt/virtqemud-sock`, root)
   } finally {
     process.kill(pid, 'SIGTERM')
-    await waitGone(pid)
+    await waitExited(pid)
     rmSync(root, {recursive: true, force: true})
   }
 }
 
 async function libvirtd() {
-  const b = mkdtempSync(join(tmpdir(), 'bench-lq-'))
-  for (const d of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(b, d))
-  cpSync('/etc/libvirt', join(b, 'etc'), {recursive: true})
-  appendFileSync(join(b, 'etc/qemu.conf'), '\nuser = "root"\ngroup = "root"\n')
-  writeFileSync(join(b, 'etc/libvirtd.conf'), 'auth_unix_rw = "none"\nauth_unix_ro = "none"\n')
-  const script = [
-    `mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt`,
-    `mount --bind ${b}/etc /etc/libvirt`,
-    `mount --bind ${b}/run /run/libvirt`,
-    `mount --bind ${b}/lib /var/lib/libvirt`,
-    `mount --bind ${b}/log /var/log/libvirt`,
-    `mount --bind ${b}/cache /var/cache/libvirt`,
-    `/usr/sbin/virtlogd -d -p ${b}/virtlogd.pid`,
-    `exec /usr/sbin/libvirtd -p ${b}/libvirtd.pid`,
-  ].join('\n')
-  writeFileSync(join(b, 'start.sh'), script)
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', join(b, 'start.sh')], {stdio: 'ignore', detached: true})
+  const {base: b, script} = privateLibvirtd('bench-lq-', {
+    libvirtdConf: 'auth_unix_rw = "none"\nauth_unix_ro = "none"\n',
+    qemuConf: '\nuser = "root"\ngroup = "root"\n',
+    virtlogd: true,
+  })
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', script], {stdio: 'ignore', detached: true})
   child.unref()
   await waitFor(join(b, 'run/libvirt-sock'))
   try {
@@ -99,7 +75,7 @@ async function libvirtd() {
         // already gone
       }
     }
-    for (const pid of pids) await waitGone(pid)
+    for (const pid of pids) await waitExited(pid)
     rmSync(b, {recursive: true, force: true})
   }
 }

@@ -5,6 +5,7 @@ import {spawn, execFileSync} from 'node:child_process'
 import {mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
+import {waitGone} from './private-libvirtd.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const DUR = process.env.BENCH_SECONDS ?? '3'
@@ -46,14 +47,7 @@ async function stop(pid, dir) {
   } catch {
     // already gone
   }
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0)
-    } catch {
-      break
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  await waitGone(pid, 5000)
   rmSync(dir, {recursive: true, force: true})
 }
 
