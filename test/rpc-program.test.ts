@@ -1,19 +1,22 @@
 // The procedure tables: numbered in order, unique, and each write procedure names its API family.
 import test from 'ava'
-import {remote} from '../src/lib/rpc/programs/remote.js'
+import {remote, remoteFamilies} from '../src/lib/rpc/programs/remote.js'
 import {admin} from '../src/lib/rpc/programs/admin.js'
 import {ErrorDomain} from '../src/lib/errors.js'
 import type {AnyProgram} from '../src/lib/rpc/program.js'
 
 test('procedure tables are in procedure-number order', (t) => {
-  const programs: AnyProgram[] = [remote, admin]
-  for (const program of programs) {
-    const nums = Object.values(program.procs).map((d) => d.num)
+  const tables: Array<[string, Record<string, {num: number}>]> = [...Object.entries(remoteFamilies), [admin.name, admin.procs]]
+  for (const [name, procs] of tables) {
+    const nums = Object.values(procs).map((d) => d.num)
     t.deepEqual(
       nums,
       [...nums].sort((a, b) => a - b),
-      program.name,
+      name,
     )
+  }
+  const programs: AnyProgram[] = [remote, admin]
+  for (const program of programs) {
     const events = Object.values(program.events).map((d) => d.num)
     t.deepEqual(
       events,

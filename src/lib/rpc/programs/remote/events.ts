@@ -1,0 +1,14 @@
+/** The REMOTE program's events (MESSAGE procedures), in procedure-number order. */
+import * as t from '../../codec.js'
+import {event} from '../../program.js'
+import {domainHandle, networkHandle, poolHandle, secretHandle} from './types.js'
+
+export const remoteEvents = {
+  NETWORK_EVENT_LIFECYCLE: event(315, t.struct({callbackID: t.int, net: networkHandle, event: t.int, detail: t.int})),
+  DOMAIN_EVENT_CALLBACK_LIFECYCLE: event(318, t.struct({callbackID: t.int, dom: domainHandle, event: t.int, detail: t.int})),
+  DOMAIN_EVENT_CALLBACK_REBOOT: event(319, t.struct({callbackID: t.int, dom: domainHandle})),
+  CONNECT_EVENT_CONNECTION_CLOSED: event(362, t.struct({reason: t.int})),
+  STORAGE_POOL_EVENT_LIFECYCLE: event(370, t.struct({callbackID: t.int, pool: poolHandle, event: t.int, detail: t.int})),
+  SECRET_EVENT_LIFECYCLE: event(382, t.struct({callbackID: t.int, secret: secretHandle, event: t.int, detail: t.int})),
+  SECRET_EVENT_VALUE_CHANGED: event(383, t.struct({callbackID: t.int, secret: secretHandle})),
+}
