@@ -9,6 +9,14 @@ PKGS=(
   python3-libvirt
   libxml2-utils
   socat systemd openssl iproute2 cpio busybox-static
+  # networks: bridges, DHCP/DNS, firewall
+  dnsmasq-base nftables
+  # storage: disk and fs pools
+  parted dosfstools e2fsprogs
+  # the graphical clients the acceptance tests drive: virt-manager under Xvfb, cockpit-machines
+  # through libvirt-dbus in headless Chromium
+  virt-manager xvfb xauth x11-apps imagemagick python3-gi gir1.2-gtk-vnc-2.0 gir1.2-spiceclientgtk-3.0
+  cockpit-ws cockpit-bridge cockpit-machines libvirt-dbus dbus chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do
