@@ -16,6 +16,7 @@ PKGS=(
   # the graphical clients the acceptance tests drive: virt-manager under Xvfb, cockpit-machines
   # through libvirt-dbus in headless Chromium
   virt-manager xvfb xauth x11-apps imagemagick python3-gi gir1.2-gtk-vnc-2.0 gir1.2-spiceclientgtk-3.0
+  python3-dogtail at-spi2-core gir1.2-atspi-2.0 dbus-x11
   cockpit-ws cockpit-bridge cockpit-machines libvirt-dbus dbus chromium
 )
 missing=()
