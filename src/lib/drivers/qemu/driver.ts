@@ -61,6 +61,9 @@ export interface QemuDriverOptions {
   lockd?: Virtlockd
 }
 
+/** Distinct argument sets whose domain capabilities are kept. */
+const DOMCAPS_CACHE_MAX = 32
+
 export class QemuDriver implements HypervisorDriver {
   readonly name = 'qemu'
   readonly type = 'QEMU'
@@ -69,6 +72,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly mode: 'system' | 'session'
   private readonly ctx: QemuContext
   private sweepTimer?: NodeJS.Timeout
+  /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
+  private readonly domcaps = new Map<string, string>()
 
   private constructor(opts: QemuDriverOptions) {
     this.events.setMaxListeners(0)
@@ -152,7 +157,14 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   getDomainCapabilities(args: DomainCapsArgs): string {
-    return qemuDomainCapabilities(this.ctx.probe, this.emulator, args)
+    // The probe is fixed for the driver's life, so the answer for the same arguments is too.
+    const key = JSON.stringify([args.emulatorbin, args.arch, args.machine, args.virttype, args.flags])
+    let xml = this.domcaps.get(key)
+    if (xml === undefined) {
+      xml = qemuDomainCapabilities(this.ctx.probe, this.emulator, args)
+      if (this.domcaps.size < DOMCAPS_CACHE_MAX) this.domcaps.set(key, xml)
+    }
+    return xml
   }
 
   getMaxVcpus(type: string | null): number {
