@@ -59,7 +59,9 @@ try {
   }
   const a = median(res.vctl)
   const b = median(res.libvirtd)
-  console.log(`domcapabilities, cached probe (ms, median of ${ROUNDS} rounds x ${CALLS} calls): vctl ${a.toFixed(2)}  libvirtd ${b.toFixed(2)}  ratio ${(b / a).toFixed(2)}x (> 1: vctl faster)`)
+  console.log(
+    `domcapabilities, cached probe (ms, median of ${ROUNDS} rounds x ${CALLS} calls): vctl ${a.toFixed(2)}  libvirtd ${b.toFixed(2)}  ratio ${(b / a).toFixed(2)}x (> 1: vctl faster)`,
+  )
 } finally {
   for (const pid of [vpid, child.pid]) {
     try {
