@@ -150,6 +150,11 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     }
     if (p.status === MessageStatus.CONTINUE) {
       if (p.buf.length > 28) this.push(Buffer.from(p.buf.subarray(28)))
+      else {
+        // an empty data packet is the daemon's end of data
+        this.eof = true
+        this.wake()
+      }
     } else if (p.status === MessageStatus.OK) {
       if (this.closing) this.end()
       else {
