@@ -54,7 +54,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     this.onGone = onGone
   }
 
-  /** The next chunk, or null at the daemon's end of data. Rejects with the stream's error. */
+  /** The next chunk, or null at the daemon's end of data. Rejects with the stream's error. One read at a time. */
   read(): Promise<StreamChunk | null> {
     const c = this.rx.shift()
     if (c) {
@@ -64,6 +64,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     }
     if (this.error) return Promise.reject(this.error)
     if (this.eof || this.done) return Promise.resolve(null)
+    if (this.waiter) return Promise.reject(new VirError(ErrorCode.RPC, STREAMS_DOMAIN, 'a read is already pending on this stream'))
     return new Promise((resolve, reject) => (this.waiter = {resolve, reject}))
   }
 

@@ -233,7 +233,9 @@ export class ServerStream extends EventEmitter {
       this.txPending -= buf.length
       if (this.txBlocked && this.txPending < this.window / 2) {
         this.txBlocked = false
-        this.emit('drain')
+        // from the next turn of the event loop: a source that produces synchronously and a socket
+        // that takes everything at once would otherwise never let the loop go on
+        setImmediate(() => this.emit('drain'))
       }
     })
   }
