@@ -2,7 +2,7 @@
 // qemu) running the tiny test guest (a shell on ttyS0 after READY): the real virsh console driven
 // through a pty, libvirt-python for the error cases, a client that never reads, and screenshots.
 import test from 'ava'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {BIN, python, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
 import {INITRD, KERNEL, killGuestsUnder} from './helpers/guest.js'
@@ -344,4 +344,16 @@ st.finish()
 print('finished')
 `)
   t.deepEqual(out.split('\n'), ['eof', 'finished'])
+  // the daemon let go of the guest's pty
+  const ptys = () => readdirSync(`/proc/${d.pid}/fd`).filter((f) => readlinkOr(`/proc/${d.pid}/fd/${f}`).startsWith('/dev/pts/'))
+  for (let i = 0; i < 40 && ptys().length > 0; i++) await new Promise((r) => setTimeout(r, 50))
+  t.deepEqual(ptys(), [])
 })
+
+function readlinkOr(p: string): string {
+  try {
+    return readlinkSync(p)
+  } catch {
+    return ''
+  }
+}

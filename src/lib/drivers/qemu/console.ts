@@ -1,26 +1,18 @@
 /**
  * Guest consoles (virDomainOpenConsole) on the QEMU driver: the guest's serial port or console
- * is a `-chardev pty`; the daemon opens the pty's slave side (its path comes from QMP
- * `query-chardev` at start, see start.ts) and hands it out as a byte stream. One client per
- * device, as libvirt's chardev locks do: another client is refused, or with FORCE takes the
- * console over (the previous client's stream then fails).
+ * is a `-chardev pty`; the daemon holds the pty's slave side (its path comes from QMP
+ * `query-chardev` at start, see start.ts; console-pty.ts) and hands out a session on it as a
+ * byte stream. One client per device, as libvirt's chardev locks do: another client is refused,
+ * or with FORCE takes the console over (the previous client's stream then fails).
  */
-import {constants, openSync} from 'node:fs'
-import tty from 'node:tty'
 import type {DomainChr, DomainDef} from '../../conf/domain.js'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {ConsoleFlags, type GuestConsole} from '../console-types.js'
 import {D, type QemuContext, type QemuDomain, type Run} from './context.js'
+import {ConsoleTakenOver, PtyHolder} from './console-pty.js'
 
-/** The console held on each pty of a run (the lock), by pty path. */
-const held = new WeakMap<Run, Map<string, tty.ReadStream>>()
-
-/** Raised on a console's stream when another client takes it over. */
-export class ConsoleTakenOver extends Error {
-  constructor() {
-    super('console taken over by another client')
-  }
-}
+/** The daemon's hold on each pty of a run, by pty path (see console-pty.ts). */
+const held = new WeakMap<Run, Map<string, PtyHolder>>()
 
 /** libvirt's alias of a character device: serial ports and the consoles showing them are serialN. */
 function alias(def: DomainDef, chr: DomainChr, kind: 'serial' | 'console'): string {
@@ -47,32 +39,29 @@ export function openConsole(ctx: QemuContext, d: QemuDomain, devName: string | n
     const name = devName ?? alias(def, chr, def.devices.consoles.includes(chr) ? 'console' : 'serial')
     throw errors.internal(D, `character device ${name} is not using a PTY`)
   }
-  let locks = held.get(run)
-  if (!locks) {
-    locks = new Map()
-    held.set(run, locks)
+  let holders = held.get(run)
+  if (!holders) {
+    holders = new Map()
+    held.set(run, holders)
   }
   const path = chr.path
-  const previous = locks.get(path)
-  if (previous && !previous.destroyed) {
+  let holder = holders.get(path)
+  if (holder && !holder.closed && holder.attached && !holder.attached.destroyed) {
     if (!(flags & ConsoleFlags.FORCE))
       throw new VirError(ErrorCode.OPERATION_FAILED, D, 'operation failed: Active console session exists for this domain')
-    locks.delete(path)
-    previous.destroy(new ConsoleTakenOver())
+    holder.attached.destroy(new ConsoleTakenOver())
   }
-  let fd: number
-  try {
-    fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK)
-  } catch (err) {
-    throw errors.systemError(ErrorDomain.NONE, `Unable to open tty ${path}: ${(err as Error).message}`)
+  if (!holder || holder.closed) {
+    const map = holders
+    try {
+      const h: PtyHolder = new PtyHolder(path, () => {
+        if (map.get(path) === h) map.delete(path)
+      })
+      holder = h
+    } catch (err) {
+      throw errors.systemError(ErrorDomain.NONE, `Unable to open tty ${path}: ${(err as Error).message}`)
+    }
+    holders.set(path, holder)
   }
-  const stream = new tty.ReadStream(fd)
-  // raw mode, as libvirt sets the pty before handing it out
-  stream.setRawMode(true)
-  const lockMap = locks
-  lockMap.set(path, stream)
-  stream.once('close', () => {
-    if (lockMap.get(path) === stream) lockMap.delete(path)
-  })
-  return {stream}
+  return {stream: holder.attach()}
 }
