@@ -13,7 +13,7 @@ import {remote} from '../src/lib/rpc/programs/remote.js'
 let d: TestDaemon
 let U: string
 
-function consoleGuest(name: string, serial: string): string {
+function consoleGuest(name: string, serial: string, display = true): string {
   return `<domain type='qemu'>
   <name>${name}</name>
   <memory unit='MiB'>128</memory>
@@ -27,8 +27,7 @@ function consoleGuest(name: string, serial: string): string {
   <features><acpi/></features>
   <devices>
     ${serial}
-    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>
-    <video><model type='vga'/></video>
+    ${display ? "<graphics type='vnc' autoport='yes' listen='127.0.0.1'/><video><model type='vga'/></video>" : ''}
   </devices>
 </domain>
 `
@@ -119,7 +118,7 @@ test.before(async () => {
     ['confile', `<serial type='file'><source path='${join(d.root, 'confile.log')}'/><target port='0'/></serial>`],
   ]) {
     const file = join(d.root, `${name}.xml`)
-    writeFileSync(file, consoleGuest(name, serial))
+    writeFileSync(file, consoleGuest(name, serial, name === 'con1'))
     const r = await virsh(U, ['define', file])
     if (r.code !== 0) throw new Error(r.stderr)
   }
@@ -216,7 +215,7 @@ print(err(lambda: d.openConsole('serial0', c.newStream(0), 0)))
     '55 20 Requested operation is not valid: domain is not running',
     '1 10 internal error: character device serial0 is not using a PTY',
     '1 10 internal error: cannot find character device serial7',
-    '8 10 invalid argument: unsupported flags (0x4) in function qemuDomainOpenConsole',
+    '8 10 unsupported flags (0x4) in function qemuDomainOpenConsole',
     'ok',
   ])
   // the daemon dropped the streams of the failed calls and of the closed connection: a new console opens
@@ -322,6 +321,11 @@ test.serial('virsh screenshot writes a PPM of the guest display; the temp file i
   t.regex(bad.stderr, /invalid argument: no such screen ID/)
   const off = await virsh(U, ['screenshot', 'confile', file])
   t.regex(off.stderr, /domain is not running/)
+  // a guest without a display, as libvirt says it
+  t.is((await virsh(U, ['start', 'confile'])).code, 0)
+  const none = await virsh(U, ['screenshot', 'confile', file])
+  t.regex(none.stderr, /Requested operation is not valid: no screens to take screenshot from/)
+  t.is((await virsh(U, ['destroy', 'confile'])).code, 0)
 })
 
 test.serial('when the guest stops, an open console ends (virsh console exits)', async (t) => {

@@ -12,7 +12,7 @@ export default class DomainConsole extends ClientCommand {
   static override examples = [
     '<%= config.bin %> domain console web01',
     '<%= config.bin %> domain console web01 --force -c qemu+ssh://host/system',
-    "echo 'uname -a' | <%= config.bin %> domain console web01 --timeout 5",
+    '<%= config.bin %> domain console web01 --no-follow < commands.txt',
   ]
   static override args = {domain: Args.string({description: 'domain name, ID or UUID', required: true})}
   static override flags = {

@@ -4,6 +4,7 @@
  * over an RPC stream (daemon/remote/console.ts).
  */
 import type {Duplex, Readable} from 'node:stream'
+import {ErrorCode, VirError} from '../errors.js'
 
 /** virDomainConsoleFlags. */
 export const ConsoleFlags = {FORCE: 1, SAFE: 2} as const
@@ -30,4 +31,10 @@ export interface ConsoleDriver {
   openConsole?(uuid: string, devName: string | null, flags: number): GuestConsole | Promise<GuestConsole>
   /** A screenshot of the guest's display `screen`. */
   screenshot?(uuid: string, screen: number, flags: number): Screenshot | Promise<Screenshot>
+}
+
+/** libvirt's virCheckFlags error: the message carries no "invalid argument" prefix. */
+export function unsupportedFlags(domain: number, flags: number, fn: string): VirError {
+  const msg = `unsupported flags (0x${flags.toString(16)}) in function ${fn}`
+  return new VirError(ErrorCode.INVALID_ARG, domain, msg, {str1: '%s', str2: msg})
 }

@@ -7,7 +7,7 @@
  */
 import type {DomainChr, DomainDef} from '../../conf/domain.js'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
-import {ConsoleFlags, type GuestConsole} from '../console-types.js'
+import {ConsoleFlags, unsupportedFlags, type GuestConsole} from '../console-types.js'
 import {D, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {ConsoleTakenOver, PtyHolder} from './console-pty.js'
 
@@ -30,7 +30,7 @@ function pickDevice(def: DomainDef, devName: string | null): DomainChr | undefin
 
 export function openConsole(ctx: QemuContext, d: QemuDomain, devName: string | null, flags: number): GuestConsole {
   const known = ConsoleFlags.FORCE | ConsoleFlags.SAFE
-  if (flags & ~known) throw errors.invalidArg(D, `unsupported flags (0x${(flags & ~known).toString(16)}) in function qemuDomainOpenConsole`)
+  if (flags & ~known) throw unsupportedFlags(D, flags & ~known, 'qemuDomainOpenConsole')
   const run = ctx.requireActive(d)
   const def = d.live
   const chr = def ? pickDevice(def, devName) : undefined

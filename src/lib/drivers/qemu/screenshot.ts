@@ -7,8 +7,8 @@ import {createReadStream, rmSync} from 'node:fs'
 import {mkdtemp} from 'node:fs/promises'
 import {join} from 'node:path'
 import {attr, child, childrenNamed} from '../../conf/xml.js'
-import {ErrorCode, VirError, errors} from '../../errors.js'
-import type {Screenshot} from '../console-types.js'
+import {errors} from '../../errors.js'
+import {unsupportedFlags, type Screenshot} from '../console-types.js'
 import {D, type QemuContext, type QemuDomain} from './context.js'
 
 export const SCREENSHOT_MIME = 'image/x-portable-pixmap'
@@ -25,11 +25,11 @@ function screens(d: QemuDomain): {alias: string; heads: number}[] {
 }
 
 export async function screenshot(ctx: QemuContext, d: QemuDomain, screen: number, flags: number): Promise<Screenshot> {
-  if (flags !== 0) throw errors.invalidArg(D, `unsupported flags (0x${flags.toString(16)}) in function qemuDomainScreenshot`)
+  if (flags !== 0) throw unsupportedFlags(D, flags, 'qemuDomainScreenshot')
   const run = ctx.requireActive(d)
   const qmp = ctx.requireMonitor(run)
   const videos = screens(d)
-  if (videos.length === 0) throw new VirError(ErrorCode.OPERATION_FAILED, D, 'operation failed: no screens to take screenshot from')
+  if (videos.length === 0) throw errors.operationInvalid(D, 'no screens to take screenshot from')
   let device: string | undefined
   let head = screen
   if (screen > 0) {

@@ -4,12 +4,12 @@
  */
 import {createReadStream, existsSync} from 'node:fs'
 import {ErrorDomain, errors} from '../../errors.js'
-import type {Screenshot} from '../console-types.js'
+import {unsupportedFlags, type Screenshot} from '../console-types.js'
 
 export const TEST_SCREENSHOT = '/usr/share/libvirt/test-screenshot.png'
 
 export function testScreenshot(flags: number, file = TEST_SCREENSHOT): Screenshot {
-  if (flags !== 0) throw errors.invalidArg(ErrorDomain.TEST, `unsupported flags (0x${flags.toString(16)}) in function testDomainScreenshot`)
+  if (flags !== 0) throw unsupportedFlags(ErrorDomain.TEST, flags, 'testDomainScreenshot')
   if (!existsSync(file)) throw errors.systemError(ErrorDomain.NONE, `Unable to open stream for '${file}': No such file or directory`)
   return {mime: 'image/png', data: createReadStream(file)}
 }
