@@ -27,6 +27,9 @@ import {buildCapabilitiesXml, kvmUsable, loadQemuCaps, type QemuCaps} from './ca
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
+import type {GuestConsole, Screenshot} from '../console-types.js'
+import {openConsole} from './console.js'
+import {screenshot} from './screenshot.js'
 import {qemuDomainCapabilities} from './domcaps.js'
 import {sweep} from './exit.js'
 import * as lifecycle from './lifecycle.js'
@@ -236,6 +239,16 @@ export class QemuDriver implements HypervisorDriver {
 
   lookupByUuid(uuid: string): DomainRef {
     return this.ctx.ref(this.dom(uuid))
+  }
+
+  // ---- consoles and screenshots -----------------------------------------------------------
+
+  openConsole(uuid: string, devName: string | null, flags: number): GuestConsole {
+    return openConsole(this.ctx, this.dom(uuid), devName, flags)
+  }
+
+  screenshot(uuid: string, screen: number, flags: number): Promise<Screenshot> {
+    return screenshot(this.ctx, this.dom(uuid), screen, flags)
   }
 
   // ---- definitions ------------------------------------------------------------------------
