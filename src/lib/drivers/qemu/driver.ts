@@ -36,6 +36,8 @@ import * as start from './start.js'
 import * as stats from './stats.js'
 import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
+import {QemuSnapshots} from './snapshot.js'
+import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 export {ShutdownFlags} from './lifecycle.js'
 
@@ -68,6 +70,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly emulator: string
   private readonly mode: 'system' | 'session'
   private readonly ctx: QemuContext
+  /** Internal snapshots and their metadata (snapshot.ts). */
+  readonly snapshots: QemuSnapshots
   private sweepTimer?: NodeJS.Timeout
 
   private constructor(opts: QemuDriverOptions) {
@@ -77,6 +81,7 @@ export class QemuDriver implements HypervisorDriver {
     const store = new QemuStateStore(opts.dirs)
     const helpers = new GuestHelpers(opts.logd, opts.lockd, opts.log)
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
+    this.snapshots = new QemuSnapshots(this.ctx)
   }
 
   /** Probes QEMU (cached), loads persistent definitions and reattaches to running guests. */
@@ -98,6 +103,7 @@ export class QemuDriver implements HypervisorDriver {
     ctx.probe = {caps, target, host, capsXml: buildCapabilitiesXml(caps, host, kvm)}
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)
+    await this.snapshots.load()
     this.sweepTimer = setInterval(() => sweep(ctx), 1000)
     this.sweepTimer.unref()
   }
@@ -232,7 +238,8 @@ export class QemuDriver implements HypervisorDriver {
     return definitions.defineXML(this.ctx, xml)
   }
 
-  undefine(uuid: string): Promise<void> {
+  async undefine(uuid: string, flags = 0): Promise<void> {
+    await this.snapshots.checkUndefine(uuid, (flags & UNDEFINE_SNAPSHOTS_METADATA) !== 0)
     return definitions.undefine(this.ctx, uuid)
   }
 

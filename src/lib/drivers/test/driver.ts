@@ -38,6 +38,8 @@ import {testDomainCapabilities} from './domcaps.js'
 import {TestHost} from './host.js'
 import {TestNetworkDriver} from './network.js'
 import {TestStorageDriver} from './storage.js'
+import {TestSnapshots} from './snapshot.js'
+import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 const D = ErrorDomain.TEST
 
@@ -76,6 +78,12 @@ export class TestDriver implements HypervisorDriver {
   readonly events = new EventEmitter()
   readonly own: {network: TestNetworkDriver; storage: TestStorageDriver}
   private readonly domains = new DomainObjList<TestDomain>(D)
+  readonly snapshots = new TestSnapshots<TestDomain>({
+    get: (uuid) => this.get(uuid),
+    start: (d, def, paused) => this.startDomain(d, def, paused),
+    stop: (d, reason, detail) => this.stopDomain(d, reason, detail),
+    emit: (d, event, detail) => this.emit(d, event, detail),
+  })
 
   constructor() {
     this.events.setMaxListeners(0)
@@ -323,9 +331,10 @@ export class TestDriver implements HypervisorDriver {
     this.emit(d, LifecycleEvent.RESUMED, ResumedDetail.UNPAUSED)
   }
 
-  undefine(uuid: string): void {
+  undefine(uuid: string, flags = 0): void {
     const d = this.get(uuid)
     if (!d.config) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'cannot undefine transient domain')
+    this.snapshots.checkUndefine(d, (flags & UNDEFINE_SNAPSHOTS_METADATA) !== 0)
     d.autostart = false
     this.emit(d, LifecycleEvent.UNDEFINED, UndefinedDetail.REMOVED)
     if (isActive(d)) {
