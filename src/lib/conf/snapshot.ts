@@ -12,7 +12,7 @@ import {attr, child, el, elementChildren, parseXml, serializeXml, textEl, textOf
 /** virDomainSnapshotState names (the domain's state when the snapshot was taken). */
 export const SNAPSHOT_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended', 'disk-snapshot'] as const
 /** virDomainSnapshotLocation names. */
-export const SNAPSHOT_LOCATIONS = ['no', 'internal', 'external', 'manual'] as const
+export const SNAPSHOT_LOCATIONS = ['default', 'no', 'internal', 'external', 'manual'] as const
 
 export const ErrorDomainSnapshot = 35
 /** virErrorNumber values of snapshots. */
