@@ -1,6 +1,7 @@
 /**
- * Snapshots of QEMU guests: internal snapshots in the guests' qcow2 images, taken live with QMP
- * jobs (snapshot-save / -load / -delete) or offline with qemu-img, and their metadata
+ * Snapshots of QEMU guests: internal snapshots in the guests' qcow2 images, taken live with
+ * `savevm` (as libvirt 9.0 does) and loaded or deleted with QMP jobs (snapshot-load / -delete), or
+ * offline with qemu-img, and their metadata
  * (snapshot-store.ts) kept under the state dir so a restarted daemon knows them again. Creating,
  * reverting and deleting run as jobs on their domain, so they never overlap a start or a stop.
  */
@@ -17,12 +18,15 @@ import {
   SnapshotRevertFlags as R,
   type SnapshotDriver,
 } from '../snapshot-types.js'
-import {CreateFlags, DomainState, LifecycleEvent, RunningReason, ShutoffReason} from '../types.js'
+import {CreateFlags, DomainState, LifecycleEvent, ResumedDetail, RunningReason, ShutoffReason, SuspendedDetail} from '../types.js'
 import {D, type QemuContext, type QemuDomain} from './context.js'
 import * as lifecycle from './lifecycle.js'
 import {QemuSnapshotStore} from './snapshot-store.js'
-import {checkInternal, internalDisks, qemuImgFor, qemuImgSnapshot, runSnapshotJob, type InternalDisk} from './snapshot-qemu.js'
+import {checkInternal, internalDisks, qemuImgFor, qemuImgSnapshot, runSnapshotJob, saveVm, type InternalDisk} from './snapshot-qemu.js'
 import * as start from './start.js'
+
+/** VIR_DOMAIN_PAUSED_SNAPSHOT: paused while a snapshot is taken. */
+const PAUSED_SNAPSHOT = 9
 
 const CREATE_FLAGS = C.REDEFINE | C.CURRENT | C.NO_METADATA | C.HALT | C.ATOMIC | C.VALIDATE
 const UNSUPPORTED_CREATE: Array<[number, string]> = [
@@ -103,10 +107,34 @@ export class QemuSnapshots extends SnapshotQueries implements SnapshotDriver {
     })
   }
 
+  /**
+   * QEMU pauses a running guest while it saves its state (STOP, then RESUME). The domain is marked
+   * paused for a snapshot first, as libvirt does, so the monitor does not record (and write to
+   * disk) a user pause in the middle of the save; RESUME then brings it back to running.
+   */
   private async saveLive(dom: QemuDomain, snap: SnapshotDef, disks: InternalDisk[]): Promise<void> {
     const run = this.ctx.requireActive(dom)
     const qmp = this.ctx.requireMonitor(run)
-    await runSnapshotJob(qmp, 'snapshot-save', {tag: snap.name, vmstate: disks[0].node, devices: disks.map((d) => d.node)})
+    const wasRunning = dom.state === DomainState.RUNNING
+    if (wasRunning) {
+      dom.state = DomainState.PAUSED
+      dom.reason = PAUSED_SNAPSHOT
+      this.ctx.emitLifecycle(this.ctx.ref(dom), LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+    }
+    try {
+      await saveVm(qmp, snap.name, disks)
+    } finally {
+      // QEMU restarts the CPUs itself; if its RESUME event has not been handled yet, do it here.
+      if (wasRunning && dom.run === run && dom.state === DomainState.PAUSED && dom.reason === PAUSED_SNAPSHOT) {
+        const status = await qmp.execute<{running: boolean}>('query-status').catch(() => undefined)
+        if (status?.running && dom.state === DomainState.PAUSED) {
+          dom.state = DomainState.RUNNING
+          dom.reason = RunningReason.UNPAUSED
+          this.ctx.emitLifecycle(this.ctx.ref(dom), LifecycleEvent.RESUMED, ResumedDetail.UNPAUSED)
+          void this.ctx.saveStatus(dom)
+        }
+      }
+    }
   }
 
   private async createOffline(name: string, disks: InternalDisk[]): Promise<void> {
