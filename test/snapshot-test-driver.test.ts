@@ -15,9 +15,13 @@ test.after.always(async () => {
 })
 
 const SEQUENCE = [
+  'list --all --with-snapshot --name',
+  'list --all --without-snapshot --name',
   'snapshot-create-as test s1 --description "first one"',
   'snapshot-create-as test s2',
   'snapshot-create-as test s3',
+  'list --all --with-snapshot --name',
+  'list --all --without-snapshot --name',
   'snapshot-list test --name',
   'snapshot-list test --tree',
   'snapshot-list test --parent',

@@ -209,7 +209,11 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private matches(d: QemuDomain, flags: number): boolean {
-    return matchDomain({state: d.state, persistent: d.config !== undefined, autostart: d.autostart}, flags, isActive(d))
+    return matchDomain(
+      {state: d.state, persistent: d.config !== undefined, autostart: d.autostart, snapshots: this.snapshots.snapshotCount(d.uuid)},
+      flags,
+      isActive(d),
+    )
   }
 
   listDomains(flags: number): DomainRef[] {

@@ -216,7 +216,13 @@ export class TestDriver implements HypervisorDriver {
 
   listDomains(flags: number): DomainRef[] {
     return this.domains
-      .filter((d) => matchDomain({state: d.state, persistent: d.config !== undefined, autostart: d.autostart}, flags, isActive(d)))
+      .filter((d) =>
+        matchDomain(
+          {state: d.state, persistent: d.config !== undefined, autostart: d.autostart, snapshots: this.snapshots.snapshotCount(d.uuid)},
+          flags,
+          isActive(d),
+        ),
+      )
       .map((d) => this.domains.ref(d))
   }
 
