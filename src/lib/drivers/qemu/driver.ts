@@ -13,6 +13,7 @@
  *   exit.ts         noticing QEMU's exit (child exit, monitor close + polling, sweep)
  *   reattach.ts     finding guests again after a daemon restart
  *   stats.ts        getInfo and bulk stats
+ *   snapshot.ts     internal snapshots (`snapshots`), with snapshot-store.ts and snapshot-qemu.ts
  *   logd-lockd.ts   logs through virtlogd, disk locks in virtlockd (clients given in options)
  *   argv.ts, capabilities.ts, process.ts, qmp.ts, state.ts: QEMU argv, probing, processes,
  *                   the QMP client, files on disk
