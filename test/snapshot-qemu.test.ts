@@ -3,12 +3,12 @@
 // (the guest comes back in the recorded state); deleted with children; kept across a daemon
 // restart; and refused as libvirt refuses them (raw disk, another domain's snapshot, read-only).
 import test from 'ava'
-import {writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Connection} from '../src/lib/client/connection.js'
 import {remote} from '../src/lib/rpc/programs/remote.js'
 import {VirError} from '../src/lib/errors.js'
-import {python, run, startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
+import {python, run, startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
 import {READY, countInLog, guestXml, killGuestsUnder, waitForLog} from './helpers/guest.js'
 
 let d: TestDaemon
@@ -166,4 +166,21 @@ test.serial('snapshots of a running, a paused and a shut-off guest; tree, revert
   const u = await virsh(U, ['undefine', 'g1'])
   t.regex(u.stderr, /Requested operation is not valid: cannot delete inactive domain with 1 snapshots/)
   await vs('undefine', 'g1', '--snapshots-metadata')
+})
+
+test.serial('a transient guest takes its snapshot metadata along when it stops', async (t) => {
+  const image = join(root, 'tr1.qcow2')
+  await run('qemu-img', ['create', '-f', 'qcow2', image, '32M'])
+  const file = join(root, 'tr1.xml')
+  writeFileSync(file, guestXml('tr1', join(root, 'serial-tr1.log'), disk(image, 'qcow2')))
+  await vs('create', file)
+  await vs('snapshot-create-as', 'tr1', 't1')
+  const dir = join(root, 'var/lib/libvirt/qemu/snapshot/tr1')
+  t.true(existsSync(join(dir, 't1.xml')))
+  await vs('destroy', 'tr1')
+  await waitFor('snapshot metadata of tr1 to go', () => !existsSync(dir), 10000)
+  // Defined again under the same name: no snapshots left over.
+  await vs('create', file)
+  t.is(await vs('snapshot-list', 'tr1', '--name'), '')
+  await vs('destroy', 'tr1')
 })

@@ -18,7 +18,16 @@ import {
   SnapshotRevertFlags as R,
   type SnapshotDriver,
 } from '../snapshot-types.js'
-import {CreateFlags, DomainState, LifecycleEvent, ResumedDetail, RunningReason, ShutoffReason, SuspendedDetail} from '../types.js'
+import {
+  CreateFlags,
+  DomainState,
+  LifecycleEvent,
+  ResumedDetail,
+  RunningReason,
+  ShutoffReason,
+  SuspendedDetail,
+  type DomainEventMsg,
+} from '../types.js'
 import {D, type QemuContext, type QemuDomain} from './context.js'
 import * as lifecycle from './lifecycle.js'
 import {QemuSnapshotStore} from './snapshot-store.js'
@@ -47,6 +56,21 @@ export class QemuSnapshots extends SnapshotQueries implements SnapshotDriver {
     super()
     this.store = new QemuSnapshotStore(`${ctx.store.dirs.stateDir}/snapshot`, ctx.log)
     this.qemuImg = qemuImgFor(ctx.emulator)
+    // A domain that leaves the list (a transient one stopped, an inactive one undefined) takes
+    // its snapshot metadata along, as libvirt's does.
+    ctx.events.on('domain', (m: DomainEventMsg) => {
+      if (m.kind === 'lifecycle' && (m.event === LifecycleEvent.STOPPED || m.event === LifecycleEvent.UNDEFINED)) {
+        setImmediate(() => void this.forget(m.dom.uuid, m.dom.name))
+      }
+    })
+  }
+
+  private async forget(uuid: string, name: string): Promise<void> {
+    if (this.ctx.domains.findByUuid(uuid) || !this.lists.has(uuid)) return
+    this.lists.delete(uuid)
+    await this.store
+      .drop(name)
+      .catch((err: unknown) => this.ctx.log.warn(`qemu: cannot remove snapshot metadata of '${name}': ${(err as Error).message}`))
   }
 
   /** Reads the metadata of every known domain (the driver calls this once its domains are loaded). */
@@ -170,7 +194,7 @@ export class QemuSnapshots extends SnapshotQueries implements SnapshotDriver {
       // A shut-off snapshot: the guest stops first.
       await this.stopFromSnapshot(dom)
     }
-    await this.restoreConfig(dom, s)
+    const redefined = await this.restoreConfig(dom, s)
     if (online) {
       if (!dom.run) await start.create(this.ctx, dom.uuid, CreateFlags.PAUSED)
       await this.ctx.withJob(dom, () => this.loadLive(dom, s, disks, wantPaused))
@@ -184,6 +208,7 @@ export class QemuSnapshots extends SnapshotQueries implements SnapshotDriver {
     const list = this.snaps(dom.uuid)
     list.setCurrent(s)
     await this.save(dom)
+    if (redefined) this.ctx.emitLifecycle(this.ctx.ref(dom), LifecycleEvent.DEFINED, FromSnapshotDetail.DEFINED)
   }
 
   /** Loads a snapshot's memory and disks into the running guest, then sets the state it asks for. */
@@ -217,15 +242,20 @@ export class QemuSnapshots extends SnapshotQueries implements SnapshotDriver {
     await this.ctx.saveStatus(dom)
   }
 
-  /** The persistent definition goes back to the one the snapshot recorded, as libvirt's revert does. */
-  private async restoreConfig(dom: QemuDomain, s: SnapshotObj): Promise<void> {
+  /**
+   * The persistent definition goes back to the one the snapshot recorded, as libvirt's revert does
+   * (which reports it with a DEFINED "from snapshot" event once the revert is done). Returns whether
+   * there was one to restore.
+   */
+  private async restoreConfig(dom: QemuDomain, s: SnapshotObj): Promise<boolean> {
     const recorded: DomainDef | undefined = s.def.inactiveDomain ?? s.def.domain
-    if (!dom.config || !recorded) return
+    if (!dom.config || !recorded) return false
     const xml = formatDomainXml(recorded, {secure: true})
-    if (xml === formatDomainXml(dom.config, {secure: true})) return
-    await this.ctx.store.writeConfig(dom.name, xml)
-    dom.config = cloneDomainDef(recorded)
-    this.ctx.emitLifecycle(this.ctx.ref(dom), LifecycleEvent.DEFINED, FromSnapshotDetail.DEFINED)
+    if (xml !== formatDomainXml(dom.config, {secure: true})) {
+      await this.ctx.store.writeConfig(dom.name, xml)
+      dom.config = cloneDomainDef(recorded)
+    }
+    return true
   }
 
   async snapshotDelete(uuid: string, name: string, flags: number): Promise<void> {
