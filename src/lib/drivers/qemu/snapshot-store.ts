@@ -52,18 +52,28 @@ export class QemuSnapshotStore {
     return list
   }
 
-  /** Brings the domain's files in line with `list`: changed ones rewritten, dropped ones removed. */
+  /**
+   * Brings the domain's files in line with `list`: changed ones rewritten (concurrently: their
+   * syncs then share the filesystem's journal commits), dropped ones removed.
+   */
   async save(domName: string, list: SnapshotList): Promise<void> {
     const dir = this.dir(domName)
     const keep = new Set<string>()
+    const writes: Array<[string, string]> = []
     for (const s of list.all()) {
       const file = join(dir, `${s.def.name}.xml`)
       keep.add(file)
       const xml = formatSnapshotXml(s.def, {secure: true, internalCurrent: list.isCurrent(s)})
-      if (this.written.get(file) === xml) continue
+      if (this.written.get(file) !== xml) writes.push([file, xml])
+    }
+    if (writes.length > 0) {
       await fsp.mkdir(dir, {recursive: true, mode: 0o700})
-      await writeFileAtomic(file, xml, 0o600)
-      this.written.set(file, xml)
+      await Promise.all(
+        writes.map(async ([file, xml]) => {
+          await writeFileAtomic(file, xml, 0o600)
+          this.written.set(file, xml)
+        }),
+      )
     }
     let names: string[] = []
     try {
