@@ -11,6 +11,7 @@ import {registerDomains} from './remote/domain.js'
 import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
+import {registerSnapshots} from './remote/snapshot.js'
 import {registerEvents} from './remote/events.js'
 import {registerConsole} from './remote/console.js'
 
@@ -27,6 +28,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerNetworks(on)
   registerStorage(on)
   registerSecrets(on)
+  registerSnapshots(on)
   registerEvents(on)
   registerConsole(on)
   return {program: remote, handle: handlers.handle}

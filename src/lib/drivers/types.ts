@@ -6,6 +6,7 @@
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {ConsoleDriver} from './console-types.js'
+import type {SnapshotDriver} from './snapshot-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -181,6 +182,8 @@ export interface HypervisorDriver extends ConsoleDriver {
    * pools, like libvirt's); connections to it use these instead of the host's.
    */
   readonly own?: {network: NetworkDriver; storage: StorageDriver}
+  /** Domain snapshots, where the driver has them (snapshot-types.ts). */
+  readonly snapshots?: SnapshotDriver
 }
 
 export interface NetworkRef {

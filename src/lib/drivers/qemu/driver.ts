@@ -13,6 +13,7 @@
  *   exit.ts         noticing QEMU's exit (child exit, monitor close + polling, sweep)
  *   reattach.ts     finding guests again after a daemon restart
  *   stats.ts        getInfo and bulk stats
+ *   snapshot.ts     internal snapshots (`snapshots`), with snapshot-store.ts and snapshot-qemu.ts
  *   logd-lockd.ts   logs through virtlogd, disk locks in virtlockd (clients given in options)
  *   argv.ts, capabilities.ts, process.ts, qmp.ts, state.ts: QEMU argv, probing, processes,
  *                   the QMP client, files on disk
@@ -39,6 +40,8 @@ import * as start from './start.js'
 import * as stats from './stats.js'
 import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
+import {QemuSnapshots} from './snapshot.js'
+import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 export {ShutdownFlags} from './lifecycle.js'
 
@@ -74,6 +77,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly emulator: string
   private readonly mode: 'system' | 'session'
   private readonly ctx: QemuContext
+  /** Internal snapshots and their metadata (snapshot.ts). */
+  readonly snapshots: QemuSnapshots
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -85,6 +90,7 @@ export class QemuDriver implements HypervisorDriver {
     const store = new QemuStateStore(opts.dirs)
     const helpers = new GuestHelpers(opts.logd, opts.lockd, opts.log)
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
+    this.snapshots = new QemuSnapshots(this.ctx)
   }
 
   /** Probes QEMU (cached), loads persistent definitions and reattaches to running guests. */
@@ -106,6 +112,7 @@ export class QemuDriver implements HypervisorDriver {
     ctx.probe = {caps, target, host, capsXml: buildCapabilitiesXml(caps, host, kvm)}
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)
+    await this.snapshots.load()
     this.sweepTimer = setInterval(() => sweep(ctx), 1000)
     this.sweepTimer.unref()
   }
@@ -218,7 +225,11 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private matches(d: QemuDomain, flags: number): boolean {
-    return matchDomain({state: d.state, persistent: d.config !== undefined, autostart: d.autostart}, flags, isActive(d))
+    return matchDomain(
+      {state: d.state, persistent: d.config !== undefined, autostart: d.autostart, snapshots: this.snapshots.snapshotCount(d.uuid)},
+      flags,
+      isActive(d),
+    )
   }
 
   listDomains(flags: number): DomainRef[] {
@@ -257,7 +268,8 @@ export class QemuDriver implements HypervisorDriver {
     return definitions.defineXML(this.ctx, xml)
   }
 
-  undefine(uuid: string): Promise<void> {
+  async undefine(uuid: string, flags = 0): Promise<void> {
+    await this.snapshots.checkUndefine(uuid, (flags & UNDEFINE_SNAPSHOTS_METADATA) !== 0)
     return definitions.undefine(this.ctx, uuid)
   }
 

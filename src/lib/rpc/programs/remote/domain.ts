@@ -52,7 +52,6 @@ export const domainProcs = {
   DOMAIN_IS_ACTIVE: proc(150, dom, intRet('active'), {ro: true}),
   DOMAIN_IS_PERSISTENT: proc(151, dom, intRet('persistent'), {ro: true}),
   DOMAIN_HAS_MANAGED_SAVE_IMAGE: proc(183, domFlags, intRet('result'), {ro: true}),
-  DOMAIN_SNAPSHOT_NUM: proc(187, domFlags, num, {ro: true}),
   DOMAIN_CREATE_WITH_FLAGS: proc(196, domFlags, retDom),
   DOMAIN_OPEN_CONSOLE: proc(201, t.struct({dom: domainHandle, dev_name: t.optString, flags: t.uint}), t.voidType),
   DOMAIN_IS_UPDATED: proc(202, dom, intRet('updated'), {ro: true}),
