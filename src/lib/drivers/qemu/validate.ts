@@ -12,6 +12,8 @@ import type {DomainDef, DomainDisk} from '../../conf/domain.js'
 import {attr, child, childrenNamed, el, type XmlElement} from '../../conf/xml.js'
 import {NIC_MODELS, VIDEO_MODELS, cpuTopology, defaultBus, isQ35, placeDisks, unsupported} from './argv.js'
 import type {QemuMachine} from './capabilities.js'
+import {prepareDevices} from './addresses.js'
+import {validateDevices} from './validate-devices.js'
 
 const D = ErrorDomain.QEMU
 
@@ -82,6 +84,16 @@ export function applyQemuDefaults(def: DomainDef, target: QemuTarget): void {
   for (const s of def.devices.serials) s.targetType ??= 'isa-serial'
   const devs = devicesEl(def.root)
   if (!child(devs, 'memballoon')) devs.children.push(el('memballoon', {model: 'virtio'}))
+  // Implicit devices and addresses, as libvirt assigns them at define time (pc and q35 machines).
+  if (isPcMachine(def.os.machine)) {
+    validateDevices(def)
+    prepareDevices(def)
+  }
+}
+
+/** The x86 PC machines (i440fx and q35) whose devices vctl lays out as libvirt does. */
+export function isPcMachine(machine: string | undefined): boolean {
+  return machine !== undefined && (machine === 'pc' || machine === 'q35' || machine.startsWith('pc-i440fx') || machine.startsWith('pc-q35'))
 }
 
 /** Refuses what this emulator or driver cannot run, with libvirt's error codes and wording. */
@@ -176,9 +188,10 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     }
   }
   for (const g of def.devices.graphics) {
-    if (g.type !== 'vnc') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
-    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`vnc port must be in range [5900,65535]`)
+    if (g.type !== 'vnc' && g.type !== 'spice') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
+    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`${g.type} port must be in range [5900,65535]`)
   }
+  validateDevices(def)
   for (const v of childrenNamed(child(def.root, 'devices'), 'video')) {
     const model = attr(child(v, 'model'), 'type') ?? 'vga'
     if (model !== 'none' && !(model in VIDEO_MODELS)) throw unsupported(`video type '${model}' is not supported by vctl's qemu driver`)
