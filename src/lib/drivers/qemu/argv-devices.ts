@@ -109,7 +109,7 @@ export function pushControllers(def: DomainDef, push: Push): void {
           break
         case 'sata':
           // q35's first SATA controller is built in (QEMU calls its bus 'ide').
-          if (!(q35 && index === 0)) push('-device', `ich9-ahci,id=sata${index}${at}`)
+          if (!(q35 && index === 0)) push('-device', `ahci,id=sata${index}${at}`)
           break
         case 'virtio-serial':
           push('-device', `virtio-serial-pci,id=virtio-serial${index}${at}`)

@@ -174,6 +174,13 @@ function channelDefaults(devs: XmlElement): void {
   }
 }
 
+/** The first serial port is also the console when there is none (libvirt's console compatibility). */
+function serialConsole(def: DomainDef): void {
+  const first = def.devices.serials[0] as DomainDef['devices']['serials'][number] | undefined
+  if (first === undefined || def.devices.consoles.length > 0) return
+  def.devices.consoles.push({type: first.type, path: first.path, targetType: 'serial', targetPort: first.targetPort})
+}
+
 /** Serial ports show the QEMU device behind them: `<target type='isa-serial'><model name='isa-serial'/></target>`. */
 function serialModels(def: DomainDef): void {
   for (const s of def.devices.serials) {
@@ -213,4 +220,5 @@ export function addImplicitDevices(def: DomainDef): void {
   graphicsDefaults(def)
   channelDefaults(devs)
   serialModels(def)
+  serialConsole(def)
 }

@@ -1,0 +1,98 @@
+/**
+ * The guest's devices as written, against real libvirt 9.0 (test/golden/devices, made by its
+ * generate.sh from virt-install 4.1's default XML for pc and q35, SPICE and VNC, and a few
+ * hand-written device zoos):
+ *  - what `dumpxml --inactive` shows after define (`<os>` and `<devices>`: implicit controllers and
+ *    devices, PCI/USB/drive/virtio-serial addresses, defaults) equals libvirt's;
+ *  - the QEMU command line has the same devices with the same options as libvirt's
+ *    `domxml-to-native qemu-argv` (compared device by device, see helpers/qemu-devices.ts);
+ *  - defining the dumped XML again changes nothing (addresses are stable).
+ */
+import {readdirSync, readFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+
+import test from 'ava'
+
+import {formatDomainXml, parseDomainXml, type DomainDef} from '../src/lib/conf/domain.js'
+import {buildQemuArgv} from '../src/lib/drivers/qemu/argv.js'
+import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
+import {deviceGroups, diffDevices} from './helpers/qemu-devices.js'
+
+const DIR = resolve(import.meta.dirname, 'golden/devices')
+const EMULATOR = '/usr/bin/qemu-system-x86_64'
+
+const target: QemuTarget = {
+  emulator: EMULATOR,
+  arch: 'x86_64',
+  machines: [
+    {name: 'pc-i440fx-7.2', alias: 'pc', isDefault: true, maxCpus: 255, deprecated: false},
+    {name: 'pc-q35-7.2', alias: 'q35', isDefault: false, maxCpus: 288, deprecated: false},
+  ],
+  cpuModels: ['qemu64', 'max', 'host'],
+  kvm: true,
+  sandbox: true,
+}
+
+function define(xml: string): DomainDef {
+  const def = parseDomainXml(xml)
+  applyQemuDefaults(def, target)
+  validateForQemu(def, target)
+  return def
+}
+
+/** The `<os>` and `<devices>` elements of a domain XML, as text. */
+function osAndDevices(xml: string): string {
+  const os = /\n {2}<os>[\s\S]*?\n {2}<\/os>\n/.exec(xml)?.[0] ?? ''
+  const devices = /\n {2}<devices>[\s\S]*?\n {2}<\/devices>\n/.exec(xml)?.[0] ?? ''
+  return os + devices
+}
+
+function argvOf(def: DomainDef): string[] {
+  return buildQemuArgv(def, {
+    emulator: EMULATOR,
+    monitorPath: '/run/vctl/qemu/x.monitor',
+    sandbox: true,
+    channelDir: '/run/vctl/qemu/channel/domain-1',
+    graphicsPorts: def.devices.graphics.map((_, i) => 5900 + i),
+  })
+}
+
+const cases = readdirSync(DIR)
+  .filter((f) => f.endsWith('.xml') && !f.endsWith('.libvirt.xml'))
+  .map((f) => f.slice(0, -4))
+  .sort()
+
+test('the golden cases cover virt-install for pc and q35, spice and vnc', (t) => {
+  for (const m of ['pc', 'q35']) for (const g of ['spice', 'vnc']) for (const v of ['generic', 'linux']) t.true(cases.includes(`vi-${m}-${g}-${v}`))
+})
+
+for (const name of cases) {
+  const input = readFileSync(join(DIR, `${name}.xml`), 'utf8')
+
+  test(`${name}: dumpxml after define matches libvirt's (os, devices)`, (t) => {
+    const expected = readFileSync(join(DIR, `${name}.libvirt.xml`), 'utf8')
+    const actual = formatDomainXml(define(input), {secure: true})
+    t.is(osAndDevices(actual), osAndDevices(expected))
+  })
+
+  test(`${name}: defining the dumped XML again keeps every address`, (t) => {
+    const once = formatDomainXml(define(input), {secure: true})
+    const twice = formatDomainXml(define(once), {secure: true})
+    t.is(twice, once)
+  })
+
+  test(`${name}: QEMU gets libvirt's devices, device by device`, (t) => {
+    const expected = readFileSync(join(DIR, `${name}.libvirt.args`), 'utf8')
+      .trim()
+      .split('\n')
+    const actual = argvOf(define(input))
+    t.true(deviceGroups(expected).size > 3)
+    t.deepEqual(diffDevices(expected, actual), [])
+  })
+}
+
+test('a device libvirt does not support is refused with its error', (t) => {
+  const xml = readFileSync(join(DIR, 'zoo-q35.xml'), 'utf8').replace("model='i6300esb'", "model='itco'")
+  const err = t.throws(() => define(xml))
+  t.is(err?.message, "unsupported configuration: unknown watchdog model 'itco'")
+})
