@@ -86,9 +86,27 @@ export function applyQemuDefaults(def: DomainDef, target: QemuTarget): void {
   if (!child(devs, 'memballoon')) devs.children.push(el('memballoon', {model: 'virtio'}))
   // Implicit devices and addresses, as libvirt assigns them at define time (pc and q35 machines).
   if (isPcMachine(def.os.machine)) {
+    cpuAndClockDefaults(def)
     validateDevices(def)
     prepareDevices(def)
   }
+}
+
+/**
+ * libvirt's x86 CPU and clock defaults: QEMU's default model (qemu64) spelt out when no CPU is
+ * given, check='none' migratable='on' for host-passthrough, and a UTC clock.
+ */
+function cpuAndClockDefaults(def: DomainDef): void {
+  let cpu = child(def.root, 'cpu')
+  if (cpu === undefined && def.cpu === undefined) {
+    cpu = el('cpu', {mode: 'custom', match: 'exact', check: 'none'}, [el('model', {fallback: 'forbid'}, ['qemu64'])])
+    def.root.children.push(cpu)
+    def.cpu = {mode: 'custom', model: 'qemu64'}
+  } else if (cpu !== undefined && def.cpu?.mode === 'host-passthrough') {
+    if (attr(cpu, 'check') === undefined) cpu.attrs.push(['check', 'none'])
+    if (attr(cpu, 'migratable') === undefined) cpu.attrs.push(['migratable', 'on'])
+  }
+  if (child(def.root, 'clock') === undefined) def.root.children.push(el('clock', {offset: 'utc'}))
 }
 
 /** The x86 PC machines (i440fx and q35) whose devices vctl lays out as libvirt does. */
