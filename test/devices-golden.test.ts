@@ -16,7 +16,7 @@ import test from 'ava'
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../src/lib/conf/domain.js'
 import {buildQemuArgv} from '../src/lib/drivers/qemu/argv.js'
 import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
-import {deviceGroups, diffDevices} from './helpers/qemu-devices.js'
+import {deviceGroups, diffDevices, normalised} from './helpers/qemu-devices.js'
 
 const DIR = resolve(import.meta.dirname, 'golden/devices')
 const EMULATOR = '/usr/bin/qemu-system-x86_64'
@@ -38,14 +38,6 @@ function define(xml: string): DomainDef {
   applyQemuDefaults(def, target)
   validateForQemu(def, target)
   return def
-}
-
-/**
- * A domain XML as compared: libvirt writes `<metadata>` content with libxml2's double quotes,
- * vctl with single quotes like the rest of the document (a difference kept, outside the devices).
- */
-export function normalised(xml: string): string {
-  return xml.replace(/<metadata>[\s\S]*?<\/metadata>/, (m) => m.replaceAll('"', "'")).trimEnd()
 }
 
 function argvOf(def: DomainDef): string[] {

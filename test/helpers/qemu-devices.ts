@@ -121,3 +121,12 @@ export function diffDevices(expected: readonly string[], actual: readonly string
   for (const k of a.keys()) if (!e.has(k)) out.push(`extra ${k}: ${JSON.stringify(a.get(k))}`)
   return out
 }
+
+/**
+ * A domain XML as compared with libvirt's: libvirt writes `<metadata>` content with libxml2's
+ * double quotes, vctl with single quotes like the rest of the document (a difference kept,
+ * outside the devices); trailing blank lines do not count.
+ */
+export function normalised(xml: string): string {
+  return xml.replace(/<metadata>[\s\S]*?<\/metadata>/, (m) => m.replaceAll('"', "'")).trimEnd()
+}
