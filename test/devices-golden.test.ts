@@ -14,6 +14,7 @@ import {join, resolve} from 'node:path'
 import test from 'ava'
 
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../src/lib/conf/domain.js'
+import {attr, child, childrenNamed, parseXml} from '../src/lib/conf/xml.js'
 import {buildQemuArgv} from '../src/lib/drivers/qemu/argv.js'
 import {applyQemuDefaults, validateForQemu, type QemuTarget} from '../src/lib/drivers/qemu/validate.js'
 import {deviceGroups, diffDevices, normalised} from './helpers/qemu-devices.js'
@@ -50,6 +51,29 @@ function argvOf(def: DomainDef): string[] {
   })
 }
 
+/**
+ * domxml-to-native rebuilds every interface (as a tap) and so drops the PCI address an interface
+ * was given in the XML: the NICs' placement is taken from libvirt's dumpxml instead, where the
+ * definition keeps it, in QEMU's syntax.
+ */
+function nicsAsDefined(args: string[], libvirtXml: string): string[] {
+  const root = parseXml(libvirtXml, 'golden')
+  const q35 = attr(child(child(root, 'os'), 'type'), 'machine')?.startsWith('pc-q35') === true
+  const nics = childrenNamed(child(root, 'devices'), 'interface')
+  return args.map((a) => {
+    const m = /"id":"net(\d+)"/.exec(a)
+    const addr = m ? child(nics[Number(m[1])], 'address') : undefined
+    if (!m || attr(addr, 'type') !== 'pci') return a
+    const o = JSON.parse(a) as Record<string, unknown>
+    const bus = Number.parseInt(attr(addr, 'bus') ?? '0', 16)
+    const slot = Number.parseInt(attr(addr, 'slot') ?? '0', 16)
+    const fn = Number.parseInt(attr(addr, 'function') ?? '0', 16)
+    o.bus = bus === 0 ? (q35 ? 'pcie.0' : 'pci.0') : `pci.${bus}`
+    o.addr = fn === 0 ? `0x${slot.toString(16)}` : `0x${slot.toString(16)}.0x${fn.toString(16)}`
+    return JSON.stringify(o)
+  })
+}
+
 const cases = readdirSync(DIR)
   .filter((f) => f.endsWith('.xml') && !f.endsWith('.libvirt.xml'))
   .map((f) => f.slice(0, -4))
@@ -75,9 +99,12 @@ for (const name of cases) {
   })
 
   test(`${name}: QEMU gets libvirt's devices, device by device`, (t) => {
-    const expected = readFileSync(join(DIR, `${name}.libvirt.args`), 'utf8')
-      .trim()
-      .split('\n')
+    const expected = nicsAsDefined(
+      readFileSync(join(DIR, `${name}.libvirt.args`), 'utf8')
+        .trim()
+        .split('\n'),
+      readFileSync(join(DIR, `${name}.libvirt.xml`), 'utf8'),
+    )
     const actual = argvOf(define(input))
     t.true(deviceGroups(expected).size > 3)
     t.deepEqual(diffDevices(expected, actual), [])

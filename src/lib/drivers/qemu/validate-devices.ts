@@ -88,6 +88,7 @@ export function validateDevices(def: DomainDef): void {
   const q35 = isQ35(def.os.machine)
   const spice = def.devices.graphics.some((g) => g.type === 'spice')
   let watchdogs = 0
+  let videos = 0
   for (const e of elements(def)) {
     if (!HANDLED.has(e.name)) throw unsupported(`device <${e.name}> is not supported by vctl's qemu driver`)
     switch (e.name) {
@@ -139,6 +140,16 @@ export function validateDevices(def: DomainDef): void {
         if (++watchdogs > 1) throw errors.internal(D, 'only a single watchdog device is supported')
         const action = attr(e, 'action') ?? 'reset'
         if (!WATCHDOG_ACTIONS.has(action)) throw unsupported(`watchdog action '${action}' is not supported by vctl's qemu driver`)
+        break
+      }
+      case 'video': {
+        const model = child(e, 'model')
+        const type = attr(model, 'type') ?? 'vga'
+        if (type !== 'qxl' && type !== 'virtio' && type !== 'none') {
+          if (videos > 0) throw unsupported(`video type '${type}' is only valid as primary video device`)
+          if ((attr(model, 'heads') ?? '1') !== '1') throw unsupported(`video type '${type}' doesn't support multiple 'heads'`)
+        }
+        videos++
         break
       }
       case 'memballoon': {
