@@ -72,8 +72,14 @@ function checkController(c: XmlElement, q35: boolean): void {
   if (models === undefined) throw unsupported(`controller type '${type}' is not supported by vctl's qemu driver`)
   if (!models.has(model)) throw unsupported(`${type} controller model '${model ?? ''}' is not supported by vctl's qemu driver`)
   if (type === 'ide' && q35) throw unsupported('IDE controllers are unsupported for this QEMU binary or machine type')
-  if (type === 'pci' && model === (q35 ? 'pci-root' : 'pcie-root')) {
-    throw unsupported(`${model} controller is not supported by the ${q35 ? 'q35' : 'i440fx'} machine type`)
+  // Index 0 is the root (a root model without an index gets index 0).
+  const index = attr(c, 'index') ?? (model === 'pci-root' || model === 'pcie-root' ? '0' : undefined)
+  if (type === 'pci' && index === '0' && model !== (q35 ? 'pcie-root' : 'pci-root')) {
+    const want = q35 ? 'pcie-root' : 'pci-root'
+    throw errors.xmlError(
+      D,
+      `The PCI controller with index='0' must be model='${want}' for this machine type, but model='${model ?? ''}' was found instead`,
+    )
   }
 }
 
@@ -88,6 +94,7 @@ export function validateDevices(def: DomainDef): void {
   const q35 = isQ35(def.os.machine)
   const spice = def.devices.graphics.some((g) => g.type === 'spice')
   let watchdogs = 0
+  const usbOff = elements(def).some((e) => e.name === 'controller' && attr(e, 'type') === 'usb' && attr(e, 'model') === 'none')
   let videos = 0
   for (const e of elements(def)) {
     if (!HANDLED.has(e.name)) throw unsupported(`device <${e.name}> is not supported by vctl's qemu driver`)
@@ -101,6 +108,7 @@ export function validateDevices(def: DomainDef): void {
         if (buses === undefined) throw unsupported(`input type '${type}' is not supported by vctl's qemu driver`)
         const bus = attr(e, 'bus') ?? (type === 'tablet' ? 'usb' : 'ps2')
         if (!buses.has(bus)) throw unsupported(`input ${type} on bus '${bus}' is not supported by vctl's qemu driver`)
+        if (bus === 'usb' && usbOff) throw unsupported("Can't add USB input device. USB bus is disabled")
         break
       }
       case 'sound': {
