@@ -108,6 +108,9 @@ for (const name of cases) {
     const actual = argvOf(define(input))
     t.true(deviceGroups(expected).size > 3)
     t.deepEqual(diffDevices(expected, actual), [])
+    // In libvirt's order too (QEMU creates devices in command-line order).
+    const order = (argv: string[]) => [...deviceGroups(argv).keys()].filter((k) => !k.startsWith('-blockdev'))
+    t.deepEqual(order(actual), order(expected))
   })
 }
 
