@@ -85,6 +85,12 @@ const refused: [string, string, number, string][] = [
   ],
   [
     'pc',
+    "<channel type='unix'><target type='virtio' name='../x'/></channel>",
+    67,
+    "unsupported configuration: channel name '../x' cannot name a socket: give the channel <source mode='bind' path='...'/>",
+  ],
+  [
+    'pc',
     "<graphics type='vnc'/><channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>",
     67,
     'unsupported configuration: spicevmc channel requires a spice graphics device',

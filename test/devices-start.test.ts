@@ -103,9 +103,17 @@ for (const name of ['vi-pc-spice-linux', 'vi-q35-spice-linux', 'vi-pc-vnc-generi
     t.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort())
     for (const [k, v] of expected) t.is(actual.get(k), v, k)
 
+    // The display listens on loopback, on the port the live XML names.
+    const live = drv.getXMLDesc(ref.uuid, 0)
+    const g =
+      /<graphics type='(?:vnc|spice)' port='(\d+)' autoport='yes' listen='127\.0\.0\.1'>\s*<listen type='address' address='127\.0\.0\.1'\/>/.exec(
+        live,
+      )
+    t.truthy(g, live)
+    t.true(cmdline.some((a) => a.includes(`127.0.0.1:${Number(g?.[1]) - 5900}`) || a.includes(`port=${g?.[1]},addr=127.0.0.1`)))
+
     // The guest agent's socket is the daemon's, named in the live XML.
     if (name.endsWith('-linux')) {
-      const live = drv.getXMLDesc(ref.uuid, 0)
       const path = /<channel type='unix'>\s*<source mode='bind' path='([^']+)'\/>/.exec(live)?.[1]
       t.truthy(path)
       t.true(existsSync(path!))

@@ -135,6 +135,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     graphicsPorts.forEach((p, i) => {
       if (p !== undefined) def.devices.graphics[i].port = p
     })
+    // The live XML names the address QEMU listens on (loopback unless given), as libvirt's does.
+    for (const g of def.devices.graphics) if (g.type === 'vnc' || g.type === 'spice') g.listen ??= '127.0.0.1'
     const monitorPath = ctx.store.monitorPath(def.name, id)
     if (Buffer.byteLength(monitorPath) > 107) throw errors.internal(D, `UNIX socket path '${monitorPath}' too long`)
     await fsp.rm(monitorPath, {force: true})

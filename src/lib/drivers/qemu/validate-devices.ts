@@ -132,7 +132,12 @@ export function validateDevices(def: DomainDef): void {
         } else if (type !== 'unix') {
           throw unsupported(`channel type '${type}' is not supported by vctl's qemu driver`)
         }
-        if (attr(target, 'name') === undefined) throw unsupported('virtio channel needs a target name')
+        const name = attr(target, 'name')
+        if (name === undefined) throw unsupported('virtio channel needs a target name')
+        // A unix channel without a path gets a socket named after it in the daemon's directory.
+        if (type === 'unix' && attr(child(e, 'source'), 'path') === undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+          throw unsupported(`channel name '${name}' cannot name a socket: give the channel <source mode='bind' path='...'/>`)
+        }
         break
       }
       case 'redirdev':
