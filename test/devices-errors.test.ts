@@ -97,6 +97,22 @@ const refused: [string, string, number, string][] = [
   ],
 ]
 
+test('clock and timers vctl cannot express are refused', (t) => {
+  const dom = (clock: string) => parseDomainXml(`<domain type='qemu'><name>c</name><memory>131072</memory><os><type>hvm</type></os>${clock}</domain>`)
+  for (const [clock, message] of [
+    ["<clock offset='variable' adjustment='10'/>", "unsupported configuration: clock offset 'variable' is not supported by vctl's qemu driver"],
+    [
+      "<clock offset='utc'><timer name='tsc' present='yes'/></clock>",
+      "unsupported configuration: timer 'tsc' is not supported by vctl's qemu driver",
+    ],
+    ["<clock offset='utc'><timer name='rtc' tickpolicy='merge'/></clock>", "unsupported configuration: unsupported rtc timer tickpolicy 'merge'"],
+  ]) {
+    const def = dom(clock)
+    applyQemuDefaults(def, target)
+    t.is(t.throws(() => validateForQemu(def, target))?.message, message)
+  }
+})
+
 for (const [machine, devices, code, message] of refused) {
   test(`refused: ${message}`, (t) => {
     const err = t.throws<VirError>(() => define(machine, devices), {instanceOf: VirError})

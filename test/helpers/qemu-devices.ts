@@ -1,8 +1,9 @@
 /**
  * Compares two QEMU command lines device by device, whatever their syntax: libvirt 9.0 writes
  * `-device`, `-object`, `-blockdev` and `-audiodev` as JSON, vctl as key=value. Each device-like
- * option becomes a map of its properties (values as strings, booleans as on/off) keyed by its id;
- * machine-wide options (-machine, -cpu, -smp, -rtc, -global, ...) are not part of it.
+ * option becomes a map of its properties (values as strings, booleans as on/off) keyed by its id,
+ * and so do -rtc, each -global and -no-hpet; the rest of the machine's options (-machine, -cpu,
+ * -smp, -accel, ...) are not part of it.
  *
  * Normalised on purpose (differences vctl keeps, or host-specific values):
  *  - block node names: libvirt numbers them from the last disk down (libvirt-2-format is the first
@@ -13,7 +14,9 @@
  *    domxml-to-native turns every interface into a tap fd).
  */
 
-const DEVICE_OPTIONS = new Set(['-device', '-object', '-blockdev', '-audiodev', '-chardev', '-spice', '-vnc', '-watchdog-action'])
+const DEVICE_OPTIONS = new Set(['-device', '-object', '-blockdev', '-audiodev', '-chardev', '-spice', '-vnc', '-watchdog-action', '-rtc', '-global'])
+/** Options without a value that are compared too. */
+const FLAGS = new Set(['-no-hpet'])
 
 export type Props = Record<string, string>
 
@@ -87,9 +90,16 @@ export function deviceGroups(argv: readonly string[]): Map<string, Props> {
     return `${nodes.get(m[1])!}-${m[2]}`
   }
   let anon = 0
-  for (let i = 0; i < argv.length - 1; i++) {
+  for (let i = 0; i < argv.length; i++) {
     const opt = argv[i]
-    if (!DEVICE_OPTIONS.has(opt)) continue
+    if (FLAGS.has(opt)) out.set(opt, {})
+    if (!DEVICE_OPTIONS.has(opt) || i === argv.length - 1) continue
+    if (opt === '-global' || opt === '-rtc') {
+      const v = argv[++i]
+      const key = opt === '-global' ? `-global ${v.slice(0, v.indexOf('='))}` : '-rtc'
+      out.set(key, parseKeyValue(opt === '-global' ? v.slice(v.indexOf('=') + 1) : v, 'value'))
+      continue
+    }
     const p = parseOption(opt, argv[++i])
     if (opt === '-chardev' && p.id === 'charmonitor') continue
     if (opt === '-object' && (p.id === 'masterKey0' || p.id === 'pc.ram')) continue

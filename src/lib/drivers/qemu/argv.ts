@@ -20,6 +20,7 @@ import {
   pushWatchdog,
 } from './argv-devices.js'
 import {pushAudio, pushGraphics} from './argv-graphics.js'
+import {machineProps, pushClock, pushPm} from './argv-machine.js'
 
 const D = ErrorDomain.QEMU
 
@@ -229,7 +230,7 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   push('-S')
   push('-msg', 'timestamp=on')
   const pcLike = machine.startsWith('pc') || machine === 'q35' || machine === 'isapc'
-  push('-machine', `${qemuOptEscape(machine)},accel=${accel}${pcLike ? ',usb=off' : ''},dump-guest-core=off`)
+  push('-machine', `${qemuOptEscape(machine)},accel=${accel}${pcLike ? ',usb=off' : ''}${machineProps(def)},dump-guest-core=off`)
   push('-cpu', cpuArg(def))
   push('-m', String(Math.ceil(def.memoryKiB / 1024)))
   const topo = cpuTopology(def) ?? {sockets: def.vcpus, dies: 1, cores: 1, threads: 1}
@@ -238,9 +239,10 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   push('-no-user-config', '-nodefaults')
   push('-chardev', `socket,id=charmonitor,path=${qemuOptEscape(opts.monitorPath)},server=on,wait=off`)
   push('-mon', 'chardev=charmonitor,id=monitor,mode=control')
-  push('-rtc', 'base=utc')
+  pushClock(def, push)
   if (def.onReboot === 'destroy') push('-no-reboot')
   if (def.onPoweroff === 'restart') push('-action', 'shutdown=pause')
+  pushPm(def, push)
   push('-boot', 'strict=on')
   if (def.os.kernel !== undefined) push('-kernel', def.os.kernel)
   if (def.os.initrd !== undefined) push('-initrd', def.os.initrd)

@@ -14,6 +14,7 @@ import {NIC_MODELS, VIDEO_MODELS, cpuTopology, defaultBus, isQ35, placeDisks, un
 import type {QemuMachine} from './capabilities.js'
 import {prepareDevices} from './addresses.js'
 import {validateDevices} from './validate-devices.js'
+import {checkMachineOptions} from './argv-machine.js'
 
 const D = ErrorDomain.QEMU
 
@@ -210,6 +211,7 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`${g.type} port must be in range [5900,65535]`)
   }
   validateDevices(def)
+  checkMachineOptions(def)
   for (const v of childrenNamed(child(def.root, 'devices'), 'video')) {
     const model = attr(child(v, 'model'), 'type') ?? 'vga'
     if (model !== 'none' && !(model in VIDEO_MODELS)) throw unsupported(`video type '${model}' is not supported by vctl's qemu driver`)
