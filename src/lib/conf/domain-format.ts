@@ -253,7 +253,7 @@ function formatChr(name: string, c: DomainChr): XmlElement {
 function formatGraphics(g: DomainGraphics, secure: boolean): XmlElement {
   const o = g.xml
   let port = g.port
-  if (port === undefined && g.autoport === true && (g.type === 'vnc' || g.type === 'spice')) port = -1
+  if (port === undefined && g.autoport === true && g.type === 'vnc') port = -1
   const listens: XmlElement[] = []
   let done = false
   for (const l of childrenNamed(o, 'listen')) {
@@ -266,6 +266,7 @@ function formatGraphics(g: DomainGraphics, secure: boolean): XmlElement {
             ['address', g.listen],
           ]),
         )
+      else if (attr(l, 'address') === undefined) listens.push(l)
       continue
     }
     listens.push(l)

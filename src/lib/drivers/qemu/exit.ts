@@ -5,6 +5,7 @@
  * failed), emits the event and cleans up the run's files, logs and locks.
  */
 import * as fsp from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 import {DomainState, LifecycleEvent, ShutoffReason, StoppedDetail} from '../types.js'
 import {noop, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {pidRunning} from './process.js'
@@ -53,6 +54,7 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
     await ctx.finish({name, uuid: dom.uuid}, run, why)
     await ctx.store.removeStatus(name).catch(noop)
     await fsp.rm(run.monitorPath, {force: true}).catch(noop)
+    await fsp.rm(join(dirname(run.monitorPath), 'channel', name), {recursive: true, force: true}).catch(noop)
   })().finally(() => run.resolveExited())
 }
 

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import net from 'node:net'
+import {dirname} from 'node:path'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import type {DomainDef} from '../../conf/domain.js'
 import {attr} from '../../conf/xml.js'
@@ -24,6 +25,7 @@ import {
 } from '../types.js'
 import {buildQemuArgv, fileChardevs, hasVirtioBalloon} from './argv.js'
 import {validateForQemu} from './validate.js'
+import {channelDirFor, fillChannelPaths, prepareChannelDir} from './channels.js'
 import {errnoText} from './capabilities.js'
 import {D, cloneDef, newRun, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {parseForQemu} from './definitions.js'
@@ -133,6 +135,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     graphicsPorts.forEach((p, i) => {
       if (p !== undefined) def.devices.graphics[i].port = p
     })
+    // The live XML names the address QEMU listens on (loopback unless given), as libvirt's does.
+    for (const g of def.devices.graphics) if (g.type === 'vnc' || g.type === 'spice') g.listen ??= '127.0.0.1'
     const monitorPath = ctx.store.monitorPath(def.name, id)
     if (Buffer.byteLength(monitorPath) > 107) throw errors.internal(D, `UNIX socket path '${monitorPath}' too long`)
     await fsp.rm(monitorPath, {force: true})
@@ -150,13 +154,17 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       opened = await h.openLogs(logSock, ident, fileChardevs(def), logPath)
       logd = opened.use
     }
+    const channelDir = channelDirFor(dirname(monitorPath), def.name, id)
+    await prepareChannelDir(def, channelDir)
     const argv = buildQemuArgv(def, {
       emulator: ctx.emulator,
       monitorPath,
       sandbox: ctx.probe.caps.sandbox,
       graphicsPorts,
       chardevFifos: opened?.chardevFifos,
+      channelDir,
     })
+    fillChannelPaths(def, channelDir)
     const headerExtra = `, domain ${def.name} (id ${id})`
     let logPos: Run['logPos']
     if (opened) {
@@ -284,11 +292,11 @@ async function abortStart(ctx: QemuContext, dom: QemuDomain, run: Run | undefine
 async function setGraphicsPasswords(def: DomainDef, qmp: QmpClient): Promise<void> {
   for (const g of def.devices.graphics) {
     const password = attr(g.xml, 'passwd')
-    if (g.type !== 'vnc' || password === undefined) continue
-    await qmp.execute('set_password', {protocol: 'vnc', password})
+    if ((g.type !== 'vnc' && g.type !== 'spice') || password === undefined) continue
+    await qmp.execute('set_password', {protocol: g.type, password})
     const validTo = attr(g.xml, 'passwdValidTo')
     const time = validTo ? `${Math.floor(Date.parse(validTo.endsWith('Z') ? validTo : `${validTo}Z`) / 1000)}` : 'never'
-    await qmp.execute('expire_password', {protocol: 'vnc', time})
+    await qmp.execute('expire_password', {protocol: g.type, time})
   }
 }
 

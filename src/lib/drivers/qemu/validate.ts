@@ -12,6 +12,9 @@ import type {DomainDef, DomainDisk} from '../../conf/domain.js'
 import {attr, child, childrenNamed, el, type XmlElement} from '../../conf/xml.js'
 import {NIC_MODELS, VIDEO_MODELS, cpuTopology, defaultBus, isQ35, placeDisks, unsupported} from './argv.js'
 import type {QemuMachine} from './capabilities.js'
+import {prepareDevices} from './addresses.js'
+import {validateDevices} from './validate-devices.js'
+import {checkMachineOptions} from './argv-machine.js'
 
 const D = ErrorDomain.QEMU
 
@@ -82,6 +85,34 @@ export function applyQemuDefaults(def: DomainDef, target: QemuTarget): void {
   for (const s of def.devices.serials) s.targetType ??= 'isa-serial'
   const devs = devicesEl(def.root)
   if (!child(devs, 'memballoon')) devs.children.push(el('memballoon', {model: 'virtio'}))
+  // Implicit devices and addresses, as libvirt assigns them at define time (pc and q35 machines).
+  if (isPcMachine(def.os.machine)) {
+    cpuAndClockDefaults(def)
+    validateDevices(def)
+    prepareDevices(def)
+  }
+}
+
+/**
+ * libvirt's x86 CPU and clock defaults: QEMU's default model (qemu64) spelt out when no CPU is
+ * given, check='none' migratable='on' for host-passthrough, and a UTC clock.
+ */
+function cpuAndClockDefaults(def: DomainDef): void {
+  let cpu = child(def.root, 'cpu')
+  if (cpu === undefined && def.cpu === undefined) {
+    cpu = el('cpu', {mode: 'custom', match: 'exact', check: 'none'}, [el('model', {fallback: 'forbid'}, ['qemu64'])])
+    def.root.children.push(cpu)
+    def.cpu = {mode: 'custom', model: 'qemu64'}
+  } else if (cpu !== undefined && def.cpu?.mode === 'host-passthrough') {
+    if (attr(cpu, 'check') === undefined) cpu.attrs.push(['check', 'none'])
+    if (attr(cpu, 'migratable') === undefined) cpu.attrs.push(['migratable', 'on'])
+  }
+  if (child(def.root, 'clock') === undefined) def.root.children.push(el('clock', {offset: 'utc'}))
+}
+
+/** The x86 PC machines (i440fx and q35) whose devices vctl lays out as libvirt does. */
+export function isPcMachine(machine: string | undefined): boolean {
+  return machine !== undefined && (machine === 'pc' || machine === 'q35' || machine.startsWith('pc-i440fx') || machine.startsWith('pc-q35'))
 }
 
 /** Refuses what this emulator or driver cannot run, with libvirt's error codes and wording. */
@@ -176,9 +207,11 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     }
   }
   for (const g of def.devices.graphics) {
-    if (g.type !== 'vnc') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
-    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`vnc port must be in range [5900,65535]`)
+    if (g.type !== 'vnc' && g.type !== 'spice') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
+    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`${g.type} port must be in range [5900,65535]`)
   }
+  validateDevices(def)
+  checkMachineOptions(def)
   for (const v of childrenNamed(child(def.root, 'devices'), 'video')) {
     const model = attr(child(v, 'model'), 'type') ?? 'vga'
     if (model !== 'none' && !(model in VIDEO_MODELS)) throw unsupported(`video type '${model}' is not supported by vctl's qemu driver`)
