@@ -469,6 +469,17 @@ const DRIVER_HOOKS: DriverHook[] = [
     },
   },
   {
+    driver: 'network',
+    setup: async (d) => {
+      if (d.paths.mode !== 'system') return // like libvirt: virtual networks need a privileged daemon
+      const {setupNetworkDriver} = await import('../drivers/network/setup.js')
+      const network = await setupNetworkDriver({paths: d.paths, log: d.log})
+      d.registry.network = () => network
+      // Before the sockets accept, as libvirt does: clients see autostarted networks running.
+      await network.autostart()
+    },
+  },
+  {
     driver: 'secret',
     setup: async (d) => {
       const {createSecretDriver} = await import('../drivers/secret/driver.js')

@@ -5,6 +5,7 @@
  */
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
+import type {NetworkDriverExtras} from './network-port-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -187,7 +188,7 @@ export interface NetworkRef {
   uuid: string
 }
 
-export interface NetworkDriver {
+export interface NetworkDriver extends NetworkDriverExtras {
   readonly events: EventEmitter
   listNetworks(flags: number): NetworkRef[]
   numOfNetworks(active: boolean): number
