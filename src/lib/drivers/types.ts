@@ -6,6 +6,7 @@
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {NetworkDriverExtras} from './network-port-types.js'
+import type {DomainNetDriver} from './domain-net-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -122,7 +123,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver {
+export interface HypervisorDriver extends DomainNetDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string

@@ -7,6 +7,7 @@
 import {ErrorDomain, errors, type VirError} from '../../errors.js'
 import type {DomainChr, DomainDef, DomainDisk} from '../../conf/domain.js'
 import {attr, child, childrenNamed, type XmlElement} from '../../conf/xml.js'
+import {netdevArg} from './net-interface.js'
 
 const D = ErrorDomain.QEMU
 
@@ -276,9 +277,9 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
     }
   }
 
-  // Network interfaces (user-mode networking).
+  // Network interfaces: user-mode networking, or a tap on a bridge (net-interface.ts).
   def.devices.interfaces.forEach((i, n) => {
-    push('-netdev', `user,id=hostnet${n}`)
+    push('-netdev', netdevArg(i, n))
     const model = NIC_MODELS[i.model ?? 'rtl8139'] ?? 'rtl8139'
     push('-device', `${model},netdev=hostnet${n},id=net${n}${i.mac ? `,mac=${i.mac}` : ''}${bootSuffix(i)}`)
   })
