@@ -205,7 +205,8 @@ function formatIp(ip: NetworkIp): XmlElement {
 
 /** Produces network XML from the typed fields merged into `def.root`. */
 export function formatNetworkXml(def: NetworkDef): string {
-  return serializeXml(networkToXml(def))
+  // libvirt always writes an <ip> open and closed, even with nothing inside.
+  return serializeXml(networkToXml(def)).replace(/^( {2})<ip( [^>]*)?\/>$/gm, '$1<ip$2>\n$1</ip>')
 }
 
 export function networkToXml(def: NetworkDef): XmlElement {

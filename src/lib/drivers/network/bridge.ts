@@ -50,35 +50,12 @@ export async function deleteLink(name: string): Promise<boolean> {
   return tryRun('ip', ['link', 'del', 'dev', name])
 }
 
-/** Creates a tap device `name` owned by root, plugs it into `bridge` and brings it up. */
-export async function createTap(name: string, bridge: string, mac: string, mtu?: number): Promise<void> {
-  // The tap's own address is the guest's with the first byte 0xfe, so the bridge never takes it.
-  const tapMac = `fe${mac.slice(2)}`
-  const lines = [`tuntap add dev ${name} mode tap`, `link set dev ${name} address ${tapMac}`]
-  if (mtu) lines.push(`link set dev ${name} mtu ${mtu}`)
-  lines.push(`link set dev ${name} master ${bridge}`, `link set dev ${name} up`)
-  try {
-    await run('ip', ['-batch', '-'], lines.join('\n') + '\n')
-  } catch (err) {
-    await deleteLink(name)
-    throw err
-  }
-}
-
 /** The MTU of a device (the bridge's, for taps plugged into it). */
 export function linkMtu(name: string): number | undefined {
   try {
     return Number(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8').trim())
   } catch {
     return undefined
-  }
-}
-
-/** The first tap name `prefixN` not in use. */
-export function freeTapName(prefix = 'vnet', taken: ReadonlySet<string> = new Set()): string {
-  for (let i = 0; ; i++) {
-    const n = `${prefix}${i}`
-    if (!taken.has(n) && !linkExists(n)) return n
   }
 }
 

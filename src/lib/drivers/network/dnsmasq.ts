@@ -127,6 +127,8 @@ export function dnsmasqConfig(def: NetworkDef, bridge: string, p: DnsmasqPaths):
     out.push('dhcp-no-override', 'dhcp-authoritative')
     if (leaseMax > 0n) out.push(`dhcp-lease-max=${leaseMax > 1000000n ? 1000000n : leaseMax}`)
   }
+  // An isolated network has no way out: its guests get no default route.
+  if (def.forward === undefined && leaseMax > 0n) out.push('dhcp-option=3')
   if (v6) out.push('enable-ra')
   out.push(`dhcp-hostsfile=${p.hostsfile}`, `addn-hosts=${p.addnhosts}`, `dhcp-leasefile=${p.leases}`)
   return out.join('\n') + '\n'

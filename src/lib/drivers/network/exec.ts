@@ -11,8 +11,9 @@ export interface RunResult {
 
 /** Runs `cmd args`; rejects with a SYSTEM_ERROR naming the command and its stderr. */
 export function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  const bin = findTool(cmd) ?? cmd
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, {timeout: 30000, maxBuffer: 16 * 1024 * 1024}, (err: ExecFileException | null, stdout, stderr) => {
+    const child = execFile(bin, args, {timeout: 30000, maxBuffer: 16 * 1024 * 1024}, (err: ExecFileException | null, stdout, stderr) => {
       if (err) {
         const missing = err.code === 'ENOENT'
         const why = missing
@@ -37,12 +38,22 @@ export async function tryRun(cmd: string, args: string[], input?: string): Promi
   }
 }
 
-/** Where a tool lives, or undefined (checked before a network starts, so nothing is half made). */
+const found = new Map<string, string>()
+
+/**
+ * Where a system tool lives, or undefined (checked before a network starts, so nothing is half
+ * made). The system directories come first, as libvirt uses the paths it was built with: a PATH
+ * with node_modules/.bin in front has other programs called `nft`.
+ */
 export function findTool(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
+  if (name.includes('/')) return name
+  const hit = found.get(name)
+  if (hit) return hit
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin', ...(process.env.PATH ?? '').split(':').filter(Boolean)]) {
     const p = `${dir}/${name}`
     try {
       accessSync(p, constants.X_OK)
+      found.set(name, p)
       return p
     } catch {
       /* next */

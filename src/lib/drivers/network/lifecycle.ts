@@ -114,7 +114,7 @@ export async function stopNetwork(ctx: NetCtx, def: NetworkDef): Promise<void> {
   const br = bridgeOf(def)
   const p = pathsOf(ctx, def.name)
   await stopDnsmasq(p)
-  if (needsFirewall(def)) await removeFirewall(br)
+  if (needsFirewall(def)) await removeFirewall(br, (m) => ctx.opts.log.warn(`network '${def.name}': ${m}`))
   await deleteLink(br)
   removeDnsmasqFiles(p, false)
 }

@@ -78,8 +78,15 @@ export async function applyFirewall(def: NetworkDef, bridge: string): Promise<vo
   await run('nft', ['-f', '-'], nftRuleset(def, bridge))
 }
 
-export async function removeFirewall(bridge: string): Promise<boolean> {
-  return tryRun('nft', ['delete', 'table', 'inet', nftTableName(bridge)])
+/** Deletes the network's table; resolves false (with the reason logged) when it cannot. */
+export async function removeFirewall(bridge: string, warn?: (m: string) => void): Promise<boolean> {
+  try {
+    await run('nft', ['delete', 'table', 'inet', nftTableName(bridge)])
+    return true
+  } catch (err) {
+    warn?.((err as Error).message)
+    return false
+  }
 }
 
 export async function firewallExists(bridge: string): Promise<boolean> {

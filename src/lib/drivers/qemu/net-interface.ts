@@ -53,9 +53,12 @@ export function netdevArg(i: DomainInterface, n: number): string {
   return `tap,id=hostnet${n},ifname=${dev},script=no,downscript=no`
 }
 
+/** iproute2's ip, from the system directories (a PATH may have other things first). */
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p)) ?? 'ip'
+
 function ip(lines: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const c = execFile('ip', ['-batch', '-'], {timeout: 30000}, (err, _out, stderr) => {
+    const c = execFile(IP, ['-batch', '-'], {timeout: 30000}, (err, _out, stderr) => {
       if (err) reject(errors.systemError(D, `Unable to create tap device: ${stderr.trim() || err.message}`))
       else resolve()
     })
