@@ -4,7 +4,7 @@
 import test, {type ExecutionContext} from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {isRunning, run, tempRoot, virsh, waitExit, type RunResult} from './helpers/daemon.js'
+import {isRunning, run, tempRoot, vctl as vctlCli, virsh, waitExit, type RunResult} from './helpers/daemon.js'
 import {netnsDaemon, realLibvirtd, type NetnsDaemon} from './helpers/netns.js'
 
 let vctl: NetnsDaemon
@@ -168,4 +168,39 @@ test.serial('the default network of a system daemon: defined, autostarted on vir
   t.regex(r.stdout, /Autostart:\s+yes/)
   t.regex(r.stdout, /Bridge:\s+virbr0/)
   t.regex((await vctl.exec('ip', ['-o', 'addr', 'show', 'dev', 'virbr0'])).stdout, /192\.168\.122\.1\/24/)
+})
+
+test.serial('vctl network commands, with --json', async (t) => {
+  const c = ['-c', vctl.uri]
+  const def = await vctlCli(['network', 'define', f('t1'), ...c, '--json'])
+  t.is(def.code, 0, def.stderr)
+  t.like(JSON.parse(def.stdout), {name: 't1', uuid: '5d1e5a1c-2f39-4f0e-9a55-0d7f8a1b2c3d'})
+  t.is((await vctlCli(['network', 'start', 't1', ...c])).stdout, 'Network t1 started\n')
+  t.is((await vctlCli(['network', 'autostart', 't1', ...c])).code, 0)
+  const info = JSON.parse((await vctlCli(['network', 'info', 't1', ...c, '--json'])).stdout) as Record<string, unknown>
+  t.deepEqual(info, {name: 't1', uuid: '5d1e5a1c-2f39-4f0e-9a55-0d7f8a1b2c3d', active: true, persistent: true, autostart: true, bridge: 'vt1'})
+  const list = JSON.parse((await vctlCli(['network', 'list', '--all', ...c, '--json'])).stdout) as Array<{name: string}>
+  t.deepEqual(
+    list.map((n) => n.name),
+    ['default', 't1'],
+  )
+  const upd = await vctlCli([
+    'network',
+    'update',
+    't1',
+    'add',
+    'dns-host',
+    "<host ip='10.77.0.9'><hostname>nine</hostname></host>",
+    '--live',
+    '--config',
+    ...c,
+  ])
+  t.is(upd.stdout, 'Updated network t1 persistent config and live state\n', upd.stderr)
+  t.regex((await vctlCli(['network', 'dumpxml', 't1', '--inactive', ...c])).stdout, /<hostname>nine<\/hostname>/)
+  t.deepEqual(JSON.parse((await vctlCli(['network', 'leases', 't1', ...c, '--json'])).stdout), [])
+  t.is((await vctlCli(['network', 'destroy', 't1', ...c])).code, 0)
+  t.is((await vctlCli(['network', 'undefine', 't1', ...c])).code, 0)
+  const gone = await vctlCli(['network', 'info', 't1', ...c])
+  t.is(gone.code, 1)
+  t.regex(gone.stderr, /failed to get network 't1'/)
 })
