@@ -246,10 +246,10 @@ test('cdrom on virtio, IDE on q35, duplicate targets', (t) => {
 test('unsupported devices are refused clearly', (t) => {
   expectError(
     t,
-    dom(`${os()}<devices><interface type='network'><source network='default'/></interface></devices>`),
+    dom(`${os()}<devices><interface type='direct'><source dev='eth0' mode='bridge'/></interface></devices>`),
     67,
     10,
-    /interface type 'network' is not supported/,
+    /interface type 'direct' is not supported/,
   )
   expectError(t, dom(`${os()}<devices><graphics type='spice'/></devices>`), 67, 10, /graphics type 'spice' is not supported/)
   expectError(t, dom(`${os()}<devices><serial type='tcp'/></devices>`), 67, 10, /serial type 'tcp' is not supported/)

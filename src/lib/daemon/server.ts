@@ -18,9 +18,8 @@ import type {ServiceSetup} from '../services/host.js'
 import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
-import type {HypervisorDriver, NetworkDriver} from '../drivers/types.js'
-import type {NetworkPorts} from '../drivers/network-port-types.js'
-import {ErrorDomain, errors} from '../errors.js'
+import type {HypervisorDriver} from '../drivers/types.js'
+import {networkPortsFor} from './network-ports.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
 import {IMPLEMENTED_MODULAR} from '../daemons.js'
@@ -425,31 +424,6 @@ export class Daemon {
       this.stoppedResolve()
     })()
     return this.stopping
-  }
-}
-
-/**
- * Where the QEMU driver gets network ports: libvirtd's own network driver (set up after it, so
- * looked up at each call), virtqemud's RPC client of virtnetworkd.
- */
-async function networkPortsFor(d: Daemon): Promise<NetworkPorts> {
-  if (d.name !== 'libvirtd') {
-    const {RemoteNetworkPorts} = await import('../client/network-ports.js')
-    return new RemoteNetworkPorts(daemonPaths({daemon: 'virtnetworkd', mode: d.paths.mode, root: d.paths.root}).sockRw)
-  }
-  const net = async (): Promise<NetworkPorts> => {
-    const n = await d.registry.network?.()
-    if (!n?.networkPortCreateXML || !n.networkPortGetXMLDesc || !n.networkPortDelete || !n.networkGetDhcpLeases) {
-      throw errors.noSupport(ErrorDomain.NETWORK, 'no network driver in this daemon')
-    }
-    return n as NetworkDriver & NetworkPorts
-  }
-  return {
-    lookupNetworkByName: async (name) => (await net()).lookupNetworkByName(name),
-    networkPortCreateXML: async (n, xml, f) => (await net()).networkPortCreateXML(n, xml, f),
-    networkPortGetXMLDesc: async (n, p, f) => (await net()).networkPortGetXMLDesc(n, p, f),
-    networkPortDelete: async (n, p, f) => (await net()).networkPortDelete(n, p, f),
-    networkGetDhcpLeases: async (n, mac, f) => (await net()).networkGetDhcpLeases(n, mac, f),
   }
 }
 

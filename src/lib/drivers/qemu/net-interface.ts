@@ -13,14 +13,13 @@ import type {DomainDef, DomainInterface} from '../../conf/domain.js'
 import {attr, child, el, parseXml} from '../../conf/xml.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import type {NetworkPorts} from '../network-port-types.js'
-import {NIC_MODELS} from './argv.js'
+import {NIC_MODELS, unsupported} from './argv.js'
 
 const D = ErrorDomain.DOMAIN
 const IFNAME_RE = /^[A-Za-z0-9_.+-]{1,15}$/
 
 /** The interface types the QEMU driver runs. */
 export function checkInterface(i: DomainInterface): void {
-  const unsupported = (m: string) => errors.configUnsupported(D, m)
   if (i.type !== 'user' && i.type !== 'network' && i.type !== 'bridge') {
     throw unsupported(`interface type '${i.type}' is not supported by vctl's qemu driver (use type='network', 'bridge' or 'user')`)
   }
