@@ -168,6 +168,28 @@ test.serial('the default network of a system daemon: defined, autostarted on vir
   t.regex(r.stdout, /Autostart:\s+yes/)
   t.regex(r.stdout, /Bridge:\s+virbr0/)
   t.regex((await vctl.exec('ip', ['-o', 'addr', 'show', 'dev', 'virbr0'])).stdout, /192\.168\.122\.1\/24/)
+  // virtinst (what virt-manager's New VM wizard builds guests with) picks it as the default network.
+  const vi = await run(
+    'virt-install',
+    [
+      '--connect',
+      vctl.uri,
+      '--name',
+      'vx',
+      '--memory',
+      '128',
+      '--import',
+      '--disk',
+      'none',
+      '--osinfo',
+      'detect=off,require=off',
+      '--print-xml',
+      '--dry-run',
+    ],
+    {timeout: 120000},
+  )
+  t.is(vi.code, 0, vi.stderr)
+  t.regex(vi.stdout, /<interface type="network">\s*<source network="default"\/>/)
 })
 
 test.serial('vctl network commands, with --json', async (t) => {
