@@ -64,20 +64,37 @@ export interface RouteEntry {
   dev?: string
 }
 
-/** The main routing table's routes (both families). */
-export async function listRoutes(): Promise<RouteEntry[]> {
+/**
+ * The routes of this network namespace (both families), read from /proc/net/route and
+ * /proc/net/ipv6_route as libvirt reads them: no process to spawn. Loopback, link-local and
+ * multicast entries and default routes are left out.
+ */
+export function listRoutes(): RouteEntry[] {
   const out: RouteEntry[] = []
-  for (const fam of ['-4', '-6']) {
+  const read = (f: string) => {
     try {
-      const {stdout} = await run('ip', ['-j', fam, 'route', 'show'])
-      const parsed: unknown = JSON.parse(stdout || '[]')
-      if (!Array.isArray(parsed)) continue
-      for (const r of parsed as Array<{dst?: unknown; dev?: unknown}>) {
-        if (typeof r.dst === 'string') out.push({dst: r.dst, dev: typeof r.dev === 'string' ? r.dev : undefined})
-      }
+      return readFileSync(f, 'utf8').split('\n')
     } catch {
-      /* no IPv6, or no ip: nothing routed */
+      return []
     }
+  }
+  for (const line of read('/proc/net/route').slice(1)) {
+    const f = line.trim().split(/\s+/)
+    if (f.length < 8 || f[0] === 'lo') continue
+    // Destination and mask are hex in host byte order (little-endian here).
+    const le = (h: string) => [6, 4, 2, 0].map((i) => parseInt(h.slice(i, i + 2), 16)).join('.')
+    const mask = parseInt(f[7], 16)
+    if (mask === 0) continue
+    const prefix = mask.toString(2).replace(/0/g, '').length
+    out.push({dst: `${le(f[1])}/${prefix}`, dev: f[0]})
+  }
+  for (const line of read('/proc/net/ipv6_route')) {
+    const f = line.trim().split(/\s+/)
+    if (f.length < 10 || f[9] === 'lo') continue
+    const prefix = parseInt(f[1], 16)
+    if (prefix === 0 || /^ff/.test(f[0]) || /^fe[89ab]/.test(f[0])) continue
+    const addr = f[0].match(/.{4}/g)?.join(':') ?? ''
+    out.push({dst: `${addr}/${prefix}`, dev: f[9]})
   }
   return out
 }

@@ -24,7 +24,7 @@ export const DEFAULT_NETWORK_XML = `<network>
 export async function ensureDefaultNetwork(driver: BridgeNetworkDriver, log: LogSink): Promise<void> {
   if (!driver.isEmpty()) return
   const subnet = parseCidr('192.168.122.0/24')
-  for (const r of await listRoutes()) {
+  for (const r of listRoutes()) {
     const s = parseCidr(r.dst)
     if (s && subnet && overlaps(s, subnet)) {
       log.warn(`not defining the default network: 192.168.122.0/24 is already routed on this host (${r.dev ?? r.dst})`)

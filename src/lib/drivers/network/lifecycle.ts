@@ -42,8 +42,8 @@ function requireTools(def: NetworkDef): {dnsmasq?: string} {
 }
 
 /** libvirt refuses a network whose subnet is already routed on the host. */
-async function checkRouteCollision(def: NetworkDef): Promise<void> {
-  const routes = await listRoutes()
+function checkRouteCollision(def: NetworkDef): void {
+  const routes = listRoutes()
   for (const ip of def.ips) {
     const mine = subnetOf(ip.address, ipPrefix(ip))
     for (const r of routes) {
@@ -73,7 +73,7 @@ export async function startNetwork(ctx: NetCtx, def: NetworkDef): Promise<void> 
   const tools = requireTools(def)
   const br = bridgeOf(def)
   if (linkExists(br)) throw errors.systemError(N, `error creating bridge interface ${br}: File exists`)
-  await checkRouteCollision(def)
+  checkRouteCollision(def)
   const undo: Array<() => Promise<unknown>> = []
   try {
     undo.push(() => deleteLink(br))
