@@ -5,7 +5,7 @@ import test, {type ExecutionContext} from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {isRunning, run, tempRoot, vctl as vctlCli, virsh, waitExit, type RunResult} from './helpers/daemon.js'
-import {netnsDaemon, realLibvirtd, type NetnsDaemon} from './helpers/netns.js'
+import {netnsDaemon, nsExec, realLibvirtd, type NetnsDaemon} from './helpers/netns.js'
 
 let vctl: NetnsDaemon
 let real: Awaited<ReturnType<typeof realLibvirtd>> | undefined
@@ -29,6 +29,9 @@ const files: Record<string, string> = {
   bogus: `<network><name>n3</name><forward mode='bogus'/></network>`,
   samebridge: `<network><name>n5</name><bridge name='virbr1'/><ip address='10.9.0.1' prefix='24'/></network>`,
   malformed: `<network><name>bad`,
+  hostbridge: `<network><name>b5</name><bridge name='vexist0'/><ip address='10.55.0.1' prefix='24'/></network>`,
+  bridgeip: `<network><name>b7</name><forward mode='bridge'/><bridge name='nosuch'/><ip address='10.56.0.1' prefix='24'/></network>`,
+  bridgenoname: `<network><name>b8</name><forward mode='bridge'/></network>`,
   t1: `<network><name>t1</name><uuid>5d1e5a1c-2f39-4f0e-9a55-0d7f8a1b2c3d</uuid><bridge name='vt1' stp='off'/><mac address='52:54:00:11:22:33'/><ip address='10.77.0.1' prefix='24'/></network>`,
 }
 
@@ -134,6 +137,17 @@ test.serial('bad input: libvirt errors, nothing left behind', async (t) => {
   t.is((await both(t, ['net-create', f('overlap')])).code, 1)
   t.is((await both(t, ['net-define', f('bogus')])).code, 1)
   t.is((await both(t, ['net-create', f('samebridge')])).code, 1)
+  t.is((await both(t, ['net-define', f('bridgeip')])).code, 1)
+  t.is((await both(t, ['net-define', f('bridgenoname')])).code, 0)
+  await both(t, ['net-undefine', 'b8'])
+  // A device of that name exists already (made by the admin, not by a network).
+  await vctl.exec('ip', ['link', 'add', 'vexist0', 'type', 'bridge'])
+  if (real) await nsExec(real.ns, 'ip', ['link', 'add', 'vexist0', 'type', 'bridge'])
+  const tablesBefore = (await vctl.exec(NFT, ['list', 'tables'])).stdout
+  t.is((await both(t, ['net-create', f('hostbridge')])).code, 1)
+  t.is((await vctl.exec(NFT, ['list', 'tables'])).stdout, tablesBefore)
+  await vctl.exec('ip', ['link', 'del', 'vexist0'])
+  if (real) await nsExec(real.ns, 'ip', ['link', 'del', 'vexist0'])
   // The parser's error text differs in its context lines; the code and the first line match.
   const bad = await both(t, ['net-define', f('malformed')], {sameOutput: false})
   t.is(bad.code, 1)

@@ -19,11 +19,9 @@ export function randomMac(): string {
 
 function validate(def: NetworkDef): void {
   const mode = def.forward?.mode
-  if (mode === 'bridge') {
-    if (!def.bridge?.name && !def.forward?.dev) {
-      throw errors.xmlError(N, `network '${def.name}' has forward mode 'bridge'  but no forward dev and no bridge name specified`)
-    }
-    if (def.ips.length) throw errors.xmlError(N, `Unsupported <ip> element in network ${def.name} with forward mode='${mode}'`)
+  // libvirt accepts a bridge network without a bridge name at define time (ports then fail).
+  if (mode === 'bridge' && def.ips.length) {
+    throw errors.configUnsupported(N, `Unsupported <ip> element in network ${def.name} with forward mode='${mode}'`)
   }
 }
 
