@@ -63,7 +63,7 @@ export async function startNetwork(ctx: NetCtx, def: NetworkDef): Promise<void> 
   if (!ctx.opts.hostNetworkAllowed) {
     throw errors.operationInvalid(
       N,
-      `network '${def.name}': a daemon under --root in the host's network namespace does not create networks; run it in a network namespace of its own (ip netns exec)`,
+      `network '${def.name}': a daemon under --root in the host's network namespace does not create networks; run it in a network namespace of its own (ip netns exec, or set VCTL_ALLOW_NETWORKS=1 in one made otherwise)`,
     )
   }
   if (!managesBridge(def)) {

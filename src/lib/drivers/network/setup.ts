@@ -58,7 +58,8 @@ export async function setupNetworkDriver(o: {paths: NetworkSetupPaths; log: LogS
     dirs: networkDirs(o.paths),
     log: o.log,
     mode: o.paths.mode,
-    hostNetworkAllowed: o.paths.root === '' || inOwnNetns(),
+    // VCTL_ALLOW_NETWORKS=1: the caller vouches that this namespace is not the host's (e.g. `unshare -n`).
+    hostNetworkAllowed: o.paths.root === '' || process.env.VCTL_ALLOW_NETWORKS === '1' || inOwnNetns(),
   })
   if (o.paths.mode === 'system') await ensureDefaultNetwork(driver, o.log)
   return driver
