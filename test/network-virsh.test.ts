@@ -4,12 +4,13 @@
 import test, {type ExecutionContext} from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {isRunning, run, tempRoot, vctl as vctlCli, virsh, waitExit, type RunResult} from './helpers/daemon.js'
+import {isRunning, run, startDaemon, tempRoot, vctl as vctlCli, virsh, waitExit, type RunResult} from './helpers/daemon.js'
 import {netnsDaemon, nsExec, realLibvirtd, type NetnsDaemon} from './helpers/netns.js'
 
 let vctl: NetnsDaemon
 let real: Awaited<ReturnType<typeof realLibvirtd>> | undefined
 const dir = tempRoot('vctl-netxml-')
+let hostHadVirbr0 = false
 
 const files: Record<string, string> = {
   n1: `<network>
@@ -36,6 +37,7 @@ const files: Record<string, string> = {
 }
 
 test.before(async () => {
+  hostHadVirbr0 = (await run('ip', ['link', 'show', 'virbr0'])).code === 0
   for (const [k, v] of Object.entries(files)) writeFileSync(join(dir, `${k}.xml`), v)
   vctl = await netnsDaemon('nv')
   await vctl.start()
@@ -239,4 +241,18 @@ test.serial('vctl network commands, with --json', async (t) => {
   const gone = await vctlCli(['network', 'info', 't1', ...c])
   t.is(gone.code, 1)
   t.regex(gone.stderr, /failed to get network 't1'/)
+})
+
+test.serial("a --root daemon in the host's network namespace defines networks but never starts them", async (t) => {
+  const host = await startDaemon()
+  try {
+    const uri = host.uri('qemu')
+    t.regex((await virsh(uri, ['net-info', 'default'])).stdout, /Active:\s+no/)
+    const r = await virsh(uri, ['net-start', 'default'])
+    t.is(r.code, 1)
+    t.regex(r.stderr, /does not create networks; run it in a network namespace of its own/)
+    t.is((await run('ip', ['link', 'show', 'virbr0'])).code === 0, hostHadVirbr0, 'no bridge made on the host')
+  } finally {
+    await host.stop()
+  }
 })
