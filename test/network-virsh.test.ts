@@ -2,7 +2,7 @@
 // its own) and against Debian's real libvirtd 9.0 (in another namespace), for the same XML: same
 // exit codes and output. And the real parts behind it: bridge, dnsmasq, nft table, made and removed.
 import test, {type ExecutionContext} from 'ava'
-import {writeFileSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {isRunning, run, startDaemon, tempRoot, vctl as vctlCli, virsh, waitExit, type RunResult} from './helpers/daemon.js'
 import {netnsDaemon, nsExec, realLibvirtd, type NetnsDaemon} from './helpers/netns.js'
@@ -51,6 +51,7 @@ test.before(async () => {
 test.after.always(async () => {
   await vctl?.cleanup()
   await real?.cleanup()
+  rmSync(dir, {recursive: true, force: true})
 })
 
 /** virsh on vctl's URI, its result checked against the same command on the real libvirtd. */
