@@ -8,6 +8,7 @@ import {remote} from '../rpc/programs/remote.js'
 import type {On, RemoteOptions} from './remote/context.js'
 import {registerConnect} from './remote/connect.js'
 import {registerDomains} from './remote/domain.js'
+import {registerDomainNet} from './remote/domain-net.js'
 import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
@@ -25,6 +26,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   }
   registerConnect(on, opts)
   registerDomains(on)
+  registerDomainNet(on)
   registerNetworks(on)
   registerStorage(on)
   registerSecrets(on)

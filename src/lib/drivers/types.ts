@@ -7,6 +7,8 @@ import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {ConsoleDriver} from './console-types.js'
 import type {SnapshotDriver} from './snapshot-types.js'
+import type {NetworkDriverExtras} from './network-port-types.js'
+import type {DomainNetDriver} from './domain-net-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -123,7 +125,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver extends ConsoleDriver {
+export interface HypervisorDriver extends ConsoleDriver, DomainNetDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string
@@ -191,7 +193,7 @@ export interface NetworkRef {
   uuid: string
 }
 
-export interface NetworkDriver {
+export interface NetworkDriver extends NetworkDriverExtras {
   readonly events: EventEmitter
   listNetworks(flags: number): NetworkRef[]
   numOfNetworks(active: boolean): number

@@ -21,6 +21,7 @@ import {
 } from './argv-devices.js'
 import {pushAudio, pushGraphics} from './argv-graphics.js'
 import {machineProps, pushClock, pushPm} from './argv-machine.js'
+import {netdevArg} from './net-interface.js'
 
 const D = ErrorDomain.QEMU
 
@@ -318,9 +319,9 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
     }
   }
 
-  // Network interfaces (user-mode networking).
+  // Network interfaces: user-mode networking, or a tap on a bridge (net-interface.ts).
   def.devices.interfaces.forEach((i, n) => {
-    push('-netdev', `user,id=hostnet${n}`)
+    push('-netdev', netdevArg(i, n))
     const model = NIC_MODELS[i.model ?? 'rtl8139'] ?? 'rtl8139'
     push('-device', `${model},netdev=hostnet${n},id=net${n}${i.mac ? `,mac=${i.mac}` : ''}${pciBusArgs(def, i.xml)}${bootSuffix(i)}`)
   })

@@ -10,6 +10,7 @@ import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain
 import {DomainObjList, newDomainObj, type DomainObj} from '../../conf/domain-list.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import type {DomainEventMsg, DomainRef, LogSink} from '../types.js'
+import type {NetworkPorts} from '../network-port-types.js'
 import type {QemuTarget} from './validate.js'
 import type {QemuCaps} from './capabilities.js'
 import type {HostFacts} from './host.js'
@@ -115,6 +116,8 @@ export class QemuContext {
   /** Set when the daemon stops: no more events, timers or monitor reactions. */
   closed = false
   probe!: QemuProbe
+  /** Where `<interface type='network'>` gets its port (net-interface.ts). */
+  networkPorts?: NetworkPorts
 
   constructor(
     readonly events: EventEmitter,

@@ -19,6 +19,9 @@
  *                   the QMP client, files on disk
  */
 import {EventEmitter} from 'node:events'
+import type {NetworkPorts} from '../network-port-types.js'
+import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
+import * as ifaceInfo from './iface-info.js'
 import {hostname} from 'node:os'
 import {currentDef, isActive} from '../../conf/domain-list.js'
 import {ErrorCode, VirError, errors} from '../../errors.js'
@@ -65,6 +68,8 @@ export interface QemuDriverOptions {
   logd?: Virtlogd
   /** virtlockd, used at each start when its socket exists (absent: disks are not locked). */
   lockd?: Virtlockd
+  /** The network driver's ports, for `<interface type='network'>` (see net-interface.ts). */
+  networkPorts?: NetworkPorts
 }
 
 /** Distinct argument sets whose domain capabilities are kept. */
@@ -91,6 +96,7 @@ export class QemuDriver implements HypervisorDriver {
     const helpers = new GuestHelpers(opts.logd, opts.lockd, opts.log)
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
     this.snapshots = new QemuSnapshots(this.ctx)
+    this.ctx.networkPorts = opts.networkPorts
   }
 
   /** Probes QEMU (cached), loads persistent definitions and reattaches to running guests. */
@@ -366,5 +372,13 @@ export class QemuDriver implements HypervisorDriver {
 
   getStats(refs: DomainRef[] | null, flags: number): Promise<DomainStats[]> {
     return stats.getStats(this.ctx, refs, (d) => this.matches(d, flags & 0xffff))
+  }
+
+  interfaceStats(uuid: string, device: string): InterfaceStats {
+    return ifaceInfo.interfaceStats(this.ctx.domains.get(uuid), device)
+  }
+
+  interfaceAddresses(uuid: string, source: number): Promise<DomainInterfaceAddrs[]> {
+    return ifaceInfo.interfaceAddresses(this.ctx, this.ctx.domains.get(uuid), source)
   }
 }

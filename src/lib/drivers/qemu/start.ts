@@ -34,6 +34,7 @@ import {diskLocks, type GuestIdent, type LockdUse, type LogdUse, type OpenedLogs
 import {attachMonitor} from './monitor.js'
 import {MonitorGoneError, connectMonitor, pidRunning, qemuLogHeader, readLogSince, readProcStat, signalPid, spawnQemu} from './process.js'
 import type {QmpClient} from './qmp.js'
+import {plugInterfaces, unplugInterfaces} from './net-interface.js'
 
 export async function createXML(ctx: QemuContext, xml: string, flags: number): Promise<DomainRef> {
   const def = parseForQemu(ctx, xml)
@@ -130,6 +131,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
   let logd: LogdUse | undefined
   let lockd: LockdUse | undefined
   let outFd: number | undefined
+  let plugged = false
   try {
     const graphicsPorts = await allocateGraphicsPorts(ctx, def)
     graphicsPorts.forEach((p, i) => {
@@ -147,6 +149,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       await h.acquireLocks(lockSock, ident, 0, locks)
       lockd = {socket: lockSock}
     }
+    await plugInterfaces(ctx.networkPorts, def, dom.uuid)
+    plugged = true
     const logPath = ctx.store.logPath(def.name)
     const logSock = await h.useVirtlogd()
     let opened: OpenedLogs | undefined
@@ -227,6 +231,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       // Nothing was spawned: undo what was set up for it (a run's exit does that otherwise).
       if (logd) await h.closeLogs(logd)
       if (lockd) await h.releaseLocks(lockd, ident, 0)
+      if (plugged) await unplugInterfaces(ctx.networkPorts, def)
     }
     throw await abortStart(ctx, dom, run, err, transient)
   }

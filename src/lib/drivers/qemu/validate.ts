@@ -10,11 +10,12 @@
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import type {DomainDef, DomainDisk} from '../../conf/domain.js'
 import {attr, child, childrenNamed, el, type XmlElement} from '../../conf/xml.js'
-import {NIC_MODELS, VIDEO_MODELS, cpuTopology, defaultBus, isQ35, placeDisks, unsupported} from './argv.js'
+import {VIDEO_MODELS, cpuTopology, defaultBus, isQ35, placeDisks, unsupported} from './argv.js'
 import type {QemuMachine} from './capabilities.js'
 import {prepareDevices} from './addresses.js'
 import {validateDevices} from './validate-devices.js'
 import {checkMachineOptions} from './argv-machine.js'
+import {checkInterface} from './net-interface.js'
 
 const D = ErrorDomain.QEMU
 
@@ -189,12 +190,7 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     }
   }
 
-  for (const i of def.devices.interfaces) {
-    if (i.type !== 'user') {
-      throw unsupported(`interface type '${i.type}' is not supported by vctl's qemu driver (use type='user')`)
-    }
-    if (i.model !== undefined && !(i.model in NIC_MODELS)) throw unsupported(`interface model '${i.model}' is not supported by vctl's qemu driver`)
-  }
+  for (const i of def.devices.interfaces) checkInterface(i)
 
   for (const s of def.devices.serials) {
     if (!['pty', 'file', 'null', 'unix'].includes(s.type)) throw unsupported(`serial type '${s.type}' is not supported by vctl's qemu driver`)

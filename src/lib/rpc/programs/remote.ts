@@ -7,6 +7,7 @@
 import {defineProgram} from '../program.js'
 import {connectProcs} from './remote/connect.js'
 import {domainProcs} from './remote/domain.js'
+import {domainNetProcs} from './remote/domain-net.js'
 import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {secretProcs} from './remote/secret.js'
@@ -21,13 +22,13 @@ export const REMOTE_PROGRAM = 0x20008086
 export const REMOTE_VERSION = 1
 
 /** The family tables, for the test that keeps each in number order. */
-export const remoteFamilies = {connectProcs, domainProcs, networkProcs, storageProcs, secretProcs, snapshotProcs}
+export const remoteFamilies = {connectProcs, domainProcs, domainNetProcs, networkProcs, storageProcs, secretProcs, snapshotProcs}
 
 export const remote = defineProgram(
   'REMOTE',
   REMOTE_PROGRAM,
   REMOTE_VERSION,
-  {...connectProcs, ...domainProcs, ...networkProcs, ...storageProcs, ...secretProcs, ...snapshotProcs},
+  {...connectProcs, ...domainProcs, ...domainNetProcs, ...networkProcs, ...storageProcs, ...secretProcs, ...snapshotProcs},
   remoteEvents,
 )
 
