@@ -10,6 +10,7 @@
  */
 import {closeSync} from 'node:fs'
 import {createRequire} from 'node:module'
+import type {Socket} from 'node:net'
 import type Koffi from 'koffi'
 
 const AF_UNIX = 1
@@ -266,6 +267,13 @@ export async function recvFds(socketFd: number, maxBytes = 1, maxFds = 1, timeou
     if (left <= 0) throw timeoutError('recvmsg')
     await waitFd(socketFd, 'in', Math.min(left, 1000))
   }
+}
+
+/** The descriptor under a connected node:net socket (libuv's handle), or undefined (TLS, not connected). */
+export function socketFd(socket: Socket): number | undefined {
+  if ((socket as {encrypted?: boolean}).encrypted) return undefined
+  const fd = (socket as unknown as {_handle?: {fd?: number} | null})._handle?.fd
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined
 }
 
 /** Closes descriptors, ignoring those already closed. */
