@@ -17,6 +17,7 @@ const AF_UNIX = 1
 const SOCK_STREAM = 1
 const SOCK_CLOEXEC = 0o2000000
 const SOL_SOCKET = 1
+const F_DUPFD_CLOEXEC = 1030
 const SCM_RIGHTS = 1
 const MSG_DONTWAIT = 0x40
 const MSG_CTRUNC = 0x8
@@ -74,6 +75,7 @@ interface Libc {
   recvmsg: (fd: number, msg: MsgHdr, flags: number) => number | bigint
   socketpair: (domain: number, type: number, protocol: number, sv: Int32Array) => number
   poll: {async: (fds: PollFd[], nfds: number, timeoutMs: number, cb: (err: unknown, n: number) => void) => void}
+  fcntl: (fd: number, cmd: number, argType: 'int', arg: number) => number
 }
 
 let libc: Libc | undefined
@@ -100,6 +102,7 @@ function load(): Libc {
     recvmsg: lib.func('recvmsg', 'intptr_t', ['int', koffi.inout(koffi.pointer(msghdr)), 'int']) as Libc['recvmsg'],
     socketpair: lib.func('socketpair', 'int', ['int', 'int', 'int', 'int *']) as Libc['socketpair'],
     poll: lib.func('poll', 'int', [koffi.pointer(pollfd), 'uint64_t', 'int']) as Libc['poll'],
+    fcntl: lib.func('int fcntl(int, int, ...)') as Libc['fcntl'],
   }
   return libc
 }
@@ -267,6 +270,14 @@ export async function recvFds(socketFd: number, maxBytes = 1, maxFds = 1, timeou
     if (left <= 0) throw timeoutError('recvmsg')
     await waitFd(socketFd, 'in', Math.min(left, 1000))
   }
+}
+
+/** A close-on-exec duplicate of a descriptor (fcntl F_DUPFD_CLOEXEC). */
+export function dupFd(fd: number): number {
+  const {fcntl, errno} = load()
+  const r = fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0)
+  if (r < 0) throw new FdPassError('fcntl', errno())
+  return r
 }
 
 /** The descriptor under a connected node:net socket (libuv's handle), or undefined (TLS, not connected). */

@@ -154,10 +154,19 @@ export class RpcConnection {
     this.sendRaw(finishPacket(w))
   }
 
-  sendRaw(buf: Buffer): void {
-    if (this.closed || !this.socket.writable) return
-    if (this.fdWriter) this.fdWriter.write(buf)
-    else this.socket.write(buf)
+  /** Sends a framed packet; `fds` (owned by the connection from now on) go after it, on UNIX sockets. */
+  sendRaw(buf: Buffer, fds?: number[]): void {
+    if (this.closed || !this.socket.writable) {
+      if (fds) closeFds(fds)
+      return
+    }
+    if (this.fdWriter) this.fdWriter.write(buf, fds)
+    else {
+      // Over TCP/TLS a packet goes without its descriptors, as libvirtd's does: a client reports
+      // that it cannot receive descriptors on this socket.
+      if (fds) closeFds(fds)
+      this.socket.write(buf)
+    }
   }
 
   /** Whether descriptors can travel on this connection (a UNIX socket). */
@@ -355,7 +364,7 @@ export class RpcConnection {
       this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unexpected message status ${p.status}`))
       return
     }
-    if (served.forward && this.opened && !served.forward.local.has(p.proc) && p.type === MessageType.CALL) {
+    if (served.forward && this.opened && !served.forward.local.has(p.proc)) {
       served.forward.call(this, p)
       return
     }
@@ -439,13 +448,7 @@ export class RpcConnection {
       this.replyError(h, asVirError(err))
       return
     }
-    if (fds && this.fdWriter) this.fdWriter.write(buf, fds)
-    else {
-      // Over TCP/TLS the packet goes without its descriptors, as libvirtd's does: the client
-      // reports that it cannot receive descriptors on this socket.
-      if (fds) closeFds(fds)
-      this.sendRaw(buf)
-    }
+    this.sendRaw(buf, fds)
     if (def.name === 'CONNECT_CLOSE') this.close()
   }
 
