@@ -83,6 +83,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
     return {
       supported: [
         Feature.PROGRAM_KEEPALIVE,
+        Feature.FD_PASSING,
         Feature.REMOTE_EVENT_CALLBACK,
         Feature.REMOTE_CLOSE_CALLBACK,
         Feature.TYPED_PARAM_STRING,
