@@ -114,3 +114,25 @@ test.serial('a read-only connection is refused DOMAIN_OPEN_GRAPHICS_FD by the da
   )
   t.is(err?.message, 'operation forbidden: read only access prevents virDomainOpenGraphicsFD')
 })
+
+test.serial('SPICE: the handed-over socket answers a SPICE link message with REDQ (or spice is refused as unsupported)', async (t) => {
+  const xml = guestXml('gfx3', join(d.root, 'gfx3.log'), "<graphics type='spice' port='-1' autoport='yes'/>")
+  const out = await py(`
+import struct
+try:
+    d = conn.createXML(${JSON.stringify(xml)}, 0)
+except libvirt.libvirtError as e:
+    print('refused %d %s' % (e.get_error_code(), e.get_error_message()))
+    sys.exit(0)
+s = socket.socket(fileno=d.openGraphicsFD(0))
+s.settimeout(20)
+# SpiceLinkHeader (magic, major 2, minor 2, size) + SpiceLinkMess for the main channel, no caps.
+mess = struct.pack('<IBBIII', 0, 1, 0, 0, 0, 18)
+s.sendall(b'REDQ' + struct.pack('<III', 2, 2, len(mess)) + mess)
+print('reply', s.recv(4).decode())
+s.close()
+d.destroy()
+`)
+  if (out.startsWith('refused')) t.regex(out, /^refused 67 unsupported configuration: .*spice/)
+  else t.is(out, 'reply REDQ')
+})

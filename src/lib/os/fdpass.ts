@@ -19,6 +19,7 @@ const SOCK_CLOEXEC = 0o2000000
 const SOL_SOCKET = 1
 const F_DUPFD_CLOEXEC = 1030
 const SCM_RIGHTS = 1
+const MSG_PEEK = 0x2
 const MSG_DONTWAIT = 0x40
 const MSG_CTRUNC = 0x8
 const MSG_NOSIGNAL = 0x4000
@@ -76,6 +77,7 @@ interface Libc {
   socketpair: (domain: number, type: number, protocol: number, sv: Int32Array) => number
   poll: {async: (fds: PollFd[], nfds: number, timeoutMs: number, cb: (err: unknown, n: number) => void) => void}
   fcntl: (fd: number, cmd: number, argType: 'int', arg: number) => number
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint
 }
 
 let libc: Libc | undefined
@@ -103,6 +105,7 @@ function load(): Libc {
     socketpair: lib.func('socketpair', 'int', ['int', 'int', 'int', 'int *']) as Libc['socketpair'],
     poll: lib.func('poll', 'int', [koffi.pointer(pollfd), 'uint64_t', 'int']) as Libc['poll'],
     fcntl: lib.func('int fcntl(int, int, ...)') as Libc['fcntl'],
+    recv: lib.func('recv', 'intptr_t', ['int', 'void *', 'size_t', 'int']) as Libc['recv'],
   }
   return libc
 }
@@ -270,6 +273,15 @@ export async function recvFds(socketFd: number, maxBytes = 1, maxFds = 1, timeou
     if (left <= 0) throw timeoutError('recvmsg')
     await waitFd(socketFd, 'in', Math.min(left, 1000))
   }
+}
+
+/**
+ * The bytes queued on a socket, copied into `buf` without taking them (MSG_PEEK, no descriptors:
+ * those stay queued with their bytes). 0 when none are there or on error.
+ */
+export function peekNow(socketFd: number, buf: Buffer): number {
+  const n = Number(load().recv(socketFd, buf, buf.length, MSG_PEEK | MSG_DONTWAIT))
+  return n > 0 ? n : 0
 }
 
 /** A close-on-exec duplicate of a descriptor (fcntl F_DUPFD_CLOEXEC). */

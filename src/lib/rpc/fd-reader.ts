@@ -16,7 +16,7 @@
  */
 import type {Socket} from 'node:net'
 import {readSync} from 'node:fs'
-import {MAX_FDS_PER_CALL, closeFds, recvFds, recvFdsNow} from '../os/fdpass.js'
+import {MAX_FDS_PER_CALL, closeFds, peekNow, recvFds, recvFdsNow} from '../os/fdpass.js'
 import {HEADER_SIZE, LEN_SIZE, MESSAGE_MAX} from './message.js'
 
 const HEAD = LEN_SIZE + HEADER_SIZE
@@ -55,6 +55,34 @@ function onreadSymbols(socket: Socket): {buffer: symbol; callback: symbol; gen: 
   const callback = find('kBufferCb')
   const gen = find('kBufferGen')
   return buffer && callback && gen ? {buffer, callback, gen} : undefined
+}
+
+/**
+ * Where reading `data` (the bytes queued after the current position) must stop: after the first
+ * packet with descriptors that ends in it, else at its end. The framing state is not changed.
+ */
+function safeLength(head0: Buffer, pos0: number, len0: number, data: Buffer, fdType: number): number {
+  const head = Buffer.from(head0)
+  let pos = pos0
+  let len = len0
+  let off = 0
+  while (off < data.length) {
+    const captureEnd = len ? Math.min(CAPTURE, len) : HEAD
+    const n = Math.min((pos < captureEnd ? captureEnd : len) - pos, data.length - off)
+    if (pos < captureEnd) data.copy(head, pos, off, off + n)
+    pos += n
+    off += n
+    if (len === 0 && pos >= LEN_SIZE) {
+      len = head.readUInt32BE(0)
+      if (len < HEAD || len - LEN_SIZE > MESSAGE_MAX) return off // the real scan reports it
+    }
+    if (len && pos === len) {
+      if (head.readInt32BE(16) === fdType) return off
+      pos = 0
+      len = 0
+    }
+  }
+  return off
 }
 
 export class FdReader {
@@ -101,7 +129,7 @@ export class FdReader {
     const first = reader.nextBuffer()
     target[syms.buffer] = first
     target[syms.gen] = () => reader.nextBuffer()
-    target[syms.callback] = (n: number, buf: Buffer) => reader.onRead(Buffer.from(buf.subarray(0, n)))
+    target[syms.callback] = (n: number) => reader.onRead(Buffer.from(reader.current.subarray(0, n)))
     handle.useUserBuffer(first)
     if (early.length) {
       const data = Buffer.concat(early)
@@ -128,13 +156,35 @@ export class FdReader {
     return this.head.readInt32BE(16) === this.fdType ? rest : rest + HEAD
   }
 
-  private nextBuffer(): Buffer {
-    const n = this.nextSize()
+  private nextBuffer(peek = true): Buffer {
+    let n = this.nextSize()
+    // A read that got all it asked for leaves more queued, typically pipelined calls: look at
+    // them (MSG_PEEK) and take every whole packet up to the end of the first with descriptors.
+    // (Not while holding: what is queued then starts with descriptor bytes; startReading() asks again.)
+    if (peek && this.filled && !this.lost && !this.holding) n = Math.max(n, this.safeQueued())
     if (n > this.readBuf.length) this.readBuf = Buffer.allocUnsafe(Math.min(n, MESSAGE_MAX + CAPTURE))
-    return this.readBuf.subarray(0, n)
+    this.asked = n
+    this.current = this.readBuf.subarray(0, n)
+    return this.current
+  }
+
+  /** The buffer libuv reads into next (what onRead gets its bytes from). */
+  private current: Buffer = Buffer.alloc(0)
+
+  /** The size of the last read asked for, and whether it came back full. */
+  private asked = 0
+  private filled = false
+  private peekBuf: Buffer | undefined
+
+  /** How many of the bytes queued now can be read without reaching descriptor bytes. */
+  private safeQueued(): number {
+    this.peekBuf ??= Buffer.allocUnsafe(65536)
+    const queued = peekNow(this.fd, this.peekBuf)
+    return queued > 0 ? safeLength(this.head, this.pos, this.len, this.peekBuf.subarray(0, queued), this.fdType) : 0
   }
 
   private onRead(chunk: Buffer): boolean {
+    this.filled = chunk.length === this.asked
     this.ingest(chunk)
     return true
   }
@@ -147,7 +197,7 @@ export class FdReader {
   readNow(): Buffer | null | 'end' {
     if (this.holding || this.closed) return null
     if (!this.lost && this.pos >= HEAD && this.head.readInt32BE(16) === this.fdType) return null
-    const buf = this.nextBuffer()
+    const buf = this.nextBuffer(false) // one packet at most, never one with descriptors
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
     let n: number
@@ -305,6 +355,9 @@ export class FdReader {
     this.stubbed = false
     const h = this.handle
     Reflect.deleteProperty(h, 'readStart')
-    if (h.reading !== false && !this.socket.destroyed) h.readStart()
+    if (this.socket.destroyed) return
+    // The buffer Node asked for while we held was sized for a stopped socket: size it again now.
+    h.useUserBuffer(this.nextBuffer())
+    if (h.reading !== false) h.readStart()
   }
 }
