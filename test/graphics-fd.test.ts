@@ -136,3 +136,24 @@ d.destroy()
   if (out.startsWith('refused')) t.regex(out, /^refused 67 unsupported configuration: .*spice/)
   else t.is(out, 'reply REDQ')
 })
+
+test.serial("the test driver has no graphics to open: NO_SUPPORT, as libvirt's test driver", async (t) => {
+  const td = await startDaemon()
+  t.teardown(() => td.stop())
+  const r = await python(`
+import libvirt, socket
+libvirt.registerErrorHandler(lambda *a: None, None)
+d = libvirt.open(${JSON.stringify(td.uri('test'))}).lookupByName('test')
+a, b = socket.socketpair()
+for f in (lambda: d.openGraphicsFD(0), lambda: d.openGraphics(0, b.fileno(), 0)):
+    try:
+        f()
+    except libvirt.libvirtError as e:
+        print(e.get_error_code(), e.get_error_domain(), e.get_error_message())
+`)
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(r.stdout.trim().split('\n'), [
+    '3 20 this function is not supported by the connection driver: virDomainOpenGraphicsFD',
+    '3 20 this function is not supported by the connection driver: virDomainOpenGraphics',
+  ])
+})
