@@ -15,6 +15,7 @@ import {registerSecrets} from './remote/secret.js'
 import {registerSnapshots} from './remote/snapshot.js'
 import {registerEvents} from './remote/events.js'
 import {registerConsole} from './remote/console.js'
+import {registerGraphics} from './remote/graphics.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -33,5 +34,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerSnapshots(on)
   registerEvents(on)
   registerConsole(on)
+  registerGraphics(on)
   return {program: remote, handle: handlers.handle}
 }

@@ -9,6 +9,7 @@ import type {ConsoleDriver} from './console-types.js'
 import type {SnapshotDriver} from './snapshot-types.js'
 import type {NetworkDriverExtras} from './network-port-types.js'
 import type {DomainNetDriver} from './domain-net-types.js'
+import type {GraphicsDriver} from './graphics-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -125,7 +126,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver extends ConsoleDriver, DomainNetDriver {
+export interface HypervisorDriver extends ConsoleDriver, DomainNetDriver, GraphicsDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string

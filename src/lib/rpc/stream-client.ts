@@ -80,7 +80,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
       const part = data.subarray(off, off + STREAM_CHUNK_MAX)
       const w = startPacket({...this.key, type: MessageType.STREAM, status: MessageStatus.CONTINUE}, 28 + part.length)
       w.bytes(part)
-      ok = this.client.socket.write(finishPacket(w))
+      ok = this.client.sendRaw(finishPacket(w))
     }
     if (!ok) await this.drained()
   }
@@ -90,7 +90,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     this.check()
     const w = startPacket({...this.key, type: MessageType.STREAM_HOLE, status: MessageStatus.CONTINUE}, 40)
     streamHole.enc(w, {length, flags: 0})
-    if (!this.client.socket.write(finishPacket(w))) await this.drained()
+    if (!this.client.sendRaw(finishPacket(w))) await this.drained()
   }
 
   /** Our end of data; resolves once the daemon confirms (rejects with its error). */
@@ -112,7 +112,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     if (this.closing) return Promise.reject(new VirError(ErrorCode.RPC, STREAMS_DOMAIN, 'stream is already closing'))
     return new Promise<void>((resolve, reject) => {
       this.closing = {resolve, reject}
-      this.client.socket.write(finishPacket(startPacket({...this.key, type: MessageType.STREAM, status}, 28)))
+      this.client.sendRaw(finishPacket(startPacket({...this.key, type: MessageType.STREAM, status}, 28)))
     })
   }
 

@@ -226,10 +226,9 @@ export class ServerStream extends EventEmitter {
       this.early.push(buf)
       return
     }
-    const sock = this.conn.socket
-    if (this.conn.closed || !sock.writable) return
+    if (this.conn.closed || !this.conn.socket.writable) return
     this.txPending += buf.length
-    sock.write(buf, () => {
+    this.conn.sendRaw(buf, undefined, () => {
       this.txPending -= buf.length
       if (this.txBlocked && this.txPending < this.window / 2) {
         this.txBlocked = false
@@ -355,7 +354,7 @@ export class ServerStream extends EventEmitter {
   /** Sends even after close (confirmations), in order with earlier packets. */
   private sendNow(buf: Buffer): void {
     if (this.early) this.early.push(buf)
-    else if (!this.conn.closed && this.conn.socket.writable) this.conn.socket.write(buf)
+    else this.conn.sendRaw(buf)
   }
 
   /** Removes the stream; `aborted` tells the consumer its data will not be finished. */

@@ -36,6 +36,7 @@ import {openConsole} from './console.js'
 import {screenshot} from './screenshot.js'
 import {qemuDomainCapabilities} from './domcaps.js'
 import {sweep} from './exit.js'
+import * as graphics from './graphics-fd.js'
 import * as lifecycle from './lifecycle.js'
 import {GuestHelpers, type Virtlockd, type Virtlogd} from './logd-lockd.js'
 import {reattachAll} from './reattach.js'
@@ -323,6 +324,16 @@ export class QemuDriver implements HypervisorDriver {
 
   resume(uuid: string): Promise<void> {
     return lifecycle.resume(this.ctx, uuid)
+  }
+
+  // ---- graphics clients (graphics-fd.ts) --------------------------------------------------
+
+  openGraphicsFd(uuid: string, idx: number, flags: number): Promise<number> {
+    return graphics.openGraphicsFd(this.ctx, uuid, idx, flags)
+  }
+
+  openGraphics(uuid: string, idx: number, fd: number, flags: number): Promise<void> {
+    return graphics.openGraphics(this.ctx, uuid, idx, fd, flags)
   }
 
   // ---- information ------------------------------------------------------------------------
