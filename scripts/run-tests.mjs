@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Runs the ava suite with TAP output, echoes it, and ends with "N passed, N failed[, N skipped]".
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
+
+// The tiny test guest follows its build script (a no-op when it is up to date).
+execFileSync('bash', ['scripts/build-test-guest.sh'], {stdio: ['ignore', 'ignore', 'inherit']})
 
 const args = ['node_modules/ava/entrypoints/cli.mjs', '--tap', ...process.argv.slice(2)]
 const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'inherit']})
