@@ -4,11 +4,12 @@
  * it, which is what dogtail reads), and a fresh HOME/XDG_RUNTIME_DIR with gsettings in memory.
  * Both PIDs are tracked and stopped by `stop()`; screenshots are taken with ImageMagick's `import`.
  */
-import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, readFileSync, readdirSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {mkdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, waitExit} from './daemon.js'
+import {run} from './daemon.js'
 import {stopChild} from './system-ns.js'
+import {firstLine, startBus, type Bus} from '../ui/dbus.js'
 
 export interface Desktop {
   /** `:N` */
@@ -29,28 +30,6 @@ export interface Rect {
   height: number
 }
 
-/** Resolves with the first line a stream gives (without its newline); rejects on timeout or end. */
-function firstLine(child: ChildProcess, stream: NodeJS.ReadableStream, what: string, ms: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = ''
-    const timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms)
-    const done = (err?: Error, line?: string) => {
-      clearTimeout(timer)
-      stream.removeAllListeners('data')
-      child.removeListener('exit', onExit)
-      if (err) reject(err)
-      else resolve(line ?? '')
-    }
-    const onExit = (code: number | null) => done(new Error(`${what} exited (${code}) before it was ready`))
-    child.once('exit', onExit)
-    stream.on('data', (d: Buffer) => {
-      buf += d.toString()
-      const i = buf.indexOf('\n')
-      if (i >= 0) done(undefined, buf.slice(0, i).trim())
-    })
-  })
-}
-
 /** Starts Xvfb and a session bus; `dir` gets the session's HOME and runtime dir. */
 export async function startDesktop(dir: string, size = '1280x1024'): Promise<Desktop> {
   const home = join(dir, 'home')
@@ -61,7 +40,7 @@ export async function startDesktop(dir: string, size = '1280x1024'): Promise<Des
   const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${size}x24`, '-nolisten', 'tcp', '-noreset'], {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
   })
-  let bus: ChildProcess | undefined
+  let bus: Bus | undefined
   try {
     const fd3 = xvfb.stdio[3]
     if (!fd3 || !('on' in fd3)) throw new Error('Xvfb: no display pipe')
@@ -69,12 +48,10 @@ export async function startDesktop(dir: string, size = '1280x1024'): Promise<Des
     const base: NodeJS.ProcessEnv = {...process.env, DISPLAY: display, HOME: home, XDG_RUNTIME_DIR: runtime, XDG_CONFIG_HOME: join(home, '.config')}
     delete base.NO_AT_BRIDGE
     delete base.DBUS_SESSION_BUS_ADDRESS
-    bus = spawn('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], {stdio: ['ignore', 'pipe', 'ignore'], env: base})
-    if (!bus.stdout) throw new Error('dbus-daemon: no stdout')
-    const address = await firstLine(bus, bus.stdout, 'dbus-daemon', 30000)
+    bus = await startBus(base)
     const env: NodeJS.ProcessEnv = {
       ...base,
-      DBUS_SESSION_BUS_ADDRESS: address,
+      DBUS_SESSION_BUS_ADDRESS: bus.address,
       GSETTINGS_BACKEND: 'memory',
       // Debian's python, with dogtail and gi (a pyenv shim may come first on PATH otherwise).
       PATH: `/usr/sbin:/usr/bin:/sbin:/bin:${process.env.PATH ?? ''}`,
@@ -82,12 +59,11 @@ export async function startDesktop(dir: string, size = '1280x1024'): Promise<Des
       LANG: 'C.UTF-8',
     }
     const xvfbPid = xvfb.pid!
-    const busPid = bus.pid!
-    const busChild = bus
+    const sessionBus = bus
     return {
       display,
       xvfbPid,
-      busPid,
+      busPid: bus.pid,
       env,
       screenshot: async (file, crop) => {
         const args = ['-display', display, '-window', 'root']
@@ -96,52 +72,15 @@ export async function startDesktop(dir: string, size = '1280x1024'): Promise<Des
         if (r.code !== 0) throw new Error(`import: ${r.stderr}`)
       },
       stop: async () => {
-        // What the bus activated (AT-SPI's launcher, its own bus and registry) goes first, deepest
-        // first, while the bus is there to reap it.
-        for (const pid of descendants(busPid).reverse()) {
-          try {
-            process.kill(pid, 'SIGTERM')
-          } catch {
-            // gone already
-          }
-          await waitExit(pid, 5000)
-        }
-        await stopChild(busChild)
+        await sessionBus.stop()
         await stopChild(xvfb)
       },
     }
   } catch (err) {
-    await stopChild(bus)
+    await bus?.stop()
     await stopChild(xvfb)
     throw err
   }
-}
-
-/** The PIDs of `pid`'s descendants, parents before their children. */
-export function descendants(pid: number): number[] {
-  const parent = new Map<number, number>()
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
-      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      parent.set(Number(e), ppid)
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const out: number[] = []
-  const walk = (p: number) => {
-    for (const [c, pp] of parent) {
-      if (pp === p) {
-        out.push(c)
-        walk(c)
-      }
-    }
-  }
-  walk(pid)
-  return out
 }
 
 /** The pixels of a binary PPM (P6, maxval 255) file. */
