@@ -66,7 +66,7 @@ export async function startDesktop(dir: string, size = '1280x1024'): Promise<Des
       busPid: bus.pid,
       env,
       screenshot: async (file, crop) => {
-        const args = ['-display', display, '-window', 'root']
+        const args = ['-display', display, '-window', 'root', '-depth', '8']
         if (crop) args.push('-crop', `${crop.width}x${crop.height}+${crop.x}+${crop.y}`, '+repage')
         const r = await run('import', [...args, file.endsWith('.ppm') ? `ppm:${file}` : file], {env})
         if (r.code !== 0) throw new Error(`import: ${r.stderr}`)

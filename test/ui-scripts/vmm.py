@@ -14,6 +14,7 @@ DBUS_SESSION_BUS_ADDRESS of its Xvfb and bus). Each command waits for what it ne
 """
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -76,6 +77,12 @@ def find_all(node, name=None, role=None, showing=None):
 def find_one(node, name=None, role=None, showing=None):
     found = find_all(node, name, role, showing)
     return found[0] if found else None
+
+
+def labelled(win, label):
+    """The widget a label names (a GTK mnemonic label: its accessible 'label for' relation)."""
+    lab = find_one(win, label, 'label')
+    return lab.labelee if lab is not None else None
 
 
 def app(timeout):
@@ -240,7 +247,7 @@ def cmd_snapshots(args, out):
     if args.create:
         click(find_one(win, 'snapshot-add', 'push button'))
         new = top_window(a, 'Create snapshot', args.timeout)
-        entry = wait('the Name: entry', lambda: find_one(new, 'Name:', 'text'), args.timeout)
+        entry = wait('the Name: entry', lambda: labelled(new, 'Name:'), args.timeout)
         entry.text = args.create
         click(find_one(new, 'Finish', 'push button'))
 
@@ -257,11 +264,33 @@ def cmd_snapshots(args, out):
         cell = wait('the %r row' % args.revert,
                     lambda: next((c for c in find_all(lst, role='table cell') if (c.name or '').split('\n')[0].strip() == args.revert), None),
                     args.timeout)
-        cell.select()
-        wait('the %r row selected' % args.revert, lambda: cell.selected, args.timeout)
-        click(find_one(win, 'snapshot-start', 'push button'))
+        # The rows' cells do not implement AT-SPI's Selection; a pointer click selects the row.
+        cell.click()
+        wait('the details of %r' % args.revert, lambda: find_one(win, "Snapshot '%s':" % args.revert, 'label', showing=True), args.timeout)
+        # A pointer click: the button's handler runs a modal question in a nested main loop, so an
+        # accessible action on it would not be answered before the question is.
+        find_one(win, 'snapshot-start', 'push button').click()
         alert_click(a, "run the snapshot '%s'" % args.revert, 'Yes', args.timeout)
         out['reverted'] = args.revert
+
+
+def dump(path):
+    """Writes virt-manager's accessible tree (role, name, showing, sensitive) to path, for debugging."""
+    lines = []
+
+    def walk(n, depth):
+        try:
+            lines.append('%s[%s] %r%s%s' % ('  ' * depth, n.roleName, n.name, '' if n.showing else ' hidden', '' if n.sensitive else ' insensitive'))
+            for c in n.children:
+                walk(c, depth + 1)
+        except Exception as e:
+            lines.append('%s<%s>' % ('  ' * depth, e))
+    try:
+        walk(dogtail.tree.root.application('virt-manager'), 0)
+    except Exception as e:
+        lines.append('<%s>' % e)
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
 
 
 COMMANDS = {
@@ -290,6 +319,8 @@ def main():
     except Failed as e:
         out['error'] = str(e)
         code = 1
+        if os.environ.get('VMM_DUMP'):
+            dump(os.environ['VMM_DUMP'])
     print(json.dumps(out))
     sys.stdout.flush()
     sys.exit(code)
