@@ -138,3 +138,19 @@ test.serial("a VM's page opens with its VNC console showing the guest's display"
     await page.close()
   }
 })
+
+test.serial("a VM's page shows what it shows against libvirtd: the CPU model, no failed fetches", async (t) => {
+  const {page, warnings} = await openMachines('#vm?name=ck-run&connection=system')
+  try {
+    await page.waitForSelector('#vm-ck-run-consoles .pf-c-console__vnc canvas', {timeout: 60000})
+    // libvirt writes the CPU model QEMU runs a TCG guest with (qemu64) into the definition.
+    const cpu = await page.waitForSelector('#vm-ck-run-cpu-model', {timeout: 30000})
+    t.is(await cpu?.evaluate((e) => (e as HTMLElement).innerText.split('\n')[0].trim()), 'custom (qemu64)')
+    // Nothing the page asked for failed (libvirtd answers the interface addresses of a guest with none).
+    await new Promise((r) => setTimeout(r, 2000))
+    const alerts = await page.evaluate(() => [...document.querySelectorAll('.pf-c-alert.pf-m-danger')].map((e) => e.textContent ?? ''))
+    t.deepEqual(alerts, [], warnings.join('\n'))
+  } finally {
+    await page.close()
+  }
+})
