@@ -1,19 +1,17 @@
 // cockpit-machines 288 through libvirt-dbus against vctl as qemu:///system (a private mount namespace
 // with the daemon's sockets over /run/libvirt, a private system bus), in headless Chromium.
 import test from 'ava'
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import puppeteer, {type Browser, type Page} from 'puppeteer-core'
 import {waitFor} from './helpers/daemon.js'
 import {startSystemNamespace, type SystemNamespace} from './helpers/system-ns.js'
 import {startCockpit, tail, type Cockpit} from './ui/cockpit.js'
+import {shotPath} from './ui/shots.js'
 import {SERIAL_PTY, VNC, defineGuest, virshOk} from './ui/guests.js'
 
 let ns: SystemNamespace
 let ck: Cockpit
 let browser: Browser
-const shots = mkdtempSync(join(tmpdir(), 'vctl-ui-shots-'))
 
 test.before(async () => {
   ns = await startSystemNamespace('vctl-ck-')
@@ -92,7 +90,7 @@ test.serial('the Virtual machines page lists the guests with their states, and R
     // A change made by another client shows through libvirt-dbus's events.
     await virshOk(ns, ['destroy', 'ck-off'])
     await waitListed(page, {'ck-off': 'Shut off', 'ck-run': 'Running'}, warnings)
-    const png = join(shots, 'cockpit-list.png')
+    const png = shotPath('cockpit-list.png')
     await page.screenshot({path: png})
     t.log(`screenshot: ${png}`)
     if (warnings.length > 0) t.log(`cockpit-machines warnings:\n${warnings.join('\n')}`)
@@ -131,7 +129,7 @@ test.serial("a VM's page opens with its VNC console showing the guest's display"
     ).catch((err: unknown) => t.fail(`${String(err)}: ${JSON.stringify(figures)}\nwarnings: ${warnings.join('\n')}`))
     // The guest's framebuffer size (VGA text mode 720x400 or a graphics mode), not an empty canvas.
     t.true(figures.width >= 320 && figures.height >= 200, JSON.stringify(figures))
-    const png = join(shots, 'cockpit-vm-console.png')
+    const png = shotPath('cockpit-vm-console.png')
     await page.screenshot({path: png})
     t.log(`screenshot: ${png}`)
   } finally {

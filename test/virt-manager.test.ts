@@ -1,20 +1,17 @@
 // virt-manager 4.1 under Xvfb against vctl as qemu:///system (a private mount namespace: the daemon's
 // sockets are bind-mounted over /run/libvirt there), its windows read through AT-SPI with dogtail.
 import test from 'ava'
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {waitFor} from './helpers/daemon.js'
 import {waitForLog, READY} from './helpers/guest.js'
 import {startSystemNamespace, type SystemNamespace} from './helpers/system-ns.js'
 import {nonBlank, readPpm, startDesktop, type Desktop, type Rect} from './helpers/xvfb.js'
+import {shotPath} from './ui/shots.js'
 import {SERIAL_PTY, SPICE, VNC, defineGuest, makeQcow2, qcow2Disk, serialFile, virshOk} from './ui/guests.js'
 import {logTail, startVmm, vmm, type Vmm} from './ui/vmm.js'
 
 let ns: SystemNamespace
 let desk: Desktop
-/** Screenshots are kept after the run (small PNGs), so that a person can look at them. */
-const shots = mkdtempSync(join(tmpdir(), 'vctl-ui-shots-'))
 
 test.before(async () => {
   ns = await startSystemNamespace('vctl-vmm-')
@@ -45,7 +42,7 @@ async function withVmm<T>(extra: string[], body: (v: Vmm) => Promise<T>): Promis
  */
 async function waitNotBlank(name: string, rect: Rect, minShare = 0.002, ms = 30000): Promise<{colours: number; otherShare: number; file: string}> {
   const end = Date.now() + ms
-  const file = join(shots, `${name}-console.ppm`)
+  const file = shotPath(`${name}-console.ppm`)
   for (;;) {
     await desk.screenshot(file, rect)
     const f = nonBlank(readPpm(file))
@@ -73,11 +70,11 @@ test.serial('the serial console shows the guest booting and its READY line', asy
   await withVmm(['--show-domain-console', 'vm-serial'], async (v) => {
     // Paused first, so that virt-manager has the console open before the kernel prints anything.
     await virshOk(ns, ['start', '--paused', 'vm-serial'])
-    const open = await vmm(desk, ['serial-open', 'vm-serial'], 45)
+    const open = await vmm(desk, ['serial-open', 'vm-serial'], 40)
     t.falsy(open.error, `${open.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
     if (open.error) return
     await virshOk(ns, ['resume', 'vm-serial'])
-    const r = await vmm(desk, ['serial-read', 'vm-serial', '--wait', READY], 90)
+    const r = await vmm(desk, ['serial-read', 'vm-serial', '--wait', READY], 60)
     t.falsy(r.error, `${r.error ?? ''}\nterminal:\n${r.text ?? ''}`)
     // The terminal's accessible text is its screen: the kernel's last messages before the READY line.
     t.regex(r.text ?? '', /\[\s*\d+\.\d+\] Run \/init as init process/)
@@ -101,10 +98,10 @@ for (const [kind, devices] of [
     const vm = kind === 'VNC' ? 'vm-run' : name
     await withVmm(['--show-domain-console', vm], async (v) => {
       const r = await vmm(desk, ['graphics', vm], 45)
-      t.falsy(r.error, `${r.error ?? ''} ${(r.errors ?? []).join(' | ')}\nvirt-manager log:\n${logTail(v)}`)
+      t.falsy(r.error, `${r.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
       if (!r.rect) return
       const f = await waitNotBlank(vm, r.rect)
-      const png = join(shots, `${vm}-window.png`)
+      const png = shotPath(`${vm}-window.png`)
       await desk.screenshot(png)
       t.log(`screenshots: ${png} ${f.file}`)
       t.true(f.colours >= 2 && f.otherShare >= 0.002, `console area looks blank: ${JSON.stringify(f)}`)
@@ -121,7 +118,7 @@ test.serial('the Snapshots view lists, creates and reverts a snapshot', async (t
   await virshOk(ns, ['start', 'vm-snap'])
   await waitForLog(log, READY, 1, 90000)
   await withVmm(['--show-domain-editor', 'vm-snap'], async (v) => {
-    const first = await vmm(desk, ['snapshots', 'vm-snap', '--create', 'ui-snap1'], 60)
+    const first = await vmm(desk, ['snapshots', 'vm-snap', '--create', 'ui-snap1'], 45)
     t.falsy(first.error, `${first.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
     if (first.error) return
     t.deepEqual(first.listed, [])
@@ -130,15 +127,16 @@ test.serial('the Snapshots view lists, creates and reverts a snapshot', async (t
     // reverts to the first.
     await virshOk(ns, ['snapshot-create-as', 'vm-snap', 'cli-snap2'])
     t.is(await virshOk(ns, ['snapshot-current', '--name', 'vm-snap']), 'cli-snap2')
-    const second = await vmm(desk, ['snapshots', 'vm-snap', '--revert', 'ui-snap1'], 60)
+    const second = await vmm(desk, ['snapshots', 'vm-snap', '--revert', 'ui-snap1'], 45)
     t.falsy(second.error, second.error)
+    if (second.error) return
     t.deepEqual([...(second.listed ?? [])].sort(), ['cli-snap2', 'ui-snap1'])
     t.is(second.reverted, 'ui-snap1')
     // virt-manager reverts in a background job once the question is answered.
     await waitFor(
       'the revert to ui-snap1',
       async () => (await ns.virsh(['snapshot-current', '--name', 'vm-snap'])).stdout.trim() === 'ui-snap1',
-      60000,
+      30000,
     )
     t.is(await virshOk(ns, ['domstate', 'vm-snap']), 'running')
   })
