@@ -7,7 +7,7 @@ import {waitFor} from './helpers/daemon.js'
 import {startSystemNamespace, type SystemNamespace} from './helpers/system-ns.js'
 import {startCockpit, tail, type Cockpit} from './ui/cockpit.js'
 import {shotPath} from './ui/shots.js'
-import {SERIAL_PTY, VNC, defineGuest, virshOk} from './ui/guests.js'
+import {SERIAL_PTY, VNC, defineGuest, startGuest, virshOk} from './ui/guests.js'
 
 let ns: SystemNamespace
 let ck: Cockpit
@@ -17,7 +17,7 @@ test.before(async () => {
   ns = await startSystemNamespace('vctl-ck-')
   await defineGuest(ns, 'ck-off', {devices: SERIAL_PTY})
   await defineGuest(ns, 'ck-run', {devices: `${SERIAL_PTY}\n${VNC}`})
-  await virshOk(ns, ['start', 'ck-run'])
+  await startGuest(ns, 'ck-run')
   ck = await startCockpit(ns)
   browser = await puppeteer.launch({
     executablePath: '/usr/bin/chromium',
@@ -148,6 +148,19 @@ test.serial("a VM's page shows what it shows against libvirtd: the CPU model, no
     await new Promise((r) => setTimeout(r, 2000))
     const alerts = await page.evaluate(() => [...document.querySelectorAll('.pf-c-alert.pf-m-danger')].map((e) => e.textContent ?? ''))
     t.deepEqual(alerts, [], warnings.join('\n'))
+  } finally {
+    await page.close()
+  }
+})
+
+test.serial('the Virtual machines page shows no failed fetch, as against libvirtd', async (t) => {
+  const {page, warnings} = await openMachines()
+  try {
+    await waitListed(page, {'ck-off': 'Shut off', 'ck-run': 'Running'}, warnings)
+    // The page fetches pools, networks, host interfaces and devices, and every VM's snapshots once.
+    await new Promise((r) => setTimeout(r, 3000))
+    const alerts = await page.evaluate(() => [...document.querySelectorAll('.pf-c-alert.pf-m-danger')].map((e) => e.textContent ?? ''))
+    t.deepEqual(alerts, [], warnings.filter((w) => / failed/.test(w)).join('\n'))
   } finally {
     await page.close()
   }

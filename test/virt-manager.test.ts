@@ -7,7 +7,7 @@ import {waitForLog, READY} from './helpers/guest.js'
 import {startSystemNamespace, type SystemNamespace} from './helpers/system-ns.js'
 import {nonBlank, readPpm, startDesktop, type Desktop, type Rect} from './helpers/xvfb.js'
 import {shotPath} from './ui/shots.js'
-import {SERIAL_PTY, SPICE, VNC, defineGuest, makeQcow2, qcow2Disk, serialFile, virshOk} from './ui/guests.js'
+import {SERIAL_PTY, SPICE, VNC, defineGuest, startGuest, makeQcow2, qcow2Disk, serialFile, virshOk} from './ui/guests.js'
 import {logTail, startVmm, vmm, type Vmm} from './ui/vmm.js'
 
 let ns: SystemNamespace
@@ -18,7 +18,7 @@ test.before(async () => {
   desk = await startDesktop(ns.root)
   await defineGuest(ns, 'vm-off', {devices: SERIAL_PTY})
   await defineGuest(ns, 'vm-run', {devices: `${SERIAL_PTY}\n${VNC}`})
-  await virshOk(ns, ['start', 'vm-run'])
+  await startGuest(ns, 'vm-run')
 })
 
 test.after.always(async () => {
@@ -69,7 +69,7 @@ test.serial('the serial console shows the guest booting and its READY line', asy
   await defineGuest(ns, 'vm-serial', {devices: SERIAL_PTY})
   await withVmm(['--show-domain-console', 'vm-serial'], async (v) => {
     // Paused first, so that virt-manager has the console open before the kernel prints anything.
-    await virshOk(ns, ['start', '--paused', 'vm-serial'])
+    await startGuest(ns, 'vm-serial', ['--paused'])
     const open = await vmm(desk, ['serial-open', 'vm-serial'], 40)
     t.falsy(open.error, `${open.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
     if (open.error) return
@@ -93,7 +93,7 @@ for (const [kind, devices] of [
       // vm-run has VNC already and is running.
     } else {
       await defineGuest(ns, name, {devices: `${SERIAL_PTY}\n${devices}`})
-      await virshOk(ns, ['start', name])
+      await startGuest(ns, name)
     }
     const vm = kind === 'VNC' ? 'vm-run' : name
     await withVmm(['--show-domain-console', vm], async (v) => {
@@ -115,7 +115,7 @@ test.serial('the Snapshots view lists, creates and reverts a snapshot', async (t
   const log = join(ns.root, 'vm-snap.log')
   await makeQcow2(disk)
   await defineGuest(ns, 'vm-snap', {devices: `${qcow2Disk(disk)}\n${serialFile(log)}`, cmdline: 'console=ttyS0 quiet panic=-1 cryptomgr.notests'})
-  await virshOk(ns, ['start', 'vm-snap'])
+  await startGuest(ns, 'vm-snap')
   await waitForLog(log, READY, 1, 90000)
   await withVmm(['--show-domain-editor', 'vm-snap'], async (v) => {
     const first = await vmm(desk, ['snapshots', 'vm-snap', '--create', 'ui-snap1'], 45)

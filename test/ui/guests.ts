@@ -68,3 +68,15 @@ export async function makeQcow2(path: string, size = '16M'): Promise<void> {
   const r = await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, size])
   if (r.code !== 0) throw new Error(`qemu-img create: ${r.stderr}`)
 }
+
+/**
+ * Starts a guest (`--paused` in `extra`, ...). A VNC/spice port that another process on this shared
+ * machine took between the daemon's check and QEMU's bind fails the start; that is retried once.
+ */
+export async function startGuest(ns: SystemNamespace, name: string, extra: string[] = []): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await ns.virsh(['start', ...extra, name], 120000)
+    if (r.code === 0) return
+    if (attempt > 0 || !r.stderr.includes('Address already in use')) throw new Error(`virsh start ${name}: ${r.stderr.trim()}`)
+  }
+}
