@@ -13,6 +13,9 @@
 #   If no Power Button device appears within ~5 s it prints
 #   "VCTL-GUEST ERROR: no Power Button input device" and sleeps forever.
 #   A reset (QMP system_reset) reboots it and READY is printed again.
+#   Right after READY an interactive busybox shell runs on ttyS0 (its controlling
+#   tty, prompt "/ # ", ^C works), so that a line typed into the serial console
+#   (virsh console) round-trips; it does not delay READY.
 #
 # Recommended QEMU arguments (QEMU 7.2 on Debian 12, TCG, no KVM):
 #   qemu-system-x86_64 -machine pc -accel tcg -m 128 -nodefaults -no-user-config
@@ -219,9 +222,23 @@ fi
 # sent right after READY is queued by evdev and not lost.
 exec 3<"$dev"
 echo "VCTL-GUEST READY" >"$con"
-dd bs=24 count=1 <&3 >/dev/null 2>&1
-echo "VCTL-GUEST POWEROFF" >"$con"
-poweroff -f
+# The power button watcher runs in the background...
+(
+  dd bs=24 count=1 <&3 >/dev/null 2>&1
+  echo "VCTL-GUEST POWEROFF" >"$con"
+  poweroff -f
+) &
+exec 3<&-
+# ...and a shell on the serial console in the foreground, for `virsh console` (respawned when it
+# exits). Not started with '&': a background command of a non-interactive shell has SIGINT
+# ignored, and then ^C would not reach it. setsid runs in place (init's child is no group
+# leader), cttyhack makes ttyS0 its controlling tty.
+if [ "$con" = /dev/ttyS0 ]; then
+  while :; do
+    setsid cttyhack sh -i </dev/ttyS0 >/dev/ttyS0 2>&1
+    sleep 1
+  done
+fi
 while :; do sleep 3600; done
 EOF
 chmod 0755 "$R/init"

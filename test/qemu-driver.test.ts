@@ -541,7 +541,7 @@ test('pty serial console: live XML shows the pty; latency of start and destroy o
   const ref = await drv.createXML(noOsXml('pty', "<serial type='pty'/><console type='pty'/>"), 0)
   const live = drv.getXMLDesc(ref.uuid, 0)
   t.regex(live, /<serial type='pty'>\s*<source path='\/dev\/pts\/\d+'\/>/)
-  t.regex(live, /<console type='pty'>\s*<source path='\/dev\/pts\/\d+'\/>/)
+  t.regex(live, /<console type='pty' tty='\/dev\/pts\/\d+'>\s*<source path='\/dev\/pts\/\d+'\/>/)
   t.notRegex(drv.getXMLDesc(ref.uuid, 2 /* INACTIVE */), /\/dev\/pts|id='/)
   await drv.destroy(ref.uuid, 0)
 

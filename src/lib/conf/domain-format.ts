@@ -228,15 +228,26 @@ function formatInterface(i: DomainInterface): XmlElement {
 
 function formatChr(name: string, c: DomainChr): XmlElement {
   const o = c.xml
-  return reassemble(o, name, [['type', c.type]], CHR_ORDER, {
-    source: dropIfEmpty(patchElement(child(o, 'source'), 'source', [['path', c.path]])),
-    target: dropIfEmpty(
-      patchElement(child(o, 'target'), 'target', [
-        ['type', c.targetType],
-        ['port', c.targetPort],
-      ]),
-    ),
-  })
+  // The first console's pty (its path known once QEMU runs) is also written as tty=, as libvirt does.
+  const tty = name === 'console' && c.type === 'pty' && (c.targetPort ?? 0) === 0 ? c.path : undefined
+  return reassemble(
+    o,
+    name,
+    [
+      ['type', c.type],
+      ['tty', tty],
+    ],
+    CHR_ORDER,
+    {
+      source: dropIfEmpty(patchElement(child(o, 'source'), 'source', [['path', c.path]])),
+      target: dropIfEmpty(
+        patchElement(child(o, 'target'), 'target', [
+          ['type', c.targetType],
+          ['port', c.targetPort],
+        ]),
+      ),
+    },
+  )
 }
 
 function formatGraphics(g: DomainGraphics, secure: boolean): XmlElement {

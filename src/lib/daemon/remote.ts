@@ -12,6 +12,7 @@ import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
 import {registerEvents} from './remote/events.js'
+import {registerConsole} from './remote/console.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -27,5 +28,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerStorage(on)
   registerSecrets(on)
   registerEvents(on)
+  registerConsole(on)
   return {program: remote, handle: handlers.handle}
 }

@@ -6,6 +6,7 @@
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {HostMemoryDriver} from './host-memory-types.js'
+import type {ConsoleDriver} from './console-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -122,7 +123,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver extends HostMemoryDriver {
+export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string

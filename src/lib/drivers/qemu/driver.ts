@@ -28,6 +28,9 @@ import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
 import {hostMemoryStats} from '../host-memory.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
+import type {GuestConsole, Screenshot} from '../console-types.js'
+import {openConsole} from './console.js'
+import {screenshot} from './screenshot.js'
 import {qemuDomainCapabilities} from './domcaps.js'
 import {sweep} from './exit.js'
 import * as lifecycle from './lifecycle.js'
@@ -62,6 +65,9 @@ export interface QemuDriverOptions {
   lockd?: Virtlockd
 }
 
+/** Distinct argument sets whose domain capabilities are kept. */
+const DOMCAPS_CACHE_MAX = 32
+
 export class QemuDriver implements HypervisorDriver {
   readonly name = 'qemu'
   readonly type = 'QEMU'
@@ -70,6 +76,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly mode: 'system' | 'session'
   private readonly ctx: QemuContext
   private sweepTimer?: NodeJS.Timeout
+  /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
+  private readonly domcaps = new Map<string, string>()
 
   private constructor(opts: QemuDriverOptions) {
     this.events.setMaxListeners(0)
@@ -153,7 +161,14 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   getDomainCapabilities(args: DomainCapsArgs): string {
-    return qemuDomainCapabilities(this.ctx.probe, this.emulator, args)
+    // The probe is fixed for the driver's life, so the answer for the same arguments is too.
+    const key = JSON.stringify([args.emulatorbin, args.arch, args.machine, args.virttype, args.flags])
+    let xml = this.domcaps.get(key)
+    if (xml === undefined) {
+      xml = qemuDomainCapabilities(this.ctx.probe, this.emulator, args)
+      if (this.domcaps.size < DOMCAPS_CACHE_MAX) this.domcaps.set(key, xml)
+    }
+    return xml
   }
 
   getMaxVcpus(type: string | null): number {
@@ -229,6 +244,16 @@ export class QemuDriver implements HypervisorDriver {
 
   lookupByUuid(uuid: string): DomainRef {
     return this.ctx.ref(this.dom(uuid))
+  }
+
+  // ---- consoles and screenshots -----------------------------------------------------------
+
+  openConsole(uuid: string, devName: string | null, flags: number): GuestConsole {
+    return openConsole(this.ctx, this.dom(uuid), devName, flags)
+  }
+
+  screenshot(uuid: string, screen: number, flags: number): Promise<Screenshot> {
+    return screenshot(this.ctx, this.dom(uuid), screen, flags)
   }
 
   // ---- definitions ------------------------------------------------------------------------

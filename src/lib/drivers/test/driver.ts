@@ -36,6 +36,8 @@ import {matchDomain} from '../list-filter.js'
 import {TEST_DOMAIN_XML, TEST_NODE_INFO} from './defaults.js'
 import {testDomainCapabilities} from './domcaps.js'
 import {TestHost} from './host.js'
+import {testScreenshot} from './screenshot.js'
+import type {Screenshot} from '../console-types.js'
 import {TestNetworkDriver} from './network.js'
 import {TestStorageDriver} from './storage.js'
 
@@ -359,6 +361,11 @@ export class TestDriver implements HypervisorDriver {
   getState(uuid: string): {state: number; reason: number} {
     const d = this.get(uuid)
     return {state: d.state, reason: d.reason}
+  }
+
+  screenshot(uuid: string, _screen: number, flags: number): Screenshot {
+    this.get(uuid)
+    return testScreenshot(flags)
   }
 
   getOSType(uuid: string): string {
