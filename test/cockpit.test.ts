@@ -18,6 +18,8 @@ test.before(async () => {
   await defineGuest(ns, 'ck-off', {devices: SERIAL_PTY})
   await defineGuest(ns, 'ck-run', {devices: `${SERIAL_PTY}\n${VNC}`})
   await startGuest(ns, 'ck-run')
+  // No display: its page shows the serial console (the test guest has a shell on ttyS0).
+  await defineGuest(ns, 'ck-ser', {devices: SERIAL_PTY})
   ck = await startCockpit(ns)
   browser = await puppeteer.launch({
     executablePath: '/usr/bin/chromium',
@@ -163,5 +165,37 @@ test.serial('the Virtual machines page shows no failed fetch, as against libvirt
     t.deepEqual(alerts, [], warnings.filter((w) => / failed/.test(w)).join('\n'))
   } finally {
     await page.close()
+  }
+})
+
+test.serial("a VM's serial console (virsh console through cockpit-bridge) answers a command typed into the guest's shell", async (t) => {
+  await startGuest(ns, 'ck-ser')
+  const {page, warnings} = await openMachines('#vm?name=ck-ser&connection=system')
+  try {
+    const term = '#ck-ser-terminal'
+    await page.waitForSelector(`${term} .xterm-helper-textarea`, {timeout: 60000})
+    const text = () => page.$eval(`${term} .xterm-accessibility-tree`, (e) => (e as HTMLElement).innerText).catch(() => '')
+    // The guest may still be booting: the line is typed again until the shell has answered it.
+    let last = ''
+    await waitFor(
+      "the guest shell's answer in the terminal",
+      async () => {
+        last = await text()
+        if (/(^|\n)vctl-42\s*(\n|$)/.test(last)) return true
+        if (/\ndisconnected\s*\n/.test(last)) throw new Error('the console disconnected')
+        await page.type(`${term} .xterm-helper-textarea`, 'echo vctl-$((6*7))\n')
+        await new Promise((r) => setTimeout(r, 1000))
+        return false
+      },
+      60000,
+    ).catch((err: unknown) => t.fail(`${String(err)}\nterminal:\n${JSON.stringify(last)}\nwarnings: ${warnings.join('\n')}`))
+    // The terminal's accessible text is its screen: the answer, on its own line after the command.
+    t.regex(last, /echo vctl-\$\(\(6\*7\)\)\s*\n\s*vctl-42/)
+    const png = shotPath('cockpit-serial-console.png')
+    await page.screenshot({path: png})
+    t.log(`screenshot: ${png}`)
+  } finally {
+    await page.close()
+    await ns.virsh(['destroy', 'ck-ser'])
   }
 })
