@@ -239,6 +239,7 @@ function formatChr(name: string, c: DomainChr): XmlElement {
     ],
     CHR_ORDER,
     {
+      ...(c.alias === undefined ? {} : {alias: el('alias', {name: c.alias})}),
       source: dropIfEmpty(patchElement(child(o, 'source'), 'source', [['path', c.path]])),
       target: dropIfEmpty(
         patchElement(child(o, 'target'), 'target', [

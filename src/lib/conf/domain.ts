@@ -56,6 +56,8 @@ export interface DomainChr {
   targetPort?: number
   /** `<target type=...>`, e.g. 'serial' for a console or 'isa-serial' for a serial port. */
   targetType?: string
+  /** The device's alias while the domain runs (`<alias name=...>` of the live XML), e.g. 'serial0'. */
+  alias?: string
   xml?: XmlElement
 }
 

@@ -1,5 +1,5 @@
 /** The REMOTE handlers of the connection, authentication and the host. */
-import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
+import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {Feature} from '../../rpc/programs/remote.js'
 import {P, LIB_VERSION, st, hv, then, type On, type ConnState, type RemoteOptions} from './context.js'
 
@@ -61,6 +61,15 @@ export function registerConnect(on: On, opts: RemoteOptions): void {
   })
   on(P.NODE_GET_FREE_MEMORY, (conn) => ({freeMem: hv(conn).nodeFreeMemory()}))
   on(P.NODE_GET_SECURITY_MODEL, (conn) => hv(conn).securityModel())
+  on(P.NODE_GET_MEMORY_STATS, (conn, {nparams, cellNum, flags}) => {
+    // REMOTE_NODE_MEMORY_STATS_MAX, as libvirtd's dispatcher checks it.
+    if (nparams > 16) throw errors.internal(ErrorDomain.RPC, 'nparams too large')
+    const h = hv(conn)
+    if (!h.nodeMemoryStats) {
+      throw new VirError(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, 'this function is not supported by the connection driver: virNodeGetMemoryStats')
+    }
+    return h.nodeMemoryStats(cellNum, nparams, flags)
+  })
   on(P.CONNECT_REGISTER_CLOSE_CALLBACK, () => undefined)
   on(P.CONNECT_UNREGISTER_CLOSE_CALLBACK, () => undefined)
 }

@@ -29,6 +29,7 @@ import {matchDomain} from '../list-filter.js'
 import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, LogSink, HypervisorDriver, NodeInfo} from '../types.js'
 import {buildCapabilitiesXml, kvmUsable, loadQemuCaps, type QemuCaps} from './capabilities.js'
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
+import {hostMemoryStats} from '../host-memory.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
 import type {GuestConsole, Screenshot} from '../console-types.js'
@@ -200,6 +201,10 @@ export class QemuDriver implements HypervisorDriver {
 
   nodeFreeMemory(): bigint {
     return nodeFreeMemoryBytes()
+  }
+
+  nodeMemoryStats(cellNum: number, nparams: number, flags: number): ReturnType<typeof hostMemoryStats> {
+    return hostMemoryStats(cellNum, nparams, flags)
   }
 
   securityModel(): {model: string; doi: string} {

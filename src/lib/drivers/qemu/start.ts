@@ -306,6 +306,9 @@ async function setGraphicsPasswords(def: DomainDef, qmp: QmpClient): Promise<voi
 }
 
 async function fillRuntimeInfo(def: DomainDef, qmp: QmpClient): Promise<void> {
+  // libvirt's aliases of the live XML: serial port N is serialN, and so is a console that shows it.
+  for (const s of def.devices.serials) s.alias = `serial${s.targetPort ?? 0}`
+  for (const c of def.devices.consoles) if (c.targetType === 'serial') c.alias = `serial${c.targetPort ?? 0}`
   if (!def.devices.serials.some((s) => s.type === 'pty')) return
   const chardevs = await qmp.execute<Array<{label: string; filename: string}>>('query-chardev')
   for (const s of def.devices.serials) {

@@ -37,6 +37,12 @@ export const connectProcs = {
   NODE_GET_SECURITY_MODEL: proc(122, t.voidType, t.struct({model: t.charString(257), doi: t.charString(257)}), {ro: true}),
   CONNECT_IS_SECURE: proc(149, t.voidType, t.struct({secure: t.int}), {ro: true}),
   CONNECT_GET_LIB_VERSION: proc(157, t.voidType, t.struct({lib_ver: t.uhyper}), {ro: true}),
+  NODE_GET_MEMORY_STATS: proc(
+    228,
+    t.struct({nparams: t.int, cellNum: t.int, flags: t.uint}),
+    t.struct({params: t.array(t.struct({field: s, value: t.uhyper}), 16), nparams: t.int}),
+    {ro: true},
+  ),
   CONNECT_REGISTER_CLOSE_CALLBACK: proc(360, t.voidType, t.voidType, {ro: true}),
   CONNECT_UNREGISTER_CLOSE_CALLBACK: proc(361, t.voidType, t.voidType, {ro: true}),
 }
