@@ -55,7 +55,13 @@ export const DRIVER_DAEMONS: Readonly<Record<string, DaemonName>> = Object.freez
 })
 
 /** Modular daemons vctl can run besides libvirtd and virtproxyd. */
-export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze(['virtqemud', 'virtsecretd', 'virtlogd', 'virtlockd'] as const)
+export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
+  'virtqemud',
+  'virtstoraged',
+  'virtsecretd',
+  'virtlogd',
+  'virtlockd',
+] as const)
 
 export function isDaemonName(name: string): name is DaemonName {
   return (DAEMON_NAMES as readonly string[]).includes(name)

@@ -450,6 +450,17 @@ const DRIVER_HOOKS: DriverHook[] = [
     },
   },
   {
+    driver: 'storage',
+    setup: async (d) => {
+      const {createStorageDriver} = await import('../drivers/storage/driver.js')
+      const dirs = driverStateDirs(d.paths, 'storage')
+      // System mode defines the `default` pool on a blank config, as virt-manager and virt-install expect.
+      const defaultPoolPath = d.paths.mode === 'system' ? `${d.paths.stateDir}/images` : undefined
+      const storage = await createStorageDriver({...dirs, log: d.log, defaultPoolPath})
+      d.registry.storage = () => storage
+    },
+  },
+  {
     driver: 'qemu',
     setup: async (d) => {
       const {QemuDriver} = await import('../drivers/qemu/driver.js')

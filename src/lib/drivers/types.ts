@@ -5,6 +5,7 @@
  */
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
+import type {StorageVolApi} from './storage-vol-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -218,7 +219,7 @@ export interface PoolRef {
   uuid: string
 }
 
-export interface StorageDriver {
+export interface StorageDriver extends StorageVolApi {
   readonly events: EventEmitter
   listPools(flags: number): PoolRef[]
   numOfPools(active: boolean): number

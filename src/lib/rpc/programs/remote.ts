@@ -9,6 +9,7 @@ import {connectProcs} from './remote/connect.js'
 import {domainProcs} from './remote/domain.js'
 import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
+import {volumeProcs} from './remote/volume.js'
 import {secretProcs} from './remote/secret.js'
 import {remoteEvents} from './remote/events.js'
 
@@ -19,13 +20,13 @@ export const REMOTE_PROGRAM = 0x20008086
 export const REMOTE_VERSION = 1
 
 /** The family tables, for the test that keeps each in number order. */
-export const remoteFamilies = {connectProcs, domainProcs, networkProcs, storageProcs, secretProcs}
+export const remoteFamilies = {connectProcs, domainProcs, networkProcs, storageProcs, volumeProcs, secretProcs}
 
 export const remote = defineProgram(
   'REMOTE',
   REMOTE_PROGRAM,
   REMOTE_VERSION,
-  {...connectProcs, ...domainProcs, ...networkProcs, ...storageProcs, ...secretProcs},
+  {...connectProcs, ...domainProcs, ...networkProcs, ...storageProcs, ...volumeProcs, ...secretProcs},
   remoteEvents,
 )
 
