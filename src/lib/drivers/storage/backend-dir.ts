@@ -123,7 +123,7 @@ export class DirBackend implements PoolBackend {
 
   private pathFor(def: PoolDef, vol: VolDef): string {
     checkVolName(vol.name)
-    return join(targetOf(def), vol.name)
+    return `${targetOf(def)}/${vol.name}`
   }
 
   private async checkFree(path: string): Promise<void> {
