@@ -172,3 +172,47 @@ test('qemu:///system has the default pool (dir, autostart) under its root', asyn
   t.true((await run('virsh', ['-c', U, 'pool-info', 'default'])).stdout.includes('Autostart:      no'))
   t.is((await virsh(U, ['pool-autostart', 'default'])).code, 0)
 })
+
+test("test:///default: the volume API as libvirt's own test driver has it", async (t) => {
+  const cmds = [
+    'vol-list default-pool --details',
+    'vol-create-as default-pool v1 10M',
+    'vol-create-as default-pool q1 1G --format qcow2',
+    'vol-dumpxml v1 --pool default-pool',
+    'vol-dumpxml q1 --pool default-pool',
+    'vol-info v1 --pool default-pool',
+    'vol-path v1 --pool default-pool',
+    'vol-key v1 --pool default-pool',
+    'vol-clone v1 v2 --pool default-pool',
+    'vol-list default-pool --details',
+    'pool-info default-pool',
+    'vol-wipe v1 --pool default-pool',
+    'vol-resize v1 20M --pool default-pool',
+    'vol-delete v2 --pool default-pool',
+    'vol-name /default-pool/v1',
+    'vol-pool /default-pool/v1',
+    'vol-create-as default-pool v1 10M',
+    'vol-info nosuch --pool default-pool',
+    'vol-create-as default-pool v3 200G',
+    'vol-create-as default-pool a/b 1M',
+    'pool-destroy default-pool',
+    'vol-list default-pool',
+    'pool-start default-pool',
+    'vol-list default-pool',
+    'vol-info /nonexist',
+    'pool-capabilities',
+    'find-storage-pool-sources dir',
+    'find-storage-pool-sources logical',
+    'find-storage-pool-sources netfs',
+    'find-storage-pool-sources-as netfs localhost',
+    'find-storage-pool-sources disk',
+    'vol-delete v1 --pool default-pool',
+    'vol-list default-pool',
+  ].join('; ')
+  const libvirts = await run('virsh', ['-c', 'test:///default', cmds])
+  const ours = await run('virsh', ['-c', `test+unix:///default?socket=${d.sock}`, cmds])
+  t.true(libvirts.stdout.includes('Vol v2 cloned from v1'), libvirts.stdout)
+  t.is(ours.stdout, libvirts.stdout)
+  t.is(ours.stderr, libvirts.stderr)
+  t.is(ours.code, libvirts.code)
+})

@@ -6,6 +6,7 @@
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import type {PoolDef} from '../../conf/pool.js'
 import {formatVolXml, parseVolXml, type VolDef} from '../../conf/volume.js'
+import {attr, child, parseXml} from '../../conf/xml.js'
 import {VolType, type VolInfo, type VolRef} from '../storage-vol-types.js'
 import type {PoolRef} from '../types.js'
 import type {TestObject} from './host.js'
@@ -153,4 +154,20 @@ export class TestVolumes {
   path(ref: VolRef): string {
     return this.get(ref).v.targetPath ?? ''
   }
+}
+
+/** libvirt's test driver's canned answers to find-storage-pool-sources (its `dir` quirk included: type 0 counts as unknown). */
+export function testPoolSources(type: string, srcSpec: string | null): string {
+  if (type === 'dir') throw errors.internal(S, `unknown storage pool type ${type}`)
+  if (type === 'logical') {
+    const src = (dev: string, vg: string) =>
+      `  <source>\n    <device path='${dev}'/>\n    <name>${vg}</name>\n    <format type='lvm2'/>\n  </source>\n`
+    return `<sources>\n${src('/dev/sda20', 'testvg1')}${src('/dev/sda21', 'testvg2')}</sources>\n`
+  }
+  if (type === 'netfs') {
+    const host = srcSpec ? attr(child(parseXml(srcSpec, 'source', S), 'host'), 'name') : undefined
+    if (!host) throw errors.invalidArg(S, 'hostname must be specified for netfs sources')
+    return `<sources>\n  <source>\n    <host name='${host}'/>\n    <dir path='/testshare'/>\n    <format type='nfs'/>\n  </source>\n</sources>\n`
+  }
+  throw errors.noSupport(S, `pool type '${type}' does not support source discovery`)
 }

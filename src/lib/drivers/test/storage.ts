@@ -6,7 +6,7 @@ import {parseUuid} from '../../uuid.js'
 import {matchObject} from '../list-filter.js'
 import type {ObjectEventMsg, PoolInfo, PoolRef, StorageDriver} from '../types.js'
 import type {VolInfo, VolRef} from '../storage-vol-types.js'
-import {TestVolumes} from './storage-vol.js'
+import {TestVolumes, testPoolSources} from './storage-vol.js'
 import {TEST_POOL_CAPACITY} from './defaults.js'
 import type {TestHost, TestObject} from './host.js'
 
@@ -181,8 +181,8 @@ export class TestStorageDriver implements StorageDriver {
     throw errors.noPool(`no storage pool with matching target path '${path}'`)
   }
 
-  findPoolSources(type: string): string {
-    throw errors.noSupport(ErrorDomain.STORAGE, `pool type '${type}' does not support source discovery`)
+  findPoolSources(type: string, srcSpec: string | null): string {
+    return testPoolSources(type, srcSpec)
   }
 
   getPoolCapabilities(): string {
