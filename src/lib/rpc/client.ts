@@ -51,13 +51,15 @@ export function eventBody<M>(e: ClientEvent, def: EventDef<M>): M | undefined {
 }
 
 export class RpcClient extends EventEmitter {
-  private readonly socket: Socket
+  readonly socket: Socket
   private readonly decoder = new FrameDecoder()
   private serial = 0
   private readonly pending = new Map<number, Pending>()
   private readonly programs = new Map<number, AnyProgram>()
   private closedError: Error | undefined
   private readonly poll = new PollGovernor()
+  /** RPC streams (stream-client.ts): STREAM, STREAM_HOLE packets, and replies to no pending call. */
+  streamPacket: ((p: Packet) => void) | undefined
 
   constructor(socket: Socket, programs: AnyProgram[]) {
     super()
@@ -93,6 +95,11 @@ export class RpcClient extends EventEmitter {
 
   static fromSocket(socket: Socket, programs: AnyProgram[]): RpcClient {
     return new RpcClient(socket, programs)
+  }
+
+  /** The serial the next call will carry (to register a stream before its call goes out). */
+  get nextSerial(): number {
+    return this.serial
   }
 
   get isClosed(): boolean {
@@ -230,6 +237,10 @@ export class RpcClient extends EventEmitter {
       } catch {
         // an undecodable event is dropped, as libvirt's client does
       }
+      return
+    }
+    if (p.type === MessageType.STREAM || p.type === MessageType.STREAM_HOLE || (p.type === MessageType.REPLY && !this.pending.has(p.serial))) {
+      this.streamPacket?.(p)
       return
     }
     if (p.type !== MessageType.REPLY) return

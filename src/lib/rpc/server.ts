@@ -89,6 +89,12 @@ export class RpcConnection {
   private lastRx = Date.now()
   private pingsLeft = 0
   private closeHandlers: Array<() => void> = []
+  /** RPC streams (stream.ts): STREAM and STREAM_HOLE packets go here. */
+  streamPacket: ((p: Packet) => void) | undefined
+  /** The header of the call whose handler is running (read it synchronously, e.g. to open a stream). */
+  currentCall: Header | undefined
+  /** Holds on reading the client (a stream's consumer not draining). */
+  private holds = 0
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket
@@ -157,6 +163,18 @@ export class RpcConnection {
     }
   }
 
+  /** Stops reading the client until the returned function is called (stream flow control). */
+  hold(): () => void {
+    this.holds++
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.holds--
+      if (this.readPaused) queueMicrotask(() => this.pump())
+    }
+  }
+
   /** Closes after pending writes flush. */
   close(): void {
     if (this.closed) return
@@ -196,7 +214,7 @@ export class RpcConnection {
    * stops reading the client until it catches up.
    */
   private throttled(): boolean {
-    return this.inFlight >= Math.max(1, this.opts.maxRequests) || this.socket.writableNeedDrain
+    return this.inFlight >= Math.max(1, this.opts.maxRequests) || this.socket.writableNeedDrain || this.holds > 0
   }
 
   /** Serves the calls received so far until none is left or the client is throttled. */
@@ -297,6 +315,10 @@ export class RpcConnection {
       if (p.type === MessageType.MESSAGE && p.proc === KeepaliveProc.PING) this.sendRaw(this.keepalivePacket(KeepaliveProc.PONG))
       return
     }
+    if (p.type === MessageType.STREAM || p.type === MessageType.STREAM_HOLE) {
+      this.streamPacket?.(p)
+      return
+    }
     const served = this.opts.programs.get(p.prog)
     if (p.type !== MessageType.CALL && p.type !== MessageType.CALL_WITH_FDS) return // replies, events, streams: nothing to answer
     if (!served || served.program.vers !== p.vers) {
@@ -350,10 +372,13 @@ export class RpcConnection {
     }
     let result: unknown
     try {
+      this.currentCall = p
       result = served.handle(this, def, args)
     } catch (err) {
       this.replyError(p, asVirError(err))
       return
+    } finally {
+      this.currentCall = undefined
     }
     if (result instanceof Promise) {
       this.inFlight++
