@@ -31,6 +31,25 @@ export const PoolDeleteFlags = {NORMAL: 0, ZEROED: 1} as const
 /** virStorageVolWipeAlgorithm. */
 export const WipeAlgorithm = {ZERO: 0, NNSA: 1, DOD: 2, BSI: 3, GUTMANN: 4, SCHNEIER: 5, PFITZNER7: 6, PFITZNER33: 7, RANDOM: 8, TRIM: 9} as const
 
+/** One unit of a volume transfer: bytes, or a hole of so many bytes (sparse transfers). */
+export type VolChunk = Buffer | {hole: bigint}
+
+/** An upload in progress: chunks in order, then finish (or abort). */
+export interface VolUpload {
+  write(c: VolChunk): Promise<void>
+  finish(): Promise<void>
+  abort(): Promise<void>
+}
+
+/** A download in progress: chunks until null. */
+export interface VolDownload {
+  next(): Promise<VolChunk | null>
+  close(): Promise<void>
+}
+
+/** virStorageVolUploadFlags / virStorageVolDownloadFlags. */
+export const VolTransferFlags = {SPARSE_STREAM: 1} as const
+
 /** Volume calls and the pool calls that go with them; every storage driver implements them. */
 export interface StorageVolApi {
   poolDelete(uuid: string, flags: number): void | Promise<void>
@@ -50,6 +69,9 @@ export interface StorageVolApi {
   volGetInfo(vol: VolRef, flags: number): VolInfo | Promise<VolInfo>
   volGetXMLDesc(vol: VolRef, flags: number): string | Promise<string>
   volGetPath(vol: VolRef): string
+  /** vol-upload / vol-download; absent where the driver has none (libvirt's test driver). */
+  volUpload?(vol: VolRef, offset: bigint, length: bigint, flags: number): Promise<VolUpload>
+  volDownload?(vol: VolRef, offset: bigint, length: bigint, flags: number): Promise<VolDownload>
 }
 
 /** A pool handle (same shape as types.ts's PoolRef, repeated so this file imports nothing). */

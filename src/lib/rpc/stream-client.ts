@@ -148,8 +148,12 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
       }
       return
     }
-    if (p.status === MessageStatus.CONTINUE) {
-      if (p.buf.length > 28) this.push(Buffer.from(p.buf.subarray(28)))
+    if (p.status === MessageStatus.CONTINUE && p.buf.length > 28) {
+      this.push(Buffer.from(p.buf.subarray(28)))
+    } else if (p.status === MessageStatus.CONTINUE) {
+      // an empty CONTINUE is the daemon's end of data (libvirtd's read EOF)
+      this.eof = true
+      this.wake()
     } else if (p.status === MessageStatus.OK) {
       if (this.closing) this.end()
       else {

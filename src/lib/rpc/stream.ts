@@ -166,7 +166,8 @@ export class ServerStream extends EventEmitter {
   end(): void {
     if (this.closed || this.sentEnd) return
     this.sentEnd = true
-    this.send(finishPacket(this.start(MessageType.STREAM, MessageStatus.OK, 28)))
+    // libvirtd's read EOF is an empty CONTINUE packet (an OK is the finish confirmation, which virsh takes as an error here).
+    this.send(finishPacket(this.start(MessageType.STREAM, MessageStatus.CONTINUE, 28)))
   }
 
   /** The stream failed: the client gets the error, the stream is gone. */

@@ -2,12 +2,14 @@
 import type {VolRef} from '../../drivers/storage-vol-types.js'
 import type {VolHandle} from '../../rpc/programs/remote.js'
 import {P, poolDrv, toObj, u, then, type On} from './context.js'
+import {registerVolumeStreams} from './volume-stream.js'
 
 const toVol = (r: VolRef): VolHandle => ({pool: r.pool, name: r.name, key: r.key})
 const retVol = (r: VolRef) => ({vol: toVol(r)})
 const info = (i: {type: number; capacity: bigint; allocation: bigint}) => ({type: i.type, capacity: i.capacity, allocation: i.allocation})
 
 export function registerVolume(on: On): void {
+  registerVolumeStreams(on)
   on(P.CONNECT_FIND_STORAGE_POOL_SOURCES, (conn, {type, srcSpec, flags}) =>
     then(poolDrv(conn).findPoolSources(type, srcSpec, flags), (xml) => ({xml})),
   )

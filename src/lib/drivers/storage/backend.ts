@@ -13,6 +13,8 @@ export interface Vol {
   path: string
   /** The probed (or created) definition: type, format, sizes, permissions, backing store. */
   def: VolDef
+  /** Transfers (upload, download) running on it. */
+  inUse?: number
 }
 
 export interface PoolSizes {

@@ -8,13 +8,26 @@ import {basename} from 'node:path'
 
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {formatVolXml, parseVolXml, type VolDef} from '../../conf/volume.js'
-import {VolDeleteFlags, VolResizeFlags, VolType, WipeAlgorithm, type StorageVolumes, type VolInfo, type VolRef} from '../storage-vol-types.js'
+import {
+  VolDeleteFlags,
+  VolResizeFlags,
+  VolTransferFlags,
+  VolType,
+  WipeAlgorithm,
+  type StorageVolumes,
+  type VolDownload,
+  type VolInfo,
+  type VolRef,
+  type VolUpload,
+} from '../storage-vol-types.js'
 import type {PoolRef, StorageDriver} from '../types.js'
 import type {PoolBackend, Vol} from './backend.js'
 import {DirBackend} from './backend-dir.js'
 import {FsBackend} from './backend-fs.js'
 import {DiskBackend} from './backend-disk.js'
 import {probeVolume} from './probe.js'
+import {unsupported} from './sys.js'
+import {openDownload, openUpload} from './transfer.js'
 import {StoragePools, type PoolObj, type StorageDriverOptions} from './pools.js'
 
 const S = ErrorDomain.STORAGE
@@ -37,6 +50,9 @@ export function defaultBackends(): PoolBackend[] {
 }
 
 export class StorageDriverImpl extends StoragePools implements StorageDriver, StorageVolumes {
+  /** Set by the daemon: whether a running guest uses a path (a volume in use is not deleted). */
+  inUseByGuest?: (path: string) => boolean
+
   private volRef(p: PoolObj, v: Vol): VolRef {
     return {pool: p.def.name, name: v.name, key: v.key}
   }
@@ -186,6 +202,9 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
   async volDelete(ref: VolRef, flags: number): Promise<void> {
     checkFlags(flags, VolDeleteFlags.ZEROED | VolDeleteFlags.WITH_SNAPSHOTS, 'storageVolDelete')
     const {p, v} = this.getVol(ref)
+    if (p.building.has(v.name)) throw errors.operationInvalid(S, `volume '${v.name}' is still being allocated.`)
+    if ((v.inUse ?? 0) > 0) throw errors.operationInvalid(S, `volume '${v.name}' is still in use.`)
+    if (this.inUseByGuest?.(v.path)) throw errors.operationInvalid(S, `volume '${v.name}' is still in use.`)
     const backend = this.backendOf(p.def)
     if (flags & VolDeleteFlags.ZEROED) await backend.wipeVol(p.def, v, WipeAlgorithm.ZERO)
     await backend.deleteVol(p.def, v, flags)
@@ -240,6 +259,35 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
 
   volGetPath(ref: VolRef): string {
     return this.getVol(ref).v.path
+  }
+
+  /** Marks a volume busy for a transfer; returns the function that ends it. */
+  private claim(p: PoolObj, v: Vol): () => void {
+    if (p.building.has(v.name)) throw errors.operationInvalid(S, `volume '${v.name}' is still being allocated.`)
+    v.inUse = (v.inUse ?? 0) + 1
+    p.jobs++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      v.inUse = (v.inUse ?? 1) - 1
+      p.jobs--
+      void this.refreshVol(v).catch(() => {})
+    }
+  }
+
+  async volUpload(ref: VolRef, offset: bigint, length: bigint, flags: number): Promise<VolUpload> {
+    checkFlags(flags, VolTransferFlags.SPARSE_STREAM, 'storageVolUpload')
+    const {p, v} = this.getVol(ref)
+    if (v.def.type === 'dir') throw unsupported(`cannot upload to directory volume '${v.name}'`)
+    return openUpload(v.path, offset, length, this.claim(p, v))
+  }
+
+  async volDownload(ref: VolRef, offset: bigint, length: bigint, flags: number): Promise<VolDownload> {
+    checkFlags(flags, VolTransferFlags.SPARSE_STREAM, 'storageVolDownload')
+    const {p, v} = this.getVol(ref)
+    if (v.def.type === 'dir') throw unsupported(`cannot download directory volume '${v.name}'`)
+    return openDownload(v.path, offset, length, (flags & VolTransferFlags.SPARSE_STREAM) !== 0, this.claim(p, v))
   }
 
   // ---- StorageVolumes (for the QEMU driver) ------------------------------------------------------

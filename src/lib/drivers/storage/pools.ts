@@ -36,6 +36,8 @@ export interface PoolObj {
   sizes: PoolSizes
   /** Volume creations in progress: their names (taken) and the count that keeps the pool from stopping. */
   building: Set<string>
+  /** Transfers running on its volumes. */
+  jobs: number
 }
 
 export interface StorageDriverOptions extends PoolStoreDirs {
@@ -71,6 +73,7 @@ export class StoragePools {
         vols: new Map(),
         sizes: {capacity: 0n, allocation: 0n, available: 0n},
         building: new Set(),
+        jobs: 0,
       })
       if (l.wasActive) this.wasActive.add(l.def.uuid)
     }
@@ -127,7 +130,7 @@ export class StoragePools {
   }
 
   private requireIdle(p: PoolObj): void {
-    if (p.building.size > 0) throw errors.operationInvalid(S, `pool '${p.def.name}' has asynchronous jobs running.`)
+    if (p.building.size > 0 || p.jobs > 0) throw errors.operationInvalid(S, `pool '${p.def.name}' has asynchronous jobs running.`)
   }
 
   protected ref(p: PoolObj): PoolRef {
@@ -260,6 +263,7 @@ export class StoragePools {
         vols: new Map(),
         sizes: {capacity: 0n, allocation: 0n, available: 0n},
         building: new Set(),
+        jobs: 0,
       }
       this.pools.set(def.uuid, p)
     }
@@ -280,6 +284,7 @@ export class StoragePools {
       vols: new Map(),
       sizes: {capacity: 0n, allocation: 0n, available: 0n},
       building: new Set(),
+      jobs: 0,
     }
     await this.buildFlags(p, flags)
     await this.startPool(p)
