@@ -30,7 +30,7 @@ test('every REMOTE procedure carries the error domain of its API family', (t) =>
   const family = (name: string) =>
     name.includes('SECRET')
       ? ErrorDomain.SECRET
-      : name.includes('STORAGE_POOL')
+      : name.includes('STORAGE_')
         ? ErrorDomain.STORAGE
         : name.includes('NETWORK')
           ? ErrorDomain.NETWORK

@@ -19,6 +19,7 @@ import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
 import type {HypervisorDriver} from '../drivers/types.js'
+import {linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
 import {IMPLEMENTED_MODULAR} from '../daemons.js'
@@ -451,14 +452,7 @@ const DRIVER_HOOKS: DriverHook[] = [
   },
   {
     driver: 'storage',
-    setup: async (d) => {
-      const {createStorageDriver} = await import('../drivers/storage/driver.js')
-      const dirs = driverStateDirs(d.paths, 'storage')
-      // System mode defines the `default` pool on a blank config, as virt-manager and virt-install expect.
-      const defaultPoolPath = d.paths.mode === 'system' ? `${d.paths.stateDir}/images` : undefined
-      const storage = await createStorageDriver({...dirs, log: d.log, defaultPoolPath})
-      d.registry.storage = () => storage
-    },
+    setup: (d) => setupStorage(d),
   },
   {
     driver: 'qemu',
@@ -474,7 +468,9 @@ const DRIVER_HOOKS: DriverHook[] = [
         log: d.log,
         logd: {socket: helperSocket('virtlogd'), client: await import('../services/log/client.js')},
         lockd: {socket: helperSocket('virtlockd'), client: await import('../services/lock/client.js')},
+        volumes: await volumesFor(d),
       })
+      linkGuestsToStorage(d, qemu)
       d.addHypervisor('qemu', qemu)
       d.afterReady(() => qemu.autostart())
     },

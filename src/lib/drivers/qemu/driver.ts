@@ -17,6 +17,7 @@
  *   argv.ts, capabilities.ts, process.ts, qmp.ts, state.ts: QEMU argv, probing, processes,
  *                   the QMP client, files on disk
  */
+import type {StorageVolumes} from '../storage-vol-types.js'
 import {EventEmitter} from 'node:events'
 import {hostname} from 'node:os'
 import {currentDef, isActive} from '../../conf/domain-list.js'
@@ -49,6 +50,8 @@ export interface QemuDriverOptions {
   /** Where probed QEMU capabilities are cached (CACHEDIR/qemu/capabilities). */
   capsCacheDir: string
   log: LogSink
+  /** The storage driver's volumes, for `<disk type='volume'>`. */
+  volumes?: StorageVolumes
   /** QEMU binary (default /usr/bin/qemu-system-x86_64). */
   emulator?: string
   /** Overrides KVM detection (tests). */
@@ -77,6 +80,7 @@ export class QemuDriver implements HypervisorDriver {
     const store = new QemuStateStore(opts.dirs)
     const helpers = new GuestHelpers(opts.logd, opts.lockd, opts.log)
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
+    this.ctx.volumes = opts.volumes
   }
 
   /** Probes QEMU (cached), loads persistent definitions and reattaches to running guests. */
