@@ -233,3 +233,27 @@ export function remoteStorageVolumes(socketPath: string, uri: string): RemoteVol
       }),
   }
 }
+
+/** A size as virsh takes it: bytes, or a number with a suffix (K, M, G, T, P, E: powers of 1024; KB, MB, ...: of 1000). */
+export function parseSize(text: string): bigint {
+  const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(text.trim())
+  if (!m) throw new VirError(ErrorCode.INVALID_ARG, 0, `invalid size '${text}'`)
+  const unit = m[2].toLowerCase()
+  if (unit === '' || unit === 'b' || unit === 'bytes') return BigInt(m[1])
+  const power = 'kmgtpe'.indexOf(unit[0])
+  const rest = unit.slice(1)
+  if (power < 0 || !['', 'ib', 'b'].includes(rest)) throw new VirError(ErrorCode.INVALID_ARG, 0, `invalid size '${text}': unknown suffix '${m[2]}'`)
+  return BigInt(m[1]) * (rest === 'b' ? 1000n : 1024n) ** BigInt(power + 1)
+}
+
+/** Bytes for people, as virsh prints them (1.00 GiB). */
+export function humanSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB']
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return i === 0 ? `${n}.00 B` : `${v.toFixed(2)} ${units[i]}`
+}
