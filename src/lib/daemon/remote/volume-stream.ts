@@ -27,14 +27,22 @@ async function pump(st: ServerStream, down: VolDownload): Promise<void> {
       st.on('close', go)
     })
   try {
+    // The next read runs while the socket drains the previous chunk.
+    const prefetch = () => {
+      const p = down.next()
+      p.catch(() => undefined) // a read still running when the stream closes fails unobserved
+      return p
+    }
+    let next = prefetch()
     for (;;) {
       if (st.closed) return
-      const c = await down.next()
+      const c = await next
       if (st.closed) return
       if (c === null) {
         st.end()
         return
       }
+      next = prefetch()
       const room = Buffer.isBuffer(c) ? st.write(c) : st.writeHole(c.hole)
       if (!room) await ready()
     }

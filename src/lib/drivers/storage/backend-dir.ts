@@ -35,7 +35,7 @@ export async function scanDir(dir: string): Promise<Vol[]> {
   const vols: Vol[] = []
   for (let i = 0; i < names.length; i += PROBE_PARALLEL) {
     const batch = names.slice(i, i + PROBE_PARALLEL)
-    const probed = await Promise.all(batch.map((n) => probeVolume(join(dir, n))))
+    const probed = await Promise.all(batch.map((n) => probeVolume(join(dir, n), {light: true})))
     probed.forEach((p, j) => {
       if (p === undefined) return
       const path = join(dir, batch[j])

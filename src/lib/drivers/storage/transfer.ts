@@ -61,6 +61,8 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
   let batchAt = pos
   let queued = 0
   let chain: Promise<void> = Promise.resolve()
+  /** The queued writes, oldest first: a full queue waits for the oldest only. */
+  const inFlight: Promise<void>[] = []
   let failure: unknown
   const flush = () => {
     if (batchLen === 0) return
@@ -79,7 +81,9 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
       })
       .finally(() => {
         queued -= n
+        void inFlight.shift()
       })
+    inFlight.push(chain)
   }
   const end = async (keep: boolean) => {
     if (over) return
@@ -114,7 +118,7 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
           pos += BigInt(n)
           written += BigInt(n)
           if (batchLen >= BATCH) flush()
-          if (queued > MAX_QUEUED) await chain
+          if (queued > MAX_QUEUED) await inFlight[0]
         } else {
           flush()
           const n = room(c.hole)
@@ -191,10 +195,17 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   let hole = 0n
   let useSeek = sparse && (await fh.stat()).isFile()
   let extentEnd = -1n
+  let fdClosed = false
+  const closeFd = async () => {
+    if (fdClosed) return
+    fdClosed = true
+    await fh.close().catch(() => {})
+  }
+  /** The transfer is over (the stream closed): the volume is no longer in use. */
   const close = async () => {
     if (closed) return
     closed = true
-    await fh.close().catch(() => {})
+    await closeFd()
     done()
   }
   /** Reads the next block; zero runs of SEGMENT bytes become holes when sparse, consecutive holes merge. */
@@ -257,14 +268,15 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   }
   return {
     async next() {
-      if (closed) return null
+      if (closed || fdClosed) return null
       if (ready.length === 0 && !(await fill())) {
         if (hole > 0n) {
           const h = hole
           hole = 0n
           return {hole: h}
         }
-        await close()
+        // End of data; the volume stays in use until the client finishes the stream.
+        await closeFd()
         return null
       }
       return ready.shift() ?? null
