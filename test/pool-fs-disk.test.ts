@@ -1,11 +1,17 @@
 // `fs` and `disk` pools on loop devices, with the daemon in a private mount namespace (its mounts
 // stay there): build, start, create volumes, boot a guest from one, destroy, delete.
 import test, {type ExecutionContext} from 'ava'
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {BIN, run, tempRoot, virsh, waitExit, waitFor} from './helpers/daemon.js'
 import {READY, guestXml, qemuPidsUnder, waitForLog} from './helpers/guest.js'
+
+/** Resolves once the child has exited (also when it already had). */
+function exited(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve()
+  return new Promise((r) => c.once('exit', () => r()))
+}
 
 interface NsDaemon {
   root: string
@@ -19,7 +25,7 @@ async function startNsDaemon(t: ExecutionContext): Promise<NsDaemon> {
   const child = spawn('unshare', ['-m', '--propagation', 'private', process.execPath, BIN, 'daemon', 'start', '--root', root, '-d'], {
     stdio: 'ignore',
   })
-  await new Promise((r) => child.once('exit', r))
+  await exited(child)
   const pidFile = join(root, 'run/libvirtd.pid')
   await waitFor('daemon pid file', () => existsSync(pidFile), 60000)
   const pid = Number(readFileSync(pidFile, 'utf8').trim())

@@ -2,11 +2,17 @@
 // come back refreshed, a `kill -9` in the middle of a volume creation leaves no volume reported as
 // complete; and virtstoraged (`--driver storage`) serves storage:///system alone.
 import test from 'ava'
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {startDaemon, tempRoot, virsh, waitExit, waitFor} from './helpers/daemon.js'
+
+/** Resolves once the child has exited (also when it already had). */
+function exited(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve()
+  return new Promise((r) => c.once('exit', () => r()))
+}
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
 
@@ -40,7 +46,7 @@ test('pools, autostart and volumes survive a restart; a kill -9 during vol-clone
   await waitFor('the clone to start writing', () => readdirSync(dir).some((n) => n.startsWith('.vctl-partial-')), 60000)
   process.kill(d.pid, 'SIGKILL')
   t.true(await waitExit(d.pid))
-  await new Promise((r) => clone.once('exit', r))
+  await exited(clone)
   t.false(existsSync(join(dir, 'copy')), 'no volume under the new name')
 
   d = await startDaemon([], {root, keepRoot: true})

@@ -32,11 +32,14 @@ function script(d: string, inp: string): string {
     'pool-build p1',
     'pool-start p1',
     'pool-autostart p1',
+    'pool-dumpxml p1',
     'vol-create-as p1 v1 10M',
     'vol-create-as p1 q1 1G --format qcow2',
     'vol-create-as p1 q2 1G --format qcow2 --backing-vol q1 --backing-vol-format qcow2',
     'vol-list p1 --details',
     'vol-info q2 --pool p1',
+    'vol-dumpxml v1 --pool p1',
+    'vol-dumpxml q2 --pool p1',
     'vol-create-as p1 v1 10M',
     'vol-create-as p1 a/b 1M',
     'vol-create-as p1 .. 1M',
@@ -69,6 +72,7 @@ function script(d: string, inp: string): string {
     'vol-delete v1c --pool p1',
     'pool-info p1 --bytes',
     'pool-destroy p1',
+    'pool-dumpxml p1',
     'vol-list p1',
     'pool-delete p1',
     'pool-start p1',
@@ -90,6 +94,9 @@ function normalize(out: string, d: string): string {
     .join('DIR')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
     .replace(/^(Capacity|Allocation|Available):.*$/gm, '$1: N')
+    // A pool's sizes follow the host's filesystem; a volume's are its own and stay.
+    .replace(/<pool [\s\S]*?<\/pool>/g, (pool) => pool.replace(/(<(capacity|allocation|available) unit='bytes'>)\d+/g, '$1N'))
+    .replace(/<([amc]time)>[0-9.]+<\/[amc]time>/g, '<$1>T</$1>')
     .replace(/ +$/gm, '')
 }
 

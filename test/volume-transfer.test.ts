@@ -2,11 +2,17 @@
 // byte, a sparse 1 GiB image keeps its holes both ways, byte ranges, a volume in use cannot be
 // deleted, and a kill -9 in the middle of an upload leaves the volume as it was.
 import test from 'ava'
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync} from 'node:fs'
 import {join} from 'node:path'
 import {run, startDaemon, tempRoot, virsh, waitExit, waitFor, type TestDaemon} from './helpers/daemon.js'
+
+/** Resolves once the child has exited (also when it already had). */
+function exited(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve()
+  return new Promise((r) => c.once('exit', () => r()))
+}
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
 const MiB = 1 << 20
@@ -72,7 +78,7 @@ test.serial('a volume being downloaded cannot be deleted; the test driver has no
   const del = await virsh(U, ['vol-delete', 'rnd', '--pool', 'default'])
   t.not(del.code, 0)
   t.regex(del.stderr, /Requested operation is not valid: volume 'rnd' is still in use\./)
-  await new Promise((r) => slow.once('exit', r))
+  await exited(slow)
   const up = await virsh(`test+unix:///default?socket=${d.sock}`, ['vol-upload', 'x', '/etc/hostname', '--pool', 'default-pool'])
   t.regex(up.stderr, /failed to get vol 'x'|not supported/)
 })

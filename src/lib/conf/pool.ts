@@ -138,9 +138,10 @@ export function poolToXml(def: PoolDef): XmlElement {
     available: textEl('available', def.available, {unit: 'bytes'}),
     target,
   }
-  // libvirt always prints a (possibly empty) <source> for directory pools.
-  if (child(o, 'source') === undefined && def.type === 'dir') {
-    replace.source = {kind: 'element', name: 'source', attrs: [], children: []}
+  // libvirt always prints <source>, an empty one as an open and a close tag on two lines.
+  const src = child(o, 'source')
+  if (src === undefined || src.children.every((c) => c.kind === 'text' && c.text.trim() === '')) {
+    replace.source = {kind: 'element', name: 'source', attrs: src?.attrs ?? [], children: [{kind: 'text', text: '\n  '}]}
   }
   return reassemble(o, 'pool', [['type', def.type]], POOL_ORDER, replace)
 }

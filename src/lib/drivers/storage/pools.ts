@@ -173,11 +173,10 @@ export class StoragePools {
     await this.backendOf(p.def).stop(p.def)
     p.active = false
     p.vols.clear()
-    p.sizes = {capacity: 0n, allocation: 0n, available: 0n}
-    p.def.targetPerms = undefined
+    // Sizes and the target's permissions stay as last seen (libvirt keeps them in the definition).
     await this.store.removeState(p.def.name)
     if (p.newDef) {
-      p.def = p.newDef
+      p.def = {...p.newDef, targetPerms: p.def.targetPerms}
       p.newDef = undefined
     }
   }
