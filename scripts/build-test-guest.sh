@@ -13,6 +13,15 @@
 #   If no Power Button device appears within ~5 s it prints
 #   "VCTL-GUEST ERROR: no Power Button input device" and sleeps forever.
 #   A reset (QMP system_reset) reboots it and READY is printed again.
+#   Right after READY an interactive busybox shell runs on ttyS0 (its controlling
+#   tty, prompt "/ # ", ^C works), so that a line typed into the serial console
+#   (virsh console) round-trips; it does not delay READY.
+# Networking (only when the guest has a NIC, eth0; runs beside the protocol above, never delays READY):
+#   virtio-net (virtio_pci.ko, virtio_net.ko and their dependencies from the same kernel package);
+#   eth0 is brought up and `udhcpc` takes a DHCP lease, then the guest prints
+#   "VCTL-GUEST IP <address> <router>" (and again on each renewal with a new address).
+#   `vctl.ping=A,B,...` on the kernel command line: once it has a lease, the guest pings each address
+#   once a second, forever, printing "VCTL-GUEST PING <address> OK" or "... FAIL" for each try.
 #
 # Recommended QEMU arguments (QEMU 7.2 on Debian 12, TCG, no KVM):
 #   qemu-system-x86_64 -machine pc -accel tcg -m 128 -nodefaults -no-user-config
@@ -39,7 +48,7 @@ ROOT="$(cd "$(dirname "$SCRIPT")/.." && pwd)"
 OUT="$ROOT/.cache/test-guest"
 VMLINUZ="$OUT/vmlinuz"
 INITRD="$OUT/initramfs.cpio.gz"
-WANT_MODULES=(evdev button)
+WANT_MODULES=(evdev button virtio_pci virtio_net)
 
 up_to_date() {
   [[ -s "$VMLINUZ" && -s "$INITRD" && "$VMLINUZ" -nt "$SCRIPT" && "$INITRD" -nt "$SCRIPT" ]]
@@ -215,13 +224,61 @@ if [ -z "$dev" ]; then
   while :; do sleep 3600; done
 fi
 
+# Networking in the background (see the header): lease, then the optional ping loop.
+mkdir -p /etc /var/run
+cat >/etc/udhcpc.script <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+    echo "VCTL-GUEST IP $ip ${router%% *}" >/dev/ttyS0
+    echo "$ip" >/var/run/lease
+    ;;
+esac
+SCRIPT
+chmod 0755 /etc/udhcpc.script
+net_up() {
+  ip link set lo up
+  i=0
+  while [ ! -d /sys/class/net/eth0 ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -d /sys/class/net/eth0 ] || return 0
+  ip link set eth0 up
+  udhcpc -i eth0 -s /etc/udhcpc.script -t 20 -T 1 -A 1 -b >/dev/null 2>&1
+  targets="$(sed -n 's/.*vctl\.ping=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')"
+  [ -n "$targets" ] || return 0
+  while [ ! -s /var/run/lease ]; do sleep 0.2; done
+  while :; do
+    for t in $targets; do
+      if ping -c 1 -W 1 "$t" >/dev/null 2>&1; then echo "VCTL-GUEST PING $t OK" >"$con"; else echo "VCTL-GUEST PING $t FAIL" >"$con"; fi
+    done
+    sleep 1
+  done
+}
+net_up &
+
 # Open the event device before announcing READY so that a power button press
 # sent right after READY is queued by evdev and not lost.
 exec 3<"$dev"
 echo "VCTL-GUEST READY" >"$con"
-dd bs=24 count=1 <&3 >/dev/null 2>&1
-echo "VCTL-GUEST POWEROFF" >"$con"
-poweroff -f
+# The power button watcher runs in the background...
+(
+  dd bs=24 count=1 <&3 >/dev/null 2>&1
+  echo "VCTL-GUEST POWEROFF" >"$con"
+  poweroff -f
+) &
+exec 3<&-
+# ...and a shell on the serial console in the foreground, for `virsh console` (respawned when it
+# exits). Not started with '&': a background command of a non-interactive shell has SIGINT
+# ignored, and then ^C would not reach it. setsid runs in place (init's child is no group
+# leader), cttyhack makes ttyS0 its controlling tty.
+if [ "$con" = /dev/ttyS0 ]; then
+  while :; do
+    setsid cttyhack sh -i </dev/ttyS0 >/dev/ttyS0 2>&1
+    sleep 1
+  done
+fi
 while :; do sleep 3600; done
 EOF
 chmod 0755 "$R/init"

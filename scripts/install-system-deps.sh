@@ -9,8 +9,8 @@ PKGS=(
   python3-libvirt
   libxml2-utils
   socat systemd openssl iproute2 cpio busybox-static
-  # networks: bridges, DHCP/DNS, firewall
-  dnsmasq-base nftables
+  # networks: bridges, DHCP/DNS, firewall (iptables: what real libvirtd uses in bench/network.mjs)
+  dnsmasq-base nftables iptables
   # storage: disk and fs pools
   parted dosfstools e2fsprogs
   # the graphical clients the acceptance tests drive: virt-manager under Xvfb, cockpit-machines

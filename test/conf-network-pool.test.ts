@@ -127,7 +127,11 @@ test('network errors are in the NETWORK domain', (t) => {
     // libvirt's name check reports in the XML domain.
     ['<network><name>a/b</name></network>', ErrorCode.XML_DETAIL, 'invalid char in name: /', ErrorDomain.XML],
     ['<network><name>n</name><uuid>xyz</uuid></network>', ErrorCode.INTERNAL_ERROR, 'internal error: malformed uuid element'],
-    ["<network><name>n</name><forward mode='teleport'/></network>", ErrorCode.INTERNAL_ERROR, "internal error: unknown forwarding type 'teleport'"],
+    [
+      "<network><name>n</name><forward mode='teleport'/></network>",
+      ErrorCode.CONFIG_UNSUPPORTED,
+      "unsupported configuration: unknown forwarding type 'teleport'",
+    ],
     ["<network><name>n</name><bridge delay='soon'/></network>", ErrorCode.XML_ERROR, "XML error: Invalid delay value in network 'n'"],
     [
       '<network><name>n</name><ip netmask="255.0.0.0"/></network>',

@@ -136,10 +136,13 @@ test('qemu: every listed graphics type, disk bus, disk device and video model ca
   for (const machine of ['pc', 'q35']) {
     const xml = await domcaps(Q, ['--machine', machine])
     const graphics = enumValues(xml, 'graphics', 'type')
-    t.deepEqual(graphics, ['vnc'])
+    t.deepEqual(graphics, ['vnc', 'spice'])
     for (const g of graphics)
       t.is((await tryDefine(Q, q.root, `<graphics type='${g}' port='-1' autoport='yes'/>`, {machine})).code, 0, `${machine} ${g}`)
-    t.not((await tryDefine(Q, q.root, `<graphics type='spice' autoport='yes'/>`, {machine})).code, 0)
+    t.not((await tryDefine(Q, q.root, `<graphics type='sdl'/>`, {machine})).code, 0)
+    t.deepEqual(enumValues(xml, 'rng', 'backendModel'), ['random'])
+    t.is((await tryDefine(Q, q.root, `<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>`, {machine})).code, 0)
+    t.not((await tryDefine(Q, q.root, `<rng model='virtio'><backend model='egd' type='pty'/></rng>`, {machine})).code, 0)
 
     const buses = enumValues(xml, 'disk', 'bus')
     t.true(buses.includes('virtio') && buses.includes('sata') && buses.includes('scsi'))

@@ -246,12 +246,15 @@ test('cdrom on virtio, IDE on q35, duplicate targets', (t) => {
 test('unsupported devices are refused clearly', (t) => {
   expectError(
     t,
-    dom(`${os()}<devices><interface type='network'><source network='default'/></interface></devices>`),
+    dom(`${os()}<devices><interface type='direct'><source dev='eth0' mode='bridge'/></interface></devices>`),
     67,
     10,
-    /interface type 'network' is not supported/,
+    /interface type 'direct' is not supported/,
   )
-  expectError(t, dom(`${os()}<devices><graphics type='spice'/></devices>`), 67, 10, /graphics type 'spice' is not supported/)
+  expectError(t, dom(`${os()}<devices><graphics type='sdl'/></devices>`), 67, 10, /graphics type 'sdl' is not supported/)
+  expectError(t, dom(`${os()}<devices><smartcard mode='passthrough' type='spicevmc'/></devices>`), 67, 10, /device <smartcard> is not supported/)
+  expectError(t, dom(`${os()}<devices><sound model='sb16'/></devices>`), 67, 10, /sound model 'sb16' is not supported/)
+  expectError(t, dom(`${os()}<devices><redirdev bus='usb' type='spicevmc'/></devices>`), 67, 10, /spicevmc redirdev requires a spice graphics device/)
   expectError(t, dom(`${os()}<devices><serial type='tcp'/></devices>`), 67, 10, /serial type 'tcp' is not supported/)
   expectError(t, dom(`${os()}<on_reboot>preserve</on_reboot>`), 67, 10, /on_reboot action 'preserve'/)
 })

@@ -58,6 +58,7 @@ export const DRIVER_DAEMONS: Readonly<Record<string, DaemonName>> = Object.freez
 export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
   'virtqemud',
   'virtstoraged',
+  'virtnetworkd',
   'virtsecretd',
   'virtlogd',
   'virtlockd',

@@ -1,8 +1,9 @@
 /**
- * Following a guest's serial console from the host the daemon runs on: the domain XML names the
- * serial device's file (or pty), which is read and followed like `tail -f`.
+ * A guest's console from the client: a pty console goes over an RPC stream (DOMAIN_OPEN_CONSOLE,
+ * what `virsh console` uses, local or remote); a file-backed serial port (a log on the daemon's
+ * host) is read and followed like `tail -f`.
  */
-import {createReadStream, existsSync, openSync, readSync, closeSync, statSync} from 'node:fs'
+import {existsSync, openSync, readSync, closeSync, statSync} from 'node:fs'
 import type {DomainHandle} from '../rpc/programs/remote.js'
 import {parseDomainXml} from '../conf/domain.js'
 import type {Connection} from './connection.js'
@@ -13,9 +14,12 @@ import {domainXml} from './domains.js'
 const FOLLOW_POLL_MS = 100
 const READ_CHUNK = 65536
 
+/** The console a domain shows: its first console, else its first serial port (as the daemon picks it). */
 export async function consoleSource(conn: Connection, dom: DomainHandle): Promise<{type: string; path: string}> {
   const xml = await domainXml(conn, dom)
   const def = parseDomainXml(xml)
+  const first = def.devices.consoles[0] ?? def.devices.serials[0]
+  if (first?.type === 'pty') return {type: 'pty', path: first.path ?? ''}
   const chr = [...def.devices.consoles, ...def.devices.serials].find((c) => c.path && (c.type === 'file' || c.type === 'pty'))
   if (!chr?.path)
     throw new VirError(
@@ -26,23 +30,13 @@ export async function consoleSource(conn: Connection, dom: DomainHandle): Promis
   return {type: chr.type, path: chr.path}
 }
 
-/** Writes the console's content to `out`; with follow, keeps going until `signal` aborts. */
+/** Writes a file console's content to `out`; with follow, keeps going until `signal` aborts. */
 export async function followConsole(
   src: {type: string; path: string},
   out: NodeJS.WritableStream,
   follow: boolean,
   signal: AbortSignal,
 ): Promise<void> {
-  if (src.type === 'pty') {
-    await new Promise<void>((resolve, reject) => {
-      const s = createReadStream(src.path)
-      s.on('data', (d) => out.write(d))
-      s.on('error', reject)
-      s.on('close', () => resolve())
-      signal.addEventListener('abort', () => s.destroy())
-    })
-    return
-  }
   if (!existsSync(src.path))
     throw new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.DOMAIN, `operation failed: console log ${src.path} does not exist`)
   let pos = 0

@@ -228,21 +228,32 @@ function formatInterface(i: DomainInterface): XmlElement {
 
 function formatChr(name: string, c: DomainChr): XmlElement {
   const o = c.xml
-  return reassemble(o, name, [['type', c.type]], CHR_ORDER, {
-    source: dropIfEmpty(patchElement(child(o, 'source'), 'source', [['path', c.path]])),
-    target: dropIfEmpty(
-      patchElement(child(o, 'target'), 'target', [
-        ['type', c.targetType],
-        ['port', c.targetPort],
-      ]),
-    ),
-  })
+  // The first console's pty (its path known once QEMU runs) is also written as tty=, as libvirt does.
+  const tty = name === 'console' && c.type === 'pty' && (c.targetPort ?? 0) === 0 ? c.path : undefined
+  return reassemble(
+    o,
+    name,
+    [
+      ['type', c.type],
+      ['tty', tty],
+    ],
+    CHR_ORDER,
+    {
+      source: dropIfEmpty(patchElement(child(o, 'source'), 'source', [['path', c.path]])),
+      target: dropIfEmpty(
+        patchElement(child(o, 'target'), 'target', [
+          ['type', c.targetType],
+          ['port', c.targetPort],
+        ]),
+      ),
+    },
+  )
 }
 
 function formatGraphics(g: DomainGraphics, secure: boolean): XmlElement {
   const o = g.xml
   let port = g.port
-  if (port === undefined && g.autoport === true && (g.type === 'vnc' || g.type === 'spice')) port = -1
+  if (port === undefined && g.autoport === true && g.type === 'vnc') port = -1
   const listens: XmlElement[] = []
   let done = false
   for (const l of childrenNamed(o, 'listen')) {
@@ -255,6 +266,7 @@ function formatGraphics(g: DomainGraphics, secure: boolean): XmlElement {
             ['address', g.listen],
           ]),
         )
+      else if (attr(l, 'address') === undefined) listens.push(l)
       continue
     }
     listens.push(l)

@@ -255,7 +255,9 @@ function parseGraphics(e: XmlElement): DomainGraphics {
   }
   if (port === -1) autoport = true
   if (type === 'vnc' && port === undefined && autoport === undefined) autoport = true
-  if (autoport === true && (type === 'vnc' || type === 'spice' || port !== undefined)) port = -1
+  // libvirt shows port='-1' for an autoport VNC display, and no port at all for an autoport SPICE one.
+  if (autoport === true && type === 'spice') port = undefined
+  else if (autoport === true && (type === 'vnc' || port !== undefined)) port = -1
   let listen = attr(e, 'listen')
   if (listen === undefined) {
     for (const l of childrenNamed(e, 'listen')) {

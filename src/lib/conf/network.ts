@@ -56,6 +56,8 @@ export interface NetworkDef {
   /** Absent for an isolated network. */
   forward?: NetworkForward
   ips: NetworkIp[]
+  /** The bridge's MAC address (`<mac address=>`); libvirt generates one for the bridges it manages. */
+  mac?: string
   root: XmlElement
 }
 
@@ -120,7 +122,7 @@ export function networkFromXml(root: XmlElement): NetworkDef {
   const fwd = child(root, 'forward')
   if (fwd) {
     const mode = attr(fwd, 'mode') ?? 'nat'
-    if (!FORWARD_MODES.has(mode)) throw errors.internal(N, `unknown forwarding type '${mode}'`)
+    if (!FORWARD_MODES.has(mode)) throw errors.configUnsupported(N, `unknown forwarding type '${mode}'`)
     forward = {mode, dev: attr(fwd, 'dev')}
   }
 
@@ -141,7 +143,16 @@ export function networkFromXml(root: XmlElement): NetworkDef {
   }
 
   const ips = childrenNamed(root, 'ip').map((e) => parseIp(e, name))
-  return {name, uuid, bridge, forward, ips, root}
+  const macEl = child(root, 'mac')
+  let mac: string | undefined
+  if (macEl) {
+    mac = attr(macEl, 'address')
+    if (mac === undefined || !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) {
+      throw errors.xmlError(N, `Invalid bridge mac address '${mac ?? ''}' in network '${name}'`)
+    }
+    mac = mac.toLowerCase()
+  }
+  return {name, uuid, bridge, forward, ips, mac, root}
 }
 
 const NETWORK_ORDER = childOrder([
@@ -194,7 +205,8 @@ function formatIp(ip: NetworkIp): XmlElement {
 
 /** Produces network XML from the typed fields merged into `def.root`. */
 export function formatNetworkXml(def: NetworkDef): string {
-  return serializeXml(networkToXml(def))
+  // libvirt always writes an <ip> open and closed, even with nothing inside.
+  return serializeXml(networkToXml(def)).replace(/^( {2})<ip( [^>]*)?\/>$/gm, '$1<ip$2>\n$1</ip>')
 }
 
 export function networkToXml(def: NetworkDef): XmlElement {
@@ -220,6 +232,7 @@ export function networkToXml(def: NetworkDef): XmlElement {
     uuid: textEl('uuid', def.uuid),
     forward,
     bridge: bridge && dropIfEmpty(bridge),
+    mac: def.mac === undefined ? undefined : patchElement(child(o, 'mac'), 'mac', [['address', def.mac]]),
     ip: def.ips.map(formatIp),
   })
 }

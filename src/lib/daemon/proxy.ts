@@ -11,6 +11,7 @@ import {buildErrorReply, MessageStatus, MessageType, SERIAL_OFFSET, type Packet}
 import {AuthType, CONNECT_RO} from './remote.js'
 import {remote, Feature} from '../rpc/programs/remote.js'
 import {HandlerTable, type RpcConnection, type ServedProgram} from '../rpc/server.js'
+import {closeFds} from '../os/fdpass.js'
 import {parseUri, serverName, daemonForUriDriver} from '../uri.js'
 
 const P = remote.procs
@@ -82,6 +83,7 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
     return {
       supported: [
         Feature.PROGRAM_KEEPALIVE,
+        Feature.FD_PASSING,
         Feature.REMOTE_EVENT_CALLBACK,
         Feature.REMOTE_CLOSE_CALLBACK,
         Feature.TYPED_PARAM_STRING,
@@ -147,16 +149,20 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
   }
 
   /** Passes one call on and sends the reply back under the client's serial. */
-  function send(conn: RpcConnection, backend: RpcClient, p: Packet): void {
+  function send(conn: RpcConnection, backend: RpcClient, p: Packet, fds: number[]): void {
     const done = conn.track()
-    backend.forwardCall(p.buf, (err, reply) => {
-      done()
-      if (err || !reply) return replyError(conn, p, err)
-      // The backend's reply as it is, under the client's serial.
-      const out = Buffer.from(reply.packet)
-      out.writeUInt32BE(p.serial, SERIAL_OFFSET)
-      conn.sendRaw(out)
-    })
+    backend.forwardCall(
+      p.buf,
+      (err, reply) => {
+        done()
+        if (err || !reply) return replyError(conn, p, err)
+        // The backend's reply as it is, under the client's serial.
+        const out = Buffer.from(reply.packet)
+        out.writeUInt32BE(p.serial, SERIAL_OFFSET)
+        conn.sendRaw(out, reply.fds)
+      },
+      fds,
+    )
     // Usually the backend answers within microseconds: read it now rather than via the event loop.
     backend.pollReplies(opts.busyPollUs ?? 0)
   }
@@ -170,17 +176,21 @@ export function createProxyProgram(opts: ProxyOptions): ServedProgram {
       familyCache.set(p.proc, family)
     }
     const s = st(conn)
+    const fds = conn.takeFds() // a CALL_WITH_FDS's descriptors go on with it
     const ready = !family || family === s.primaryDriver ? s.primary : s.ready.get(family)
     if (ready) {
-      send(conn, ready, p)
+      send(conn, ready, p, fds)
       return
     }
     backendFor(conn, family).then(
       (backend) => {
         s.ready.set(family!, backend)
-        send(conn, backend, p)
+        send(conn, backend, p, fds)
       },
-      (err: unknown) => replyError(conn, p, err),
+      (err: unknown) => {
+        closeFds(fds)
+        replyError(conn, p, err)
+      },
     )
   }
 

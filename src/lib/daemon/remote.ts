@@ -8,10 +8,14 @@ import {remote} from '../rpc/programs/remote.js'
 import type {On, RemoteOptions} from './remote/context.js'
 import {registerConnect} from './remote/connect.js'
 import {registerDomains} from './remote/domain.js'
+import {registerDomainNet} from './remote/domain-net.js'
 import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
+import {registerSnapshots} from './remote/snapshot.js'
 import {registerEvents} from './remote/events.js'
+import {registerConsole} from './remote/console.js'
+import {registerGraphics} from './remote/graphics.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -23,9 +27,13 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   }
   registerConnect(on, opts)
   registerDomains(on)
+  registerDomainNet(on)
   registerNetworks(on)
   registerStorage(on)
   registerSecrets(on)
+  registerSnapshots(on)
   registerEvents(on)
+  registerConsole(on)
+  registerGraphics(on)
   return {program: remote, handle: handlers.handle}
 }

@@ -20,6 +20,7 @@ import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
 import type {HypervisorDriver} from '../drivers/types.js'
 import {linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
+import {networkPortsFor} from './network-ports.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
 import {IMPLEMENTED_MODULAR} from '../daemons.js'
@@ -469,10 +470,22 @@ const DRIVER_HOOKS: DriverHook[] = [
         logd: {socket: helperSocket('virtlogd'), client: await import('../services/log/client.js')},
         lockd: {socket: helperSocket('virtlockd'), client: await import('../services/lock/client.js')},
         volumes: await volumesFor(d),
+        networkPorts: await networkPortsFor(d),
       })
       linkGuestsToStorage(d, qemu)
       d.addHypervisor('qemu', qemu)
       d.afterReady(() => qemu.autostart())
+    },
+  },
+  {
+    driver: 'network',
+    setup: async (d) => {
+      if (d.paths.mode !== 'system') return // like libvirt: virtual networks need a privileged daemon
+      const {setupNetworkDriver} = await import('../drivers/network/setup.js')
+      const network = await setupNetworkDriver({paths: d.paths, log: d.log})
+      d.registry.network = () => network
+      // Before the sockets accept, as libvirt does: clients see autostarted networks running.
+      await network.autostart()
     },
   },
   {

@@ -5,7 +5,11 @@
 import {DomainState, ListDomainsFlags as LF, ListObjectFlags as OF} from './types.js'
 
 /** Applies virConnectListAllDomains filter flags; each flag group filters only when one of its bits is set. */
-export function matchDomain(d: {state: number; persistent: boolean; autostart: boolean}, flags: number, active: boolean): boolean {
+export function matchDomain(
+  d: {state: number; persistent: boolean; autostart: boolean; snapshots?: number},
+  flags: number,
+  active: boolean,
+): boolean {
   if (flags & (LF.ACTIVE | LF.INACTIVE)) {
     if (!((flags & LF.ACTIVE && active) || (flags & LF.INACTIVE && !active))) return false
   }
@@ -25,7 +29,10 @@ export function matchDomain(d: {state: number; persistent: boolean; autostart: b
   if (flags & (LF.AUTOSTART | LF.NO_AUTOSTART)) {
     if (!((flags & LF.AUTOSTART && d.autostart) || (flags & LF.NO_AUTOSTART && !d.autostart))) return false
   }
-  if (flags & LF.HAS_SNAPSHOT) return false
+  if (flags & (LF.HAS_SNAPSHOT | LF.NO_SNAPSHOT)) {
+    const has = (d.snapshots ?? 0) > 0
+    if (!((flags & LF.HAS_SNAPSHOT && has) || (flags & LF.NO_SNAPSHOT && !has))) return false
+  }
   return true
 }
 

@@ -6,6 +6,11 @@
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {StorageVolApi} from './storage-vol-types.js'
+import type {ConsoleDriver} from './console-types.js'
+import type {SnapshotDriver} from './snapshot-types.js'
+import type {NetworkDriverExtras} from './network-port-types.js'
+import type {DomainNetDriver} from './domain-net-types.js'
+import type {GraphicsDriver} from './graphics-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -122,7 +127,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver {
+export interface HypervisorDriver extends ConsoleDriver, DomainNetDriver, GraphicsDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string
@@ -181,6 +186,8 @@ export interface HypervisorDriver {
    * pools, like libvirt's); connections to it use these instead of the host's.
    */
   readonly own?: {network: NetworkDriver; storage: StorageDriver}
+  /** Domain snapshots, where the driver has them (snapshot-types.ts). */
+  readonly snapshots?: SnapshotDriver
 }
 
 export interface NetworkRef {
@@ -188,7 +195,7 @@ export interface NetworkRef {
   uuid: string
 }
 
-export interface NetworkDriver {
+export interface NetworkDriver extends NetworkDriverExtras {
   readonly events: EventEmitter
   listNetworks(flags: number): NetworkRef[]
   numOfNetworks(active: boolean): number

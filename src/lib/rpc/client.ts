@@ -21,13 +21,24 @@ import {
 import type {AnyEventDef, AnyProcDef, AnyProgram, EventDef, ProcDef} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
+import {FdReader} from './fd-reader.js'
+import {FdWriter} from './fd-writer.js'
+import {closeFds, dupFd} from '../os/fdpass.js'
 
 interface Pending {
   def: AnyProcDef | null
   prog: number
   proc: number
+  /** The caller takes descriptors from the reply (callFds); otherwise they are closed. */
+  wantFds?: boolean
   resolve: (v: unknown) => void
   reject: (e: Error) => void
+}
+
+/** A reply and the descriptors that came beside it (REPLY_WITH_FDS); the caller owns them. */
+export interface FdsReply<R> {
+  ret: R
+  fds: number[]
 }
 
 /** A reply as raw bytes, for forwarding (the proxy daemon). */
@@ -36,6 +47,8 @@ export interface RawReply {
   payload: Buffer
   /** The whole reply packet (header included). */
   packet: Buffer
+  /** Descriptors beside a REPLY_WITH_FDS; whoever gets the reply owns them. */
+  fds?: number[]
 }
 
 export interface ClientEvent {
@@ -60,13 +73,22 @@ export class RpcClient extends EventEmitter {
   private readonly poll = new PollGovernor()
   /** RPC streams (stream-client.ts): STREAM, STREAM_HOLE packets, and replies to no pending call. */
   streamPacket: ((p: Packet) => void) | undefined
+  /** Descriptor passing, on UNIX sockets only (see fd-reader.ts, fd-writer.ts). */
+  private readonly fdReader: FdReader | undefined
+  private readonly fdWriter: FdWriter | undefined
 
   constructor(socket: Socket, programs: AnyProgram[]) {
     super()
     this.socket = socket
     for (const p of programs) this.programs.set(p.prog, p)
     socket.setNoDelay?.(true)
-    socket.on('data', (d: Buffer) => this.feed(d))
+    const fdFailed = (err: Error) => {
+      this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, err.message))
+      socket.destroy()
+    }
+    this.fdReader = FdReader.attach(socket, MessageType.REPLY_WITH_FDS, {onData: (d) => this.feed(d), onError: fdFailed})
+    if (this.fdReader) this.fdWriter = new FdWriter(socket, this.fdReader.fd, fdFailed)
+    else socket.on('data', (d: Buffer) => this.feed(d))
     socket.on('error', (err) => this.fail(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `connection to daemon failed: ${err.message}`)))
     socket.on('close', () => this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, 'End of file while reading data: Input/output error')))
   }
@@ -114,8 +136,39 @@ export class RpcClient extends EventEmitter {
     const buf = finishPacket(w)
     return new Promise<R>((resolve, reject) => {
       this.pending.set(serial, {def, prog: program.prog, proc: def.num, resolve: resolve as (v: unknown) => void, reject})
-      this.socket.write(buf)
+      this.write(buf)
     })
+  }
+
+  /** Whether descriptors can travel on this connection (a UNIX socket). */
+  get canPassFds(): boolean {
+    return this.fdWriter !== undefined
+  }
+
+  /**
+   * A call that passes descriptors (CALL_WITH_FDS, when `fds` is not empty; the caller keeps its
+   * copies) or takes them from the reply (REPLY_WITH_FDS: the caller owns what comes back).
+   */
+  callFds<A, R>(program: AnyProgram, def: ProcDef<A, R>, args: A, fds: number[] = []): Promise<FdsReply<R>> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    if (fds.length && !this.fdWriter)
+      return Promise.reject(new VirError(ErrorCode.OPERATION_INVALID, ErrorDomain.RPC, 'Cannot send file descriptors over this connection'))
+    const serial = this.serial++
+    const type = fds.length ? MessageType.CALL_WITH_FDS : MessageType.CALL
+    const w = startPacket({prog: program.prog, vers: program.vers, proc: def.num, type, serial, status: MessageStatus.OK})
+    if (fds.length) w.uint(fds.length)
+    def.args.enc(w, args)
+    const buf = finishPacket(w)
+    return new Promise<FdsReply<R>>((resolve, reject) => {
+      this.pending.set(serial, {def, prog: program.prog, proc: def.num, wantFds: true, resolve: resolve as (v: unknown) => void, reject})
+      this.write(buf, fds.length ? fds.map(dupFd) : undefined)
+    })
+  }
+
+  /** Every write goes here: with descriptors pending, later packets wait behind them. */
+  private write(buf: Buffer, fds?: number[]): boolean {
+    if (this.fdWriter) return this.fdWriter.write(buf, fds)
+    return this.socket.write(buf)
   }
 
   private feed(d: Buffer): void {
@@ -138,7 +191,7 @@ export class RpcClient extends EventEmitter {
     const deadline = last + BigInt(windowUs) * 1000n
     let received = false
     while (this.pending.size > 0 && !this.closedError) {
-      const d = readNow(fd)
+      const d = this.fdReader ? this.fdReader.readNow() : readNow(fd)
       if (d === 'end') return
       if (d === null) {
         const now = process.hrtime.bigint()
@@ -157,9 +210,10 @@ export class RpcClient extends EventEmitter {
    * Sends a copy of another connection's CALL packet under this connection's next serial; the
    * callback runs synchronously when the reply arrives (the proxy's forwarding path).
    */
-  forwardCall(call: Buffer, cb: (err: Error | null, reply?: RawReply) => void): void {
-    if (this.closedError) {
-      cb(this.closedError)
+  forwardCall(call: Buffer, cb: (err: Error | null, reply?: RawReply) => void, fds?: number[]): void {
+    if (this.closedError || (fds?.length && !this.fdWriter)) {
+      if (fds) closeFds(fds)
+      cb(this.closedError ?? new VirError(ErrorCode.OPERATION_INVALID, ErrorDomain.RPC, 'Cannot send file descriptors over this connection'))
       return
     }
     const serial = this.serial++
@@ -172,7 +226,7 @@ export class RpcClient extends EventEmitter {
       resolve: (r) => cb(null, r as RawReply),
       reject: (e: Error) => cb(e),
     })
-    this.socket.write(buf)
+    this.write(buf, fds?.length ? fds : undefined)
   }
 
   /** Like callRaw, but the callback runs synchronously when the reply is decoded. */
@@ -185,7 +239,7 @@ export class RpcClient extends EventEmitter {
     const w = startPacket({prog, vers, proc, type: MessageType.CALL, serial, status: MessageStatus.OK}, 28 + payload.length)
     w.bytes(payload)
     this.pending.set(serial, {def: null, prog, proc, resolve: (r) => cb(null, r as RawReply), reject: (e: Error) => cb(e)})
-    this.socket.write(finishPacket(w))
+    this.write(finishPacket(w))
   }
 
   /** Sends a call whose payload is already encoded; resolves with the raw reply. */
@@ -197,13 +251,16 @@ export class RpcClient extends EventEmitter {
     const buf = finishPacket(w)
     return new Promise<RawReply>((resolve, reject) => {
       this.pending.set(serial, {def: null, prog, proc, resolve: resolve as (v: unknown) => void, reject})
-      this.socket.write(buf)
+      this.write(buf)
     })
   }
 
-  /** Sends a raw, already framed packet (used by the proxy and by tests). */
-  sendRaw(buf: Buffer): void {
-    this.socket.write(buf)
+  /**
+   * Sends a raw, already framed packet (the proxy, streams, tests), with descriptors after it if
+   * given; false when the socket's buffer is full (wait for its 'drain').
+   */
+  sendRaw(buf: Buffer, fds?: number[]): boolean {
+    return this.write(buf, fds)
   }
 
   close(): void {
@@ -217,7 +274,7 @@ export class RpcClient extends EventEmitter {
   private onPacket(p: Packet): void {
     if (p.prog === KEEPALIVE_PROGRAM) {
       if (p.proc === KeepaliveProc.PING) {
-        this.socket.write(
+        this.write(
           finishPacket(
             startPacket({prog: KEEPALIVE_PROGRAM, vers: 1, proc: KeepaliveProc.PONG, type: MessageType.MESSAGE, serial: 0, status: 0}, 28),
           ),
@@ -243,25 +300,50 @@ export class RpcClient extends EventEmitter {
       this.streamPacket?.(p)
       return
     }
-    if (p.type !== MessageType.REPLY) return
+    if (p.type === MessageType.REPLY_WITH_FDS) {
+      if (!this.fdReader) {
+        // libvirt's client refuses such a reply on a socket that cannot carry descriptors, and closes.
+        this.fail(
+          new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: Receiving file descriptors is not supported on this socket'),
+        )
+        this.socket.destroy()
+        return
+      }
+      // Its descriptors were received before the packet was handed on (one queue entry each).
+      const fds = this.fdReader.fds.shift() ?? []
+      if (!this.onReply(p, fds)) closeFds(fds)
+      return
+    }
+    if (p.type === MessageType.REPLY) this.onReply(p, [])
+  }
+
+  /** Settles the pending call of a reply; false when nobody took its descriptors. */
+  private onReply(p: Packet, fds: number[]): boolean {
     const pending = this.pending.get(p.serial)
-    if (!pending || pending.prog !== p.prog || pending.proc !== p.proc) return
+    if (!pending || pending.prog !== p.prog || pending.proc !== p.proc) return false
     this.pending.delete(p.serial)
     if (!pending.def) {
-      pending.resolve({status: p.status, payload: p.buf.subarray(PAYLOAD_OFFSET), packet: p.buf} satisfies RawReply)
-      return
+      pending.resolve({status: p.status, payload: p.buf.subarray(PAYLOAD_OFFSET), packet: p.buf, ...(fds.length ? {fds} : {})} satisfies RawReply)
+      return true
     }
     try {
       const r = payloadReader(p)
+      if (p.type === MessageType.REPLY_WITH_FDS) r.uint() // the descriptor count
       if (p.status === MessageStatus.ERROR) {
         pending.reject(fromWireError(errorStruct.dec(r)))
-        return
+        return false
       }
       const ret = pending.def.ret.dec(r)
       r.done()
-      pending.resolve(ret)
+      if (!pending.wantFds) {
+        pending.resolve(ret)
+        return false
+      }
+      pending.resolve({ret, fds} satisfies FdsReply<unknown>)
+      return true
     } catch (err) {
       pending.reject(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Unable to decode reply to ${pending.def.name}: ${(err as Error).message}`))
+      return false
     }
   }
 

@@ -6,6 +6,10 @@ import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import type {Packet} from './message.js'
 import type {AnyProcDef, AnyProgram, ProcDef} from './program.js'
 import type {RpcConnection} from './server.js'
+import type {WithFds} from './fd-writer.js'
+
+/** What a handler gives back: the reply's value, or the value with descriptors to pass beside it. */
+export type HandlerResult<R> = R | WithFds<R> | Promise<R | WithFds<R>>
 
 export type Handler = (conn: RpcConnection, def: AnyProcDef, args: unknown) => unknown
 
@@ -27,7 +31,7 @@ export interface ServedProgram {
 export class HandlerTable {
   private readonly fns = new Map<AnyProcDef, (conn: RpcConnection, args: unknown) => unknown>()
 
-  on<A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => R | Promise<R>): this {
+  on<A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => HandlerResult<R>): this {
     // The server decodes the arguments with def.args, so they are an A.
     this.fns.set(def, (conn, args) => fn(conn, args as A))
     return this
@@ -54,7 +58,7 @@ export function asVirError(err: unknown): VirError {
   return new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: ${msg}`, {str1: 'internal error: %s', str2: msg})
 }
 
-const API_WORDS: Record<string, string> = {XML: 'XML', UUID: 'UUID', ID: 'ID', OS: 'OS', CPU: 'CPU'}
+const API_WORDS: Record<string, string> = {XML: 'XML', UUID: 'UUID', ID: 'ID', OS: 'OS', CPU: 'CPU', FD: 'FD'}
 
 /** REMOTE_PROC name -> public API name, e.g. DOMAIN_DEFINE_XML -> virDomainDefineXML. */
 export function apiName(procName: string): string {

@@ -21,6 +21,9 @@ import {
 import type {AnyProcDef, AnyProgram, EventDef} from './program.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
+import {FdReader} from './fd-reader.js'
+import {FdWriter, WithFds} from './fd-writer.js'
+import {closeFds} from '../os/fdpass.js'
 
 export interface ConnectionOptions {
   programs: Map<number, ServedProgram>
@@ -95,6 +98,11 @@ export class RpcConnection {
   currentCall: Header | undefined
   /** Holds on reading the client (a stream's consumer not draining). */
   private holds = 0
+  /** Descriptor passing, on UNIX sockets only (see fd-reader.ts, fd-writer.ts). */
+  private readonly fdReader: FdReader | undefined
+  private readonly fdWriter: FdWriter | undefined
+  /** The descriptors of the CALL_WITH_FDS being dispatched (see takeFds). */
+  private callFds: number[] = []
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket
@@ -102,7 +110,14 @@ export class RpcConnection {
     this.readonly = opts.readonly
     this.authenticated = opts.authenticated
     socket.setNoDelay?.(true)
-    socket.on('data', (d: Buffer) => this.onData(d))
+    const fdFailed = (err: Error) => {
+      this.opts.log?.(`client ${this.id}: ${err.message}; dropping connection`)
+      this.socket.destroy()
+      this.teardown()
+    }
+    this.fdReader = FdReader.attach(socket, MessageType.CALL_WITH_FDS, {onData: (d) => this.onData(d), onError: fdFailed})
+    if (this.fdReader) this.fdWriter = new FdWriter(socket, this.fdReader.fd, fdFailed)
+    else socket.on('data', (d: Buffer) => this.onData(d))
     socket.on('error', () => this.teardown())
     socket.on('close', () => this.teardown())
   }
@@ -145,8 +160,34 @@ export class RpcConnection {
     this.sendRaw(finishPacket(w))
   }
 
-  sendRaw(buf: Buffer): void {
-    if (!this.closed && this.socket.writable) this.socket.write(buf)
+  /**
+   * Sends a framed packet; `fds` (owned by the connection from now on) go after it, on UNIX sockets;
+   * `done` runs once it is written. Every write goes here, so nothing comes between a packet and its
+   * descriptors. Returns false when the socket's buffer is full (wait for 'drain').
+   */
+  sendRaw(buf: Buffer, fds?: number[], done?: (err?: Error | null) => void): boolean {
+    if (this.closed || !this.socket.writable) {
+      if (fds) closeFds(fds)
+      return true
+    }
+    if (this.fdWriter) return this.fdWriter.write(buf, fds, done)
+    // Over TCP/TLS a packet goes without its descriptors, as libvirtd's does: a client reports
+    // that it cannot receive descriptors on this socket.
+    if (fds) closeFds(fds)
+    return this.socket.write(buf, done)
+  }
+
+  /** Whether descriptors can travel on this connection (a UNIX socket). */
+  get canPassFds(): boolean {
+    return this.fdWriter !== undefined
+  }
+
+  /**
+   * The descriptors that came with the call being dispatched (CALL_WITH_FDS); the caller owns
+   * them. A handler takes them before its first await; those nobody takes are closed.
+   */
+  takeFds(): number[] {
+    return this.callFds.splice(0)
   }
 
   /**
@@ -291,7 +332,7 @@ export class RpcConnection {
     let deadline = start + windowNs
     let last = start
     while (!this.closed && this.inFlight === 0 && !this.readPaused) {
-      const d = readNow(fd)
+      const d = this.fdReader ? this.fdReader.readNow() : readNow(fd)
       if (d === 'end') return // libuv sees EOF/errors too and closes the connection
       const now = process.hrtime.bigint()
       if (d === null) {
@@ -311,6 +352,20 @@ export class RpcConnection {
 
   private onPacket(p: Packet): void {
     if (this.closed) return
+    if (p.type !== MessageType.CALL_WITH_FDS || !this.fdReader) {
+      this.onMessage(p)
+      return
+    }
+    // Each packet with descriptors has its entry in the reader's queue, whatever becomes of it.
+    this.callFds = this.fdReader.fds.shift() ?? []
+    try {
+      this.onMessage(p)
+    } finally {
+      closeFds(this.callFds.splice(0))
+    }
+  }
+
+  private onMessage(p: Packet): void {
     if (p.prog === KEEPALIVE_PROGRAM) {
       if (p.type === MessageType.MESSAGE && p.proc === KeepaliveProc.PING) this.sendRaw(this.keepalivePacket(KeepaliveProc.PONG))
       return
@@ -325,7 +380,7 @@ export class RpcConnection {
       this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `Cannot find program ${p.prog} version ${p.vers}`))
       return
     }
-    if (p.type === MessageType.CALL_WITH_FDS) {
+    if (p.type === MessageType.CALL_WITH_FDS && !this.fdReader) {
       this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, 'file descriptor passing is not supported by this server'))
       return
     }
@@ -364,6 +419,7 @@ export class RpcConnection {
     let args: unknown
     try {
       const r = payloadReader(p)
+      if (p.type === MessageType.CALL_WITH_FDS) r.uint() // the descriptor count
       args = def.args.dec(r)
       r.done()
     } catch {
@@ -402,17 +458,24 @@ export class RpcConnection {
   }
 
   private reply(h: Header, def: AnyProcDef, value: unknown): void {
-    if (this.closed) return
+    const fds = value instanceof WithFds ? value.fds : undefined
+    if (this.closed) {
+      if (fds) closeFds(fds)
+      return
+    }
     let buf: Buffer
     try {
-      const w = startPacket({prog: h.prog, vers: h.vers, proc: h.proc, type: MessageType.REPLY, serial: h.serial, status: MessageStatus.OK})
-      def.ret.enc(w, value)
+      const type = fds ? MessageType.REPLY_WITH_FDS : MessageType.REPLY
+      const w = startPacket({prog: h.prog, vers: h.vers, proc: h.proc, type, serial: h.serial, status: MessageStatus.OK})
+      if (fds) w.uint(fds.length)
+      def.ret.enc(w, value instanceof WithFds ? value.value : value)
       buf = finishPacket(w)
     } catch (err) {
+      if (fds) closeFds(fds)
       this.replyError(h, asVirError(err))
       return
     }
-    this.sendRaw(buf)
+    this.sendRaw(buf, fds)
     if (def.name === 'CONNECT_CLOSE') this.close()
   }
 

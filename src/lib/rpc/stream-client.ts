@@ -54,7 +54,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     this.onGone = onGone
   }
 
-  /** The next chunk, or null at the daemon's end of data. Rejects with the stream's error. */
+  /** The next chunk, or null at the daemon's end of data. Rejects with the stream's error. One read at a time. */
   read(): Promise<StreamChunk | null> {
     const c = this.rx.shift()
     if (c) {
@@ -64,6 +64,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     }
     if (this.error) return Promise.reject(this.error)
     if (this.eof || this.done) return Promise.resolve(null)
+    if (this.waiter) return Promise.reject(new VirError(ErrorCode.RPC, STREAMS_DOMAIN, 'a read is already pending on this stream'))
     return new Promise((resolve, reject) => (this.waiter = {resolve, reject}))
   }
 
@@ -79,7 +80,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
       const part = data.subarray(off, off + STREAM_CHUNK_MAX)
       const w = startPacket({...this.key, type: MessageType.STREAM, status: MessageStatus.CONTINUE}, 28 + part.length)
       w.bytes(part)
-      ok = this.client.socket.write(finishPacket(w))
+      ok = this.client.sendRaw(finishPacket(w))
     }
     if (!ok) await this.drained()
   }
@@ -89,7 +90,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     this.check()
     const w = startPacket({...this.key, type: MessageType.STREAM_HOLE, status: MessageStatus.CONTINUE}, 40)
     streamHole.enc(w, {length, flags: 0})
-    if (!this.client.socket.write(finishPacket(w))) await this.drained()
+    if (!this.client.sendRaw(finishPacket(w))) await this.drained()
   }
 
   /** Our end of data; resolves once the daemon confirms (rejects with its error). */
@@ -111,7 +112,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
     if (this.closing) return Promise.reject(new VirError(ErrorCode.RPC, STREAMS_DOMAIN, 'stream is already closing'))
     return new Promise<void>((resolve, reject) => {
       this.closing = {resolve, reject}
-      this.client.socket.write(finishPacket(startPacket({...this.key, type: MessageType.STREAM, status}, 28)))
+      this.client.sendRaw(finishPacket(startPacket({...this.key, type: MessageType.STREAM, status}, 28)))
     })
   }
 
@@ -148,12 +149,13 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
       }
       return
     }
-    if (p.status === MessageStatus.CONTINUE && p.buf.length > 28) {
-      this.push(Buffer.from(p.buf.subarray(28)))
-    } else if (p.status === MessageStatus.CONTINUE) {
-      // an empty CONTINUE is the daemon's end of data (libvirtd's read EOF)
-      this.eof = true
-      this.wake()
+    if (p.status === MessageStatus.CONTINUE) {
+      if (p.buf.length > 28) this.push(Buffer.from(p.buf.subarray(28)))
+      else {
+        // an empty data packet is the daemon's end of data
+        this.eof = true
+        this.wake()
+      }
     } else if (p.status === MessageStatus.OK) {
       if (this.closing) this.end()
       else {

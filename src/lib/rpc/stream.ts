@@ -9,10 +9,12 @@
  * - type STREAM_HOLE, status CONTINUE: a hole of a sparse stream, payload `{hyper length; uint flags}`;
  *   only on streams opened with `allowSkip` (a hole on another stream makes the daemon drop the
  *   client, as libvirtd does).
- * - type STREAM, status OK, empty: end of data from the sender. When the daemon sends it (its
- *   source ended) the stream stays registered until the client answers with its own OK (finish) or
- *   ERROR (abort). When the client sends it (virStreamFinish), the daemon lets the consumer finish
- *   (flush a file...) and confirms with an empty STREAM OK, or replies with a REPLY-type error.
+ * - type STREAM, status CONTINUE, empty: the daemon's end of data (its source ended). The stream
+ *   stays registered until the client answers with OK (finish) or ERROR (abort). (libvirt's client
+ *   takes a STREAM OK it did not ask for as a protocol error and drops the connection.)
+ * - type STREAM, status OK, empty, from the client (virStreamFinish): the client's end of data; the
+ *   daemon lets the consumer finish (flush a file...) and confirms with an empty STREAM OK, or
+ *   replies with a REPLY-type error.
  * - type STREAM, status ERROR from the client: abort (virStreamAbort); the daemon drops what is
  *   queued and confirms with an empty STREAM OK. From the daemon: the stream failed (payload: the
  *   error struct); the stream is then gone.
@@ -162,11 +164,10 @@ export class ServerStream extends EventEmitter {
     return this.hasRoom()
   }
 
-  /** End of data from the daemon; the client then finishes or aborts. */
+  /** End of data from the daemon (an empty CONTINUE, as libvirtd sends it); the client then finishes or aborts. */
   end(): void {
     if (this.closed || this.sentEnd) return
     this.sentEnd = true
-    // libvirtd's read EOF is an empty CONTINUE packet (an OK is the finish confirmation, which virsh takes as an error here).
     this.send(finishPacket(this.start(MessageType.STREAM, MessageStatus.CONTINUE, 28)))
   }
 
@@ -179,17 +180,20 @@ export class ServerStream extends EventEmitter {
 
   /**
    * Sends what `src` produces, pausing it while the window is full; its end ends the stream, its
-   * error fails it. Returns a function that detaches the source.
+   * error fails it (with `onError`'s choice: an error to send, or undefined to end the stream
+   * normally). Returns a function that detaches the source.
    */
-  pipeFrom(src: Readable, opts: {endOnEnd?: boolean} = {}): () => void {
+  pipeFrom(src: Readable, opts: {onError?: (e: Error) => VirError | undefined} = {}): () => void {
     const onData = (d: Buffer | string) => {
       if (!this.write(typeof d === 'string' ? Buffer.from(d) : d)) src.pause()
     }
     const onDrain = () => src.resume()
-    const onEnd = () => {
-      if (opts.endOnEnd ?? true) this.end()
+    const onEnd = () => this.end()
+    const onError = (e: Error) => {
+      const err = opts.onError ? opts.onError(e) : ioFailure()
+      if (err) this.fail(err)
+      else this.end()
     }
-    const onError = (e: Error) => this.fail(new VirError(ErrorCode.RPC, STREAMS_DOMAIN, `stream had I/O failure: ${e.message}`))
     const detach = () => {
       src.pause()
       src.off('data', onData)
@@ -222,14 +226,15 @@ export class ServerStream extends EventEmitter {
       this.early.push(buf)
       return
     }
-    const sock = this.conn.socket
-    if (this.conn.closed || !sock.writable) return
+    if (this.conn.closed || !this.conn.socket.writable) return
     this.txPending += buf.length
-    sock.write(buf, () => {
+    this.conn.sendRaw(buf, undefined, () => {
       this.txPending -= buf.length
       if (this.txBlocked && this.txPending < this.window / 2) {
         this.txBlocked = false
-        this.emit('drain')
+        // from the next turn of the event loop: a source that produces synchronously and a socket
+        // that takes everything at once would otherwise never let the loop go on
+        setImmediate(() => this.emit('drain'))
       }
     })
   }
@@ -349,7 +354,7 @@ export class ServerStream extends EventEmitter {
   /** Sends even after close (confirmations), in order with earlier packets. */
   private sendNow(buf: Buffer): void {
     if (this.early) this.early.push(buf)
-    else if (!this.conn.closed && this.conn.socket.writable) this.conn.socket.write(buf)
+    else this.conn.sendRaw(buf)
   }
 
   /** Removes the stream; `aborted` tells the consumer its data will not be finished. */
@@ -364,6 +369,11 @@ export class ServerStream extends EventEmitter {
     if (aborted) this.consumer?.abort?.()
     this.emit('close')
   }
+}
+
+/** libvirtd's error when a stream's source or sink fails. */
+export function ioFailure(): VirError {
+  return new VirError(ErrorCode.RPC, STREAMS_DOMAIN, 'stream had I/O failure')
 }
 
 function asStreamError(err: unknown): VirError {

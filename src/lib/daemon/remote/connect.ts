@@ -25,6 +25,7 @@ export function registerConnect(on: On, opts: RemoteOptions): void {
       case Feature.PROGRAM_KEEPALIVE:
         conn.enableKeepalive()
         return {supported: 1}
+      case Feature.FD_PASSING: // libvirtd answers 1 on every transport; a TCP/TLS client then refuses REPLY_WITH_FDS itself
       case Feature.REMOTE_EVENT_CALLBACK:
       case Feature.REMOTE_CLOSE_CALLBACK:
       case Feature.TYPED_PARAM_STRING:

@@ -6,6 +6,7 @@ import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
 import {remote, type DomainHandle} from '../../rpc/programs/remote.js'
 import type {ProcDef} from '../../rpc/program.js'
 import type {RpcConnection} from '../../rpc/server.js'
+import type {HandlerResult} from '../../rpc/dispatch.js'
 import {uuidToBytes, uuidToString} from '../../uuid.js'
 import type {DriverRegistry} from '../../drivers/registry.js'
 import type {ConnectionDrivers, DomainRef, HypervisorDriver, NetworkDriver, SecretDriver, StorageDriver} from '../../drivers/types.js'
@@ -14,7 +15,7 @@ import type {ConnectionDrivers, DomainRef, HypervisorDriver, NetworkDriver, Secr
 export const LIB_VERSION = 9000000n
 
 /** Registers one procedure's handler. */
-export type On = <A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => R | Promise<R>) => void
+export type On = <A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => HandlerResult<R>) => void
 
 export const P = remote.procs
 export type EventKind = 'domain' | 'network' | 'pool' | 'secret'

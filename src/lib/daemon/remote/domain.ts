@@ -101,10 +101,6 @@ export function registerDomains(on: On): void {
   on(P.DOMAIN_IS_PERSISTENT, (conn, {dom}) => ({persistent: hv(conn).isPersistent(u(dom)) ? 1 : 0}))
   on(P.DOMAIN_IS_UPDATED, (conn, {dom}) => ({updated: hv(conn).isUpdated(u(dom)) ? 1 : 0}))
   on(P.DOMAIN_HAS_MANAGED_SAVE_IMAGE, (conn, {dom}) => ({result: hv(conn).hasManagedSave(u(dom)) ? 1 : 0}))
-  on(P.DOMAIN_SNAPSHOT_NUM, (conn, {dom}) => {
-    hv(conn).lookupByUuid(u(dom))
-    return {num: 0}
-  })
   on(P.DOMAIN_GET_SECURITY_LABEL, (conn, {dom}) => {
     hv(conn).lookupByUuid(u(dom))
     return {label: '', enforcing: 0}

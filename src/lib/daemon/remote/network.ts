@@ -1,6 +1,20 @@
 /** The REMOTE handlers of virtual networks. */
-import {uuidToString} from '../../uuid.js'
+import {ErrorDomain, errors} from '../../errors.js'
+import {uuidToBytes, uuidToString} from '../../uuid.js'
+import type {NetworkDriver} from '../../drivers/types.js'
+import type {NetworkPortRef} from '../../drivers/network-port-types.js'
+import type {RpcConnection} from '../../rpc/server.js'
 import {P, netDrv, toObj, u, then, type On} from './context.js'
+
+/** A NetworkDriver method the connection's network driver may lack (the test driver has no ports). */
+function need<K extends keyof NetworkDriver>(conn: RpcConnection, name: K): NonNullable<NetworkDriver[K]> {
+  const d = netDrv(conn)
+  const fn = d[name]
+  if (typeof fn !== 'function') throw errors.noSupport(ErrorDomain.NETWORK, name)
+  return (fn as (...a: unknown[]) => unknown).bind(d) as NonNullable<NetworkDriver[K]>
+}
+
+const toPort = (p: NetworkPortRef) => ({net: toObj(p.net), uuid: uuidToBytes(p.uuid)})
 
 /** virConnectListAllNetworksFlags: inactive, active (the other way round from domains). */
 const LIST_NET_INACTIVE = 1
@@ -40,4 +54,31 @@ export function registerNetworks(on: On): void {
   on(P.NETWORK_SET_AUTOSTART, (conn, {net, autostart}) => netDrv(conn).networkSetAutostart(u(net), autostart !== 0))
   on(P.NETWORK_IS_ACTIVE, (conn, {net}) => ({active: netDrv(conn).networkIsActive(u(net)) ? 1 : 0}))
   on(P.NETWORK_IS_PERSISTENT, (conn, {net}) => ({persistent: netDrv(conn).networkIsPersistent(u(net)) ? 1 : 0}))
+  on(P.NETWORK_UPDATE, (conn, a) => need(conn, 'networkUpdate')(u(a.net), a.command, a.section, a.parentIndex, a.xml, a.flags))
+  on(P.NETWORK_GET_DHCP_LEASES, (conn, {net, mac, need_results, flags}) =>
+    then(need(conn, 'networkGetDhcpLeases')(u(net), mac, flags), (leases) => ({leases: need_results ? leases : [], ret: leases.length})),
+  )
+  on(P.NETWORK_LIST_ALL_PORTS, (conn, {network, need_results, flags}) => {
+    const ports = need(conn, 'networkListAllPorts')(u(network), flags)
+    return {ports: need_results ? ports.map(toPort) : [], ret: ports.length}
+  })
+  on(P.NETWORK_PORT_LOOKUP_BY_UUID, (conn, {network, uuid}) => ({
+    port: toPort(need(conn, 'networkPortLookupByUuid')(u(network), uuidToString(uuid))),
+  }))
+  on(P.NETWORK_PORT_CREATE_XML, (conn, {network, xml, flags}) =>
+    then(need(conn, 'networkPortCreateXML')(u(network), xml, flags), (p) => ({port: toPort(p)})),
+  )
+  on(P.NETWORK_PORT_GET_XML_DESC, (conn, {port, flags}) => ({
+    xml: need(conn, 'networkPortGetXMLDesc')(u(port.net), uuidToString(port.uuid), flags),
+  }))
+  on(P.NETWORK_PORT_DELETE, (conn, {port, flags}) => need(conn, 'networkPortDelete')(u(port.net), uuidToString(port.uuid), flags))
+  // vctl's ports carry no bandwidth or other tunables: no parameters to read, none accepted.
+  on(P.NETWORK_PORT_GET_PARAMETERS, (conn, {port}) => {
+    need(conn, 'networkPortLookupByUuid')(u(port.net), uuidToString(port.uuid))
+    return {params: [], nparams: 0}
+  })
+  on(P.NETWORK_PORT_SET_PARAMETERS, (conn, {port, params}) => {
+    need(conn, 'networkPortLookupByUuid')(u(port.net), uuidToString(port.uuid))
+    if (params.length) throw errors.invalidArg(ErrorDomain.NETWORK, `parameter '${params[0].field}' not supported`)
+  })
 }

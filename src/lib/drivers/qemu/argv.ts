@@ -6,7 +6,22 @@
  */
 import {ErrorDomain, errors, type VirError} from '../../errors.js'
 import type {DomainChr, DomainDef, DomainDisk} from '../../conf/domain.js'
-import {attr, child, childrenNamed, type XmlElement} from '../../conf/xml.js'
+import {attr, child, type XmlElement} from '../../conf/xml.js'
+import {
+  elems,
+  pciBusArgs,
+  pushBalloonAndRng,
+  pushChannels,
+  pushControllers,
+  pushInputs,
+  pushRedirdevs,
+  pushSounds,
+  pushVideos,
+  pushWatchdog,
+} from './argv-devices.js'
+import {pushAudio, pushGraphics} from './argv-graphics.js'
+import {machineProps, pushClock, pushPm} from './argv-machine.js'
+import {netdevArg} from './net-interface.js'
 
 const D = ErrorDomain.QEMU
 
@@ -24,6 +39,8 @@ export interface ArgvOptions {
    * FIFO is given without `append=on`.
    */
   chardevFifos?: Readonly<Record<string, string>>
+  /** Where QEMU listens for unix channels that have no path of their own (the guest agent's). */
+  channelDir?: string
 }
 
 /** A `<serial type='file'>` (or the serial port behind a file console): its chardev and file. */
@@ -100,6 +117,25 @@ export interface DiskPlacement {
   /** Target index (vda -> 0). */
   unit: number
   alias: string
+  /** The drive address (controller, bus, target, unit) for ide/sata/scsi disks. */
+  drive: {controller: number; bus: number; target: number; unit: number}
+}
+
+function driveOf(disk: DomainDisk, bus: string, unit: number): DiskPlacement['drive'] {
+  const a = child(disk.xml, 'address')
+  if (attr(a, 'type') === 'drive') {
+    const n = (k: string) => Number(attr(a, k) ?? '0')
+    return {controller: n('controller'), bus: n('bus'), target: n('target'), unit: n('unit')}
+  }
+  if (bus === 'ide') return {controller: Math.floor(unit / 4), bus: Math.floor((unit % 4) / 2), target: 0, unit: unit % 2}
+  if (bus === 'sata') return {controller: Math.floor(unit / 6), bus: 0, target: 0, unit: unit % 6}
+  return {controller: Math.floor(unit / 7), bus: 0, target: 0, unit: unit % 7}
+}
+
+/** The model of the SCSI controller with this index (lsilogic unless given otherwise). */
+export function scsiModel(def: DomainDef, index: number): string {
+  const c = elems(def, 'controller').find((x) => attr(x, 'type') === 'scsi' && Number(attr(x, 'index') ?? '0') === index)
+  return attr(c, 'model') ?? 'lsilogic'
 }
 
 /** Where each disk goes: bus and alias, per libvirt's naming (virtio-disk0, ide0-0-1, sata0-0-2, scsi0-0-0-3). */
@@ -107,24 +143,26 @@ export function placeDisks(def: DomainDef): DiskPlacement[] {
   return def.devices.disks.map((disk, index) => {
     const bus = disk.bus ?? defaultBus(disk.target) ?? 'virtio'
     const unit = diskNameToIndex(disk.target)
+    const drive = driveOf(disk, bus, unit)
     let alias: string
     switch (bus) {
       case 'virtio':
         alias = `virtio-disk${unit}`
         break
       case 'ide':
-        alias = `ide0-${Math.floor(unit / 2)}-${unit % 2}`
-        break
       case 'sata':
-        alias = `sata0-0-${unit}`
+        alias = `${bus}${drive.controller}-${drive.bus}-${drive.unit}`
         break
       case 'scsi':
-        alias = `scsi0-0-0-${unit}`
+        alias =
+          scsiModel(def, drive.controller) === 'lsilogic'
+            ? `scsi${drive.controller}-${drive.bus}-${drive.unit}`
+            : `scsi${drive.controller}-${drive.bus}-${drive.target}-${drive.unit}`
         break
       default:
         alias = `${bus}-disk${unit}`
     }
-    return {disk, index, bus, unit, alias}
+    return {disk, index, bus, unit, alias, drive}
   })
 }
 
@@ -193,7 +231,7 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   push('-S')
   push('-msg', 'timestamp=on')
   const pcLike = machine.startsWith('pc') || machine === 'q35' || machine === 'isapc'
-  push('-machine', `${qemuOptEscape(machine)},accel=${accel}${pcLike ? ',usb=off' : ''},dump-guest-core=off`)
+  push('-machine', `${qemuOptEscape(machine)},accel=${accel}${pcLike ? ',usb=off' : ''}${machineProps(def)},dump-guest-core=off`)
   push('-cpu', cpuArg(def))
   push('-m', String(Math.ceil(def.memoryKiB / 1024)))
   const topo = cpuTopology(def) ?? {sockets: def.vcpus, dies: 1, cores: 1, threads: 1}
@@ -202,13 +240,15 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   push('-no-user-config', '-nodefaults')
   push('-chardev', `socket,id=charmonitor,path=${qemuOptEscape(opts.monitorPath)},server=on,wait=off`)
   push('-mon', 'chardev=charmonitor,id=monitor,mode=control')
-  push('-rtc', 'base=utc')
+  pushClock(def, push)
   if (def.onReboot === 'destroy') push('-no-reboot')
   if (def.onPoweroff === 'restart') push('-action', 'shutdown=pause')
+  pushPm(def, push)
   push('-boot', 'strict=on')
   if (def.os.kernel !== undefined) push('-kernel', def.os.kernel)
   if (def.os.initrd !== undefined) push('-initrd', def.os.initrd)
   if (def.os.cmdline !== undefined) push('-append', def.os.cmdline)
+  pushControllers(def, push)
 
   // Boot order: per-device <boot order='N'/> wins; else <os><boot dev=.../> picks the first disk,
   // cdrom or NIC for each entry, as libvirt's effective boot index does.
@@ -241,10 +281,6 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
   }
   const bootSuffix = (o: object) => (bootOf.has(o) ? `,bootindex=${bootOf.get(o)}` : '')
 
-  // Controllers the disks need.
-  if (!q35 && placements.some((p) => p.bus === 'sata')) push('-device', 'ich9-ahci,id=sata0')
-  if (placements.some((p) => p.bus === 'scsi')) push('-device', 'virtio-scsi-pci,id=scsi0')
-
   // Disks: a protocol (storage) node and a format node per disk, then the frontend device.
   for (const p of placements) {
     const d = p.disk
@@ -260,27 +296,34 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
       drive = `,drive=${format}`
     }
     const cd = d.device === 'cdrom'
+    const dr = p.drive
     switch (p.bus) {
       case 'virtio':
-        push('-device', `virtio-blk-pci${drive},id=${p.alias}${bootSuffix(d)}`)
+        push('-device', `virtio-blk-pci${pciBusArgs(def, d.xml)}${drive},id=${p.alias}${bootSuffix(d)}`)
         break
       case 'ide':
-        push('-device', `${cd ? 'ide-cd' : 'ide-hd'},bus=ide.${Math.floor(p.unit / 2)},unit=${p.unit % 2}${drive},id=${p.alias}${bootSuffix(d)}`)
+        push('-device', `${cd ? 'ide-cd' : 'ide-hd'},bus=ide.${dr.bus},unit=${dr.unit}${drive},id=${p.alias}${bootSuffix(d)}`)
         break
-      case 'sata':
-        push('-device', `${cd ? 'ide-cd' : 'ide-hd'},bus=${q35 ? 'ide' : 'sata0'}.${p.unit}${drive},id=${p.alias}${bootSuffix(d)}`)
+      case 'sata': {
+        const bus = q35 && dr.controller === 0 ? 'ide' : `sata${dr.controller}`
+        push('-device', `${cd ? 'ide-cd' : 'ide-hd'},bus=${bus}.${dr.unit}${drive},id=${p.alias}${bootSuffix(d)}`)
         break
-      case 'scsi':
-        push('-device', `${cd ? 'scsi-cd' : 'scsi-hd'},bus=scsi0.0,channel=0,scsi-id=0,lun=${p.unit}${drive},id=${p.alias}${bootSuffix(d)}`)
+      }
+      case 'scsi': {
+        const kind = cd ? 'scsi-cd' : 'scsi-hd'
+        const lsi = scsiModel(def, dr.controller) === 'lsilogic'
+        const where = lsi ? `scsi-id=${dr.unit}` : `channel=0,scsi-id=${dr.target},lun=${dr.unit}`
+        push('-device', `${kind},bus=scsi${dr.controller}.${dr.bus},${where},device_id=drive-${p.alias}${drive},id=${p.alias}${bootSuffix(d)}`)
         break
+      }
     }
   }
 
-  // Network interfaces (user-mode networking).
+  // Network interfaces: user-mode networking, or a tap on a bridge (net-interface.ts).
   def.devices.interfaces.forEach((i, n) => {
-    push('-netdev', `user,id=hostnet${n}`)
+    push('-netdev', netdevArg(i, n))
     const model = NIC_MODELS[i.model ?? 'rtl8139'] ?? 'rtl8139'
-    push('-device', `${model},netdev=hostnet${n},id=net${n}${i.mac ? `,mac=${i.mac}` : ''}${bootSuffix(i)}`)
+    push('-device', `${model},netdev=hostnet${n},id=net${n}${i.mac ? `,mac=${i.mac}` : ''}${pciBusArgs(def, i.xml)}${bootSuffix(i)}`)
   })
 
   // Serial ports (serial consoles share them).
@@ -291,27 +334,17 @@ export function buildQemuArgv(def: DomainDef, opts: ArgvOptions): string[] {
     push('-device', `isa-serial,chardev=charserial${port},id=serial${port},index=${port}`)
   }
 
-  // Graphics.
+  pushChannels(def, push, opts.channelDir)
+  pushInputs(def, push)
+  pushAudio(def, push)
   if (def.devices.graphics.length === 0) push('-display', 'none')
-  def.devices.graphics.forEach((g, n) => {
-    const port = opts.graphicsPorts?.[n] ?? (g.port !== undefined && g.port >= 5900 ? g.port : 5900)
-    const listen = g.listen ?? '127.0.0.1'
-    const host = listen.includes(':') ? `[${listen}]` : listen
-    // The password itself goes through QMP set_password once the monitor is up, never on argv.
-    const password = attr(g.xml, 'passwd') !== undefined ? ',password=on' : ''
-    push('-vnc', `${host}:${port - 5900}${password}`)
-  })
-  const videos = childrenNamed(child(def.root, 'devices'), 'video')
-  if (videos.length > 0) {
-    videos.forEach((v, n) => {
-      const model = attr(child(v, 'model'), 'type') ?? 'vga'
-      if (model !== 'none') push('-device', `${VIDEO_MODELS[model] ?? 'VGA'},id=video${n}`)
-    })
-  } else if (def.devices.graphics.length > 0) {
-    push('-device', 'VGA,id=video0')
-  }
-
-  if (hasVirtioBalloon(def)) push('-device', 'virtio-balloon-pci,id=balloon0')
+  pushGraphics(def, push, opts.graphicsPorts)
+  if (elems(def, 'video').length > 0) pushVideos(def, push)
+  else if (def.devices.graphics.length > 0) push('-device', 'VGA,id=video0')
+  pushSounds(def, push)
+  pushWatchdog(def, push)
+  pushRedirdevs(def, push)
+  pushBalloonAndRng(def, push)
 
   if (opts.sandbox) push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny')
   return a

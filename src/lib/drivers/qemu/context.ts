@@ -11,6 +11,7 @@ import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain
 import {DomainObjList, newDomainObj, type DomainObj} from '../../conf/domain-list.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import type {DomainEventMsg, DomainRef, LogSink} from '../types.js'
+import type {NetworkPorts} from '../network-port-types.js'
 import type {QemuTarget} from './validate.js'
 import type {QemuCaps} from './capabilities.js'
 import type {HostFacts} from './host.js'
@@ -118,6 +119,8 @@ export class QemuContext {
   probe!: QemuProbe
   /** The storage driver's volumes, for `<disk type='volume'>` (set by the daemon; absent: such disks fail to start). */
   volumes?: StorageVolumes
+  /** Where `<interface type='network'>` gets its port (net-interface.ts). */
+  networkPorts?: NetworkPorts
 
   constructor(
     readonly events: EventEmitter,

@@ -45,6 +45,7 @@ export async function loadConfigs(ctx: QemuContext): Promise<void> {
     let def: DomainDef
     try {
       def = parseDomainXml(c.xml)
+      applyQemuDefaults(def, ctx.probe.target)
     } catch (err) {
       ctx.log.warn(`qemu: ignoring ${c.file}: ${(err as Error).message}`)
       continue
@@ -58,7 +59,6 @@ export async function loadConfigs(ctx: QemuContext): Promise<void> {
       ctx.log.warn(`qemu: ignoring ${c.file}: uuid ${def.uuid} is already used by '${other.name}'`)
       continue
     }
-    applyQemuDefaults(def, ctx.probe.target)
     const dom = ctx.addDomain(def.name, def.uuid)
     dom.config = def
     dom.autostart = ctx.store.isAutostart(def.name)

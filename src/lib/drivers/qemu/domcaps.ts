@@ -1,13 +1,22 @@
 /**
  * Domain capabilities of the QEMU driver (virConnectGetDomainCapabilities): built from the probed
  * QEMU (machines, CPU models, KVM) and listing only what this driver accepts when a guest is
- * defined (validate.ts, argv.ts): disk devices and buses, VNC graphics, the video models argv.ts
- * maps; device classes the driver does not build (hostdev, rng, filesystem, tpm, ...) are
+ * defined (validate.ts, validate-devices.ts, argv*.ts): disk devices and buses, VNC and SPICE
+ * graphics, the video models argv.ts maps, virtio RNG, USB redirection, unix and spicevmc
+ * channels; device classes the driver does not build (hostdev, filesystem, tpm) are
  * supported='no'. Argument checks and errors follow libvirt's qemuConnectGetDomainCapabilities.
  */
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {VIRT_TYPES} from '../../conf/domain.js'
-import {NO, UNSUPPORTED_DEVICES, UNSUPPORTED_FEATURES, formatDomainCaps, type CapsCpuModel, type DomainCaps} from '../../conf/domain-caps.js'
+import {
+  NO,
+  UNSUPPORTED_DEVICES,
+  UNSUPPORTED_FEATURES,
+  formatDomainCaps,
+  type CapsCpuModel,
+  type CapsSection,
+  type DomainCaps,
+} from '../../conf/domain-caps.js'
 import {VIDEO_MODELS, isQ35} from './argv.js'
 import {canonicalMachine, defaultMachine} from './capabilities.js'
 import type {QemuProbe} from './context.js'
@@ -27,6 +36,19 @@ const ARCHES = new Set(
 
 /** libvirt's order of video models, restricted to those argv.ts maps (plus 'none'). */
 const VIDEO_ORDER = ['vga', 'cirrus', 'vmvga', 'qxl', 'virtio', 'none', 'bochs', 'ramfb']
+
+/** The device classes this driver builds beyond disk, graphics and video (validate-devices.ts). */
+const QEMU_DEVICES: Readonly<Record<string, CapsSection>> = {
+  rng: {
+    supported: true,
+    enums: [
+      {name: 'model', values: ['virtio']},
+      {name: 'backendModel', values: ['random']},
+    ],
+  },
+  redirdev: {supported: true, enums: [{name: 'bus', values: ['usb']}]},
+  channel: {supported: true, enums: [{name: 'type', values: ['unix', 'spicevmc']}]},
+}
 
 /** The CPU vendor a model name belongs to (the schema wants one; libvirt takes it from its CPU map). */
 function cpuVendor(model: string): string {
@@ -102,9 +124,10 @@ export function qemuDomainCapabilities(probe: QemuProbe, emulator: string, args:
           ],
         },
       ],
-      ['graphics', {supported: true, enums: [{name: 'type', values: ['vnc']}]}],
+      ['graphics', {supported: true, enums: [{name: 'type', values: ['vnc', 'spice']}]}],
       ['video', {supported: true, enums: [{name: 'modelType', values: VIDEO_ORDER.filter((m) => m === 'none' || m in VIDEO_MODELS)}]}],
-      ...UNSUPPORTED_DEVICES,
+      // What validate-devices.ts accepts (in libvirt's order and place).
+      ...UNSUPPORTED_DEVICES.map(([name, no]): readonly [string, CapsSection] => [name, QEMU_DEVICES[name] ?? no]),
     ],
     features: UNSUPPORTED_FEATURES,
   }

@@ -13,12 +13,16 @@
  *   exit.ts         noticing QEMU's exit (child exit, monitor close + polling, sweep)
  *   reattach.ts     finding guests again after a daemon restart
  *   stats.ts        getInfo and bulk stats
+ *   snapshot.ts     internal snapshots (`snapshots`), with snapshot-store.ts and snapshot-qemu.ts
  *   logd-lockd.ts   logs through virtlogd, disk locks in virtlockd (clients given in options)
  *   argv.ts, capabilities.ts, process.ts, qmp.ts, state.ts: QEMU argv, probing, processes,
  *                   the QMP client, files on disk
  */
 import type {StorageVolumes} from '../storage-vol-types.js'
 import {EventEmitter} from 'node:events'
+import type {NetworkPorts} from '../network-port-types.js'
+import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
+import * as ifaceInfo from './iface-info.js'
 import {hostname} from 'node:os'
 import {currentDef, isActive} from '../../conf/domain-list.js'
 import {ErrorCode, VirError, errors} from '../../errors.js'
@@ -28,8 +32,12 @@ import {buildCapabilitiesXml, kvmUsable, loadQemuCaps, type QemuCaps} from './ca
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
+import type {GuestConsole, Screenshot} from '../console-types.js'
+import {openConsole} from './console.js'
+import {screenshot} from './screenshot.js'
 import {qemuDomainCapabilities} from './domcaps.js'
 import {sweep} from './exit.js'
+import * as graphics from './graphics-fd.js'
 import * as lifecycle from './lifecycle.js'
 import {GuestHelpers, type Virtlockd, type Virtlogd} from './logd-lockd.js'
 import {reattachAll} from './reattach.js'
@@ -37,6 +45,8 @@ import * as start from './start.js'
 import * as stats from './stats.js'
 import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
+import {QemuSnapshots} from './snapshot.js'
+import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 export {ShutdownFlags} from './lifecycle.js'
 
@@ -62,7 +72,12 @@ export interface QemuDriverOptions {
   logd?: Virtlogd
   /** virtlockd, used at each start when its socket exists (absent: disks are not locked). */
   lockd?: Virtlockd
+  /** The network driver's ports, for `<interface type='network'>` (see net-interface.ts). */
+  networkPorts?: NetworkPorts
 }
+
+/** Distinct argument sets whose domain capabilities are kept. */
+const DOMCAPS_CACHE_MAX = 32
 
 export class QemuDriver implements HypervisorDriver {
   readonly name = 'qemu'
@@ -71,7 +86,11 @@ export class QemuDriver implements HypervisorDriver {
   readonly emulator: string
   private readonly mode: 'system' | 'session'
   private readonly ctx: QemuContext
+  /** Internal snapshots and their metadata (snapshot.ts). */
+  readonly snapshots: QemuSnapshots
   private sweepTimer?: NodeJS.Timeout
+  /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
+  private readonly domcaps = new Map<string, string>()
 
   private constructor(opts: QemuDriverOptions) {
     this.events.setMaxListeners(0)
@@ -81,6 +100,8 @@ export class QemuDriver implements HypervisorDriver {
     const helpers = new GuestHelpers(opts.logd, opts.lockd, opts.log)
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
     this.ctx.volumes = opts.volumes
+    this.snapshots = new QemuSnapshots(this.ctx)
+    this.ctx.networkPorts = opts.networkPorts
   }
 
   /** Probes QEMU (cached), loads persistent definitions and reattaches to running guests. */
@@ -102,6 +123,7 @@ export class QemuDriver implements HypervisorDriver {
     ctx.probe = {caps, target, host, capsXml: buildCapabilitiesXml(caps, host, kvm)}
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)
+    await this.snapshots.load()
     this.sweepTimer = setInterval(() => sweep(ctx), 1000)
     this.sweepTimer.unref()
   }
@@ -156,7 +178,14 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   getDomainCapabilities(args: DomainCapsArgs): string {
-    return qemuDomainCapabilities(this.ctx.probe, this.emulator, args)
+    // The probe is fixed for the driver's life, so the answer for the same arguments is too.
+    const key = JSON.stringify([args.emulatorbin, args.arch, args.machine, args.virttype, args.flags])
+    let xml = this.domcaps.get(key)
+    if (xml === undefined) {
+      xml = qemuDomainCapabilities(this.ctx.probe, this.emulator, args)
+      if (this.domcaps.size < DOMCAPS_CACHE_MAX) this.domcaps.set(key, xml)
+    }
+    return xml
   }
 
   getMaxVcpus(type: string | null): number {
@@ -207,7 +236,11 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private matches(d: QemuDomain, flags: number): boolean {
-    return matchDomain({state: d.state, persistent: d.config !== undefined, autostart: d.autostart}, flags, isActive(d))
+    return matchDomain(
+      {state: d.state, persistent: d.config !== undefined, autostart: d.autostart, snapshots: this.snapshots.snapshotCount(d.uuid)},
+      flags,
+      isActive(d),
+    )
   }
 
   listDomains(flags: number): DomainRef[] {
@@ -230,13 +263,24 @@ export class QemuDriver implements HypervisorDriver {
     return this.ctx.ref(this.dom(uuid))
   }
 
+  // ---- consoles and screenshots -----------------------------------------------------------
+
+  openConsole(uuid: string, devName: string | null, flags: number): GuestConsole {
+    return openConsole(this.ctx, this.dom(uuid), devName, flags)
+  }
+
+  screenshot(uuid: string, screen: number, flags: number): Promise<Screenshot> {
+    return screenshot(this.ctx, this.dom(uuid), screen, flags)
+  }
+
   // ---- definitions ------------------------------------------------------------------------
 
   defineXML(xml: string): Promise<DomainRef> {
     return definitions.defineXML(this.ctx, xml)
   }
 
-  undefine(uuid: string): Promise<void> {
+  async undefine(uuid: string, flags = 0): Promise<void> {
+    await this.snapshots.checkUndefine(uuid, (flags & UNDEFINE_SNAPSHOTS_METADATA) !== 0)
     return definitions.undefine(this.ctx, uuid)
   }
 
@@ -286,6 +330,16 @@ export class QemuDriver implements HypervisorDriver {
     return lifecycle.resume(this.ctx, uuid)
   }
 
+  // ---- graphics clients (graphics-fd.ts) --------------------------------------------------
+
+  openGraphicsFd(uuid: string, idx: number, flags: number): Promise<number> {
+    return graphics.openGraphicsFd(this.ctx, uuid, idx, flags)
+  }
+
+  openGraphics(uuid: string, idx: number, fd: number, flags: number): Promise<void> {
+    return graphics.openGraphics(this.ctx, uuid, idx, fd, flags)
+  }
+
   // ---- information ------------------------------------------------------------------------
 
   getState(uuid: string): {state: number; reason: number} {
@@ -333,5 +387,13 @@ export class QemuDriver implements HypervisorDriver {
 
   getStats(refs: DomainRef[] | null, flags: number): Promise<DomainStats[]> {
     return stats.getStats(this.ctx, refs, (d) => this.matches(d, flags & 0xffff))
+  }
+
+  interfaceStats(uuid: string, device: string): InterfaceStats {
+    return ifaceInfo.interfaceStats(this.ctx.domains.get(uuid), device)
+  }
+
+  interfaceAddresses(uuid: string, source: number): Promise<DomainInterfaceAddrs[]> {
+    return ifaceInfo.interfaceAddresses(this.ctx, this.ctx.domains.get(uuid), source)
   }
 }

@@ -5,9 +5,11 @@
  * failed), emits the event and cleans up the run's files, logs and locks.
  */
 import * as fsp from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 import {DomainState, LifecycleEvent, ShutoffReason, StoppedDetail} from '../types.js'
 import {noop, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {pidRunning} from './process.js'
+import {unplugInterfaces} from './net-interface.js'
 
 /** The QEMU process of `run` has ended: record why, emit the event, remove its files. */
 export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
@@ -33,6 +35,7 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
     why = 'shutdown'
   }
   if (run.phase === 'starting') why = 'failed'
+  const liveDef = dom.live
   if (run.phase === 'running' && dom.run === run) {
     const ref = ctx.ref(dom)
     dom.run = undefined
@@ -51,8 +54,10 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
     // Logs closed and locks released before the status goes (a daemon dying in between
     // finds the status file and does it again); a new start waits for all of it (lastExit).
     await ctx.finish({name, uuid: dom.uuid}, run, why)
+    await unplugInterfaces(ctx.networkPorts, liveDef).catch(noop)
     await ctx.store.removeStatus(name).catch(noop)
     await fsp.rm(run.monitorPath, {force: true}).catch(noop)
+    await fsp.rm(join(dirname(run.monitorPath), 'channel', name), {recursive: true, force: true}).catch(noop)
   })().finally(() => run.resolveExited())
 }
 

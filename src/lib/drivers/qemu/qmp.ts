@@ -13,6 +13,7 @@
 import {EventEmitter} from 'node:events'
 import net from 'node:net'
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
+import {sendFds, sendFdsNow, socketFd} from '../../os/fdpass.js'
 
 export interface QmpVersion {
   qemu: {major: number; minor: number; micro: number}
@@ -52,6 +53,11 @@ export function monitorClosedError(command?: string): VirError {
   return new VirError(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `operation failed: ${detail}`, {str1: 'operation failed: %s', str2: detail})
 }
 
+/** Bytes sent right away with the descriptors on the first one (0 when the socket is full). */
+function sendNow(fd: number, data: Buffer, fds: number[]): number {
+  return sendFdsNow(fd, data, fds) ?? 0
+}
+
 interface Pending {
   command: string
   resolve: (v: unknown) => void
@@ -76,6 +82,8 @@ export class QmpClient extends EventEmitter {
   private isClosed = false
   private readonly commandTimeoutMs: number
   private greetingWaiter?: {resolve: (g: QmpGreeting) => void; reject: (e: Error) => void}
+  /** Set while a command with descriptors is being written: other writes wait behind it. */
+  private writeGate: Promise<void> | undefined
 
   private constructor(path: string, sock: net.Socket, commandTimeoutMs: number) {
     super()
@@ -157,8 +165,21 @@ export class QmpClient extends EventEmitter {
     })
   }
 
+  /**
+   * Runs a command whose bytes carry descriptors (SCM_RIGHTS), as `getfd` and `add-fd` need: QEMU
+   * keeps what came with the command for it. The caller keeps its own copies of `fds`.
+   */
+  executeWithFds<T = unknown>(
+    command: string,
+    args: Record<string, unknown> | undefined,
+    fds: number[],
+    opts: {timeoutMs?: number} = {},
+  ): Promise<T> {
+    return this.execute<T>(command, args, {...opts, fds})
+  }
+
   /** Runs a command; resolves with its `return` value, rejects with a QmpError or when the monitor closes. */
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: {timeoutMs?: number} = {}): Promise<T> {
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: {timeoutMs?: number; fds?: number[]} = {}): Promise<T> {
     if (this.isClosed) return Promise.reject(monitorClosedError(command))
     const id = `vctl-${this.nextId++}`
     const msg: Record<string, unknown> = {execute: command, id}
@@ -180,8 +201,55 @@ export class QmpClient extends EventEmitter {
         p.timer.unref()
       }
       this.pending.set(id, p)
-      this.sock.write(JSON.stringify(msg) + '\n')
+      this.write(JSON.stringify(msg) + '\n', opts.fds)
     })
+  }
+
+  /** Writes a command line, with descriptors riding on its bytes when `fds` is given. */
+  private write(line: string, fds?: number[]): void {
+    if (this.writeGate) {
+      const gate = this.writeGate
+      this.writeGate = gate.then(() => this.write(line, fds))
+      return
+    }
+    if (!fds) {
+      this.sock.write(line)
+      return
+    }
+    const fail = (err: Error) => {
+      this.failPending(line, err)
+    }
+    const fd = socketFd(this.sock)
+    if (fd === undefined) {
+      fail(new Error('the monitor socket cannot carry file descriptors'))
+      return
+    }
+    const data = Buffer.from(line)
+    // Whatever Node still buffers must reach QEMU first; then the bytes go out with the descriptors.
+    const sent = this.sock.writableLength === 0 ? sendNow(fd, data, fds) : 0
+    if (sent === data.length) return
+    this.writeGate = new Promise<void>((resolve) => {
+      const rest = async () => {
+        if (sent === 0) await new Promise<void>((r) => this.sock.write('', () => r()))
+        await sendFds(fd, data.subarray(sent), sent === 0 ? fds : [])
+      }
+      rest()
+        .catch((err: unknown) => fail(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          this.writeGate = undefined
+          resolve()
+        })
+    })
+  }
+
+  /** A command that could not be written fails at once (its descriptors never reached QEMU). */
+  private failPending(line: string, err: Error): void {
+    const id = (JSON.parse(line) as {id: string}).id
+    const p = this.pending.get(id)
+    if (!p) return
+    this.pending.delete(id)
+    if (p.timer) clearTimeout(p.timer)
+    p.reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `Unable to send file descriptors to the QEMU monitor: ${err.message}`))
   }
 
   /** Closes the connection (QEMU keeps running and listens for the next client). */

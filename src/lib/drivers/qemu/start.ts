@@ -8,6 +8,7 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import net from 'node:net'
+import {dirname} from 'node:path'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import type {DomainDef} from '../../conf/domain.js'
 import {attr} from '../../conf/xml.js'
@@ -25,6 +26,7 @@ import {
 import {buildQemuArgv, fileChardevs, hasVirtioBalloon} from './argv.js'
 import {validateForQemu} from './validate.js'
 import {resolveVolumeDisks} from './volume-disks.js'
+import {channelDirFor, fillChannelPaths, prepareChannelDir} from './channels.js'
 import {errnoText} from './capabilities.js'
 import {D, cloneDef, newRun, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {parseForQemu} from './definitions.js'
@@ -33,6 +35,7 @@ import {diskLocks, type GuestIdent, type LockdUse, type LogdUse, type OpenedLogs
 import {attachMonitor} from './monitor.js'
 import {MonitorGoneError, connectMonitor, pidRunning, qemuLogHeader, readLogSince, readProcStat, signalPid, spawnQemu} from './process.js'
 import type {QmpClient} from './qmp.js'
+import {plugInterfaces, unplugInterfaces} from './net-interface.js'
 
 export async function createXML(ctx: QemuContext, xml: string, flags: number): Promise<DomainRef> {
   const def = parseForQemu(ctx, xml)
@@ -130,11 +133,14 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
   let logd: LogdUse | undefined
   let lockd: LockdUse | undefined
   let outFd: number | undefined
+  let plugged = false
   try {
     const graphicsPorts = await allocateGraphicsPorts(ctx, def)
     graphicsPorts.forEach((p, i) => {
       if (p !== undefined) def.devices.graphics[i].port = p
     })
+    // The live XML names the address QEMU listens on (loopback unless given), as libvirt's does.
+    for (const g of def.devices.graphics) if (g.type === 'vnc' || g.type === 'spice') g.listen ??= '127.0.0.1'
     const monitorPath = ctx.store.monitorPath(def.name, id)
     if (Buffer.byteLength(monitorPath) > 107) throw errors.internal(D, `UNIX socket path '${monitorPath}' too long`)
     await fsp.rm(monitorPath, {force: true})
@@ -145,6 +151,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       await h.acquireLocks(lockSock, ident, 0, locks)
       lockd = {socket: lockSock}
     }
+    await plugInterfaces(ctx.networkPorts, def, dom.uuid)
+    plugged = true
     const logPath = ctx.store.logPath(def.name)
     const logSock = await h.useVirtlogd()
     let opened: OpenedLogs | undefined
@@ -152,13 +160,17 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       opened = await h.openLogs(logSock, ident, fileChardevs(def), logPath)
       logd = opened.use
     }
+    const channelDir = channelDirFor(dirname(monitorPath), def.name, id)
+    await prepareChannelDir(def, channelDir)
     const argv = buildQemuArgv(def, {
       emulator: ctx.emulator,
       monitorPath,
       sandbox: ctx.probe.caps.sandbox,
       graphicsPorts,
       chardevFifos: opened?.chardevFifos,
+      channelDir,
     })
+    fillChannelPaths(def, channelDir)
     const headerExtra = `, domain ${def.name} (id ${id})`
     let logPos: Run['logPos']
     if (opened) {
@@ -221,6 +233,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       // Nothing was spawned: undo what was set up for it (a run's exit does that otherwise).
       if (logd) await h.closeLogs(logd)
       if (lockd) await h.releaseLocks(lockd, ident, 0)
+      if (plugged) await unplugInterfaces(ctx.networkPorts, def)
     }
     throw await abortStart(ctx, dom, run, err, transient)
   }
@@ -286,11 +299,11 @@ async function abortStart(ctx: QemuContext, dom: QemuDomain, run: Run | undefine
 async function setGraphicsPasswords(def: DomainDef, qmp: QmpClient): Promise<void> {
   for (const g of def.devices.graphics) {
     const password = attr(g.xml, 'passwd')
-    if (g.type !== 'vnc' || password === undefined) continue
-    await qmp.execute('set_password', {protocol: 'vnc', password})
+    if ((g.type !== 'vnc' && g.type !== 'spice') || password === undefined) continue
+    await qmp.execute('set_password', {protocol: g.type, password})
     const validTo = attr(g.xml, 'passwdValidTo')
     const time = validTo ? `${Math.floor(Date.parse(validTo.endsWith('Z') ? validTo : `${validTo}Z`) / 1000)}` : 'never'
-    await qmp.execute('expire_password', {protocol: 'vnc', time})
+    await qmp.execute('expire_password', {protocol: g.type, time})
   }
 }
 

@@ -10,8 +10,12 @@
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import type {DomainDef, DomainDisk} from '../../conf/domain.js'
 import {attr, child, childrenNamed, el, type XmlElement} from '../../conf/xml.js'
-import {NIC_MODELS, VIDEO_MODELS, cpuTopology, defaultBus, isQ35, placeDisks, unsupported} from './argv.js'
+import {VIDEO_MODELS, cpuTopology, defaultBus, isQ35, placeDisks, unsupported} from './argv.js'
 import type {QemuMachine} from './capabilities.js'
+import {prepareDevices} from './addresses.js'
+import {validateDevices} from './validate-devices.js'
+import {checkMachineOptions} from './argv-machine.js'
+import {checkInterface} from './net-interface.js'
 
 const D = ErrorDomain.QEMU
 
@@ -82,6 +86,34 @@ export function applyQemuDefaults(def: DomainDef, target: QemuTarget): void {
   for (const s of def.devices.serials) s.targetType ??= 'isa-serial'
   const devs = devicesEl(def.root)
   if (!child(devs, 'memballoon')) devs.children.push(el('memballoon', {model: 'virtio'}))
+  // Implicit devices and addresses, as libvirt assigns them at define time (pc and q35 machines).
+  if (isPcMachine(def.os.machine)) {
+    cpuAndClockDefaults(def)
+    validateDevices(def)
+    prepareDevices(def)
+  }
+}
+
+/**
+ * libvirt's x86 CPU and clock defaults: QEMU's default model (qemu64) spelt out when no CPU is
+ * given, check='none' migratable='on' for host-passthrough, and a UTC clock.
+ */
+function cpuAndClockDefaults(def: DomainDef): void {
+  let cpu = child(def.root, 'cpu')
+  if (cpu === undefined && def.cpu === undefined) {
+    cpu = el('cpu', {mode: 'custom', match: 'exact', check: 'none'}, [el('model', {fallback: 'forbid'}, ['qemu64'])])
+    def.root.children.push(cpu)
+    def.cpu = {mode: 'custom', model: 'qemu64'}
+  } else if (cpu !== undefined && def.cpu?.mode === 'host-passthrough') {
+    if (attr(cpu, 'check') === undefined) cpu.attrs.push(['check', 'none'])
+    if (attr(cpu, 'migratable') === undefined) cpu.attrs.push(['migratable', 'on'])
+  }
+  if (child(def.root, 'clock') === undefined) def.root.children.push(el('clock', {offset: 'utc'}))
+}
+
+/** The x86 PC machines (i440fx and q35) whose devices vctl lays out as libvirt does. */
+export function isPcMachine(machine: string | undefined): boolean {
+  return machine !== undefined && (machine === 'pc' || machine === 'q35' || machine.startsWith('pc-i440fx') || machine.startsWith('pc-q35'))
 }
 
 /** Refuses what this emulator or driver cannot run, with libvirt's error codes and wording. */
@@ -134,11 +166,13 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     if (other) throw errors.xmlError(D, `target '${d.target}' duplicated for disk sources '${other.source ?? ''}' and '${d.source ?? ''}'`)
     seen.set(d.target, d)
     if (p.unit < 0) throw errors.xmlError(D, `Unknown disk name '${d.target}' and no address specified`)
-    if (d.type !== 'file' && d.type !== 'block' && d.type !== 'volume') throw unsupported(`disk type '${d.type}' is not supported by vctl's qemu driver`)
+    if (d.type !== 'file' && d.type !== 'block' && d.type !== 'volume')
+      throw unsupported(`disk type '${d.type}' is not supported by vctl's qemu driver`)
     if (d.device !== 'disk' && d.device !== 'cdrom') throw unsupported(`disk device '${d.device}' is not supported by vctl's qemu driver`)
     if (d.driverName !== undefined && d.driverName !== 'qemu') throw unsupported(`unsupported driver name '${d.driverName}' for disk '${d.target}'`)
     if (d.driverType !== undefined && !DISK_FORMATS.has(d.driverType)) throw unsupported(`unknown driver format value '${d.driverType}'`)
-    if (d.source === undefined && d.device !== 'cdrom' && d.type !== 'volume') throw unsupported(`disk '${d.target}' has no source (only a cdrom may be empty)`)
+    if (d.source === undefined && d.device !== 'cdrom' && d.type !== 'volume')
+      throw unsupported(`disk '${d.target}' has no source (only a cdrom may be empty)`)
     switch (p.bus) {
       case 'virtio':
         if (d.device === 'cdrom') throw unsupported(`disk type of '${d.target}' does not support ejectable media`)
@@ -158,12 +192,7 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     }
   }
 
-  for (const i of def.devices.interfaces) {
-    if (i.type !== 'user') {
-      throw unsupported(`interface type '${i.type}' is not supported by vctl's qemu driver (use type='user')`)
-    }
-    if (i.model !== undefined && !(i.model in NIC_MODELS)) throw unsupported(`interface model '${i.model}' is not supported by vctl's qemu driver`)
-  }
+  for (const i of def.devices.interfaces) checkInterface(i)
 
   for (const s of def.devices.serials) {
     if (!['pty', 'file', 'null', 'unix'].includes(s.type)) throw unsupported(`serial type '${s.type}' is not supported by vctl's qemu driver`)
@@ -176,9 +205,11 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     }
   }
   for (const g of def.devices.graphics) {
-    if (g.type !== 'vnc') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
-    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`vnc port must be in range [5900,65535]`)
+    if (g.type !== 'vnc' && g.type !== 'spice') throw unsupported(`graphics type '${g.type}' is not supported by vctl's qemu driver`)
+    if (g.port !== undefined && g.port !== -1 && g.port < 5900) throw unsupported(`${g.type} port must be in range [5900,65535]`)
   }
+  validateDevices(def)
+  checkMachineOptions(def)
   for (const v of childrenNamed(child(def.root, 'devices'), 'video')) {
     const model = attr(child(v, 'model'), 'type') ?? 'vga'
     if (model !== 'none' && !(model in VIDEO_MODELS)) throw unsupported(`video type '${model}' is not supported by vctl's qemu driver`)

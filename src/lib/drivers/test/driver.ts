@@ -36,8 +36,12 @@ import {matchDomain} from '../list-filter.js'
 import {TEST_DOMAIN_XML, TEST_NODE_INFO} from './defaults.js'
 import {testDomainCapabilities} from './domcaps.js'
 import {TestHost} from './host.js'
+import {testScreenshot} from './screenshot.js'
+import type {Screenshot} from '../console-types.js'
 import {TestNetworkDriver} from './network.js'
 import {TestStorageDriver} from './storage.js'
+import {TestSnapshots} from './snapshot.js'
+import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 const D = ErrorDomain.TEST
 
@@ -76,6 +80,12 @@ export class TestDriver implements HypervisorDriver {
   readonly events = new EventEmitter()
   readonly own: {network: TestNetworkDriver; storage: TestStorageDriver}
   private readonly domains = new DomainObjList<TestDomain>(D)
+  readonly snapshots = new TestSnapshots<TestDomain>({
+    get: (uuid) => this.get(uuid),
+    start: (d, def, paused) => this.startDomain(d, def, paused),
+    stop: (d, reason, detail) => this.stopDomain(d, reason, detail),
+    emit: (d, event, detail) => this.emit(d, event, detail),
+  })
 
   constructor() {
     this.events.setMaxListeners(0)
@@ -208,7 +218,13 @@ export class TestDriver implements HypervisorDriver {
 
   listDomains(flags: number): DomainRef[] {
     return this.domains
-      .filter((d) => matchDomain({state: d.state, persistent: d.config !== undefined, autostart: d.autostart}, flags, isActive(d)))
+      .filter((d) =>
+        matchDomain(
+          {state: d.state, persistent: d.config !== undefined, autostart: d.autostart, snapshots: this.snapshots.snapshotCount(d.uuid)},
+          flags,
+          isActive(d),
+        ),
+      )
       .map((d) => this.domains.ref(d))
   }
 
@@ -323,9 +339,10 @@ export class TestDriver implements HypervisorDriver {
     this.emit(d, LifecycleEvent.RESUMED, ResumedDetail.UNPAUSED)
   }
 
-  undefine(uuid: string): void {
+  undefine(uuid: string, flags = 0): void {
     const d = this.get(uuid)
     if (!d.config) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'cannot undefine transient domain')
+    this.snapshots.checkUndefine(d, (flags & UNDEFINE_SNAPSHOTS_METADATA) !== 0)
     d.autostart = false
     this.emit(d, LifecycleEvent.UNDEFINED, UndefinedDetail.REMOVED)
     if (isActive(d)) {
@@ -359,6 +376,11 @@ export class TestDriver implements HypervisorDriver {
   getState(uuid: string): {state: number; reason: number} {
     const d = this.get(uuid)
     return {state: d.state, reason: d.reason}
+  }
+
+  screenshot(uuid: string, _screen: number, flags: number): Screenshot {
+    this.get(uuid)
+    return testScreenshot(flags)
   }
 
   getOSType(uuid: string): string {

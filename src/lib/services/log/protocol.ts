@@ -3,9 +3,12 @@
  *
  * The program number is libvirt's (0x87539319, version 1) so that the socket is recognisable,
  * but the procedures are vctl's own: libvirt's virtlogd hands the caller an open pipe through
- * fd passing (REPLY_WITH_FDS), which Node cannot do. vctl's virtlogd instead creates a FIFO per
- * guest log and returns its path; the caller opens the FIFO for writing and gives it to QEMU as
- * stdout/stderr. A libvirt virtqemud can therefore not use vctl's virtlogd (nor the reverse).
+ * fd passing (REPLY_WITH_FDS). vctl's virtlogd instead creates a FIFO per guest log and returns
+ * its path; the caller opens the FIFO for writing and gives it to QEMU as stdout/stderr. vctl can
+ * pass descriptors (src/lib/os/fdpass.ts), but the FIFOs stay: a FIFO has a name, so a virtlogd
+ * that was stopped and started again (not only re-exec'd) follows the running guests' logs again,
+ * where libvirt's anonymous pipes die with the virtlogd holding them. A libvirt virtqemud can
+ * therefore not use vctl's virtlogd (nor the reverse).
  */
 import * as t from '../../rpc/codec.js'
 import {defineProgram, proc} from '../../rpc/program.js'

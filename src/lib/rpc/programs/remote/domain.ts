@@ -24,6 +24,9 @@ import {
   xmlRet,
 } from './types.js'
 
+/** remote_domain_open_graphics(_fd)_args: the descriptor travels beside the message. */
+const graphicsArgs = t.struct({dom: domainHandle, idx: t.uint, flags: t.uint})
+
 export const domainProcs = {
   DOMAIN_CREATE: proc(9, dom, t.voidType),
   DOMAIN_CREATE_XML: proc(10, t.struct({xml_desc: s, flags: t.uint}), retDom),
@@ -52,13 +55,15 @@ export const domainProcs = {
   DOMAIN_IS_ACTIVE: proc(150, dom, intRet('active'), {ro: true}),
   DOMAIN_IS_PERSISTENT: proc(151, dom, intRet('persistent'), {ro: true}),
   DOMAIN_HAS_MANAGED_SAVE_IMAGE: proc(183, domFlags, intRet('result'), {ro: true}),
-  DOMAIN_SNAPSHOT_NUM: proc(187, domFlags, num, {ro: true}),
   DOMAIN_CREATE_WITH_FLAGS: proc(196, domFlags, retDom),
+  DOMAIN_OPEN_CONSOLE: proc(201, t.struct({dom: domainHandle, dev_name: t.optString, flags: t.uint}), t.voidType),
   DOMAIN_IS_UPDATED: proc(202, dom, intRet('updated'), {ro: true}),
+  DOMAIN_SCREENSHOT: proc(211, t.struct({dom: domainHandle, screen: t.uint, flags: t.uint}), t.struct({mime: t.optString})),
   DOMAIN_GET_STATE: proc(212, domFlags, t.struct({state: t.int, reason: t.int}), {ro: true}),
   DOMAIN_UNDEFINE_FLAGS: proc(231, domFlags, t.voidType),
   DOMAIN_DESTROY_FLAGS: proc(234, domFlags, t.voidType),
   DOMAIN_RESET: proc(245, domFlags, t.voidType),
+  DOMAIN_OPEN_GRAPHICS: proc(249, graphicsArgs, t.voidType),
   DOMAIN_SHUTDOWN_FLAGS: proc(258, domFlags, t.voidType),
   CONNECT_LIST_ALL_DOMAINS: proc(273, listAll, t.struct({domains: t.array(domainHandle, LIST_MAX), ret: t.uint}), {ro: true}),
   CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: proc(316, registerAny(domainHandle), callbackId, {ro: true}),
@@ -68,6 +73,7 @@ export const domainProcs = {
     t.struct({emulatorbin: t.optString, arch: t.optString, machine: t.optString, virttype: t.optString, flags: t.uint}),
     t.struct({capabilities: s}),
   ),
+  DOMAIN_OPEN_GRAPHICS_FD: proc(343, graphicsArgs, t.voidType),
   CONNECT_GET_ALL_DOMAIN_STATS: proc(
     344,
     t.struct({doms: t.array(domainHandle, LIST_MAX), stats: t.uint, flags: t.uint}),
