@@ -89,15 +89,17 @@ function script(d: string, inp: string): string {
 }
 
 function normalize(out: string, d: string): string {
-  return out
-    .split(d)
-    .join('DIR')
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
-    .replace(/^(Capacity|Allocation|Available):.*$/gm, '$1: N')
-    // A pool's sizes follow the host's filesystem; a volume's are its own and stay.
-    .replace(/<pool [\s\S]*?<\/pool>/g, (pool) => pool.replace(/(<(capacity|allocation|available) unit='bytes'>)\d+/g, '$1N'))
-    .replace(/<([amc]time)>[0-9.]+<\/[amc]time>/g, '<$1>T</$1>')
-    .replace(/ +$/gm, '')
+  return (
+    out
+      .split(d)
+      .join('DIR')
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
+      .replace(/^(Capacity|Allocation|Available):.*$/gm, '$1: N')
+      // A pool's sizes follow the host's filesystem; a volume's are its own and stay.
+      .replace(/<pool [\s\S]*?<\/pool>/g, (pool) => pool.replace(/(<(capacity|allocation|available) unit='bytes'>)\d+/g, '$1N'))
+      .replace(/<([amc]time)>[0-9.]+<\/[amc]time>/g, '<$1>T</$1>')
+      .replace(/ +$/gm, '')
+  )
 }
 
 async function runScript(uri: string): Promise<string> {
