@@ -5,7 +5,7 @@
  *
  * An upload that starts at offset 0 of a regular file goes to a hidden partial file beside it and
  * replaces the volume only when the client finishes: a daemon killed half-way leaves the volume as
- * it was (the partial file is removed at the next start). Uploads at an offset write in place, as
+ * it was (the partial file is removed at the next start). Like libvirtd's, uploads are not fsynced. Uploads at an offset write in place, as
  * libvirt does.
  */
 import * as fsp from 'node:fs/promises'
@@ -144,7 +144,8 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
           await fh.chmod(st.mode & 0o7777)
           await fh.chown(st.uid, st.gid).catch(() => {})
         }
-        await fh.sync()
+        // No fsync, as libvirtd's upload: the rename makes the new content appear whole to anyone
+        // after a daemon crash; surviving power loss is left to the filesystem, as for an in-place write.
         if (replace) await fsp.rename(target, path)
         await end(true)
       } catch (err) {
