@@ -32,7 +32,7 @@ test('every REMOTE procedure carries the error domain of its API family', (t) =>
       ? 35 // VIR_FROM_DOMAIN_SNAPSHOT, as real libvirtd 9.0 reports a read-only snapshot call
       : name.includes('SECRET')
         ? ErrorDomain.SECRET
-        : name.includes('STORAGE_POOL')
+        : name.includes('STORAGE_')
           ? ErrorDomain.STORAGE
           : name.includes('NETWORK')
             ? ErrorDomain.NETWORK

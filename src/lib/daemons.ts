@@ -57,6 +57,7 @@ export const DRIVER_DAEMONS: Readonly<Record<string, DaemonName>> = Object.freez
 /** Modular daemons vctl can run besides libvirtd and virtproxyd. */
 export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
   'virtqemud',
+  'virtstoraged',
   'virtnetworkd',
   'virtsecretd',
   'virtlogd',

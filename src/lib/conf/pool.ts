@@ -4,7 +4,7 @@
  */
 
 import {ErrorDomain, errors} from '../errors.js'
-import {type XmlElement, attr, child, childOrder, parseXml, reassemble, serializeXml, textEl, textOf} from './xml.js'
+import {type XmlElement, attr, child, childOrder, childrenNamed, el, parseXml, reassemble, serializeXml, textEl, textOf} from './xml.js'
 import {expectRoot, parseScaledBytes, requireName, uuidOrNew} from './values.js'
 
 export interface PoolDef {
@@ -17,11 +17,16 @@ export interface PoolDef {
   allocation: number
   available: number
   targetPath?: string
+  /** `<source><device path=.../>` (fs, disk pools) and `<source><format type=.../>`. */
+  sourceDevices: string[]
+  sourceFormat?: string
+  /** The target directory's permissions as last seen (printed for active pools, as libvirt does). */
+  targetPerms?: {mode: number; owner: number; group: number}
   root: XmlElement
 }
 
-const S = ErrorDomain.STORAGE
-const POOL_TYPES = new Set([
+/** virStoragePoolType numbers, in libvirt's order (its "missing backend for pool type N" names them). */
+export const POOL_TYPE_LIST = [
   'dir',
   'fs',
   'netfs',
@@ -36,7 +41,10 @@ const POOL_TYPES = new Set([
   'gluster',
   'zfs',
   'vstorage',
-])
+] as const
+
+const S = ErrorDomain.STORAGE
+const POOL_TYPES: ReadonlySet<string> = new Set(POOL_TYPE_LIST)
 /** Pool types whose XML must name a target path. */
 const NEEDS_TARGET = new Set(['dir', 'fs', 'netfs', 'disk', 'iscsi', 'scsi', 'mpath', 'zfs', 'vstorage'])
 
@@ -63,6 +71,11 @@ export function poolFromXml(root: XmlElement): PoolDef {
   if (name.includes('/')) throw errors.xmlError(S, `name ${name} cannot contain '/'`)
   const uuid = uuidOrNew(root, S)
   const targetPath = textOf(child(child(root, 'target'), 'path')) || undefined
+  const source = child(root, 'source')
+  const sourceDevices = childrenNamed(source, 'device')
+    .map((d) => attr(d, 'path') ?? '')
+    .filter((p) => p !== '')
+  const sourceFormat = attr(child(source, 'format'), 'type')
   if (targetPath === undefined && NEEDS_TARGET.has(type)) throw errors.xmlError(S, 'missing storage pool target path')
   return {
     type,
@@ -72,6 +85,8 @@ export function poolFromXml(root: XmlElement): PoolDef {
     allocation: sizeOf(root, 'allocation'),
     available: sizeOf(root, 'available'),
     targetPath,
+    sourceDevices,
+    sourceFormat,
     root,
   }
 }
@@ -105,6 +120,15 @@ export function poolToXml(def: PoolDef): XmlElement {
       ? undefined
       : reassemble(targetOrig, 'target', [], TARGET_ORDER, {
           path: def.targetPath === undefined ? undefined : textEl('path', def.targetPath),
+          ...(def.targetPerms === undefined
+            ? {}
+            : {
+                permissions: el('permissions', undefined, [
+                  textEl('mode', def.targetPerms.mode.toString(8).padStart(4, '0')),
+                  textEl('owner', def.targetPerms.owner),
+                  textEl('group', def.targetPerms.group),
+                ]),
+              }),
         })
   const replace: Record<string, XmlElement | undefined> = {
     name: textEl('name', def.name),
@@ -114,9 +138,10 @@ export function poolToXml(def: PoolDef): XmlElement {
     available: textEl('available', def.available, {unit: 'bytes'}),
     target,
   }
-  // libvirt always prints a (possibly empty) <source> for directory pools.
-  if (child(o, 'source') === undefined && def.type === 'dir') {
-    replace.source = {kind: 'element', name: 'source', attrs: [], children: []}
+  // libvirt always prints <source>, an empty one as an open and a close tag on two lines.
+  const src = child(o, 'source')
+  if (src === undefined || src.children.every((c) => c.kind === 'text' && c.text.trim() === '')) {
+    replace.source = {kind: 'element', name: 'source', attrs: src?.attrs ?? [], children: [{kind: 'text', text: '\n  '}]}
   }
   return reassemble(o, 'pool', [['type', def.type]], POOL_ORDER, replace)
 }

@@ -19,6 +19,7 @@ import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
 import type {HypervisorDriver} from '../drivers/types.js'
+import {linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
 import {networkPortsFor} from './network-ports.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
@@ -451,6 +452,10 @@ const DRIVER_HOOKS: DriverHook[] = [
     },
   },
   {
+    driver: 'storage',
+    setup: (d) => setupStorage(d),
+  },
+  {
     driver: 'qemu',
     setup: async (d) => {
       const {QemuDriver} = await import('../drivers/qemu/driver.js')
@@ -464,8 +469,10 @@ const DRIVER_HOOKS: DriverHook[] = [
         log: d.log,
         logd: {socket: helperSocket('virtlogd'), client: await import('../services/log/client.js')},
         lockd: {socket: helperSocket('virtlockd'), client: await import('../services/lock/client.js')},
+        volumes: await volumesFor(d),
         networkPorts: await networkPortsFor(d),
       })
+      linkGuestsToStorage(d, qemu)
       d.addHypervisor('qemu', qemu)
       d.afterReady(() => qemu.autostart())
     },

@@ -6,6 +6,7 @@
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {HostMemoryDriver} from './host-memory-types.js'
+import type {StorageVolApi} from './storage-vol-types.js'
 import type {ConsoleDriver} from './console-types.js'
 import type {SnapshotDriver} from './snapshot-types.js'
 import type {NetworkDriverExtras} from './network-port-types.js'
@@ -226,7 +227,7 @@ export interface PoolRef {
   uuid: string
 }
 
-export interface StorageDriver {
+export interface StorageDriver extends StorageVolApi {
   readonly events: EventEmitter
   listPools(flags: number): PoolRef[]
   numOfPools(active: boolean): number

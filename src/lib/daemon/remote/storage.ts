@@ -1,12 +1,14 @@
 /** The REMOTE handlers of storage pools and volumes. */
 import {uuidToString} from '../../uuid.js'
 import {P, poolDrv, toObj, u, then, type On} from './context.js'
+import {registerVolume} from './volume.js'
 
 /** virConnectListAllStoragePoolsFlags: inactive, active (the other way round from domains). */
 const LIST_POOLS_INACTIVE = 1
 const LIST_POOLS_ACTIVE = 2
 
 export function registerStorage(on: On): void {
+  registerVolume(on)
   on(P.CONNECT_LIST_ALL_STORAGE_POOLS, (conn, {need_results, flags}) => {
     const list = poolDrv(conn).listPools(flags)
     return {pools: need_results ? list.map(toObj) : [], ret: list.length}

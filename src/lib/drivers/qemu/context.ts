@@ -4,6 +4,7 @@
  * status writes, per-domain jobs). The concerns live in their own files (start.ts, lifecycle.ts,
  * reattach.ts, monitor.ts, exit.ts, definitions.ts, stats.ts); driver.ts is the table over them.
  */
+import type {StorageVolumes} from '../storage-vol-types.js'
 import type {ChildProcess} from 'node:child_process'
 import type {EventEmitter} from 'node:events'
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
@@ -116,6 +117,8 @@ export class QemuContext {
   /** Set when the daemon stops: no more events, timers or monitor reactions. */
   closed = false
   probe!: QemuProbe
+  /** The storage driver's volumes, for `<disk type='volume'>` (set by the daemon; absent: such disks fail to start). */
+  volumes?: StorageVolumes
   /** Where `<interface type='network'>` gets its port (net-interface.ts). */
   networkPorts?: NetworkPorts
 

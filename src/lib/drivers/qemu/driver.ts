@@ -18,6 +18,7 @@
  *   argv.ts, capabilities.ts, process.ts, qmp.ts, state.ts: QEMU argv, probing, processes,
  *                   the QMP client, files on disk
  */
+import type {StorageVolumes} from '../storage-vol-types.js'
 import {EventEmitter} from 'node:events'
 import type {NetworkPorts} from '../network-port-types.js'
 import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
@@ -60,6 +61,8 @@ export interface QemuDriverOptions {
   /** Where probed QEMU capabilities are cached (CACHEDIR/qemu/capabilities). */
   capsCacheDir: string
   log: LogSink
+  /** The storage driver's volumes, for `<disk type='volume'>`. */
+  volumes?: StorageVolumes
   /** QEMU binary (default /usr/bin/qemu-system-x86_64). */
   emulator?: string
   /** Overrides KVM detection (tests). */
@@ -97,6 +100,7 @@ export class QemuDriver implements HypervisorDriver {
     const store = new QemuStateStore(opts.dirs)
     const helpers = new GuestHelpers(opts.logd, opts.lockd, opts.log)
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
+    this.ctx.volumes = opts.volumes
     this.snapshots = new QemuSnapshots(this.ctx)
     this.ctx.networkPorts = opts.networkPorts
   }

@@ -25,6 +25,7 @@ import {
 } from '../types.js'
 import {buildQemuArgv, fileChardevs, hasVirtioBalloon} from './argv.js'
 import {validateForQemu} from './validate.js'
+import {resolveVolumeDisks} from './volume-disks.js'
 import {channelDirFor, fillChannelPaths, prepareChannelDir} from './channels.js'
 import {errnoText} from './capabilities.js'
 import {D, cloneDef, newRun, type QemuContext, type QemuDomain, type Run} from './context.js'
@@ -118,6 +119,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
   await dom.lastExit
   const transient = dom.config === undefined
   try {
+    await resolveVolumeDisks(def, ctx.volumes)
     validateForQemu(def, ctx.probe.target)
     await checkDiskSources(def)
   } catch (err) {

@@ -166,11 +166,13 @@ export function validateForQemu(def: DomainDef, target: QemuTarget): void {
     if (other) throw errors.xmlError(D, `target '${d.target}' duplicated for disk sources '${other.source ?? ''}' and '${d.source ?? ''}'`)
     seen.set(d.target, d)
     if (p.unit < 0) throw errors.xmlError(D, `Unknown disk name '${d.target}' and no address specified`)
-    if (d.type !== 'file' && d.type !== 'block') throw unsupported(`disk type '${d.type}' is not supported by vctl's qemu driver`)
+    if (d.type !== 'file' && d.type !== 'block' && d.type !== 'volume')
+      throw unsupported(`disk type '${d.type}' is not supported by vctl's qemu driver`)
     if (d.device !== 'disk' && d.device !== 'cdrom') throw unsupported(`disk device '${d.device}' is not supported by vctl's qemu driver`)
     if (d.driverName !== undefined && d.driverName !== 'qemu') throw unsupported(`unsupported driver name '${d.driverName}' for disk '${d.target}'`)
     if (d.driverType !== undefined && !DISK_FORMATS.has(d.driverType)) throw unsupported(`unknown driver format value '${d.driverType}'`)
-    if (d.source === undefined && d.device !== 'cdrom') throw unsupported(`disk '${d.target}' has no source (only a cdrom may be empty)`)
+    if (d.source === undefined && d.device !== 'cdrom' && d.type !== 'volume')
+      throw unsupported(`disk '${d.target}' has no source (only a cdrom may be empty)`)
     switch (p.bus) {
       case 'virtio':
         if (d.device === 'cdrom') throw unsupported(`disk type of '${d.target}' does not support ejectable media`)

@@ -5,6 +5,8 @@ import {formatPoolXml, parsePoolXml, type PoolDef} from '../../conf/pool.js'
 import {parseUuid} from '../../uuid.js'
 import {matchObject} from '../list-filter.js'
 import type {ObjectEventMsg, PoolInfo, PoolRef, StorageDriver} from '../types.js'
+import type {VolInfo, VolRef} from '../storage-vol-types.js'
+import {TestVolumes, testPoolSources} from './storage-vol.js'
 import {TEST_POOL_CAPACITY} from './defaults.js'
 import type {TestHost, TestObject} from './host.js'
 
@@ -13,8 +15,14 @@ type Pool = TestObject<PoolDef>
 export class TestStorageDriver implements StorageDriver {
   readonly events = new EventEmitter()
 
+  private readonly vols: TestVolumes
+
   constructor(private readonly host: TestHost) {
     this.events.setMaxListeners(0)
+    this.vols = new TestVolumes(
+      () => this.pools,
+      (uuid) => this.getPool(uuid),
+    )
   }
 
   private get pools(): Map<string, Pool> {
@@ -78,13 +86,13 @@ export class TestStorageDriver implements StorageDriver {
   }
 
   poolDefineXML(xml: string): PoolRef {
-    const p = this.add(parsePoolXml(xml), true)
+    const p = this.add(parsePoolXml(xml, {docName: 'storage_pool_definition'}), true)
     this.emit(p, 0)
     return {name: p.def.name, uuid: p.def.uuid}
   }
 
   poolCreateXML(xml: string): PoolRef {
-    const p = this.add(parsePoolXml(xml), false)
+    const p = this.add(parsePoolXml(xml, {docName: 'storage_pool_definition'}), false)
     p.active = true
     this.emit(p, 2)
     return {name: p.def.name, uuid: p.def.uuid}
@@ -106,7 +114,10 @@ export class TestStorageDriver implements StorageDriver {
     this.requireActive(p)
     p.active = false
     this.emit(p, 3)
-    if (!p.persistent) this.pools.delete(p.def.uuid)
+    if (!p.persistent) {
+      this.pools.delete(p.def.uuid)
+      this.vols.drop(p.def.uuid)
+    }
   }
 
   poolUndefine(uuid: string): void {
@@ -114,6 +125,7 @@ export class TestStorageDriver implements StorageDriver {
     this.requireInactive(p, 'still active')
     this.emit(p, 1)
     this.pools.delete(p.def.uuid)
+    this.vols.drop(p.def.uuid)
   }
 
   poolRefresh(uuid: string): void {
@@ -153,7 +165,75 @@ export class TestStorageDriver implements StorageDriver {
   }
 
   poolListVolumes(uuid: string): string[] {
-    this.getPool(uuid)
-    return []
+    return this.vols.list(uuid).map((v) => v.name)
+  }
+
+  poolDelete(uuid: string): void {
+    this.requireInactive(this.getPool(uuid), 'is still active')
+  }
+
+  lookupPoolByVolume(vol: VolRef): PoolRef {
+    return this.vols.lookupPoolByVolume(vol)
+  }
+
+  lookupPoolByTargetPath(path: string): PoolRef {
+    for (const p of this.pools.values()) if (p.def.targetPath === path) return {name: p.def.name, uuid: p.def.uuid}
+    throw errors.noPool(`no storage pool with matching target path '${path}'`)
+  }
+
+  findPoolSources(type: string, srcSpec: string | null): string {
+    return testPoolSources(type, srcSpec)
+  }
+
+  getPoolCapabilities(): string {
+    throw errors.noSupport(ErrorDomain.STORAGE, 'virConnectGetStoragePoolCapabilities')
+  }
+
+  poolListAllVolumes(uuid: string): VolRef[] {
+    return this.vols.list(uuid)
+  }
+
+  volLookupByName(uuid: string, name: string): VolRef {
+    return this.vols.lookupByName(uuid, name)
+  }
+
+  volLookupByKey(key: string): VolRef {
+    return this.vols.lookupByKey(key)
+  }
+
+  volLookupByPath(path: string): VolRef {
+    return this.vols.lookupByPath(path)
+  }
+
+  volCreateXML(uuid: string, xml: string): VolRef {
+    return this.vols.create(uuid, xml)
+  }
+
+  volCreateXMLFrom(uuid: string, xml: string, clone: VolRef): VolRef {
+    return this.vols.createFrom(uuid, xml, clone)
+  }
+
+  volDelete(vol: VolRef): void {
+    this.vols.delete(vol)
+  }
+
+  volWipe(): void {
+    throw errors.noSupport(ErrorDomain.STORAGE, 'virStorageVolWipe')
+  }
+
+  volResize(): void {
+    throw errors.noSupport(ErrorDomain.STORAGE, 'virStorageVolResize')
+  }
+
+  volGetInfo(vol: VolRef): VolInfo {
+    return this.vols.info(vol)
+  }
+
+  volGetXMLDesc(vol: VolRef): string {
+    return this.vols.xml(vol)
+  }
+
+  volGetPath(vol: VolRef): string {
+    return this.vols.path(vol)
   }
 }

@@ -20,6 +20,7 @@ import {
   registerAny,
   retPool,
   s,
+  volHandle,
   xmlFlags,
   xmlRet,
 } from './types.js'
@@ -29,15 +30,18 @@ export const storageProcs = {
   CONNECT_LIST_STORAGE_POOLS: proc(72, names, nameList, {ro: true, errDomain: STORAGE}),
   CONNECT_NUM_OF_DEFINED_STORAGE_POOLS: proc(73, t.voidType, num, {ro: true, errDomain: STORAGE}),
   CONNECT_LIST_DEFINED_STORAGE_POOLS: proc(74, names, nameList, {ro: true, errDomain: STORAGE}),
+  CONNECT_FIND_STORAGE_POOL_SOURCES: proc(75, t.struct({type: s, srcSpec: t.optString, flags: t.uint}), xmlRet, {errDomain: STORAGE}),
   STORAGE_POOL_CREATE_XML: proc(76, xmlFlags, retPool, {errDomain: STORAGE}),
   STORAGE_POOL_DEFINE_XML: proc(77, xmlFlags, retPool, {errDomain: STORAGE}),
   STORAGE_POOL_CREATE: proc(78, poolFlags, t.voidType, {errDomain: STORAGE}),
   STORAGE_POOL_BUILD: proc(79, poolFlags, t.voidType, {errDomain: STORAGE}),
   STORAGE_POOL_DESTROY: proc(80, pool, t.voidType, {errDomain: STORAGE}),
+  STORAGE_POOL_DELETE: proc(81, poolFlags, t.voidType, {errDomain: STORAGE}),
   STORAGE_POOL_UNDEFINE: proc(82, pool, t.voidType, {errDomain: STORAGE}),
   STORAGE_POOL_REFRESH: proc(83, poolFlags, t.voidType, {errDomain: STORAGE}),
   STORAGE_POOL_LOOKUP_BY_NAME: proc(84, t.struct({name: s}), retPool, {ro: true, errDomain: STORAGE}),
   STORAGE_POOL_LOOKUP_BY_UUID: proc(85, t.struct({uuid: t.uuid}), retPool, {ro: true, errDomain: STORAGE}),
+  STORAGE_POOL_LOOKUP_BY_VOLUME: proc(86, t.struct({vol: volHandle}), retPool, {ro: true, errDomain: STORAGE}),
   STORAGE_POOL_GET_INFO: proc(87, pool, t.struct({state: t.uint, capacity: t.uhyper, allocation: t.uhyper, available: t.uhyper}), {
     ro: true,
     errDomain: STORAGE,
@@ -52,4 +56,6 @@ export const storageProcs = {
   CONNECT_LIST_ALL_STORAGE_POOLS: proc(281, listAll, t.struct({pools: t.array(poolHandle, LIST_MAX), ret: t.uint}), {ro: true, errDomain: STORAGE}),
   CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY: proc(368, registerAny(poolHandle), callbackId, {ro: true, errDomain: STORAGE}),
   CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY: proc(369, callbackId, t.voidType, {ro: true, errDomain: STORAGE}),
+  STORAGE_POOL_LOOKUP_BY_TARGET_PATH: proc(391, t.struct({path: s}), retPool, {ro: true, errDomain: STORAGE}),
+  CONNECT_GET_STORAGE_POOL_CAPABILITIES: proc(403, t.struct({flags: t.uint}), t.struct({capabilities: s}), {ro: true, errDomain: STORAGE}),
 }

@@ -1,0 +1,287 @@
+/**
+ * vol-upload and vol-download on files and block devices: byte ranges (offset, length) and sparse
+ * transfers (holes skipped on upload; on download the holes the kernel reports, SEEK_DATA/SEEK_HOLE,
+ * or zero runs where it cannot say).
+ *
+ * An upload that starts at offset 0 of a regular file goes to a hidden partial file beside it and
+ * replaces the volume only when the client finishes: a daemon killed half-way leaves the volume as
+ * it was (the partial file is removed at the next start). Like libvirtd's, uploads are not fsynced. Uploads at an offset write in place, as
+ * libvirt does.
+ */
+import * as fsp from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
+
+import {ErrorDomain, VirError, errors} from '../../errors.js'
+import type {VolChunk, VolDownload, VolUpload} from '../storage-vol-types.js'
+import {partialPath, sysErr} from './file-ops.js'
+import {nextData} from './seek-data.js'
+
+const S = ErrorDomain.STORAGE
+/** Bytes read per download step (a zero run of this size becomes a hole). */
+const READ_SIZE = 1 << 20
+/** Upload bytes gathered per write, and the most queued behind the stream. */
+const BATCH = 4 << 20
+const MAX_QUEUED = 16 << 20
+const ZERO = Buffer.alloc(READ_SIZE)
+/** Granularity of hole detection on sparse downloads (a filesystem block). */
+const SEGMENT = 4096
+
+function isZero(b: Buffer): boolean {
+  return b.length === ZERO.length ? b.equals(ZERO) : b.equals(ZERO.subarray(0, b.length))
+}
+
+async function sizeOf(fh: FileHandle, path: string): Promise<bigint> {
+  const st = await fh.stat({bigint: true})
+  if (!st.isBlockDevice()) return st.size
+  const name = (await fsp.realpath(path)).replace(/^\/dev\//, '')
+  const sectors = await fsp.readFile(`/sys/class/block/${name}/size`, 'utf8').catch(() => '0')
+  return BigInt(sectors.trim() || '0') * 512n
+}
+
+/** Opens an upload into `path`; `done` runs once it is over (finished, aborted or failed). */
+export async function openUpload(path: string, offset: bigint, length: bigint, done: () => void): Promise<VolUpload> {
+  const st = await fsp.stat(path).catch((err: unknown) => {
+    throw sysErr(`cannot stat file '${path}'`, err)
+  })
+  const replace = offset === 0n && st.isFile()
+  const target = replace ? partialPath(path) : path
+  let fh: FileHandle
+  try {
+    fh = await fsp.open(target, replace ? 'wx' : 'r+', 0o600)
+  } catch (err) {
+    done()
+    throw sysErr(`Unable to open '${path}'`, err)
+  }
+  let pos = replace ? 0n : offset
+  let written = 0n
+  let over = false
+  // Writes are batched (up to BATCH bytes per writev) and run behind the stream, at most MAX_QUEUED ahead.
+  let batch: Buffer[] = []
+  let batchLen = 0
+  let batchAt = pos
+  let queued = 0
+  let chain: Promise<void> = Promise.resolve()
+  /** The queued writes, oldest first: a full queue waits for the oldest only. */
+  const inFlight: Promise<void>[] = []
+  let failure: unknown
+  const flush = () => {
+    if (batchLen === 0) return
+    const bufs = batch
+    const at = batchAt
+    const n = batchLen
+    batch = []
+    batchLen = 0
+    queued += n
+    chain = chain
+      .then(async () => {
+        if (failure === undefined) await fh.writev(bufs, Number(at))
+      })
+      .catch((err: unknown) => {
+        failure ??= err
+      })
+      .finally(() => {
+        queued -= n
+        void inFlight.shift()
+      })
+    inFlight.push(chain)
+  }
+  const end = async (keep: boolean) => {
+    if (over) return
+    over = true
+    await chain
+    await fh.close().catch(() => {})
+    if (!keep && replace) await fsp.rm(target, {force: true})
+    done()
+  }
+  const room = (n: bigint): bigint => {
+    if (length === 0n) return n
+    const left = length - written
+    if (left <= 0n) throw sysErr('cannot write to stream', {code: 'ENOSPC'})
+    return n < left ? n : left
+  }
+  const check = async () => {
+    if (failure !== undefined) {
+      const err = failure
+      await end(false)
+      throw sysErr(`cannot write to '${path}'`, err)
+    }
+  }
+  return {
+    async write(c: VolChunk) {
+      await check()
+      try {
+        if (Buffer.isBuffer(c)) {
+          const n = Number(room(BigInt(c.length)))
+          if (batchLen === 0) batchAt = pos
+          batch.push(n === c.length ? c : c.subarray(0, n))
+          batchLen += n
+          pos += BigInt(n)
+          written += BigInt(n)
+          if (batchLen >= BATCH) flush()
+          if (queued > MAX_QUEUED) await inFlight[0]
+        } else {
+          flush()
+          const n = room(c.hole)
+          pos += n
+          written += n
+        }
+      } catch (err) {
+        await end(false)
+        throw err
+      }
+    },
+    async finish() {
+      flush()
+      await chain
+      await check()
+      try {
+        const cur = (await fh.stat({bigint: true})).size
+        if (cur < pos && !st.isBlockDevice()) await fh.truncate(Number(pos))
+        if (replace) {
+          // The volume's bytes beyond what was uploaded stay as they were.
+          const orig = BigInt(st.size)
+          if (orig > pos) await copyTail(path, fh, pos, orig)
+          await fh.chmod(st.mode & 0o7777)
+          await fh.chown(st.uid, st.gid).catch(() => {})
+        }
+        // No fsync, as libvirtd's upload: the rename makes the new content appear whole to anyone
+        // after a daemon crash; surviving power loss is left to the filesystem, as for an in-place write.
+        if (replace) await fsp.rename(target, path)
+        await end(true)
+      } catch (err) {
+        await end(false)
+        throw err instanceof VirError ? err : sysErr(`cannot finish upload to '${path}'`, err)
+      }
+    },
+    abort: () => end(false),
+  }
+}
+
+async function copyTail(src: string, dst: FileHandle, from: bigint, to: bigint): Promise<void> {
+  const fh = await fsp.open(src, 'r')
+  try {
+    const buf = Buffer.alloc(READ_SIZE)
+    for (let p = from; p < to;) {
+      const {bytesRead} = await fh.read(buf, 0, Number(to - p < BigInt(READ_SIZE) ? to - p : BigInt(READ_SIZE)), Number(p))
+      if (bytesRead === 0) break
+      if (!isZero(buf.subarray(0, bytesRead))) await dst.write(buf, 0, bytesRead, Number(p))
+      p += BigInt(bytesRead)
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Opens a download of `path` from `offset` for `length` bytes (0: to the end). */
+export async function openDownload(path: string, offset: bigint, length: bigint, sparse: boolean, done: () => void): Promise<VolDownload> {
+  let fh: FileHandle
+  try {
+    fh = await fsp.open(path, 'r')
+  } catch (err) {
+    done()
+    throw sysErr(`Unable to open '${path}'`, err)
+  }
+  const size = await sizeOf(fh, path)
+  if (offset > size) {
+    await fh.close()
+    done()
+    throw errors.invalidArg(S, `offset ${offset} is beyond the end of the volume (${size} bytes)`)
+  }
+  const stop = length === 0n || offset + length > size ? size : offset + length
+  let pos = offset
+  let closed = false
+  const buf = Buffer.alloc(READ_SIZE)
+  /** Chunks read but not yet handed out (a read may hold data and holes). */
+  const ready: VolChunk[] = []
+  let hole = 0n
+  let useSeek = sparse && (await fh.stat()).isFile()
+  let extentEnd = -1n
+  let fdClosed = false
+  const closeFd = async () => {
+    if (fdClosed) return
+    fdClosed = true
+    await fh.close().catch(() => {})
+  }
+  /** The transfer is over (the stream closed): the volume is no longer in use. */
+  const close = async () => {
+    if (closed) return
+    closed = true
+    await closeFd()
+    done()
+  }
+  /** Reads the next block; zero runs of SEGMENT bytes become holes when sparse, consecutive holes merge. */
+  const fill = async (): Promise<boolean> => {
+    while (ready.length === 0) {
+      if (pos >= stop) return false
+      if (useSeek && pos >= extentEnd) {
+        // The kernel knows the holes: skip them without reading.
+        const e = await nextData(fh.fd, pos)
+        if (e === undefined) useSeek = false
+        else if (e === null || e.start >= stop) {
+          ready.push({hole: stop - pos})
+          pos = stop
+          return true
+        } else {
+          if (e.start > pos) ready.push({hole: e.start - pos})
+          pos = e.start
+          extentEnd = e.end < stop ? e.end : stop
+          if (ready.length) return true
+        }
+      }
+      const limit = useSeek ? extentEnd : stop
+      const want = limit - pos < BigInt(READ_SIZE) ? Number(limit - pos) : READ_SIZE
+      const {bytesRead} = await fh.read(buf, 0, want, Number(pos))
+      if (bytesRead === 0) return false
+      pos += BigInt(bytesRead)
+      if (!sparse || useSeek) {
+        ready.push(Buffer.from(buf.subarray(0, bytesRead)))
+        return true
+      }
+      if (isZero(buf.subarray(0, bytesRead))) {
+        hole += BigInt(bytesRead)
+        if (pos >= stop) {
+          ready.push({hole})
+          hole = 0n
+        }
+        continue
+      }
+      let dataStart = -1
+      for (let off = 0; off < bytesRead; off += SEGMENT) {
+        const seg = buf.subarray(off, Math.min(off + SEGMENT, bytesRead))
+        if (isZero(seg)) {
+          if (dataStart >= 0) ready.push(Buffer.from(buf.subarray(dataStart, off)))
+          dataStart = -1
+          hole += BigInt(seg.length)
+        } else {
+          if (hole > 0n) ready.push({hole})
+          hole = 0n
+          if (dataStart < 0) dataStart = off
+        }
+      }
+      if (dataStart >= 0) ready.push(Buffer.from(buf.subarray(dataStart, bytesRead)))
+      // A hole at the end of this block may continue in the next: keep it open unless this is the end.
+      if (hole > 0n && pos >= stop) {
+        ready.push({hole})
+        hole = 0n
+      }
+    }
+    return true
+  }
+  return {
+    async next() {
+      if (closed || fdClosed) return null
+      if (ready.length === 0 && !(await fill())) {
+        if (hole > 0n) {
+          const h = hole
+          hole = 0n
+          return {hole: h}
+        }
+        // End of data; the volume stays in use until the client finishes the stream.
+        await closeFd()
+        return null
+      }
+      return ready.shift() ?? null
+    },
+    close,
+  }
+}
