@@ -3,6 +3,7 @@
 // daemon has the `default` NAT network (virbr0) up; the wizard must offer it, not "Failed to find a
 // suitable default network", and the guest it creates must be plugged into it.
 import test from 'ava'
+import {run, waitFor} from './helpers/daemon.js'
 import {startSystemNamespace, systemDaemon, type SystemNamespace} from './helpers/system-ns.js'
 import {startDesktop, type Desktop} from './helpers/xvfb.js'
 import {virshOk} from './ui/guests.js'
@@ -48,4 +49,13 @@ test.serial('the New VM wizard offers the default NAT network and creates a gues
   t.regex(iface, /<source network='default'\/>/, xml)
   t.regex(iface, /<mac address='52:54:00(:[0-9a-f]{2}){3}'\/>/)
   t.regex(iface, /<model type='virtio'\/>/)
+  // The wizard starts the guest: its NIC is a tap plugged into the network's bridge.
+  await waitFor('wiz-vm to run', async () => (await virshOk(ns, ['domstate', 'wiz-vm'])) === 'running', 30000)
+  const row = (await virshOk(ns, ['domiflist', 'wiz-vm'])).split('\n').find((l) => l.includes('default')) ?? ''
+  const [tap, type, source, model] = row.trim().split(/\s+/)
+  t.deepEqual([type, source, model], ['network', 'default', 'virtio'], row)
+  t.regex(tap ?? '', /^vnet\d+$/)
+  const netns = ns.netns ?? ''
+  const ports = await run('ip', ['-n', netns, '-o', 'link', 'show', 'master', 'virbr0'])
+  t.true(ports.stdout.includes(`${tap ?? ''}:`), ports.stdout)
 })
