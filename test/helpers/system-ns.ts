@@ -15,12 +15,15 @@ import {closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync
 import {join} from 'node:path'
 import {BIN, connectUnix, isRunning, run, tempRoot, waitExit, type RunResult} from './daemon.js'
 import {killGuestsUnder} from './guest.js'
+import {addNetns, killInNetns, nsName} from './netns.js'
 
 export interface SystemNamespace {
   /** The daemon's `--root`; temp files of the test may live here too. */
   root: string
   /** The daemon's PID; its mount namespace is the one clients enter. */
   pid: number
+  /** The network namespace the daemon runs in (`ip netns exec`), when asked for one. */
+  netns?: string
   /** Where the daemon's stdout and stderr go. */
   logFile: string
   /** Runs a command inside the namespace and collects its output. */
@@ -96,8 +99,16 @@ function enterScript(root: string, daemon: SystemDaemon): string {
   ].join('\n')
 }
 
-/** Starts the daemon in a new mount namespace and waits until `qemu:///system` answers in it. */
-export async function startSystemNamespace(prefix = 'vctl-ui-', which: SystemDaemon = systemDaemon()): Promise<SystemNamespace> {
+/**
+ * Starts the daemon in a new mount namespace and waits until `qemu:///system` answers in it. With
+ * `netns`, the daemon runs in a network namespace of its own (`ip netns exec`), where it may make
+ * bridges and start networks (vctl then defines and autostarts `default`); clients stay in the host's.
+ */
+export async function startSystemNamespace(
+  prefix = 'vctl-ui-',
+  which: SystemDaemon = systemDaemon(),
+  {netns: ownNetns = false}: {netns?: boolean} = {},
+): Promise<SystemNamespace> {
   const root = tempRoot(prefix)
   const runDir = join(root, 'run/libvirt')
   mkdirSync(runDir, {recursive: true})
@@ -105,7 +116,13 @@ export async function startSystemNamespace(prefix = 'vctl-ui-', which: SystemDae
   writeFileSync(script, enterScript(root, which))
   const logFile = join(root, 'daemon.log')
   const fd = openSync(logFile, 'a')
-  const daemon = spawn('unshare', ['-m', '--propagation', 'private', 'sh', script], {stdio: ['ignore', fd, fd]})
+  const netns = ownNetns ? nsName('ui') : undefined
+  if (netns) await addNetns(netns)
+  const enter = ['unshare', '-m', '--propagation', 'private', 'sh', script]
+  // `ip netns exec` execs in place: the PID stays the daemon's.
+  const daemon = netns
+    ? spawn('ip', ['netns', 'exec', netns, ...enter], {stdio: ['ignore', fd, fd]})
+    : spawn(enter[0], enter.slice(1), {stdio: ['ignore', fd, fd]})
   closeSync(fd)
   const pid = daemon.pid
   if (pid === undefined) throw new Error('unshare did not start')
@@ -114,6 +131,7 @@ export async function startSystemNamespace(prefix = 'vctl-ui-', which: SystemDae
   const ns: SystemNamespace = {
     root,
     pid,
+    netns,
     logFile,
     run: (cmd, args, opts = {}) => run('nsenter', nsenterArgs(pid, cmd, args), opts),
     spawn: (cmd, args, opts = {}) => spawn('nsenter', nsenterArgs(pid, cmd, args), opts),
@@ -138,6 +156,10 @@ export async function startSystemNamespace(prefix = 'vctl-ui-', which: SystemDae
           // gone
         }
         await waitExit(p)
+      }
+      if (netns) {
+        killInNetns(netns)
+        await run('ip', ['netns', 'del', netns])
       }
       if (!opts.keepRoot) rmSync(root, {recursive: true, force: true})
     },

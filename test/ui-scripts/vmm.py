@@ -11,6 +11,8 @@ DBUS_SESSION_BUS_ADDRESS of its Xvfb and bus). Each command waits for what it ne
   vmm.py serial-read NAME --wait TEXT      the VTE terminal's text, once it contains TEXT
   vmm.py graphics NAME                     the graphical console's widget and its screen area
   vmm.py snapshots NAME [--create S] [--revert S]
+  vmm.py newvm NAME [--finish]             the New VM wizard (Manual install, no storage) up to its
+                                           last page: the network it offers; --finish creates NAME
 """
 import argparse
 import json
@@ -274,6 +276,92 @@ def cmd_snapshots(args, out):
         out['reverted'] = args.revert
 
 
+def forward(win, timeout):
+    btn = wait('the Forward button', lambda: find_one(win, 'Forward', 'push button', showing=True), timeout)
+    wait('the Forward button to be sensitive', lambda: btn.sensitive, timeout)
+    click(btn)
+
+
+def page_number(win):
+    lab = find_one(win, 'pagenum-label', 'label')
+    return lab.text if lab is not None else None
+
+
+def wait_page(win, num, timeout):
+    """The wizard's page label reads 'Step N of 5'."""
+    def look():
+        errs = [w for w in win.parent.children if w.roleName == 'alert' and w.showing]
+        if errs:
+            raise Failed('an alert shows: %s' % ' | '.join(lab.name or '' for w in errs for lab in find_all(w, role='label')))
+        return ('%d of' % num) in (page_number(win) or '')
+    wait('step %d of the wizard (now %r)' % (num, page_number(win)), look, timeout)
+
+
+def selected_row(combo):
+    """The text of a combo box's active row (its AT-SPI Selection: the active item of its menu)."""
+    sel = combo.get_selection_iface()
+    if sel is None or sel.get_n_selected_children() < 1:
+        return None
+    return sel.get_selected_child(0).get_name()
+
+
+def cmd_newvm(args, out):
+    a = app(args.timeout)
+    mgr = top_window(a, 'Virtual Machine Manager', args.timeout)
+    # The connection is open once its row shows in the list.
+    vmlist = wait('the vm-list table', lambda: find_one(mgr, 'vm-list', 'tree table'), args.timeout)
+    wait('the connection row', lambda: any((c.name or '').startswith('QEMU') for c in find_all(vmlist, role='table cell')), args.timeout)
+    new = wait('the New button', lambda: find_one(mgr, 'New', 'push button'), args.timeout)
+    click(new)
+    win = top_window(a, 'New VM', args.timeout)
+    wait_page(win, 1, args.timeout)
+    manual = wait('the Manual install choice', lambda: find_one(win, 'Manual install', 'radio button', showing=True), args.timeout)
+    wait('the Manual install choice to be sensitive', lambda: manual.sensitive, args.timeout)
+    click(manual)
+    wait('Manual install to be chosen', lambda: manual.checked, args.timeout)
+    forward(win, args.timeout)
+    wait_page(win, 2, args.timeout)
+    # The OS: typing filters the list into a popover; activating the entry picks its first row.
+    entry = wait('the OS entry', lambda: find_one(win, 'oslist-entry', showing=True), args.timeout)
+    entry.text = 'generic'
+    pop = wait('the OS popover', lambda: find_one(a, 'oslist-popover', showing=True) or find_one(win, 'oslist-popover', showing=True), args.timeout)
+    oslist = wait('the OS list', lambda: find_one(pop, 'os-list'), args.timeout)
+    cell = wait('a Generic row', lambda: next((c for c in find_all(oslist, role='table cell', showing=True) if 'eneric' in (c.name or '')), None), args.timeout)
+    out['os'] = cell.name
+    click(cell) if 'activate' in cell.actions else cell.doubleClick()
+    wait('the OS to be chosen', lambda: (entry.text or '').startswith('Generic'), args.timeout)
+    forward(win, args.timeout)
+    wait_page(win, 3, args.timeout)
+    forward(win, args.timeout)
+    wait_page(win, 4, args.timeout)
+    storage = wait('the Enable storage box', lambda: find_one(win, 'Enable storage for this virtual machine', 'check box', showing=True), args.timeout)
+    if storage.checked:
+        click(storage)
+    wait('storage to be off', lambda: not storage.checked, args.timeout)
+    forward(win, args.timeout)
+    wait_page(win, 5, args.timeout)
+    expander = wait('the Network selection expander', lambda: find_one(win, 'Network selection', 'toggle button', showing=True), args.timeout)
+    if not expander.checked:
+        click(expander)
+    combo = wait('the network source list', lambda: find_one(win, 'net-source', 'combo box', showing=True), args.timeout)
+    out['networks'] = [i.name for i in find_all(combo, role='menu item')]
+    out['network'] = wait('the chosen network', lambda: selected_row(combo), args.timeout)
+    out['warning'] = [lab.name for lab in find_all(win, role='label', showing=True) if 'suitable default network' in (lab.name or '')]
+    if not args.finish:
+        return
+    name = wait('the Name entry', lambda: labelled(win, 'Name:'), args.timeout)
+    name.text = args.vm
+    click(wait('the Finish button', lambda: find_one(win, 'Finish', 'push button', showing=True), args.timeout))
+
+    def done():
+        alerts = [w for w in a.children if w.roleName == 'alert' and w.showing]
+        if alerts:
+            raise Failed('an alert shows: %s' % ' | '.join(lab.name or '' for w in alerts for lab in find_all(w, role='label')))
+        return not win.showing
+    wait('the wizard to create %r and close' % args.vm, done, args.timeout)
+    out['created'] = args.vm
+
+
 def dump(path):
     """Writes virt-manager's accessible tree (role, name, showing, sensitive) to path, for debugging."""
     lines = []
@@ -299,6 +387,7 @@ COMMANDS = {
     'serial-read': cmd_serial_read,
     'graphics': cmd_graphics,
     'snapshots': cmd_snapshots,
+    'newvm': cmd_newvm,
 }
 
 
@@ -310,6 +399,7 @@ def main():
     p.add_argument('--wait', default='')
     p.add_argument('--create')
     p.add_argument('--revert')
+    p.add_argument('--finish', action='store_true')
     p.add_argument('--timeout', type=float, default=60)
     args = p.parse_args()
     out = {}

@@ -47,6 +47,11 @@ export interface VmmReport {
   listed?: string[]
   after_create?: string[]
   reverted?: string
+  os?: string
+  networks?: string[]
+  network?: string
+  warning?: string[]
+  created?: string
 }
 
 /** Runs one command of vmm.py against the virt-manager of `desk`; `timeout` in seconds. */
