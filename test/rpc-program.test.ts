@@ -30,12 +30,14 @@ test('every REMOTE procedure carries the error domain of its API family', (t) =>
   const family = (name: string) =>
     name.includes('SNAPSHOT')
       ? 35 // VIR_FROM_DOMAIN_SNAPSHOT, as real libvirtd 9.0 reports a read-only snapshot call
-      : name.includes('SECRET')
-        ? ErrorDomain.SECRET
-        : name.includes('STORAGE_POOL')
-          ? ErrorDomain.STORAGE
-          : name.includes('NETWORK')
-            ? ErrorDomain.NETWORK
-            : ErrorDomain.DOMAIN
+      : name.startsWith('INTERFACE_') || name.endsWith('_INTERFACES')
+        ? ErrorDomain.INTERFACE
+        : name.includes('SECRET')
+          ? ErrorDomain.SECRET
+          : name.includes('STORAGE_POOL')
+            ? ErrorDomain.STORAGE
+            : name.includes('NETWORK')
+              ? ErrorDomain.NETWORK
+              : ErrorDomain.DOMAIN
   for (const def of remote.byNum.values()) t.is(def.errDomain, family(def.name), def.name)
 })

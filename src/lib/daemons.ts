@@ -59,6 +59,7 @@ export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
   'virtqemud',
   'virtnetworkd',
   'virtsecretd',
+  'virtinterfaced',
   'virtlogd',
   'virtlockd',
 ] as const)

@@ -490,4 +490,12 @@ const DRIVER_HOOKS: DriverHook[] = [
       d.registry.secret = () => driver
     },
   },
+  {
+    driver: 'interface',
+    setup: async (d) => {
+      const {createInterfaceDriver} = await import('../drivers/interface/driver.js')
+      const driver = createInterfaceDriver()
+      d.registry.interface = () => driver
+    },
+  },
 ]

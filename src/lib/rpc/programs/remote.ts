@@ -11,6 +11,7 @@ import {domainNetProcs} from './remote/domain-net.js'
 import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {secretProcs} from './remote/secret.js'
+import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
 import {remoteEvents} from './remote/events.js'
 
@@ -22,13 +23,13 @@ export const REMOTE_PROGRAM = 0x20008086
 export const REMOTE_VERSION = 1
 
 /** The family tables, for the test that keeps each in number order. */
-export const remoteFamilies = {connectProcs, domainProcs, domainNetProcs, networkProcs, storageProcs, secretProcs, snapshotProcs}
+export const remoteFamilies = {connectProcs, domainProcs, domainNetProcs, networkProcs, storageProcs, secretProcs, snapshotProcs, interfaceProcs}
 
 export const remote = defineProgram(
   'REMOTE',
   REMOTE_PROGRAM,
   REMOTE_VERSION,
-  {...connectProcs, ...domainProcs, ...domainNetProcs, ...networkProcs, ...storageProcs, ...secretProcs, ...snapshotProcs},
+  {...connectProcs, ...domainProcs, ...domainNetProcs, ...networkProcs, ...storageProcs, ...secretProcs, ...snapshotProcs, ...interfaceProcs},
   remoteEvents,
 )
 
