@@ -26,8 +26,8 @@ function checkFlags(flags: number, allowed: number, fn: string): void {
 export class UdevInterfaceDriver implements InterfaceDriver {
   readonly sysfs: SysfsNet
 
-  constructor(root?: string) {
-    this.sysfs = new SysfsNet(root)
+  constructor(root?: string, vlanDir?: string) {
+    this.sysfs = new SysfsNet(root, vlanDir)
   }
 
   async listAllInterfaces(flags: number): Promise<IfaceRef[]> {

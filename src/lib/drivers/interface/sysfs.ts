@@ -43,7 +43,11 @@ export interface IfaceDef {
 const GUEST_TAP = /^vnet\d/
 
 export class SysfsNet {
-  constructor(readonly root = '/sys/class/net') {}
+  /** `root`: the kernel's net class directory; `vlanDir`: where the 8021q module describes VLANs. */
+  constructor(
+    readonly root = '/sys/class/net',
+    readonly vlanDir = '/proc/net/vlan',
+  ) {}
 
   private async attr(name: string, attr: string): Promise<string | undefined> {
     try {
@@ -161,10 +165,13 @@ export class SysfsNet {
     }
   }
 
+  /** Tag and parent as the 8021q module reports them ("VID: 5", "Device: eth0"), else from the name (DEV.VID). */
   private async vlanInfo(name: string): Promise<IfaceDef['vlan']> {
-    // The kernel names the parent in lower_<dev>; the tag comes from the name (DEV.VID), as libvirt reads it.
-    const dev = (await this.entries(name, '')).find((e) => e.startsWith('lower_'))?.slice('lower_'.length) ?? ''
+    const proc = await readFile(join(this.vlanDir, name), 'utf8').catch(() => '')
+    const vid = /VID: (\d+)\s/.exec(proc)?.[1]
+    const dev = /\nDevice: (\S+)/.exec(proc)?.[1]
+    if (vid && dev) return {tag: vid, dev}
     const dot = name.lastIndexOf('.')
-    return {tag: dot >= 0 ? name.slice(dot + 1) : '', dev: dev || (dot >= 0 ? name.slice(0, dot) : '')}
+    return {tag: dot >= 0 ? name.slice(dot + 1) : '', dev: dot >= 0 ? name.slice(0, dot) : ''}
   }
 }
