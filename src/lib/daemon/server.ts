@@ -490,12 +490,5 @@ const DRIVER_HOOKS: DriverHook[] = [
       d.registry.secret = () => driver
     },
   },
-  {
-    driver: 'interface',
-    setup: async (d) => {
-      const {createInterfaceDriver} = await import('../drivers/interface/driver.js')
-      const driver = createInterfaceDriver()
-      d.registry.interface = () => driver
-    },
-  },
+  {driver: 'interface', setup: async (d) => (await import('../drivers/interface/driver.js')).setupInterfaceDriver(d.registry)},
 ]

@@ -6,6 +6,7 @@
  */
 import {ErrorDomain, VirError, errors} from '../../errors.js'
 import {InterfaceXmlFlags, ListInterfacesFlags, type IfaceRef, type InterfaceDriver} from '../interface-types.js'
+import type {DriverRegistry} from '../registry.js'
 import {SysfsNet} from './sysfs.js'
 import {interfaceXml} from './xml.js'
 
@@ -80,6 +81,8 @@ export class UdevInterfaceDriver implements InterfaceDriver {
   }
 }
 
-export function createInterfaceDriver(root?: string): InterfaceDriver {
-  return new UdevInterfaceDriver(root)
+/** Serves the host's interfaces on the daemon's connections (libvirtd, virtinterfaced). */
+export function setupInterfaceDriver(registry: Pick<DriverRegistry, 'interface'>): void {
+  const driver = new UdevInterfaceDriver()
+  registry.interface = () => driver
 }
