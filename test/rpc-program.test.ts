@@ -27,15 +27,14 @@ test('procedure tables are in procedure-number order', (t) => {
 })
 
 test('every REMOTE procedure carries the error domain of its API family', (t) => {
-  const family = (name: string) =>
-    name.includes('SNAPSHOT')
-      ? 35 // VIR_FROM_DOMAIN_SNAPSHOT, as real libvirtd 9.0 reports a read-only snapshot call
-      : name.includes('SECRET')
-        ? ErrorDomain.SECRET
-        : name.includes('STORAGE_')
-          ? ErrorDomain.STORAGE
-          : name.includes('NETWORK')
-            ? ErrorDomain.NETWORK
-            : ErrorDomain.DOMAIN
+  // The first rule whose pattern the procedure's name matches names its family.
+  const rules: Array<[RegExp, number]> = [
+    [/SNAPSHOT/, 35], // VIR_FROM_DOMAIN_SNAPSHOT, as real libvirtd 9.0 reports a read-only snapshot call
+    [/^INTERFACE_|_INTERFACES$/, ErrorDomain.INTERFACE],
+    [/SECRET/, ErrorDomain.SECRET],
+    [/STORAGE_/, ErrorDomain.STORAGE],
+    [/NETWORK/, ErrorDomain.NETWORK],
+  ]
+  const family = (name: string) => rules.find(([re]) => re.test(name))?.[1] ?? ErrorDomain.DOMAIN
   for (const def of remote.byNum.values()) t.is(def.errDomain, family(def.name), def.name)
 })

@@ -60,6 +60,7 @@ export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
   'virtstoraged',
   'virtnetworkd',
   'virtsecretd',
+  'virtinterfaced',
   'virtlogd',
   'virtlockd',
 ] as const)

@@ -67,6 +67,7 @@ export const ErrorDomain = {
   DOMAIN: 20,
   SECURITY: 24,
   SECRET: 30,
+  INTERFACE: 26,
   CAPABILITIES: 44,
   URI: 45,
   LOCKING: 42,

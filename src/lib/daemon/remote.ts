@@ -12,6 +12,7 @@ import {registerDomainNet} from './remote/domain-net.js'
 import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
+import {registerInterfaces} from './remote/interface.js'
 import {registerSnapshots} from './remote/snapshot.js'
 import {registerEvents} from './remote/events.js'
 import {registerConsole} from './remote/console.js'
@@ -31,6 +32,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerNetworks(on)
   registerStorage(on)
   registerSecrets(on)
+  registerInterfaces(on)
   registerSnapshots(on)
   registerEvents(on)
   registerConsole(on)

@@ -497,4 +497,5 @@ const DRIVER_HOOKS: DriverHook[] = [
       d.registry.secret = () => driver
     },
   },
+  {driver: 'interface', setup: async (d) => (await import('../drivers/interface/driver.js')).setupInterfaceDriver(d.registry)},
 ]

@@ -12,6 +12,7 @@ import type {SnapshotDriver} from './snapshot-types.js'
 import type {NetworkDriverExtras} from './network-port-types.js'
 import type {DomainNetDriver} from './domain-net-types.js'
 import type {GraphicsDriver} from './graphics-types.js'
+import type {InterfaceDriver} from './interface-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -295,4 +296,5 @@ export interface ConnectionDrivers {
   network?: NetworkDriver
   storage?: StorageDriver
   secret?: SecretDriver
+  interface?: InterfaceDriver
 }

@@ -12,6 +12,7 @@ import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {volumeProcs} from './remote/volume.js'
 import {secretProcs} from './remote/secret.js'
+import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
 import {remoteEvents} from './remote/events.js'
 
@@ -23,13 +24,33 @@ export const REMOTE_PROGRAM = 0x20008086
 export const REMOTE_VERSION = 1
 
 /** The family tables, for the test that keeps each in number order. */
-export const remoteFamilies = {connectProcs, domainProcs, domainNetProcs, networkProcs, storageProcs, volumeProcs, secretProcs, snapshotProcs}
+export const remoteFamilies = {
+  connectProcs,
+  domainProcs,
+  domainNetProcs,
+  networkProcs,
+  storageProcs,
+  volumeProcs,
+  secretProcs,
+  snapshotProcs,
+  interfaceProcs,
+}
 
 export const remote = defineProgram(
   'REMOTE',
   REMOTE_PROGRAM,
   REMOTE_VERSION,
-  {...connectProcs, ...domainProcs, ...domainNetProcs, ...networkProcs, ...storageProcs, ...volumeProcs, ...secretProcs, ...snapshotProcs},
+  {
+    ...connectProcs,
+    ...domainProcs,
+    ...domainNetProcs,
+    ...networkProcs,
+    ...storageProcs,
+    ...volumeProcs,
+    ...secretProcs,
+    ...snapshotProcs,
+    ...interfaceProcs,
+  },
   remoteEvents,
 )
 
