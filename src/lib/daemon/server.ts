@@ -6,7 +6,7 @@
 import type {Socket} from 'node:net'
 import {readFileSync} from 'node:fs'
 import {loadDaemonConfig, type DaemonConfig} from './config.js'
-import {daemonNameForDriver, daemonPaths, driverStateDirs, type DaemonName, type DaemonPaths} from './paths.js'
+import {daemonNameForDriver, daemonPaths, type DaemonName, type DaemonPaths} from './paths.js'
 import {claimPidFile} from './pidfile.js'
 import {prepareDaemonTree} from './dirs.js'
 import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Listener} from './listeners.js'
@@ -19,8 +19,7 @@ import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
 import type {HypervisorDriver} from '../drivers/types.js'
-import {linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
-import {networkPortsFor} from './network-ports.js'
+import {DRIVER_HOOKS} from './driver-hooks.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
 import {IMPLEMENTED_MODULAR} from '../daemons.js'
@@ -427,75 +426,3 @@ export class Daemon {
     return this.stopping
   }
 }
-
-interface DriverHook {
-  driver: string
-  setup: (d: Daemon) => Promise<void>
-}
-
-/** Driver set-up steps, run for libvirtd and for the driver's own modular daemon. */
-const DRIVER_HOOKS: DriverHook[] = [
-  {
-    driver: 'log',
-    setup: async (d) => {
-      if (d.name !== 'virtlogd') return // libvirtd does not host virtlogd
-      const {setupLogDaemon} = await import('../services/log/server.js')
-      d.addService(setupLogDaemon(d))
-    },
-  },
-  {
-    driver: 'lock',
-    setup: async (d) => {
-      if (d.name !== 'virtlockd') return
-      const {setupLockDaemon} = await import('../services/lock/server.js')
-      d.addService(setupLockDaemon(d))
-    },
-  },
-  {
-    driver: 'storage',
-    setup: (d) => setupStorage(d),
-  },
-  {
-    driver: 'qemu',
-    setup: async (d) => {
-      const {QemuDriver} = await import('../drivers/qemu/driver.js')
-      // virtlogd and virtlockd of the same root and mode, used whenever their sockets answer.
-      const helperSocket = (daemon: 'virtlogd' | 'virtlockd') => daemonPaths({daemon, mode: d.paths.mode, root: d.paths.root}).sockRw
-      // Created at start-up so it reattaches to the guests that outlived the previous daemon.
-      const qemu = await QemuDriver.create({
-        mode: d.paths.mode,
-        dirs: driverStateDirs(d.paths, 'qemu'),
-        capsCacheDir: `${d.paths.cacheDir}/qemu/capabilities`,
-        log: d.log,
-        logd: {socket: helperSocket('virtlogd'), client: await import('../services/log/client.js')},
-        lockd: {socket: helperSocket('virtlockd'), client: await import('../services/lock/client.js')},
-        volumes: await volumesFor(d),
-        networkPorts: await networkPortsFor(d),
-      })
-      linkGuestsToStorage(d, qemu)
-      d.addHypervisor('qemu', qemu)
-      d.afterReady(() => qemu.autostart())
-    },
-  },
-  {
-    driver: 'network',
-    setup: async (d) => {
-      if (d.paths.mode !== 'system') return // like libvirt: virtual networks need a privileged daemon
-      const {setupNetworkDriver} = await import('../drivers/network/setup.js')
-      const network = await setupNetworkDriver({paths: d.paths, log: d.log})
-      d.registry.network = () => network
-      // Before the sockets accept, as libvirt does: clients see autostarted networks running.
-      await network.autostart()
-    },
-  },
-  {
-    driver: 'secret',
-    setup: async (d) => {
-      const {createSecretDriver} = await import('../drivers/secret/driver.js')
-      const dirs = driverStateDirs(d.paths, 'secrets')
-      const driver = createSecretDriver({configDir: dirs.configDir, runDir: dirs.runDir, logger: d.log})
-      d.registry.secret = () => driver
-    },
-  },
-  {driver: 'interface', setup: async (d) => (await import('../drivers/interface/driver.js')).setupInterfaceDriver(d.registry)},
-]
