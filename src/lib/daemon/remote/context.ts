@@ -46,49 +46,22 @@ export function st(conn: RpcConnection): ConnState {
   return conn.state.remote as ConnState
 }
 
-export function hv(conn: RpcConnection): HypervisorDriver {
-  const h = st(conn).drivers.hypervisor
-  if (!h)
-    throw new VirError(
-      ErrorCode.NO_SUPPORT,
-      ErrorDomain.NONE,
-      'this function is not supported by the connection driver: no hypervisor driver on this connection',
-    )
-  return h
+/** The connection's driver of one API family, or libvirt's error naming what the connection lacks. */
+function driverOf<K extends 'hypervisor' | 'network' | 'storage' | 'secret'>(
+  conn: RpcConnection,
+  key: K,
+  domain: number,
+  label: string,
+): NonNullable<ConnectionDrivers[K]> {
+  const d = st(conn).drivers[key]
+  if (d) return d
+  throw new VirError(ErrorCode.NO_SUPPORT, domain, `this function is not supported by the connection driver: no ${label} driver on this connection`)
 }
 
-export function netDrv(conn: RpcConnection): NetworkDriver {
-  const n = st(conn).drivers.network
-  if (!n)
-    throw new VirError(
-      ErrorCode.NO_SUPPORT,
-      ErrorDomain.NETWORK,
-      'this function is not supported by the connection driver: no network driver on this connection',
-    )
-  return n
-}
-
-export function poolDrv(conn: RpcConnection): StorageDriver {
-  const s = st(conn).drivers.storage
-  if (!s)
-    throw new VirError(
-      ErrorCode.NO_SUPPORT,
-      ErrorDomain.STORAGE,
-      'this function is not supported by the connection driver: no storage driver on this connection',
-    )
-  return s
-}
-
-export function secretDrv(conn: RpcConnection): SecretDriver {
-  const s = st(conn).drivers.secret
-  if (!s)
-    throw new VirError(
-      ErrorCode.NO_SUPPORT,
-      ErrorDomain.SECRET,
-      'this function is not supported by the connection driver: no secret driver on this connection',
-    )
-  return s
-}
+export const hv = (conn: RpcConnection): HypervisorDriver => driverOf(conn, 'hypervisor', ErrorDomain.NONE, 'hypervisor')
+export const netDrv = (conn: RpcConnection): NetworkDriver => driverOf(conn, 'network', ErrorDomain.NETWORK, 'network')
+export const poolDrv = (conn: RpcConnection): StorageDriver => driverOf(conn, 'storage', ErrorDomain.STORAGE, 'storage')
+export const secretDrv = (conn: RpcConnection): SecretDriver => driverOf(conn, 'secret', ErrorDomain.SECRET, 'secret')
 
 export const toDom = (r: DomainRef): DomainHandle => ({name: r.name, uuid: uuidToBytes(r.uuid), id: r.id})
 export const toObj = (r: {name: string; uuid: string}) => ({name: r.name, uuid: uuidToBytes(r.uuid)})
