@@ -32,10 +32,12 @@ test('every REMOTE procedure carries the error domain of its API family', (t) =>
       ? 35 // VIR_FROM_DOMAIN_SNAPSHOT, as real libvirtd 9.0 reports a read-only snapshot call
       : name.includes('SECRET')
         ? ErrorDomain.SECRET
-        : name.includes('STORAGE_POOL')
-          ? ErrorDomain.STORAGE
-          : name.includes('NETWORK')
-            ? ErrorDomain.NETWORK
-            : ErrorDomain.DOMAIN
+        : /NODE_DEVICE|NODE_NUM_OF_DEVICES|NODE_LIST_DEVICES/.test(name)
+          ? ErrorDomain.NODEDEV
+          : name.includes('STORAGE_POOL')
+            ? ErrorDomain.STORAGE
+            : name.includes('NETWORK')
+              ? ErrorDomain.NETWORK
+              : ErrorDomain.DOMAIN
   for (const def of remote.byNum.values()) t.is(def.errDomain, family(def.name), def.name)
 })

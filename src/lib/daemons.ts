@@ -59,6 +59,7 @@ export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
   'virtqemud',
   'virtnetworkd',
   'virtsecretd',
+  'virtnodedevd',
   'virtlogd',
   'virtlockd',
 ] as const)

@@ -490,4 +490,12 @@ const DRIVER_HOOKS: DriverHook[] = [
       d.registry.secret = () => driver
     },
   },
+  {
+    driver: 'nodedev',
+    setup: async (d) => {
+      const {createNodeDevDriver} = await import('../drivers/nodedev/driver.js')
+      const driver = createNodeDevDriver()
+      d.registry.nodedev = () => driver
+    },
+  },
 ]

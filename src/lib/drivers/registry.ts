@@ -5,6 +5,7 @@
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {parseUri, serverName} from '../uri.js'
 import type {ConnectionDrivers, HypervisorDriver, NetworkDriver, SecretDriver, StorageDriver} from './types.js'
+import type {NodeDeviceDriver} from './nodedev-types.js'
 
 export interface RegisteredHypervisor {
   /** URI scheme, e.g. "test", "qemu". */
@@ -18,6 +19,7 @@ export class DriverRegistry {
   network?: () => NetworkDriver | Promise<NetworkDriver>
   storage?: () => StorageDriver | Promise<StorageDriver>
   secret?: () => SecretDriver | Promise<SecretDriver>
+  nodedev?: () => NodeDeviceDriver | Promise<NodeDeviceDriver>
   /** The URI chosen when a client opens with an empty name. */
   defaultUri: string
   /** Whether connections are system-wide (`/system`) or per-user (`/session`). */
@@ -68,7 +70,8 @@ export class DriverRegistry {
     if (this.network) drivers.network = await this.network()
     if (this.storage) drivers.storage = await this.storage()
     if (this.secret) drivers.secret = await this.secret()
-    if (!drivers.hypervisor && !drivers[uri.driver as 'network' | 'storage' | 'secret']) throw noDriver()
+    if (this.nodedev) drivers.nodedev = await this.nodedev()
+    if (!drivers.hypervisor && !drivers[uri.driver as 'network' | 'storage' | 'secret' | 'nodedev']) throw noDriver()
     return drivers
   }
 }

@@ -11,6 +11,7 @@ import type {SnapshotDriver} from './snapshot-types.js'
 import type {NetworkDriverExtras} from './network-port-types.js'
 import type {DomainNetDriver} from './domain-net-types.js'
 import type {GraphicsDriver} from './graphics-types.js'
+import type {NodeDeviceDriver} from './nodedev-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -294,4 +295,5 @@ export interface ConnectionDrivers {
   network?: NetworkDriver
   storage?: StorageDriver
   secret?: SecretDriver
+  nodedev?: NodeDeviceDriver
 }

@@ -12,23 +12,25 @@ import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {secretProcs} from './remote/secret.js'
 import {snapshotProcs} from './remote/snapshot.js'
+import {nodedevProcs} from './remote/nodedev.js'
 import {remoteEvents} from './remote/events.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
 export {snapshotHandle, type SnapshotHandle} from './remote/snapshot.js'
+export {nodeDeviceHandle, type NodeDeviceHandle} from './remote/nodedev.js'
 
 export const REMOTE_PROGRAM = 0x20008086
 export const REMOTE_VERSION = 1
 
 /** The family tables, for the test that keeps each in number order. */
-export const remoteFamilies = {connectProcs, domainProcs, domainNetProcs, networkProcs, storageProcs, secretProcs, snapshotProcs}
+export const remoteFamilies = {connectProcs, domainProcs, domainNetProcs, networkProcs, storageProcs, secretProcs, snapshotProcs, nodedevProcs}
 
 export const remote = defineProgram(
   'REMOTE',
   REMOTE_PROGRAM,
   REMOTE_VERSION,
-  {...connectProcs, ...domainProcs, ...domainNetProcs, ...networkProcs, ...storageProcs, ...secretProcs, ...snapshotProcs},
+  {...connectProcs, ...domainProcs, ...domainNetProcs, ...networkProcs, ...storageProcs, ...secretProcs, ...snapshotProcs, ...nodedevProcs},
   remoteEvents,
 )
 
