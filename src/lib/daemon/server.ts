@@ -23,6 +23,7 @@ import {networkPortsFor} from './network-ports.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
 import {IMPLEMENTED_MODULAR} from '../daemons.js'
+import {nodedevHook} from './nodedev-hook.js'
 
 export interface DaemonOptions {
   driver?: string
@@ -490,12 +491,5 @@ const DRIVER_HOOKS: DriverHook[] = [
       d.registry.secret = () => driver
     },
   },
-  {
-    driver: 'nodedev',
-    setup: async (d) => {
-      const {createNodeDevDriver} = await import('../drivers/nodedev/driver.js')
-      const driver = createNodeDevDriver()
-      d.registry.nodedev = () => driver
-    },
-  },
+  nodedevHook,
 ]
