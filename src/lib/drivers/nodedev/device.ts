@@ -50,6 +50,8 @@ export interface NetCap {
   address: string
   speed: number
   state: string
+  /** Offload features, libvirt's names in its order (rx, tx, sg, ...). */
+  features: string[]
   /** 80203 (ethernet) or 80211 (wlan). */
   subtype: string
 }

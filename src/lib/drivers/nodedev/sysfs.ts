@@ -7,6 +7,7 @@ import {existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, statS
 import {basename, dirname, join} from 'node:path'
 import type {NodeDev, PciCap, PciLink} from './device.js'
 import {idNames} from './ids.js'
+import {netFeatures} from '../../os/ethtool.js'
 
 export interface SysfsOptions {
   /** Where sysfs is mounted (tests may point elsewhere). */
@@ -219,6 +220,7 @@ function netDevice(sys: string, ifname: string): NodeDev | undefined {
       address,
       speed: Number.isNaN(speed) ? 0 : speed >>> 0,
       state: read(join(dir, 'operstate')) ?? 'unknown',
+      features: netFeatures(ifname, sys),
       subtype: wlan ? '80211' : '80203',
     },
   }

@@ -54,6 +54,7 @@ function capBody(cap: NodeCap): string[] {
         `<interface>${esc(cap.ifname)}</interface>`,
         `<address>${esc(cap.address)}</address>`,
         cap.speed ? `<link speed='${cap.speed}' state='${cap.state}'/>` : `<link state='${cap.state}'/>`,
+        ...cap.features.map((f) => `<feature name='${f}'/>`),
         `<capability type='${cap.subtype}'/>`,
       ]
     case 'storage':
