@@ -170,7 +170,7 @@ test('XML of a PCI Express device, a USB device and interface, and the computer'
   d.close()
 })
 
-test.serial('a device that appears or goes is reported to lifecycle listeners', async (t) => {
+test.serial('a device that appears, changes or goes is reported to event listeners', async (t) => {
   const d = createNodeDevDriver({sys, pciIds: ids, usbIds: ids, refreshMs: 50})
   const seen: unknown[] = []
   const onEvent = (m: unknown) => seen.push(m)
@@ -181,13 +181,15 @@ test.serial('a device that appears or goes is reported to lifecycle listeners', 
   const until = async (n: number) => {
     for (let i = 0; i < 400 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 25))
   }
+  const onUpdate = (name: string) => seen.push({update: name})
+  d.events.on('update', onUpdate)
   await until(1)
-  rmSync(join(sys, 'bus/usb/devices/1-3'))
+  writeFileSync(join(dev, 'devnum'), '5\n')
   await until(2)
-  t.deepEqual(seen, [
-    {name: 'usb_1_3', event: 0},
-    {name: 'usb_1_3', event: 1},
-  ])
+  rmSync(join(sys, 'bus/usb/devices/1-3'))
+  await until(3)
+  t.deepEqual(seen, [{name: 'usb_1_3', event: 0}, {update: 'usb_1_3'}, {name: 'usb_1_3', event: 1}])
+  d.events.off('update', onUpdate)
   d.events.off('lifecycle', onEvent)
   d.close()
 })

@@ -132,6 +132,9 @@ seen = []
 def cb(conn, dev, event, detail, opaque):
     seen.append((dev.name(), event, detail))
 c.nodeDeviceEventRegisterAny(None, libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, cb, None)
+def update(conn, dev, opaque):
+    seen.append((dev.name(), 'update'))
+c.nodeDeviceEventRegisterAny(c.nodeDeviceLookupByName('net_lo_00_00_00_00_00_00'), libvirt.VIR_NODE_DEVICE_EVENT_ID_UPDATE, update, None)
 def loop():
     while True:
         libvirt.virEventRunDefaultImpl()
@@ -144,12 +147,15 @@ def wait(item):
 subprocess.run(['ip', '-n', sys.argv[2], 'link', 'add', 'nd1', 'address', '52:54:00:6e:64:02', 'type', 'veth', 'peer', 'name', 'nd1p', 'address', '52:54:00:6e:64:03'], check=True)
 wait(('net_nd1_52_54_00_6e_64_02', libvirt.VIR_NODE_DEVICE_EVENT_CREATED, 0))
 print(c.nodeDeviceLookupByName('net_nd1_52_54_00_6e_64_02').XMLDesc(0))
+subprocess.run(['ip', '-n', sys.argv[2], 'link', 'set', 'lo', 'down'], check=True)
+wait(('net_lo_00_00_00_00_00_00', 'update'))
+subprocess.run(['ip', '-n', sys.argv[2], 'link', 'set', 'lo', 'up'], check=True)
 subprocess.run(['ip', '-n', sys.argv[2], 'link', 'del', 'nd1'], check=True)
 wait(('net_nd1_52_54_00_6e_64_02', libvirt.VIR_NODE_DEVICE_EVENT_DELETED, 0))
-print(sorted(set(s[0] for s in seen)))
+print(sorted(set(s[0] for s in seen if s[1] != 'update')))
 `
 
-test.serial('a network interface that comes and goes gives created and deleted events', async (t) => {
+test.serial('a network interface that comes and goes gives created and deleted events, one that changes an update event', async (t) => {
   const r = await run('/usr/bin/python3', ['-c', EVENTS_PY, nodedevRoUri, real?.ns ?? ''], {timeout: 90000})
   t.is(r.code, 0, r.stderr)
   const [created, ...rest] = r.stdout.split('\n')
@@ -169,6 +175,7 @@ test.serial('a network interface that comes and goes gives created and deleted e
       '  </capability>',
       '</device>',
       '',
+      "True ('net_lo_00_00_00_00_00_00', 'update')",
       "True ('net_nd1_52_54_00_6e_64_02', 1, 0)",
       "['net_nd1_52_54_00_6e_64_02', 'net_nd1p_52_54_00_6e_64_03']",
       '',

@@ -42,7 +42,7 @@ export interface NodeDeviceEventMsg {
 }
 
 export interface NodeDeviceDriver {
-  /** Emits 'lifecycle' (NodeDeviceEventMsg) while at least one listener is attached. */
+  /** Emits 'lifecycle' (NodeDeviceEventMsg) and 'update' (a device name) while a 'lifecycle' listener is attached. */
   readonly events: EventEmitter
   /** Names of the devices matching `flags` (0: all), in libvirt's order. */
   listAllNodeDevices(flags: number): string[]

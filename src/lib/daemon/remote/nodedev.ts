@@ -13,6 +13,7 @@ import {P, st, type On} from './context.js'
 /** VIR_NODE_DEVICE_EVENT_ID_LAST: lifecycle (0) and update (1). */
 const NODE_DEVICE_EVENT_ID_LAST = 2
 const NODE_DEVICE_EVENT_ID_LIFECYCLE = 0
+const NODE_DEVICE_EVENT_ID_UPDATE = 1
 
 interface NodeDevCallback {
   eventID: number
@@ -146,7 +147,17 @@ function callbacks(conn: RpcConnection, drv: NodeDeviceDriver): Map<number, Node
       conn.sendEvent(remote, remote.events.NODE_DEVICE_EVENT_LIFECYCLE, {callbackID, dev: {name: msg.name}, event: msg.event, detail: 0})
     }
   }
+  const onUpdate = (name: string) => {
+    for (const [callbackID, cb] of cbs) {
+      if (cb.eventID !== NODE_DEVICE_EVENT_ID_UPDATE || (cb.name && cb.name !== name)) continue
+      conn.sendEvent(remote, remote.events.NODE_DEVICE_EVENT_UPDATE, {callbackID, dev: {name}})
+    }
+  }
   drv.events.on('lifecycle', onLifecycle)
-  st(conn).detach.push(() => drv.events.off('lifecycle', onLifecycle))
+  drv.events.on('update', onUpdate)
+  st(conn).detach.push(() => {
+    drv.events.off('update', onUpdate)
+    drv.events.off('lifecycle', onLifecycle)
+  })
   return cbs
 }

@@ -1,7 +1,7 @@
 /**
  * The node device driver: the host's devices read from sysfs on demand (a scan is reused for a
- * second), and lifecycle events (created/deleted) found by rescanning every second while anyone
- * listens. Read-only: libvirt's udev backend defines nothing itself for these devices.
+ * second), and lifecycle events (created/deleted) and updates (changed XML) found by rescanning every
+ * second while anyone listens. Read-only: libvirt's udev backend defines nothing itself for these devices.
  */
 import {EventEmitter} from 'node:events'
 import {ErrorCode, ErrorDomain, virError} from '../../errors.js'
@@ -40,17 +40,23 @@ export function createNodeDevDriver(opts: NodeDevDriverOptions = {}): NodeDevice
   }
 
   // Lifecycle events: rescan while there are listeners and report the names that came and went.
-  let known = new Set<string>()
+  // A device whose XML changed (a link going up, a driver bound) is reported on 'update'.
+  let known = new Map<string, string>()
+  const snapshot = () => new Map(scan().map((d) => [d.name, formatNodeDevice(d)]))
   const poll = () => {
     scannedAt = -Infinity
-    const now = new Set(scan().map((d) => d.name))
-    for (const name of known) if (!now.has(name)) events.emit('lifecycle', {name, event: NodeDeviceEvent.DELETED} satisfies NodeDeviceEventMsg)
-    for (const name of now) if (!known.has(name)) events.emit('lifecycle', {name, event: NodeDeviceEvent.CREATED} satisfies NodeDeviceEventMsg)
+    const now = snapshot()
+    for (const name of known.keys()) if (!now.has(name)) events.emit('lifecycle', {name, event: NodeDeviceEvent.DELETED} satisfies NodeDeviceEventMsg)
+    for (const [name, xml] of now) {
+      const before = known.get(name)
+      if (before === undefined) events.emit('lifecycle', {name, event: NodeDeviceEvent.CREATED} satisfies NodeDeviceEventMsg)
+      else if (before !== xml) events.emit('update', name)
+    }
     known = now
   }
   events.on('newListener', (ev: string) => {
     if (ev !== 'lifecycle' || timer) return
-    known = new Set(scan().map((d) => d.name))
+    known = snapshot()
     timer = setInterval(poll, refreshMs)
     timer.unref()
   })
