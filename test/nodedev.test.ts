@@ -171,6 +171,7 @@ test.serial('a network interface that comes and goes gives created and deleted e
       '    <interface>nd1</interface>',
       '    <address>52:54:00:6e:64:02</address>',
       "    <link state='down'/>",
+      ...['rx', 'tx', 'sg', 'tso', 'gso', 'rxvlan', 'txvlan', 'txudptnl'].map((f) => `    <feature name='${f}'/>`),
       "    <capability type='80203'/>",
       '  </capability>',
       '</device>',
