@@ -61,6 +61,7 @@ export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
   'virtnetworkd',
   'virtsecretd',
   'virtinterfaced',
+  'virtnodedevd',
   'virtlogd',
   'virtlockd',
 ] as const)

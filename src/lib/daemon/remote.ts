@@ -17,6 +17,7 @@ import {registerSnapshots} from './remote/snapshot.js'
 import {registerEvents} from './remote/events.js'
 import {registerConsole} from './remote/console.js'
 import {registerGraphics} from './remote/graphics.js'
+import {registerNodeDevices} from './remote/nodedev.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -37,5 +38,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerEvents(on)
   registerConsole(on)
   registerGraphics(on)
+  registerNodeDevices(on)
   return {program: remote, handle: handlers.handle}
 }

@@ -6,6 +6,7 @@ import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {parseUri, serverName} from '../uri.js'
 import type {ConnectionDrivers, HypervisorDriver, NetworkDriver, SecretDriver, StorageDriver} from './types.js'
 import type {InterfaceDriver} from './interface-types.js'
+import type {NodeDeviceDriver} from './nodedev-types.js'
 
 export interface RegisteredHypervisor {
   /** URI scheme, e.g. "test", "qemu". */
@@ -20,6 +21,7 @@ export class DriverRegistry {
   storage?: () => StorageDriver | Promise<StorageDriver>
   secret?: () => SecretDriver | Promise<SecretDriver>
   interface?: () => InterfaceDriver | Promise<InterfaceDriver>
+  nodedev?: () => NodeDeviceDriver | Promise<NodeDeviceDriver>
   /** The URI chosen when a client opens with an empty name. */
   defaultUri: string
   /** Whether connections are system-wide (`/system`) or per-user (`/session`). */
@@ -71,7 +73,8 @@ export class DriverRegistry {
     if (this.storage) drivers.storage = await this.storage()
     if (this.secret) drivers.secret = await this.secret()
     if (this.interface) drivers.interface = await this.interface()
-    if (!drivers.hypervisor && !drivers[uri.driver as 'network' | 'storage' | 'secret' | 'interface']) throw noDriver()
+    if (this.nodedev) drivers.nodedev = await this.nodedev()
+    if (!drivers.hypervisor && !drivers[uri.driver as 'network' | 'storage' | 'secret' | 'interface' | 'nodedev']) throw noDriver()
     return drivers
   }
 }

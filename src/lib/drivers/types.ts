@@ -13,6 +13,7 @@ import type {NetworkDriverExtras} from './network-port-types.js'
 import type {DomainNetDriver} from './domain-net-types.js'
 import type {GraphicsDriver} from './graphics-types.js'
 import type {InterfaceDriver} from './interface-types.js'
+import type {NodeDeviceDriver} from './nodedev-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -297,4 +298,5 @@ export interface ConnectionDrivers {
   storage?: StorageDriver
   secret?: SecretDriver
   interface?: InterfaceDriver
+  nodedev?: NodeDeviceDriver
 }

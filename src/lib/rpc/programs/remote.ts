@@ -14,11 +14,13 @@ import {volumeProcs} from './remote/volume.js'
 import {secretProcs} from './remote/secret.js'
 import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
+import {nodedevProcs} from './remote/nodedev.js'
 import {remoteEvents} from './remote/events.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
 export {snapshotHandle, type SnapshotHandle} from './remote/snapshot.js'
+export {nodeDeviceHandle, type NodeDeviceHandle} from './remote/nodedev.js'
 
 export const REMOTE_PROGRAM = 0x20008086
 export const REMOTE_VERSION = 1
@@ -34,6 +36,7 @@ export const remoteFamilies = {
   secretProcs,
   snapshotProcs,
   interfaceProcs,
+  nodedevProcs,
 }
 
 export const remote = defineProgram(
@@ -50,6 +53,7 @@ export const remote = defineProgram(
     ...secretProcs,
     ...snapshotProcs,
     ...interfaceProcs,
+    ...nodedevProcs,
   },
   remoteEvents,
 )
