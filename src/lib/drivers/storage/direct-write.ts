@@ -18,15 +18,19 @@ import type {FileHandle} from 'node:fs/promises'
 export const DIRECT_ALIGN = 4096
 const WASM_PAGE = 65536
 
+/** Memory whose first byte is page aligned (a WebAssembly memory's base is). */
+function alignedBuffer(size: number): Buffer {
+  return Buffer.from(new WebAssembly.Memory({initial: Math.ceil(size / WASM_PAGE)}).buffer)
+}
+
 export class DirectWriter {
-  private stage: Buffer
+  /** Staging buffers not in use (one per write in flight, made as needed, kept for the next). */
+  private readonly free: Buffer[] = []
 
   private constructor(
     private fh: FileHandle | undefined,
-    size: number,
-  ) {
-    this.stage = Buffer.from(new WebAssembly.Memory({initial: Math.ceil(size / WASM_PAGE)}).buffer)
-  }
+    private readonly size: number,
+  ) {}
 
   /** A direct handle on `path` with a staging buffer of `size` bytes, or undefined where O_DIRECT cannot be used. */
   static async open(path: string, size: number): Promise<DirectWriter | undefined> {
@@ -41,23 +45,26 @@ export class DirectWriter {
 
   /**
    * Writes `bufs` (`n` bytes in all) at `at`; its aligned part directly, the rest through `fallback`.
-   * Runs one write at a time (the caller chains them): the staging buffer is reused.
+   * Writes may run side by side (on disjoint ranges), each through a staging buffer of its own.
    */
   async write(bufs: Buffer[], n: number, at: number, fallback: FileHandle): Promise<void> {
     const aligned = this.fh && at % DIRECT_ALIGN === 0 ? n - (n % DIRECT_ALIGN) : 0
     let done = 0
     if (aligned > 0) {
-      if (aligned > this.stage.length) this.stage = Buffer.from(new WebAssembly.Memory({initial: Math.ceil(aligned / WASM_PAGE)}).buffer)
+      let stage = this.free.pop() ?? alignedBuffer(Math.max(this.size, aligned))
+      if (stage.length < aligned) stage = alignedBuffer(aligned)
       let off = 0
       for (const b of bufs) {
         if (off >= aligned) break
-        off += b.copy(this.stage, off, 0, Math.min(b.length, aligned - off))
+        off += b.copy(stage, off, 0, Math.min(b.length, aligned - off))
       }
       try {
-        await this.writeAll(this.stage.subarray(0, aligned), at)
+        await this.writeAll(stage.subarray(0, aligned), at)
         done = aligned
       } catch {
         await this.close() // not for O_DIRECT after all: everything buffered from now on
+      } finally {
+        this.free.push(stage)
       }
     }
     if (done === n) return
