@@ -56,7 +56,10 @@ function makePoolDir(dir) {
   for (let i = 1; i < VOLS; i++) execFileSync('cp', ['--sparse=always', first, join(dir, `v${String(i).padStart(4, '0')}.qcow2`)])
 }
 
-function measure(uri, label, inputs) {
+const CASES = ['upload', 'download', 'sparseUpload', 'sparseDownload']
+
+/** A pool with VOLS qcow2 volumes on `uri`; its refresh time; the two volumes the transfers use. */
+function setup(uri, label) {
   const poolDir = join(work, `pool-${label}`)
   makePoolDir(poolDir)
   virsh(uri, 'pool-create-as', 'bench', 'dir', '--target', poolDir)
@@ -67,54 +70,63 @@ function measure(uri, label, inputs) {
   if (listed !== VOLS) throw new Error(`${label}: ${listed} volumes listed, ${VOLS} expected`)
   virsh(uri, 'vol-create-as', 'bench', 'dense', '1G')
   virsh(uri, 'vol-create-as', 'bench', 'sparse', '1G', '--allocation', '0')
-  const out = join(work, `out-${label}`)
-  const rep = (...args) => median(Array.from({length: RUNS}, () => timed(() => virsh(uri, ...args))))
-  const r = {
-    refresh,
-    upload: rep('vol-upload', 'dense', inputs.dense, '--pool', 'bench'),
-    download: rep('vol-download', 'dense', out, '--pool', 'bench'),
-    sparseUpload: rep('vol-upload', 'sparse', inputs.sparse, '--pool', 'bench', '--sparse'),
-    sparseDownload: rep('vol-download', 'sparse', out, '--pool', 'bench', '--sparse'),
-  }
-  if (!readFileSync(out).equals(readFileSync(inputs.sparse))) throw new Error(`${label}: the sparse download differs`)
-  virsh(uri, 'pool-destroy', 'bench')
-  rmSync(poolDir, {recursive: true, force: true})
-  rmSync(out, {force: true})
-  return r
+  return {uri, label, poolDir, out: join(work, `out-${label}`), refresh, times: Object.fromEntries(CASES.map((k) => [k, []]))}
 }
 
-async function vctl(inputs) {
+/** One timed run of a case. */
+function runCase(t, k, inputs) {
+  const args = {
+    upload: ['vol-upload', 'dense', inputs.dense, '--pool', 'bench'],
+    download: ['vol-download', 'dense', t.out, '--pool', 'bench'],
+    sparseUpload: ['vol-upload', 'sparse', inputs.sparse, '--pool', 'bench', '--sparse'],
+    sparseDownload: ['vol-download', 'sparse', t.out, '--pool', 'bench', '--sparse'],
+  }[k]
+  t.times[k].push(timed(() => virsh(t.uri, ...args)))
+  if (k === 'sparseDownload' && !readFileSync(t.out).equals(readFileSync(inputs.sparse))) throw new Error(`${t.label}: the sparse download differs`)
+}
+
+function teardown(t) {
+  virsh(t.uri, 'pool-destroy', 'bench')
+  rmSync(t.poolDir, {recursive: true, force: true})
+  rmSync(t.out, {force: true})
+  return {refresh: t.refresh, ...Object.fromEntries(CASES.map((k) => [k, median(t.times[k])]))}
+}
+
+/** Both daemons at once; each case runs RUNS rounds, the two daemons alternating (so machine noise hits both alike). */
+async function both(inputs) {
   const root = mkdtempSync(join(tmpdir(), 'bench-vs-'))
   execFileSync(process.execPath, [join(ROOT, 'bin/run.js'), 'daemon', 'start', '--driver', 'storage', '--root', root, '-d'], {stdio: 'ignore'})
   const pid = Number(readFileSync(join(root, 'run/virtstoraged.pid'), 'utf8'))
+  const {base, script} = privateLibvirtd('bench-ls-', {libvirtdConf: 'auth_unix_rw = "none"\nauth_unix_ro = "none"\n'})
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', script], {stdio: 'ignore', detached: true})
+  child.unref()
   try {
-    return measure(`storage:///system?socket=${root}/run/libvirt/virtstoraged-sock`, 'vctl', inputs)
+    await waitFor(join(base, 'run/libvirt-sock'))
+    const a = setup(`storage:///system?socket=${root}/run/libvirt/virtstoraged-sock`, 'vctl')
+    const b = setup(`qemu:///system?socket=${base}/run/libvirt-sock`, 'libvirtd')
+    for (const k of CASES) {
+      for (let i = 0; i < RUNS; i++) {
+        runCase(a, k, inputs)
+        runCase(b, k, inputs)
+      }
+    }
+    return [teardown(a), teardown(b)]
   } finally {
     process.kill(pid, 'SIGTERM')
     await waitGone(pid)
     rmSync(root, {recursive: true, force: true})
-  }
-}
-
-async function libvirtd(inputs) {
-  const {base, script} = privateLibvirtd('bench-ls-', {libvirtdConf: 'auth_unix_rw = "none"\nauth_unix_ro = "none"\n'})
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', script], {stdio: 'ignore', detached: true})
-  child.unref()
-  await waitFor(join(base, 'run/libvirt-sock'))
-  try {
-    return measure(`qemu:///system?socket=${base}/run/libvirt-sock`, 'libvirtd', inputs)
-  } finally {
-    const pid = Number(readFileSync(join(base, 'libvirtd.pid'), 'utf8'))
-    process.kill(pid, 'SIGTERM')
-    await waitGone(pid)
+    if (existsSync(join(base, 'libvirtd.pid'))) {
+      const lpid = Number(readFileSync(join(base, 'libvirtd.pid'), 'utf8'))
+      process.kill(lpid, 'SIGTERM')
+      await waitGone(lpid)
+    }
     rmSync(base, {recursive: true, force: true})
   }
 }
 
 try {
   const inputs = makeInputs()
-  const ours = await vctl(inputs)
-  const theirs = await libvirtd(inputs)
+  const [ours, theirs] = await both(inputs)
   const rows = [
     [`pool-refresh, ${VOLS} qcow2 volumes`, 'refresh'],
     ['vol-upload 1 GiB dense', 'upload'],
@@ -122,7 +134,7 @@ try {
     ['vol-upload 1 GiB sparse --sparse', 'sparseUpload'],
     ['vol-download 1 GiB sparse --sparse', 'sparseDownload'],
   ]
-  console.log(`storage (median of ${RUNS} runs, ms)            vctl  libvirtd  libvirtd/vctl`)
+  console.log(`storage (median of ${RUNS} alternating runs, ms)            vctl  libvirtd  libvirtd/vctl`)
   for (const [label, k] of rows) {
     console.log(
       `${label.padEnd(40)} ${ours[k].toFixed(0).padStart(8)} ${theirs[k].toFixed(0).padStart(9)} ${(theirs[k] / ours[k]).toFixed(2).padStart(14)}`,

@@ -91,3 +91,8 @@ export interface StorageVolumes {
   /** Deletes the volume that holds `path` (undefine --remove-all-storage); false when no pool holds it. */
   deleteVolumeByPath(path: string): Promise<boolean>
 }
+
+/** A pool's refresh event (VIR_STORAGE_POOL_EVENT_ID_REFRESH): storage drivers emit it as 'pool-refresh' on their `events`. */
+export interface PoolRefreshMsg {
+  ref: {name: string; uuid: string}
+}

@@ -22,6 +22,8 @@ import {HEADER_SIZE, LEN_SIZE, MESSAGE_MAX} from './message.js'
 const HEAD = LEN_SIZE + HEADER_SIZE
 /** Bytes captured at the start of each packet: the length word, the header and the fd count. */
 const CAPTURE = HEAD + 4
+/** Reads of at least this many bytes get a buffer of their own (no copy after the read). */
+const OWN_READ_MIN = 16384
 /** How long the peer may take to send the descriptors announced by a packet. */
 const FD_WAIT_MS = 30000
 
@@ -98,6 +100,8 @@ export class FdReader {
   private holding = false
   private closed = false
   private readBuf = Buffer.allocUnsafe(65536)
+  /** readNow's buffer for small reads. */
+  private nowBuf = Buffer.allocUnsafe(OWN_READ_MIN)
   /** Descriptors of the packet being completed, and how many it announced. */
   private pendingFds: number[] = []
   private wantFds = 0
@@ -129,7 +133,7 @@ export class FdReader {
     const first = reader.nextBuffer()
     target[syms.buffer] = first
     target[syms.gen] = () => reader.nextBuffer()
-    target[syms.callback] = (n: number) => reader.onRead(Buffer.from(reader.current.subarray(0, n)))
+    target[syms.callback] = (n: number) => reader.onRead(reader.take(n))
     handle.useUserBuffer(first)
     if (early.length) {
       const data = Buffer.concat(early)
@@ -162,11 +166,30 @@ export class FdReader {
     // them (MSG_PEEK) and take every whole packet up to the end of the first with descriptors.
     // (Not while holding: what is queued then starts with descriptor bytes; startReading() asks again.)
     if (peek && this.filled && !this.lost && !this.holding) n = Math.max(n, this.safeQueued())
-    if (n > this.readBuf.length) this.readBuf = Buffer.allocUnsafe(Math.min(n, MESSAGE_MAX + CAPTURE))
     this.asked = n
+    if (n >= OWN_READ_MIN) {
+      // A large read (stream data, big calls) goes to a buffer of its own, handed on without a copy.
+      this.current = Buffer.allocUnsafe(Math.min(n, MESSAGE_MAX + CAPTURE))
+      this.owned = true
+      return this.current
+    }
+    if (n > this.readBuf.length) this.readBuf = Buffer.allocUnsafe(Math.min(n, MESSAGE_MAX + CAPTURE))
     this.current = this.readBuf.subarray(0, n)
+    this.owned = false
     return this.current
   }
+
+  /**
+   * The `n` bytes just read into `current`, as a buffer nobody else writes to: the read buffer itself
+   * when it was its own and mostly filled, else a copy (the shared buffer is read into again).
+   */
+  private take(n: number): Buffer {
+    const got = this.current.subarray(0, n)
+    return this.owned && n * 2 >= this.current.length ? got : Buffer.from(got)
+  }
+
+  /** Whether `current` was allocated for this read alone. */
+  private owned = false
 
   /** The buffer libuv reads into next (what onRead gets its bytes from). */
   private current: Buffer = Buffer.alloc(0)
@@ -197,7 +220,11 @@ export class FdReader {
   readNow(): Buffer | null | 'end' {
     if (this.holding || this.closed) return null
     if (!this.lost && this.pos >= HEAD && this.head.readInt32BE(16) === this.fdType) return null
-    const buf = this.nextBuffer(false) // one packet at most, never one with descriptors
+    // One packet at most, never one with descriptors; into a buffer of its own (libuv keeps `current`).
+    const size = Math.min(this.nextSize(), MESSAGE_MAX + CAPTURE)
+    const owned = size >= OWN_READ_MIN
+    if (!owned && size > this.nowBuf.length) this.nowBuf = Buffer.allocUnsafe(size)
+    const buf = owned ? Buffer.allocUnsafe(size) : this.nowBuf.subarray(0, size)
     const limit = Error.stackTraceLimit
     Error.stackTraceLimit = 0
     let n: number
@@ -209,7 +236,7 @@ export class FdReader {
       Error.stackTraceLimit = limit
     }
     if (n === 0) return 'end'
-    const chunk = Buffer.from(buf.subarray(0, n))
+    const chunk = owned && n * 2 >= size ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n))
     this.scan(chunk, 0) // never completes a packet with descriptors (see the early return above)
     return chunk
   }

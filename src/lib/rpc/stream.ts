@@ -258,7 +258,8 @@ export class ServerStream extends EventEmitter {
       return
     }
     if (p.status === MessageStatus.CONTINUE) {
-      const data = Buffer.from(p.buf.subarray(28))
+      // The packet's bytes are the daemon's own (the frame decoder never reuses them): no copy.
+      const data = p.buf.subarray(28)
       if (data.length > 0) this.queue({kind: 'chunk', chunk: data, size: data.length})
     } else if (p.status === MessageStatus.OK) {
       this.queue({kind: 'finish', header: p})

@@ -4,6 +4,7 @@ import {remote, DOMAIN_EVENT_ID_MAX} from '../../rpc/programs/remote.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import {uuidToString} from '../../uuid.js'
 import type {DomainEventMsg, ObjectEventMsg, SecretRef} from '../../drivers/types.js'
+import type {PoolRefreshMsg} from '../../drivers/storage-vol-types.js'
 import {P, st, toDom, toObj, toSecret, type On, type EventKind} from './context.js'
 
 /** Number of event IDs (VIR_*_EVENT_ID_LAST) of networks, storage pools and secrets. */
@@ -14,6 +15,7 @@ const SECRET_EVENT_ID_LAST = 2
 const EVENT_ID_LIFECYCLE = 0
 const DOMAIN_EVENT_ID_REBOOT = 1
 const SECRET_EVENT_ID_VALUE_CHANGED = 1
+const STORAGE_POOL_EVENT_ID_REFRESH = 1
 
 export function registerEvents(on: On): void {
   const register =
@@ -74,6 +76,16 @@ export function registerEvents(on: On): void {
       }
       source.on('secret-value', onValue)
       s.detach.push(() => source.off('secret-value', onValue))
+    }
+    if (kind === 'pool') {
+      const onRefresh = (msg: PoolRefreshMsg) => {
+        for (const [id, cb] of s.callbacks) {
+          if (cb.kind !== 'pool' || cb.eventID !== STORAGE_POOL_EVENT_ID_REFRESH || (cb.uuid && cb.uuid !== msg.ref.uuid)) continue
+          conn.sendEvent(remote, remote.events.STORAGE_POOL_EVENT_REFRESH, {callbackID: id, pool: toObj(msg.ref)})
+        }
+      }
+      source.on('pool-refresh', onRefresh)
+      s.detach.push(() => source.off('pool-refresh', onRefresh))
     }
   }
 

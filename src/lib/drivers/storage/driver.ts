@@ -280,7 +280,18 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     checkFlags(flags, VolTransferFlags.SPARSE_STREAM, 'storageVolUpload')
     const {p, v} = this.getVol(ref)
     if (v.def.type === 'dir') throw unsupported(`cannot upload to directory volume '${v.name}'`)
-    return openUpload(v.path, offset, length, this.claim(p, v))
+    const release = this.claim(p, v)
+    return openUpload(v.path, offset, length, () => {
+      release()
+      void this.refreshAfterUpload(p)
+    })
+  }
+
+  /** As libvirt when an upload's stream closes: the pool is refreshed (unless busy) and its refresh event sent. */
+  private async refreshAfterUpload(p: PoolObj): Promise<void> {
+    if (this.pools.get(p.def.uuid) !== p || !p.active || p.building.size > 0 || p.jobs > 0) return
+    await this.refreshPool(p).catch(() => {})
+    this.emitRefresh(p)
   }
 
   async volDownload(ref: VolRef, offset: bigint, length: bigint, flags: number): Promise<VolDownload> {

@@ -13,6 +13,7 @@ import {parseUuid} from '../../uuid.js'
 import {matchObject} from '../list-filter.js'
 import type {LogSink, ObjectEventMsg, PoolInfo, PoolRef} from '../types.js'
 import type {PoolBackend, PoolSizes, Vol} from './backend.js'
+import type {PoolRefreshMsg} from '../storage-vol-types.js'
 import {removePartials} from './file-ops.js'
 import {PoolStore, type PoolStoreDirs} from './pool-store.js'
 
@@ -113,6 +114,11 @@ export class StoragePools {
 
   protected emit(p: PoolObj, event: number): void {
     this.events.emit('pool', {kind: 'lifecycle', ref: {name: p.def.name, uuid: p.def.uuid}, event, detail: 0} satisfies ObjectEventMsg)
+  }
+
+  /** VIR_STORAGE_POOL_EVENT_ID_REFRESH: the emitter's 'pool-refresh' event. */
+  protected emitRefresh(p: PoolObj): void {
+    this.events.emit('pool-refresh', {ref: {name: p.def.name, uuid: p.def.uuid}} satisfies PoolRefreshMsg)
   }
 
   protected getPool(uuid: string): PoolObj {
@@ -348,6 +354,7 @@ export class StoragePools {
       if (!p.persistent) this.pools.delete(p.def.uuid)
       throw err
     }
+    this.emitRefresh(p)
   }
 
   poolGetInfo(uuid: string): PoolInfo {

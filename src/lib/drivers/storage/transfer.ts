@@ -5,7 +5,8 @@
  *
  * An upload that starts at offset 0 of a regular file goes to a hidden partial file beside it and
  * replaces the volume only when the client finishes: a daemon killed half-way leaves the volume as
- * it was (the partial file is removed at the next start). Like libvirtd's, uploads are not fsynced. Uploads at an offset write in place, as
+ * it was (the partial file is removed at the next start); its bytes bypass the page cache (direct-write.ts).
+ * Like libvirtd's, uploads are not fsynced. Uploads at an offset write in place, as
  * libvirt does.
  */
 import * as fsp from 'node:fs/promises'
@@ -15,6 +16,7 @@ import {ErrorDomain, VirError, errors} from '../../errors.js'
 import type {VolChunk, VolDownload, VolUpload} from '../storage-vol-types.js'
 import {partialPath, sysErr} from './file-ops.js'
 import {nextData} from './seek-data.js'
+import {DIRECT_ALIGN, DirectWriter, writevAll} from './direct-write.js'
 
 const S = ErrorDomain.STORAGE
 /** Bytes read per download step (a zero run of this size becomes a hole). */
@@ -52,6 +54,8 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
     done()
     throw sysErr(`Unable to open '${path}'`, err)
   }
+  // A new file is written around the page cache (see direct-write.ts); in place, as libvirt does, otherwise.
+  const direct = replace ? await DirectWriter.open(target, BATCH + (1 << 20)) : undefined
   let pos = replace ? 0n : offset
   let written = 0n
   let over = false
@@ -61,34 +65,43 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
   let batchAt = pos
   let queued = 0
   let chain: Promise<void> = Promise.resolve()
-  /** The queued writes, oldest first: a full queue waits for the oldest only. */
+  /** The writes still running, oldest first: a full queue waits for the oldest only. */
   const inFlight: Promise<void>[] = []
   let failure: unknown
-  const flush = () => {
+  /** Queues the batch; `whole` false keeps back the bytes past the last aligned offset for the next one. */
+  const flush = (whole = true) => {
     if (batchLen === 0) return
-    const bufs = batch
+    const keep = whole || !direct ? 0 : Number((batchAt + BigInt(batchLen)) % BigInt(DIRECT_ALIGN))
+    const [bufs, rest] = splitTail(batch, keep)
     const at = batchAt
-    const n = batchLen
-    batch = []
-    batchLen = 0
+    const n = batchLen - keep
+    batch = rest
+    batchLen = keep
+    batchAt = at + BigInt(n)
     queued += n
-    chain = chain
-      .then(async () => {
-        if (failure === undefined) await fh.writev(bufs, Number(at))
-      })
+    // Buffered writes go one after the other; direct ones run side by side (each has its own
+    // staging buffer): a disk answers several in flight faster than one at a time.
+    const run = async () => {
+      if (failure !== undefined) return
+      if (direct) await direct.write(bufs, n, Number(at), fh)
+      else await writevAll(fh, bufs, Number(at))
+    }
+    const job: Promise<void> = (direct ? run() : chain.then(run))
       .catch((err: unknown) => {
         failure ??= err
       })
       .finally(() => {
         queued -= n
-        void inFlight.shift()
+        void inFlight.splice(inFlight.indexOf(job), 1)
       })
-    inFlight.push(chain)
+    if (!direct) chain = job
+    inFlight.push(job)
   }
   const end = async (keep: boolean) => {
     if (over) return
     over = true
-    await chain
+    await Promise.all(inFlight)
+    await direct?.close()
     await fh.close().catch(() => {})
     if (!keep && replace) await fsp.rm(target, {force: true})
     done()
@@ -117,7 +130,7 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
           batchLen += n
           pos += BigInt(n)
           written += BigInt(n)
-          if (batchLen >= BATCH) flush()
+          if (batchLen >= BATCH) flush(false)
           if (queued > MAX_QUEUED) await inFlight[0]
         } else {
           flush()
@@ -132,7 +145,7 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
     },
     async finish() {
       flush()
-      await chain
+      await Promise.all(inFlight)
       await check()
       try {
         const cur = (await fh.stat({bigint: true})).size
@@ -155,6 +168,27 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
     },
     abort: () => end(false),
   }
+}
+
+/** Splits `bufs` into everything but its last `keep` bytes, and those. */
+function splitTail(bufs: Buffer[], keep: number): [Buffer[], Buffer[]] {
+  if (keep === 0) return [bufs, []]
+  const head = [...bufs]
+  const tail: Buffer[] = []
+  let left = keep
+  while (left > 0) {
+    const b = head.pop()
+    if (!b) break
+    if (b.length <= left) {
+      tail.unshift(b)
+      left -= b.length
+    } else {
+      head.push(b.subarray(0, b.length - left))
+      tail.unshift(b.subarray(b.length - left))
+      left = 0
+    }
+  }
+  return [head, tail]
 }
 
 async function copyTail(src: string, dst: FileHandle, from: bigint, to: bigint): Promise<void> {

@@ -5,7 +5,7 @@ import {formatPoolXml, parsePoolXml, type PoolDef} from '../../conf/pool.js'
 import {parseUuid} from '../../uuid.js'
 import {matchObject} from '../list-filter.js'
 import type {ObjectEventMsg, PoolInfo, PoolRef, StorageDriver} from '../types.js'
-import type {VolInfo, VolRef} from '../storage-vol-types.js'
+import type {PoolRefreshMsg, VolInfo, VolRef} from '../storage-vol-types.js'
 import {TestVolumes, testPoolSources} from './storage-vol.js'
 import {TEST_POOL_CAPACITY} from './defaults.js'
 import type {TestHost, TestObject} from './host.js'
@@ -129,7 +129,9 @@ export class TestStorageDriver implements StorageDriver {
   }
 
   poolRefresh(uuid: string): void {
-    this.requireActive(this.getPool(uuid))
+    const p = this.getPool(uuid)
+    this.requireActive(p)
+    this.events.emit('pool-refresh', {ref: {name: p.def.name, uuid: p.def.uuid}} satisfies PoolRefreshMsg)
   }
 
   poolGetInfo(uuid: string): PoolInfo {

@@ -10,6 +10,7 @@ export const remoteEvents = {
   DOMAIN_EVENT_CALLBACK_REBOOT: event(319, t.struct({callbackID: t.int, dom: domainHandle})),
   CONNECT_EVENT_CONNECTION_CLOSED: event(362, t.struct({reason: t.int})),
   STORAGE_POOL_EVENT_LIFECYCLE: event(370, t.struct({callbackID: t.int, pool: poolHandle, event: t.int, detail: t.int})),
+  STORAGE_POOL_EVENT_REFRESH: event(373, t.struct({callbackID: t.int, pool: poolHandle})),
   NODE_DEVICE_EVENT_LIFECYCLE: event(376, t.struct({callbackID: t.int, dev: nodeDeviceHandle, event: t.int, detail: t.int})),
   NODE_DEVICE_EVENT_UPDATE: event(377, t.struct({callbackID: t.int, dev: nodeDeviceHandle})),
   SECRET_EVENT_LIFECYCLE: event(382, t.struct({callbackID: t.int, secret: secretHandle, event: t.int, detail: t.int})),
