@@ -567,7 +567,8 @@ test('1,000 domains parse and format quickly', (t) => {
   const ms = performance.now() - start
   t.is(new Set(defs.map((d) => d.uuid)).size, 1000)
   t.is(xmls.length, 1000)
-  t.true(ms < 5000, `took ${ms} ms`)
+  // About 1.3 s alone here; the bound catches a quadratic slip, with room for a loaded 2-core machine.
+  t.true(ms < 15000, `took ${ms} ms`)
 })
 
 test('serializeXml of the kept root alone reproduces the input structure', (t) => {
