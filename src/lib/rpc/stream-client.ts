@@ -24,7 +24,7 @@ import {
 import type {AnyProgram, ProcDef} from './program.js'
 import type {RpcClient} from './client.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
-import {STREAM_WINDOW, STREAMS_DOMAIN, streamHole, type StreamChunk, type StreamKey} from './stream.js'
+import {STREAM_WINDOW, STREAMS_DOMAIN, streamHole, untilDrained, type StreamChunk, type StreamKey} from './stream.js'
 
 interface Waiter {
   resolve: (c: StreamChunk | null) => void
@@ -122,16 +122,7 @@ export class ClientStream implements AsyncIterable<StreamChunk> {
   }
 
   private drained(): Promise<void> {
-    const sock = this.client.socket
-    return new Promise((resolve) => {
-      const done = () => {
-        sock.off('drain', done)
-        sock.off('close', done)
-        resolve()
-      }
-      sock.on('drain', done)
-      sock.on('close', done)
-    })
+    return untilDrained(this.client.socket)
   }
 
   /** A packet for this stream from the daemon. */

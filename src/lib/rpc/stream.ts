@@ -373,6 +373,19 @@ export class ServerStream extends EventEmitter {
 }
 
 /** libvirtd's error when a stream's source or sink fails. */
+/** Resolves once `e` can take more writes ('drain') or is gone ('close'): sockets, duplexes, streams. */
+export function untilDrained(e: Pick<EventEmitter, 'on' | 'off'>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      e.off('drain', done)
+      e.off('close', done)
+      resolve()
+    }
+    e.on('drain', done)
+    e.on('close', done)
+  })
+}
+
 export function ioFailure(): VirError {
   return new VirError(ErrorCode.RPC, STREAMS_DOMAIN, 'stream had I/O failure')
 }

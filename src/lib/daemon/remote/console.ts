@@ -5,21 +5,8 @@
  */
 import type {Duplex} from 'node:stream'
 import {ErrorDomain, errors} from '../../errors.js'
-import {ioFailure, openServerStream, type ServerStream, type StreamChunk} from '../../rpc/stream.js'
+import {ioFailure, openServerStream, untilDrained, type ServerStream, type StreamChunk} from '../../rpc/stream.js'
 import {P, hv, u, type On} from './context.js'
-
-/** Resolves once `s` takes more writes (or is gone). */
-function writable(s: Duplex): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      s.off('drain', done)
-      s.off('close', done)
-      resolve()
-    }
-    s.on('drain', done)
-    s.on('close', done)
-  })
-}
 
 /** Carries a guest console: guest output to the client, the client's input to the guest. */
 function bridge(st: ServerStream, dev: Duplex): void {
@@ -28,7 +15,7 @@ function bridge(st: ServerStream, dev: Duplex): void {
   st.setConsumer({
     chunk: (c: StreamChunk) => {
       if (!Buffer.isBuffer(c) || dev.destroyed) return
-      if (!dev.write(c)) return writable(dev)
+      if (!dev.write(c)) return untilDrained(dev)
     },
     finish: () => {
       dev.destroy()

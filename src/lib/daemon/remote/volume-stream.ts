@@ -5,7 +5,7 @@
  */
 import {ErrorDomain, VirError, errors} from '../../errors.js'
 import {VolTransferFlags, type VolDownload} from '../../drivers/storage-vol-types.js'
-import {openServerStream, STREAMS_DOMAIN, type ServerStream} from '../../rpc/stream.js'
+import {openServerStream, STREAMS_DOMAIN, untilDrained, type ServerStream} from '../../rpc/stream.js'
 import {P, poolDrv, type On} from './context.js'
 
 const S = ErrorDomain.STORAGE
@@ -16,16 +16,7 @@ function asVirError(err: unknown): VirError {
 
 /** Sends the download's chunks, waiting for the stream to drain whenever its window is full. */
 async function pump(st: ServerStream, down: VolDownload): Promise<void> {
-  const ready = () =>
-    new Promise<void>((resolve) => {
-      const go = () => {
-        st.off('drain', go)
-        st.off('close', go)
-        resolve()
-      }
-      st.on('drain', go)
-      st.on('close', go)
-    })
+  const ready = () => untilDrained(st)
   try {
     // The next read runs while the socket drains the previous chunk.
     const prefetch = () => {
