@@ -7,7 +7,6 @@
  */
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import net from 'node:net'
 import {dirname} from 'node:path'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import type {DomainDef} from '../../conf/domain.js'
@@ -33,6 +32,7 @@ import {parseForQemu} from './definitions.js'
 import {processGone, waitGone} from './exit.js'
 import {diskLocks, type GuestIdent, type LockdUse, type LogdUse, type OpenedLogs} from './logd-lockd.js'
 import {attachMonitor} from './monitor.js'
+import {allocateGraphicsPorts, releaseDisplayPorts} from './display-ports.js'
 import {MonitorGoneError, connectMonitor, pidRunning, qemuLogHeader, readLogSince, readProcStat, signalPid, spawnQemu} from './process.js'
 import type {QmpClient} from './qmp.js'
 import {plugInterfaces, unplugInterfaces} from './net-interface.js'
@@ -72,35 +72,6 @@ export async function autostart(ctx: QemuContext): Promise<void> {
   }
 }
 
-/** Whether a TCP port is free on `host` (bound and released at once). */
-function canBind(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer()
-    srv.once('error', () => resolve(false))
-    srv.listen({port, host, exclusive: true}, () => srv.close(() => resolve(true)))
-  })
-}
-
-async function allocateGraphicsPorts(ctx: QemuContext, def: DomainDef): Promise<(number | undefined)[]> {
-  if (def.devices.graphics.length === 0) return []
-  const used = new Set<number>()
-  for (const d of ctx.domains.values()) for (const p of d.run?.graphicsPorts ?? []) if (p !== undefined) used.add(p)
-  const out: (number | undefined)[] = []
-  for (const g of def.devices.graphics) {
-    if (g.port !== undefined && g.port >= 5900 && !g.autoport) {
-      out.push(g.port)
-      used.add(g.port)
-      continue
-    }
-    let port = 5900
-    while (port < 65536 && (used.has(port) || !(await canBind(port, g.listen ?? '127.0.0.1')))) port++
-    if (port >= 65536) throw errors.internal(D, 'Unable to find an unused port in range 5900-65535')
-    used.add(port)
-    out.push(port)
-  }
-  return out
-}
-
 async function checkDiskSources(def: DomainDef): Promise<void> {
   for (const d of def.devices.disks) {
     if (d.source === undefined) continue
@@ -128,6 +99,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
   }
   const id = ctx.domains.allocateId()
   const ident: GuestIdent = {name: def.name, uuid: dom.uuid}
+  let reserved: (number | undefined)[] = []
   const h = ctx.helpers
   let run: Run | undefined
   let logd: LogdUse | undefined
@@ -136,6 +108,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
   let plugged = false
   try {
     const graphicsPorts = await allocateGraphicsPorts(ctx, def)
+    reserved = graphicsPorts
     graphicsPorts.forEach((p, i) => {
       if (p !== undefined) def.devices.graphics[i].port = p
     })
@@ -228,6 +201,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     dom.state = paused ? DomainState.PAUSED : DomainState.RUNNING
     dom.reason = paused ? PausedReason.USER : RunningReason.BOOTED
   } catch (err) {
+    releaseDisplayPorts(reserved)
     if (outFd !== undefined) fs.closeSync(outFd)
     if (!run) {
       // Nothing was spawned: undo what was set up for it (a run's exit does that otherwise).
@@ -237,6 +211,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     }
     throw await abortStart(ctx, dom, run, err, transient)
   }
+  releaseDisplayPorts(reserved) // QEMU holds them now
   // Events before the status write: an exit noticed during that write then follows STARTED.
   ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.STARTED, StartedDetail.BOOTED)
   if (paused) ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
