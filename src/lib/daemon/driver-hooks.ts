@@ -6,7 +6,6 @@ import {daemonPaths, driverStateDirs} from './paths.js'
 import type {Daemon} from './server.js'
 import {linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
 import {networkPortsFor} from './network-ports.js'
-import {nodedevHook} from './nodedev-hook.js'
 
 interface DriverHook {
   driver: string
@@ -78,5 +77,12 @@ export const DRIVER_HOOKS: DriverHook[] = [
     },
   },
   {driver: 'interface', setup: async (d) => (await import('../drivers/interface/driver.js')).setupInterfaceDriver(d.registry)},
-  nodedevHook,
+  {
+    driver: 'nodedev',
+    setup: async (d) => {
+      const {createNodeDevDriver} = await import('../drivers/nodedev/driver.js')
+      const driver = createNodeDevDriver()
+      d.registry.nodedev = () => driver
+    },
+  },
 ]
