@@ -22,6 +22,12 @@
 #   "VCTL-GUEST IP <address> <router>" (and again on each renewal with a new address).
 #   `vctl.ping=A,B,...` on the kernel command line: once it has a lease, the guest pings each address
 #   once a second, forever, printing "VCTL-GUEST PING <address> OK" or "... FAIL" for each try.
+# Disks and memory: virtio_blk and virtio_balloon are loaded. After READY the guest watches /sys/block
+#   (every 0.2 s) and prints "VCTL-GUEST BLK + vdb <sectors>" when a disk appears (hotplug) and
+#   "VCTL-GUEST BLK - vdb" when one goes (detach); disks present at READY are listed once the same way.
+# Counter: `vctl.counter=MS` on the kernel command line makes the guest print "VCTL-GUEST COUNT <n>"
+#   every MS milliseconds (n = 1, 2, ... from boot), forever; a guest that is saved/restored or
+#   migrated keeps counting from where it was (a reboot starts again at 1, after a new READY).
 #
 # Recommended QEMU arguments (QEMU 7.2 on Debian 12, TCG, no KVM):
 #   qemu-system-x86_64 -machine pc -accel tcg -m 128 -nodefaults -no-user-config
@@ -48,7 +54,7 @@ ROOT="$(cd "$(dirname "$SCRIPT")/.." && pwd)"
 OUT="$ROOT/.cache/test-guest"
 VMLINUZ="$OUT/vmlinuz"
 INITRD="$OUT/initramfs.cpio.gz"
-WANT_MODULES=(evdev button virtio_pci virtio_net)
+WANT_MODULES=(evdev button virtio_pci virtio_net virtio_blk virtio_balloon)
 
 up_to_date() {
   [[ -s "$VMLINUZ" && -s "$INITRD" && "$VMLINUZ" -nt "$SCRIPT" && "$INITRD" -nt "$SCRIPT" ]]
@@ -258,10 +264,38 @@ net_up() {
 }
 net_up &
 
+# Block device watcher (hotplug tests) and the optional counter (save/restore, migration tests).
+blk_watch() {
+  old=""
+  while :; do
+    now="$(ls /sys/block 2>/dev/null | grep -v -e '^loop' -e '^ram' | tr '\n' ' ')"
+    for d in $now; do
+      case " $old " in *" $d "*) ;; *) echo "VCTL-GUEST BLK + $d $(cat /sys/block/$d/size 2>/dev/null)" >"$con" ;; esac
+    done
+    for d in $old; do
+      case " $now " in *" $d "*) ;; *) echo "VCTL-GUEST BLK - $d" >"$con" ;; esac
+    done
+    old="$now"
+    sleep 0.2
+  done
+}
+counter() {
+  ms="$(sed -n 's/.*vctl\.counter=\([0-9]*\).*/\1/p' /proc/cmdline)"
+  [ -n "$ms" ] || return 0
+  n=0
+  while :; do
+    n=$((n + 1))
+    echo "VCTL-GUEST COUNT $n" >"$con"
+    usleep $((ms * 1000))
+  done
+}
+
 # Open the event device before announcing READY so that a power button press
 # sent right after READY is queued by evdev and not lost.
 exec 3<"$dev"
 echo "VCTL-GUEST READY" >"$con"
+blk_watch &
+counter &
 # The power button watcher runs in the background...
 (
   dd bs=24 count=1 <&3 >/dev/null 2>&1
