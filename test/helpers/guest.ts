@@ -8,16 +8,23 @@ export const INITRD = join(ROOT_DIR, '.cache/test-guest/initramfs.cpio.gz')
 export const READY = 'VCTL-GUEST READY'
 export const POWEROFF = 'VCTL-GUEST POWEROFF'
 
-export function guestXml(name: string, serialLog: string, extra = ''): string {
+/** Options of guestXml: `cmdline` is appended to the kernel command line (e.g. 'vctl.counter=100'). */
+export interface GuestXmlOptions {
+  cmdline?: string
+  memoryMiB?: number
+}
+
+export function guestXml(name: string, serialLog: string, extra = '', opts: GuestXmlOptions = {}): string {
+  const cmdline = `console=ttyS0 quiet panic=-1 cryptomgr.notests${opts.cmdline ? ` ${opts.cmdline}` : ''}`
   return `<domain type='qemu'>
   <name>${name}</name>
-  <memory unit='MiB'>128</memory>
+  <memory unit='MiB'>${opts.memoryMiB ?? 128}</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>${KERNEL}</kernel>
     <initrd>${INITRD}</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 cryptomgr.notests</cmdline>
+    <cmdline>${cmdline}</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
