@@ -94,6 +94,8 @@ export class RpcConnection {
   private closeHandlers: Array<() => void> = []
   /** RPC streams (stream.ts): STREAM and STREAM_HOLE packets go here. */
   streamPacket: ((p: Packet) => void) | undefined
+  /** The last packet received was stream data: a bulk transfer, not calls worth busy polling for. */
+  private bulk = false
   /** The header of the call whose handler is running (read it synchronously, e.g. to open a stream). */
   currentCall: Header | undefined
   /** Holds on reading the client (a stream's consumer not draining). */
@@ -246,7 +248,7 @@ export class RpcConnection {
     lastDataAt = now
     this.decoder.append(d)
     this.pump()
-    if (othersQuiet && this.opts.busyPollUs) this.busyPoll(this.opts.busyPollUs)
+    if (othersQuiet && this.opts.busyPollUs && !this.bulk) this.busyPoll(this.opts.busyPollUs)
   }
 
   /**
@@ -331,7 +333,7 @@ export class RpcConnection {
     const turnEnd = start + BUSY_POLL_TURN_NS
     let deadline = start + windowNs
     let last = start
-    while (!this.closed && this.inFlight === 0 && !this.readPaused) {
+    while (!this.closed && this.inFlight === 0 && !this.readPaused && !this.bulk) {
       const d = this.fdReader ? this.fdReader.readNow() : readNow(fd)
       if (d === 'end') return // libuv sees EOF/errors too and closes the connection
       const now = process.hrtime.bigint()
@@ -370,7 +372,8 @@ export class RpcConnection {
       if (p.type === MessageType.MESSAGE && p.proc === KeepaliveProc.PING) this.sendRaw(this.keepalivePacket(KeepaliveProc.PONG))
       return
     }
-    if (p.type === MessageType.STREAM || p.type === MessageType.STREAM_HOLE) {
+    this.bulk = p.type === MessageType.STREAM || p.type === MessageType.STREAM_HOLE
+    if (this.bulk) {
       this.streamPacket?.(p)
       return
     }
