@@ -50,6 +50,49 @@ test('a 4 MiB packet in 4 KiB chunks, then packets taken one at a time', (t) => 
   t.is(dec.take(), undefined)
 })
 
+test('large packets (assembled in a buffer of their own) survive any cut, mixed with small ones', (t) => {
+  const packets = Array.from({length: 24}, (_, i) => packet(i, i % 3 === 0 ? 40 : 65536 + ((i * 7919) % 200000)))
+  const stream = Buffer.concat(packets)
+  for (let trial = 0; trial < 20; trial++) {
+    const dec = new FrameDecoder()
+    const out: Packet[] = []
+    let off = 0
+    while (off < stream.length) {
+      const n = 1 + Math.floor(Math.random() * (trial % 2 ? 300000 : 5000))
+      dec.push(stream.subarray(off, off + n), (p) => out.push(p))
+      off += n
+    }
+    t.is(out.length, packets.length)
+    t.true(out.every((p, i) => p.serial === i && p.buf.equals(packets[i])))
+    t.is(dec.pending(), 0)
+  }
+})
+
+test('into(): the rest of a large packet is read in place, without a copy, and what follows it is kept', (t) => {
+  const big = packet(3, 200000)
+  const next = packet(4, 12)
+  const dec = new FrameDecoder()
+  t.is(dec.into(10), undefined)
+  dec.append(big.subarray(0, 100))
+  t.is(dec.take(), undefined) // the length is known: the assembly starts
+  t.is(dec.into(big.length - 50), undefined) // only the exact rest is offered
+  const into = dec.into(big.length - 100)
+  if (!into) return t.fail('no in-place buffer offered')
+  big.copy(into, 0, 100, 150000)
+  dec.append(into.subarray(0, 150000 - 100))
+  t.is(dec.take(), undefined)
+  const rest = dec.into(big.length - 150000)
+  if (!rest) return t.fail('no in-place buffer for the rest')
+  big.copy(rest, 0, 150000)
+  dec.append(rest)
+  dec.append(next)
+  const p = dec.take()
+  t.true(p?.buf.equals(big))
+  t.is(p?.buf.buffer, into.buffer) // the very buffer that was read into
+  t.is(dec.take()?.serial, 4)
+  t.is(dec.pending(), 0)
+})
+
 test('a length word outside the limits throws FrameError', (t) => {
   const dec = new FrameDecoder()
   const b = Buffer.alloc(8)

@@ -41,6 +41,11 @@ export interface FdReaderHooks {
   onData: (d: Buffer) => void
   /** The peer broke the descriptor protocol (too many, none, timeout): drop the connection. */
   onError: (err: Error) => void
+  /**
+   * Where the last `n` bytes of the packet being received may be read in place (FrameDecoder.into):
+   * then onData gets a view of that buffer and nothing is copied. Undefined: read elsewhere.
+   */
+  target?: (n: number) => Buffer | undefined
 }
 
 function handleOf(socket: Socket): UserBufferHandle | undefined {
@@ -162,6 +167,19 @@ export class FdReader {
 
   private nextBuffer(peek = true): Buffer {
     let n = this.nextSize()
+    // Inside a large packet without descriptors: read its rest straight into where it is assembled.
+    this.inPlace = false
+    if (!this.lost && this.len && this.pos >= HEAD && this.head.readInt32BE(16) !== this.fdType) {
+      const rest = this.len - this.pos
+      const into = rest >= OWN_READ_MIN ? this.hooks.target?.(rest) : undefined
+      if (into) {
+        this.asked = rest
+        this.current = into
+        this.owned = true
+        this.inPlace = true
+        return into
+      }
+    }
     // A read that got all it asked for leaves more queued, typically pipelined calls: look at
     // them (MSG_PEEK) and take every whole packet up to the end of the first with descriptors.
     // (Not while holding: what is queued then starts with descriptor bytes; startReading() asks again.)
@@ -185,8 +203,11 @@ export class FdReader {
    */
   private take(n: number): Buffer {
     const got = this.current.subarray(0, n)
-    return this.owned && n * 2 >= this.current.length ? got : Buffer.from(got)
+    return this.inPlace || (this.owned && n * 2 >= this.current.length) ? got : Buffer.from(got)
   }
+
+  /** Whether `current` is a view of the packet being assembled (FdReaderHooks.target). */
+  private inPlace = false
 
   /** Whether `current` was allocated for this read alone. */
   private owned = false

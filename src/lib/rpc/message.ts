@@ -134,6 +134,9 @@ export class FrameError extends Error {}
 
 const EMPTY = Buffer.alloc(0)
 
+/** A packet at least this long is assembled in a buffer of its own, which a reader may fill in place. */
+const ASSEMBLE_MIN = 65536
+
 /**
  * Accumulates stream bytes and yields whole packets. A length word outside libvirt's limits is a
  * protocol violation: the caller must drop the connection.
@@ -146,6 +149,9 @@ export class FrameDecoder {
   private chunks: Buffer[] = []
   private have = 0
   private readonly max: number
+  /** A large packet being assembled (see into()), and how many of its bytes are there. */
+  private asm: Buffer | undefined
+  private asmFill = 0
 
   constructor(max = MESSAGE_MAX) {
     this.max = max
@@ -160,6 +166,23 @@ export class FrameDecoder {
   /** Adds bytes without parsing them; `take` yields the packets. */
   append(data: Buffer): void {
     if (data.length === 0) return
+    if (this.asm) {
+      const want = this.asm.length - this.asmFill
+      // Read in place (into()): nothing to copy.
+      if (data.buffer === this.asm.buffer && data.byteOffset === this.asm.byteOffset + this.asmFill && data.length <= want) {
+        this.asmFill += data.length
+        return
+      }
+      const n = Math.min(want, data.length)
+      data.copy(this.asm, this.asmFill, 0, n)
+      this.asmFill += n
+      // The rest starts the next packet: held until take() has yielded the assembled one.
+      if (n < data.length) {
+        this.chunks.push(data.subarray(n))
+        this.have += data.length - n
+      }
+      return
+    }
     if (this.off >= this.buf.length && this.have === 0) {
       this.buf = data
       this.off = 0
@@ -170,10 +193,32 @@ export class FrameDecoder {
   }
 
   /**
+   * Where the next `n` bytes may be read in place: the rest of the large packet being assembled,
+   * when exactly `n` bytes of it are missing; else undefined (read elsewhere and append()).
+   */
+  into(n: number): Buffer | undefined {
+    if (!this.asm || this.asm.length - this.asmFill !== n) return undefined
+    return this.asm.subarray(this.asmFill)
+  }
+
+  /**
    * The next complete packet, or undefined until more bytes arrive. Throws FrameError on a
    * length word outside libvirt's limits. A packet is a view of the received bytes (no copy).
    */
   take(): Packet | undefined {
+    if (this.asm) {
+      if (this.asmFill < this.asm.length) return undefined
+      const pkt = this.asm
+      this.asm = undefined
+      this.asmFill = 0
+      if (this.have) {
+        this.buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)
+        this.off = 0
+        this.chunks = []
+        this.have = 0
+      }
+      return packetOf(pkt)
+    }
     for (;;) {
       const avail = this.buf.length - this.off
       if (avail >= LEN_SIZE) {
@@ -188,17 +233,13 @@ export class FrameDecoder {
             this.buf = EMPTY
             this.off = 0
           }
-          return {
-            prog: pkt.readUInt32BE(4),
-            vers: pkt.readUInt32BE(8),
-            proc: pkt.readInt32BE(12),
-            type: pkt.readInt32BE(16),
-            serial: pkt.readUInt32BE(SERIAL_OFFSET),
-            status: pkt.readInt32BE(24),
-            buf: pkt,
-          }
+          return packetOf(pkt)
         }
-        if (avail + this.have < len) return undefined
+        if (avail + this.have < len) {
+          // A large packet arrives piecewise: gather it in its own buffer from now on, once.
+          if (len >= ASSEMBLE_MIN) this.assemble(len)
+          return undefined
+        }
       } else if (avail + this.have < LEN_SIZE) return undefined
       // The packet at `off` is complete across the chunks: join them once.
       this.buf = Buffer.concat([this.buf.subarray(this.off), ...this.chunks])
@@ -208,9 +249,34 @@ export class FrameDecoder {
     }
   }
 
+  /** Moves the partial packet at `off` (all the bytes held, fewer than `len`) into a buffer of its own. */
+  private assemble(len: number): void {
+    const asm = Buffer.allocUnsafe(len)
+    let fill = this.buf.copy(asm, 0, this.off)
+    for (const c of this.chunks) fill += c.copy(asm, fill)
+    this.asm = asm
+    this.asmFill = fill
+    this.buf = EMPTY
+    this.off = 0
+    this.chunks = []
+    this.have = 0
+  }
+
   /** Bytes received and not yet taken as packets. */
   pending(): number {
-    return this.buf.length - this.off + this.have
+    return this.buf.length - this.off + this.have + this.asmFill
+  }
+}
+
+function packetOf(pkt: Buffer): Packet {
+  return {
+    prog: pkt.readUInt32BE(4),
+    vers: pkt.readUInt32BE(8),
+    proc: pkt.readInt32BE(12),
+    type: pkt.readInt32BE(16),
+    serial: pkt.readUInt32BE(SERIAL_OFFSET),
+    status: pkt.readInt32BE(24),
+    buf: pkt,
   }
 }
 

@@ -117,7 +117,11 @@ export class RpcConnection {
       this.socket.destroy()
       this.teardown()
     }
-    this.fdReader = FdReader.attach(socket, MessageType.CALL_WITH_FDS, {onData: (d) => this.onData(d), onError: fdFailed})
+    this.fdReader = FdReader.attach(socket, MessageType.CALL_WITH_FDS, {
+      onData: (d) => this.onData(d),
+      onError: fdFailed,
+      target: (n) => this.decoder.into(n),
+    })
     if (this.fdReader) this.fdWriter = new FdWriter(socket, this.fdReader.fd, fdFailed)
     else socket.on('data', (d: Buffer) => this.onData(d))
     socket.on('error', () => this.teardown())
