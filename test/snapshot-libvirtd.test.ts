@@ -2,56 +2,20 @@
 // driver, in a private mount namespace over temp directories, as bench/private-libvirtd.mjs runs
 // it): outputs compared step by step, times and embedded domain definitions aside.
 import test from 'ava'
-import {spawn} from 'node:child_process'
-import {appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {isRunning, run, startDaemon, tempRoot, waitExit, waitFor, type TestDaemon} from './helpers/daemon.js'
+import {run, startDaemon, tempRoot, type TestDaemon} from './helpers/daemon.js'
 import {guestXml, killGuestsUnder} from './helpers/guest.js'
+import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
 
 const root = tempRoot('vctl-snapcmp-')
-const canRunLibvirtd = process.getuid?.() === 0 && existsSync('/usr/sbin/libvirtd') && existsSync('/usr/bin/unshare')
 let d: TestDaemon | undefined
-let libvirtdPid: number | undefined
-const pids: number[] = []
-
-/** Debian's libvirtd with its own /etc/libvirt, /run/libvirt, ... under `base`. */
-async function startLibvirtd(base: string): Promise<string> {
-  for (const x of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(base, x), {recursive: true})
-  cpSync('/etc/libvirt', join(base, 'etc'), {recursive: true})
-  appendFileSync(join(base, 'etc/qemu.conf'), '\nuser = "root"\ngroup = "root"\n')
-  writeFileSync(join(base, 'etc/libvirtd.conf'), 'auth_unix_rw = "none"\nauth_unix_ro = "none"\n')
-  const script = join(base, 'start.sh')
-  const mounts = ['etc:/etc/libvirt', 'run:/run/libvirt', 'lib:/var/lib/libvirt', 'log:/var/log/libvirt', 'cache:/var/cache/libvirt']
-  writeFileSync(
-    script,
-    [
-      'mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt',
-      ...mounts.map((m) => `mount --bind ${base}/${m.split(':')[0]} ${m.split(':')[1]}`),
-      `/usr/sbin/virtlogd -d -p ${base}/virtlogd.pid`,
-      `exec /usr/sbin/libvirtd -p ${base}/libvirtd.pid`,
-    ].join('\n'),
-  )
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', script], {stdio: 'ignore', detached: true})
-  child.unref()
-  libvirtdPid = child.pid
-  await waitFor('libvirtd socket', () => existsSync(join(base, 'run/libvirt-sock')), 60000)
-  return `qemu+unix:///system?socket=${base}/run/libvirt-sock`
-}
+let real: RealLibvirtd | undefined
 
 test.after.always(async () => {
   killGuestsUnder(root)
   if (d) await d.stop()
-  if (libvirtdPid !== undefined) pids.push(libvirtdPid)
-  try {
-    pids.push(Number(readFileSync(join(root, 'libvirt/virtlogd.pid'), 'utf8')))
-  } catch {
-    // virtlogd never started
-  }
-  for (const pid of pids) {
-    if (!isRunning(pid)) continue
-    process.kill(pid, 'SIGTERM')
-    await waitExit(pid)
-  }
+  if (real) await real.stop()
   await run('rm', ['-rf', root])
 })
 
@@ -135,8 +99,8 @@ test('the same snapshot session against vctl and real libvirtd 9.0', async (t) =
   t.true(canRunLibvirtd, 'needs root, /usr/sbin/libvirtd and unshare')
   d = await startDaemon(['--driver', 'qemu'], {root: join(root, 'vctl')})
   const ours = await session(d.uri('qemu'), join(root, 'img-vctl'))
-  const uri = await startLibvirtd(join(root, 'libvirt'))
-  const theirs = await session(uri, join(root, 'img-libvirt'))
+  real = await startRealLibvirtd()
+  const theirs = await session(real.uri, join(root, 'img-libvirt'))
   const names = steps('DIR')
   if (process.env.SNAP_DEBUG) t.log(ours.map((o, i) => `## ${names[i]}\n${o}\n-- libvirtd:\n${theirs[i]}`).join('\n'))
   for (let i = 0; i < names.length; i++) t.is(ours[i], theirs[i], `step ${i}: virsh ${names[i]}`)
