@@ -111,7 +111,7 @@ export function parseNwFilterElement(root: XmlElement): NwFilterDef {
 
 /** Parses a filter definition (libvirt's virNWFilterDefParseString). */
 export function parseNwFilterXml(xml: string): NwFilterDef {
-  return parseNwFilterElement(parseXml(xml, '(nwfilter_definition)', NW))
+  return parseNwFilterElement(parseXml(xml, 'nwfilter_definition', NW))
 }
 
 export function formatNwFilterXml(def: NwFilterDef): string {
@@ -139,7 +139,7 @@ export interface NwFilterBindingDef {
 }
 
 export function parseBindingXml(xml: string): NwFilterBindingDef {
-  const root = parseXml(xml, '(nwfilterbinding_definition)', NW)
+  const root = parseXml(xml, 'nwfilterbinding_definition', NW)
   if (root.name !== 'filterbinding') throw errors.xmlError(NW, `expecting root element of 'filterbinding', not '${root.name}'`)
   const owner = child(root, 'owner')
   const ownerName = child(owner, 'name')

@@ -8,7 +8,7 @@ import {existsSync} from 'node:fs'
 import {ErrorCode, VirError} from '../../errors.js'
 import {NWFILTER_DOMAIN} from '../../conf/nwfilter.js'
 import type {ConcreteRule} from './instantiate.js'
-import {NFT_TABLE, baseScript, bindingScript, tapChains, teardownScript} from './nft.js'
+import {NFT_TABLE, baseScript, bindingScript, chainBase, tapChains, teardownScript} from './nft.js'
 
 const NFT = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p)) ?? 'nft'
 
@@ -40,7 +40,8 @@ export class Firewall {
     const text = await nft(['list', 'chains', 'bridge', NFT_TABLE]).catch(() => '')
     const names = [...text.matchAll(/^\s*chain ([^\s{]+) \{/gm)].map((m) => m[1].replace(/^"|"$/g, ''))
     for (const dev of devs) {
-      const mine = names.filter((n) => n === `${dev}-out` || n === `${dev}-in` || n.startsWith(`${dev}-out-`) || n.startsWith(`${dev}-in-`))
+      const b = chainBase(dev)
+      const mine = names.filter((n) => n === `${b}-out` || n === `${b}-in` || n.startsWith(`${b}-out-`) || n.startsWith(`${b}-in-`))
       if (mine.length) this.chains.set(dev, mine)
     }
   }

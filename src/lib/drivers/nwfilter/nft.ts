@@ -38,6 +38,8 @@ export function baseScript(): string {
 }
 
 const q = (s: string) => JSON.stringify(s)
+/** A tap's name as the start of nft chain names (identifiers: a letter first, no quotes). */
+export const chainBase = (dev: string) => (/^[A-Za-z]/.test(dev) ? '' : 't') + dev.replace(/[^A-Za-z0-9_.-]/g, '_')
 const macHex = (mac: string) => '0x' + mac.replace(/:/g, '')
 const ipHex = (ip: string) =>
   '0x' +
@@ -178,7 +180,8 @@ const VERDICT = {accept: 'accept', drop: 'drop', reject: 'drop', return: 'return
 /** Chain names of a tap: its two roots and one per other filter chain used, per direction. */
 export function tapChains(dev: string, rules: ConcreteRule[]): string[] {
   const subs = [...new Set(rules.map((r) => r.chain).filter((c) => c !== 'root'))]
-  return ['out', 'in'].flatMap((d) => [`${dev}-${d}`, ...subs.map((c) => `${dev}-${d}-${c}`)])
+  const b = chainBase(dev)
+  return ['out', 'in'].flatMap((d) => [`${b}-${d}`, ...subs.map((c) => `${b}-${d}-${c}`)])
 }
 
 interface Entry {
@@ -189,15 +192,16 @@ interface Entry {
 /** The script that creates the tap's chains and rules and plugs them into the maps. */
 export function bindingScript(dev: string, rules: ConcreteRule[]): string {
   const lines: string[] = []
-  for (const c of tapChains(dev, rules)) lines.push(`add chain ${T} ${q(c)}`)
+  for (const c of tapChains(dev, rules)) lines.push(`add chain ${T} ${c}`)
+  const b = chainBase(dev)
   for (const dir of ['out', 'in'] as const) {
-    const root = `${dev}-${dir}`
+    const root = `${b}-${dir}`
     const rootEntries: Entry[] = []
     const subEntries = new Map<string, Entry[]>()
     for (const r of rules) {
       if (r.chain !== 'root' && !subEntries.has(r.chain)) {
         subEntries.set(r.chain, [])
-        rootEntries.push({priority: r.chainPriority, line: `${chainMatch(r.chain)}jump ${q(`${root}-${r.chain}`)}`})
+        rootEntries.push({priority: r.chainPriority, line: `${chainMatch(r.chain)}jump ${root}-${r.chain}`})
       }
       if (r.rule.direction !== dir && r.rule.direction !== 'inout') continue
       const line = `${ruleMatches(r.rule)}counter ${VERDICT[r.rule.action]}`
@@ -206,13 +210,13 @@ export function bindingScript(dev: string, rules: ConcreteRule[]): string {
     }
     const emit = (chain: string, entries: Entry[]) => {
       // stable: equal priorities keep the order of the filters
-      for (const e of [...entries].sort((a, b) => a.priority - b.priority)) lines.push(`add rule ${T} ${q(chain)} ${e.line}`)
+      for (const e of [...entries].sort((a, b) => a.priority - b.priority)) lines.push(`add rule ${T} ${chain} ${e.line}`)
     }
     emit(root, rootEntries)
     for (const [chain, entries] of subEntries) emit(`${root}-${chain}`, entries)
   }
-  lines.push(`add element ${T} out_taps { ${q(dev)} : jump ${q(`${dev}-out`)} }`)
-  lines.push(`add element ${T} in_taps { ${q(dev)} : jump ${q(`${dev}-in`)} }`)
+  lines.push(`add element ${T} out_taps { ${q(dev)} : jump ${b}-out }`)
+  lines.push(`add element ${T} in_taps { ${q(dev)} : jump ${b}-in }`)
   return lines.join('\n')
 }
 
@@ -221,7 +225,7 @@ export function teardownScript(dev: string, chains: string[]): string {
   return [
     `delete element ${T} out_taps { ${q(dev)} }`,
     `delete element ${T} in_taps { ${q(dev)} }`,
-    ...chains.map((c) => `flush chain ${T} ${q(c)}`),
-    ...chains.map((c) => `delete chain ${T} ${q(c)}`),
+    ...chains.map((c) => `flush chain ${T} ${c}`),
+    ...chains.map((c) => `delete chain ${T} ${c}`),
   ].join('\n')
 }
