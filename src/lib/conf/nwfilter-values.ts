@@ -90,7 +90,7 @@ export interface VarAccess {
 }
 
 export function parseVarAccess(s: string): VarAccess | undefined {
-  const m = /^([A-Za-z0-9_]+)(?:\[(@?)([0-9]+)\])?$/.exec(s)
+  const m = /^([A-Za-z0-9_]*)(?:\[(@?)([0-9]+)\])?$/.exec(s)
   if (!m) return undefined
   const [, name, at, num] = m
   if (num === undefined) return {name, iterator: 0}
