@@ -88,3 +88,32 @@ export class RemoteNwFilterBindings {
     })
   }
 }
+
+/**
+ * The IPv4 address virtnetworkd's DHCP leases give `mac` (on any active network), for
+ * virtnwfilterd's IP learning. One connection, opened on first use and again after it drops.
+ */
+export function remoteLeaseLookup(socket: string): (mac: string) => Promise<string | undefined> {
+  let conn: Promise<Connection> | undefined
+  return async (mac) => {
+    conn ??= Connection.open(`network:///system?socket=${encodeURIComponent(socket)}`)
+    let c: Connection
+    try {
+      c = await conn
+    } catch {
+      conn = undefined
+      return undefined
+    }
+    if (c.rpc.isClosed) {
+      conn = undefined
+      return undefined
+    }
+    const {nets} = await c.call(P.CONNECT_LIST_ALL_NETWORKS, {need_results: 1, flags: 2})
+    for (const net of nets) {
+      const {leases} = await c.call(P.NETWORK_GET_DHCP_LEASES, {net, mac, need_results: 1, flags: 0})
+      const v4 = leases.find((l) => l.type === 0 && l.mac?.toLowerCase() === mac.toLowerCase())
+      if (v4) return v4.ipaddr
+    }
+    return undefined
+  }
+}

@@ -77,14 +77,7 @@ export const DRIVER_HOOKS: DriverHook[] = [
     },
   },
   {driver: 'interface', setup: async (d) => (await import('../drivers/interface/driver.js')).setupInterfaceDriver(d.registry)},
-  {
-    driver: 'nwfilter',
-    setup: async (d) => {
-      if (d.paths.mode !== 'system') return // like libvirt: filtering guests' traffic needs a privileged daemon
-      const {setupNwFilterDriver} = await import('../drivers/nwfilter/setup.js')
-      d.registry.nwfilter = await setupNwFilterDriver(d)
-    },
-  },
+  {driver: 'nwfilter', setup: async (d) => (await import('./nwfilter-wiring.js')).setupNwFilter(d)},
   {
     driver: 'nodedev',
     setup: async (d) => {
