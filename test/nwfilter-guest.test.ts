@@ -92,6 +92,11 @@ test.serial('clean-traffic: the guest gets its lease and pings; rules on its tap
   // the IP variable was learned from the lease
   await waitFor('the learned IP in the rules', async () => (await nftTable()).includes(`ip saddr ${GUEST_IP}`), 30000)
 
+  // a filter a running guest uses (here through clean-traffic) cannot go
+  const inUse = await virsh(d.uri, ['nwfilter-undefine', 'no-mac-spoofing'])
+  t.not(inUse.code, 0)
+  t.regex(inUse.stderr, /Requested operation is not valid: nwfilter is in use/)
+
   // a daemon restart keeps the binding and its rules; the guest keeps pinging
   process.kill(d.pid, 'SIGTERM')
   t.true(await waitExit(d.pid, 15000))

@@ -5,7 +5,7 @@
 import test from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {BIN, vctl, virsh} from './helpers/daemon.js'
+import {BIN, startDaemon, vctl, virsh} from './helpers/daemon.js'
 import {netnsDaemon, nsExec, realLibvirtd, type NetnsDaemon} from './helpers/netns.js'
 
 let d: NetnsDaemon
@@ -170,4 +170,21 @@ test.serial('vctl nwfilter list, dumpxml, define, undefine, binding-list', async
   t.regex(gone.stderr, /no nwfilter with matching name 'cli-f'/)
   const bl = await vctl(['nwfilter', 'binding-list', '--json', '-c', uri])
   t.deepEqual(JSON.parse(bl.stdout), [])
+})
+
+test.serial('test:///default has no network filters, as libvirt’s test driver', async (t) => {
+  const td = await startDaemon()
+  try {
+    for (const [args, api] of [
+      [['nwfilter-list'], 'virConnectNumOfNWFilters'],
+      [['nwfilter-binding-list'], 'virConnectListAllNWFilterBindings'],
+    ] as const) {
+      const mine = await virsh(td.uri(), [...args])
+      const theirs = await virsh('test:///default', [...args])
+      t.is(mine.stderr, theirs.stderr)
+      t.regex(mine.stderr, new RegExp(`this function is not supported by the connection driver: ${api}`))
+    }
+  } finally {
+    await td.stop()
+  }
 })
