@@ -5,7 +5,7 @@
 import test from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {BIN, startDaemon, vctl, virsh} from './helpers/daemon.js'
+import {BIN, python, startDaemon, vctl, virsh} from './helpers/daemon.js'
 import {netnsDaemon, nsExec, realLibvirtd, type NetnsDaemon} from './helpers/netns.js'
 
 let d: NetnsDaemon
@@ -149,6 +149,26 @@ test.serial('a read-only connection lists but cannot define', async (t) => {
   t.regex(x, /operation forbidden: read only access prevents virNWFilterDefineXML/)
   const [l1, l2] = await both(['nwfilter-list'], {readonly: true})
   t.is(l1, l2)
+})
+
+test.serial('libvirt-python: lists, lookups by name and UUID, XML, define and undefine, bindings', async (t) => {
+  const code = (u: string) => `import libvirt
+c = libvirt.open(${JSON.stringify(u)})
+fs = c.listAllNWFilters()
+f = c.nwfilterLookupByName('allow-arp')
+same = c.nwfilterLookupByUUIDString(f.UUIDString())
+n = c.nwfilterDefineXML("<filter name='py-f' chain='arp'><rule action='drop' direction='out'/></filter>")
+x = n.XMLDesc()
+n.undefine()
+try:
+    c.nwfilterLookupByName('py-f')
+except libvirt.libvirtError as e:
+    err = (e.get_error_code(), e.get_error_domain())
+print(len(fs), c.numOfNWFilters(), len(c.listNWFilters()), same.name(), "priority='-500'" in x, err, c.listAllNWFilterBindings())`
+  const mine = await python(code(uri))
+  const theirs = await python(code(real.uri))
+  t.is(mine.stdout, theirs.stdout, mine.stderr)
+  t.is(mine.stdout.trim(), '24 24 24 allow-arp True (62, 33) []')
 })
 
 test.serial('vctl nwfilter list, dumpxml, define, undefine, binding-list', async (t) => {
