@@ -136,6 +136,26 @@ test.serial('a filter naming another MAC drops every frame the guest sends', asy
   t.is((await virsh(d.uri, ['destroy', 'spoofmac'])).code, 0)
 })
 
+test.serial('redefining a filter a running guest uses re-applies its rules', async (t) => {
+  const uuid = 'c0ffee00-0000-4000-8000-000000000001'
+  const allow = `<filter name='pingable' chain='root'><uuid>${uuid}</uuid><filterref filter='allow-arp'/><filterref filter='allow-ipv4'/></filter>`
+  const deny = `<filter name='pingable' chain='root'><uuid>${uuid}</uuid><filterref filter='allow-arp'/><rule action='drop' direction='out'><mac protocolid='ipv4'/></rule></filter>`
+  writeFileSync(join(d.root, 'allow.xml'), allow)
+  writeFileSync(join(d.root, 'deny.xml'), deny)
+  t.is((await virsh(d.uri, ['nwfilter-define', join(d.root, 'allow.xml')])).code, 0)
+  const g = guest('redef', "<filterref filter='pingable'/>")
+  t.is((await virsh(d.uri, ['create', g.file])).code, 0)
+  await waitForLog(g.log, `VCTL-GUEST PING ${BRIDGE_IP} OK`, 1, 120000)
+  const r = await virsh(d.uri, ['nwfilter-define', join(d.root, 'deny.xml')])
+  t.is(r.code, 0, r.stderr)
+  const fails = countInLog(g.log, `PING ${BRIDGE_IP} FAIL`)
+  await waitForLog(g.log, `PING ${BRIDGE_IP} FAIL`, fails + 2, 60000)
+  const tap = await tapOf('redef')
+  t.true((await dropped(`${tap}-out`)) > 0, 'the new drop rule counts')
+  t.is((await virsh(d.uri, ['destroy', 'redef'])).code, 0)
+  t.is((await virsh(d.uri, ['nwfilter-undefine', 'pingable'])).code, 0)
+})
+
 test.serial('an unknown filter fails the start with libvirt’s error, leaving no tap or binding', async (t) => {
   const g = guest('nofilter', "<filterref filter='no-such-filter'/>")
   const r = await virsh(d.uri, ['create', g.file])

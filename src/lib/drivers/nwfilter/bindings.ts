@@ -48,6 +48,8 @@ const tapExists = (dev: string) => /^[A-Za-z0-9_.+-]{1,15}$/.test(dev) && exists
 export class BindingSet {
   private readonly bindings = new Map<string, Binding>()
   private readonly firewall = new Firewall()
+  /** Firewall changes one at a time (creates, deletes, rebuilds and learned addresses). */
+  private queue: Promise<unknown> = Promise.resolve()
 
   constructor(
     private readonly dir: string,
@@ -105,7 +107,17 @@ export class BindingSet {
     return [...this.bindings.values()].some((b) => walk(b.def.filter))
   }
 
-  async create(def: NwFilterBindingDef): Promise<void> {
+  private lock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  create(def: NwFilterBindingDef): Promise<void> {
+    return this.lock(() => this.createNow(def))
+  }
+
+  private async createNow(def: NwFilterBindingDef): Promise<void> {
     if (this.bindings.has(def.portdev)) {
       throw new VirError(ErrorCode.OPERATION_FAILED, NW, `operation failed: filter binding for port dev '${def.portdev}' already exists`)
     }
@@ -115,7 +127,11 @@ export class BindingSet {
     this.bindings.set(def.portdev, b)
   }
 
-  async delete(portdev: string): Promise<void> {
+  delete(portdev: string): Promise<void> {
+    return this.lock(() => this.deleteNow(portdev))
+  }
+
+  private async deleteNow(portdev: string): Promise<void> {
     const b = this.bindings.get(portdev)
     if (!b) throw noBinding(portdev)
     if (b.timer) clearInterval(b.timer)
@@ -125,7 +141,11 @@ export class BindingSet {
   }
 
   /** Re-applies every binding (after a filter it uses was redefined). */
-  async rebuild(): Promise<void> {
+  rebuild(): Promise<void> {
+    return this.lock(() => this.rebuildNow())
+  }
+
+  private async rebuildNow(): Promise<void> {
     for (const b of this.bindings.values()) {
       if (tapExists(b.def.portdev))
         await this.apply(b).catch((err: unknown) => this.log.warn(`nwfilter: rebuilding ${b.def.portdev}: ${String(err)}`))
@@ -162,13 +182,15 @@ export class BindingSet {
       if (busy) return
       busy = true
       learn(b.def.mac)
-        .then(async (ip) => {
-          if (!ip || this.bindings.get(b.def.portdev) !== b) return
-          if (b.timer) clearInterval(b.timer)
-          b.timer = undefined
-          b.learned = ip
-          await this.apply(b)
-        })
+        .then((ip) =>
+          this.lock(async () => {
+            if (!ip || this.bindings.get(b.def.portdev) !== b) return
+            if (b.timer) clearInterval(b.timer)
+            b.timer = undefined
+            b.learned = ip
+            await this.apply(b)
+          }),
+        )
         .catch((err: unknown) => this.log.warn(`nwfilter: learning the IP address of ${b.def.portdev}: ${String(err)}`))
         .finally(() => (busy = false))
     }, this.learnIntervalMs)
