@@ -32,6 +32,7 @@ test('every REMOTE procedure carries the error domain of its API family', (t) =>
     [/SNAPSHOT/, 35], // VIR_FROM_DOMAIN_SNAPSHOT, as real libvirtd 9.0 reports a read-only snapshot call
     [/^INTERFACE_|_INTERFACES$/, ErrorDomain.INTERFACE],
     [/SECRET/, ErrorDomain.SECRET],
+    [/NWFILTER/, ErrorDomain.NWFILTER],
     [/NODE_DEVICE|NODE_NUM_OF_DEVICES|NODE_LIST_DEVICES/, ErrorDomain.NODEDEV],
     [/STORAGE_/, ErrorDomain.STORAGE],
     [/NETWORK/, ErrorDomain.NETWORK],

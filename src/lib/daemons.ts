@@ -62,6 +62,7 @@ export const IMPLEMENTED_MODULAR: readonly DaemonName[] = Object.freeze([
   'virtsecretd',
   'virtinterfaced',
   'virtnodedevd',
+  'virtnwfilterd',
   'virtlogd',
   'virtlockd',
 ] as const)

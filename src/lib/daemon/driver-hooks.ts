@@ -77,6 +77,7 @@ export const DRIVER_HOOKS: DriverHook[] = [
     },
   },
   {driver: 'interface', setup: async (d) => (await import('../drivers/interface/driver.js')).setupInterfaceDriver(d.registry)},
+  {driver: 'nwfilter', setup: async (d) => (await import('./nwfilter-wiring.js')).setupNwFilter(d)},
   {
     driver: 'nodedev',
     setup: async (d) => {

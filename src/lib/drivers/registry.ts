@@ -7,6 +7,7 @@ import {parseUri, serverName} from '../uri.js'
 import type {ConnectionDrivers, HypervisorDriver, NetworkDriver, SecretDriver, StorageDriver} from './types.js'
 import type {InterfaceDriver} from './interface-types.js'
 import type {NodeDeviceDriver} from './nodedev-types.js'
+import type {NwFilterDriver} from './nwfilter-types.js'
 
 export interface RegisteredHypervisor {
   /** URI scheme, e.g. "test", "qemu". */
@@ -22,6 +23,7 @@ export class DriverRegistry {
   secret?: () => SecretDriver | Promise<SecretDriver>
   interface?: () => InterfaceDriver | Promise<InterfaceDriver>
   nodedev?: () => NodeDeviceDriver | Promise<NodeDeviceDriver>
+  nwfilter?: () => NwFilterDriver | Promise<NwFilterDriver>
   /** The URI chosen when a client opens with an empty name. */
   defaultUri: string
   /** Whether connections are system-wide (`/system`) or per-user (`/session`). */
@@ -74,7 +76,8 @@ export class DriverRegistry {
     if (this.secret) drivers.secret = await this.secret()
     if (this.interface) drivers.interface = await this.interface()
     if (this.nodedev) drivers.nodedev = await this.nodedev()
-    if (!drivers.hypervisor && !drivers[uri.driver as 'network' | 'storage' | 'secret' | 'interface' | 'nodedev']) throw noDriver()
+    if (this.nwfilter) drivers.nwfilter = await this.nwfilter()
+    if (!drivers.hypervisor && !drivers[uri.driver as 'network' | 'storage' | 'secret' | 'interface' | 'nodedev' | 'nwfilter']) throw noDriver()
     return drivers
   }
 }

@@ -14,6 +14,7 @@ import type {DomainNetDriver} from './domain-net-types.js'
 import type {GraphicsDriver} from './graphics-types.js'
 import type {InterfaceDriver} from './interface-types.js'
 import type {NodeDeviceDriver} from './nodedev-types.js'
+import type {NwFilterDriver} from './nwfilter-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -299,4 +300,5 @@ export interface ConnectionDrivers {
   secret?: SecretDriver
   interface?: InterfaceDriver
   nodedev?: NodeDeviceDriver
+  nwfilter?: NwFilterDriver
 }

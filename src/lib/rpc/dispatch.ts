@@ -58,7 +58,16 @@ export function asVirError(err: unknown): VirError {
   return new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: ${msg}`, {str1: 'internal error: %s', str2: msg})
 }
 
-const API_WORDS: Record<string, string> = {XML: 'XML', UUID: 'UUID', ID: 'ID', OS: 'OS', CPU: 'CPU', FD: 'FD'}
+const API_WORDS: Record<string, string> = {
+  XML: 'XML',
+  UUID: 'UUID',
+  ID: 'ID',
+  OS: 'OS',
+  CPU: 'CPU',
+  FD: 'FD',
+  NWFILTER: 'NWFilter',
+  NWFILTERS: 'NWFilters',
+}
 
 /** REMOTE_PROC name -> public API name, e.g. DOMAIN_DEFINE_XML -> virDomainDefineXML. */
 export function apiName(procName: string): string {

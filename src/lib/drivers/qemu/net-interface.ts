@@ -13,6 +13,8 @@ import type {DomainDef, DomainInterface} from '../../conf/domain.js'
 import {attr, child, el, parseXml} from '../../conf/xml.js'
 import {ErrorDomain, errors} from '../../errors.js'
 import type {NetworkPorts} from '../network-port-types.js'
+import type {NwFilterBindings} from '../nwfilter-types.js'
+import {formatBindingXml, parseParams} from '../../conf/nwfilter.js'
 import {NIC_MODELS, unsupported} from './argv.js'
 
 const D = ErrorDomain.DOMAIN
@@ -87,12 +89,43 @@ function bridgeOfPort(xml: string): string {
   return attr(plug, 'bridge') ?? ''
 }
 
+/** Where guest taps get their network filters (`<filterref>`): the nwfilter driver, in process or over RPC. */
+export type PortsAndFilters = NetworkPorts & {nwfilters?: NwFilterBindings}
+
+/**
+ * Instantiates the interface's `<filterref>` (if any) on its tap, as libvirt does once the tap
+ * exists: a filter binding owned by the guest. Also for interfaces attached to a running guest.
+ */
+export async function instantiateFilter(ports: PortsAndFilters | undefined, owner: {name: string; uuid: string}, i: DomainInterface): Promise<void> {
+  const ref = child(i.xml, 'filterref')
+  const filter = attr(ref, 'filter')
+  const dev = targetDev(i)
+  if (!ref || filter === undefined || !dev) return
+  if (!ports?.nwfilters) throw errors.noSupport(ErrorDomain.NWFILTER, 'no network filter driver: <filterref> needs libvirtd or virtnwfilterd')
+  const xml = formatBindingXml({
+    ownerName: owner.name,
+    ownerUuid: owner.uuid,
+    portdev: dev,
+    mac: i.mac ?? '52:54:00:00:00:00',
+    filter,
+    params: parseParams(ref),
+  })
+  await ports.nwfilters.nwfilterBindingCreateXML(xml, 0)
+}
+
+/** Removes the filter binding of an interface's tap (nothing when it has none). */
+export async function teardownFilter(ports: PortsAndFilters | undefined, i: DomainInterface): Promise<void> {
+  const dev = targetDev(i)
+  if (!dev || !child(i.xml, 'filterref') || !ports?.nwfilters) return
+  await ports.nwfilters.nwfilterBindingDelete(dev).catch(() => undefined)
+}
+
 /**
  * Gives every network/bridge interface of `def` (the live definition about to start) its port and
  * tap, recording them in the definition (`<source portid= bridge=>`, `<target dev=>`). On failure,
  * what was made is removed before the error is rethrown.
  */
-export async function plugInterfaces(ports: NetworkPorts | undefined, def: DomainDef, uuid: string): Promise<void> {
+export async function plugInterfaces(ports: PortsAndFilters | undefined, def: DomainDef, uuid: string): Promise<void> {
   const made: DomainInterface[] = []
   try {
     for (const i of def.devices.interfaces) {
@@ -125,6 +158,7 @@ export async function plugInterfaces(ports: NetworkPorts | undefined, def: Domai
       })
       setTargetDev(i, dev)
       if (!made.includes(i)) made.push(i)
+      await instantiateFilter(ports, {name: def.name, uuid}, i)
     }
   } catch (err) {
     await unplugInterfaces(ports, {...def, devices: {...def.devices, interfaces: made}})
@@ -133,9 +167,10 @@ export async function plugInterfaces(ports: NetworkPorts | undefined, def: Domai
 }
 
 /** Removes the taps and ports of a guest that stopped (or failed to start). */
-export async function unplugInterfaces(ports: NetworkPorts | undefined, def: DomainDef | undefined): Promise<void> {
+export async function unplugInterfaces(ports: PortsAndFilters | undefined, def: DomainDef | undefined): Promise<void> {
   for (const i of def?.devices.interfaces ?? []) {
     if (i.type !== 'network' && i.type !== 'bridge') continue
+    await teardownFilter(ports, i)
     const dev = targetDev(i)
     if (dev) await deleteTap(dev)
     const portid = i.source?.portid

@@ -15,12 +15,14 @@ import {secretProcs} from './remote/secret.js'
 import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
 import {nodedevProcs} from './remote/nodedev.js'
+import {nwfilterProcs} from './remote/nwfilter.js'
 import {remoteEvents} from './remote/events.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
 export {snapshotHandle, type SnapshotHandle} from './remote/snapshot.js'
 export {nodeDeviceHandle, type NodeDeviceHandle} from './remote/nodedev.js'
+export {nwfilterHandle, nwfilterBindingHandle, type NwFilterHandle, type NwFilterBindingHandle} from './remote/nwfilter.js'
 
 export const REMOTE_PROGRAM = 0x20008086
 export const REMOTE_VERSION = 1
@@ -37,6 +39,7 @@ export const remoteFamilies = {
   snapshotProcs,
   interfaceProcs,
   nodedevProcs,
+  nwfilterProcs,
 }
 
 export const remote = defineProgram(
@@ -54,6 +57,7 @@ export const remote = defineProgram(
     ...snapshotProcs,
     ...interfaceProcs,
     ...nodedevProcs,
+    ...nwfilterProcs,
   },
   remoteEvents,
 )
