@@ -20,6 +20,7 @@ import {existsSync, lstatSync, readFileSync} from 'node:fs'
 import {isAbsolute, join} from 'node:path'
 import {daemonPaths, type DaemonName} from '../daemon/paths.js'
 import {writeFileAtomic, writeFileIfAbsent} from '../fs-atomic.js'
+import {argsDirFor, type ArgsDir} from './args-file.js'
 
 export type SocketKind = 'main' | 'ro' | 'admin' | 'tcp' | 'tls'
 
@@ -158,6 +159,8 @@ export interface RenderOptions {
   node?: string
   /** Group owning the read-write sockets (mode 0660 instead of 0600). */
   socketGroup?: string
+  /** Where the argument files are (/etc/default on Debian, /etc/sysconfig elsewhere; see args-file.ts). */
+  argsDir?: ArgsDir
 }
 
 export interface RenderedUnit {
@@ -222,7 +225,7 @@ export function execCommand(opts: RenderOptions): string[] {
   return node ? [node, opts.bin] : [opts.bin]
 }
 
-function renderService(d: DaemonUnits, exec: string[]): RenderedUnit {
+function renderService(d: DaemonUnits, exec: string[], argsDir: ArgsDir): RenderedUnit {
   const name = serviceUnit(d.daemon)
   const own = d.sockets.filter((k) => k === 'ro' || k === 'admin').map((k) => socketUnit(d.daemon, k))
   const deps = [`Requires=${socketUnit(d.daemon, 'main')}`]
@@ -246,6 +249,7 @@ function renderService(d: DaemonUnits, exec: string[]): RenderedUnit {
   const content = fillTemplate(template('service.in'), {
     UNIT: name,
     DAEMON: d.daemon,
+    ARGS_DIR: argsDir,
     DESCRIPTION: `vctl ${d.daemon}: ${d.title}`,
     UNIT_DEPS: deps,
     ARGS_VAR: d.argsVar,
@@ -299,7 +303,7 @@ export function renderUnits(opts: RenderOptions): RenderedUnit[] {
   const exec = execCommand(opts)
   const out: RenderedUnit[] = []
   for (const d of DAEMON_UNITS) {
-    out.push(renderService(d, exec))
+    out.push(renderService(d, exec, opts.argsDir ?? '/etc/sysconfig'))
     for (const k of d.sockets) out.push(renderSocket(d, k, opts.socketGroup))
   }
   return out
@@ -312,11 +316,11 @@ export interface SysconfigFile {
   content: string
 }
 
-/** The /etc/sysconfig/<daemon> files holding each daemon's argument variable. */
-export function renderSysconfig(): SysconfigFile[] {
+/** The /etc/sysconfig/<daemon> (or /etc/default/<daemon>) files holding each daemon's argument variable. */
+export function renderSysconfig(argsDir: ArgsDir = '/etc/sysconfig'): SysconfigFile[] {
   return DAEMON_UNITS.map((d) => ({
     daemon: d.daemon,
-    path: `/etc/sysconfig/${d.daemon}`,
+    path: `${argsDir}/${d.daemon}`,
     content: fillTemplate(template('sysconfig.in'), {
       DAEMON: d.daemon,
       UNIT: serviceUnit(d.daemon),
@@ -395,7 +399,8 @@ function foreignUnitFile(path: string): boolean {
  */
 export async function installUnits(opts: InstallOptions): Promise<InstallResult> {
   const root = opts.root ?? ''
-  const rendered = renderUnits(opts)
+  const argsDir = opts.argsDir ?? argsDirFor(root)
+  const rendered = renderUnits({...opts, argsDir})
   const dir = unitDir(root, opts.admin ?? false)
   if (!opts.force) {
     const foreign = rendered.map((u) => join(dir, u.name)).filter(foreignUnitFile)
@@ -413,7 +418,7 @@ export async function installUnits(opts: InstallOptions): Promise<InstallResult>
     units.push({name: u.name, path})
   }
   const sysconfig: InstallResult['sysconfig'] = []
-  for (const s of renderSysconfig()) {
+  for (const s of renderSysconfig(argsDir)) {
     const path = join(root || '/', s.path)
     const written = await writeFileIfAbsent(path, s.content, 0o644)
     sysconfig.push({daemon: s.daemon, path, written})
