@@ -76,5 +76,9 @@ build() {
   echo "$stamp" >"$dir.stamp"
 }
 
+# One build at a time (parallel test workers may ask for the same variant).
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
 if [ "$want" = base ] || [ "$want" = all ]; then build base "${BASE_PKGS[@]}"; fi
 if [ "$want" = qemu ] || [ "$want" = all ]; then build qemu "${BASE_PKGS[@]}" "${QEMU_PKGS[@]}"; fi

@@ -28,7 +28,8 @@ fails, the steps already done are undone. Refuses while guests run unless --forc
   static override flags = {
     root: Flags.string({description: 'switch the units installed under this directory (systemctl --root)'}),
     drivers: Flags.string({
-      description: `modular drivers to enable, comma-separated (default: all of qemu,network,storage,secret,nodedev,nwfilter,interface)`,
+      description:
+        'modular drivers to enable, comma-separated, of qemu,network,storage,secret,nodedev,nwfilter,interface (default: those whose daemon this build can start)',
     }),
     mask: Flags.boolean({description: 'mask the units of the layout switched away from instead of only disabling them'}),
     'dry-run': Flags.boolean({description: 'print the plan and change nothing'}),
@@ -113,6 +114,10 @@ fails, the steps already done are undone. Refuses while guests run unless --forc
     if (human) {
       const skipped = result.steps.filter((s) => s.status === 'skipped')
       this.log(`switched${root ? ` ${root}` : ''} to the ${target} layout`)
+      const {leftOut} = mode.startableDrivers()
+      if (target === 'modular' && flags.drivers === undefined && leftOut.length) {
+        this.log(`left out: ${leftOut.map((l) => `virt${l.driver}d`).join(', ')} (${leftOut.map((l) => l.reason).join('; ')})`)
+      }
       if (skipped.length) this.log(`skipped ${skipped.map((s) => s.title.toLowerCase()).join(', ')}: ${skipped[0].reason}`)
     }
     return {...result, guests}

@@ -8,7 +8,7 @@
  * Relations:
  *  - each socket is ordered Before= its service; the -ro/-admin/-tcp/-tls sockets Require= (and come
  *    After=) the daemon's main socket, so they never outlive it;
- *  - each service Requires= its main socket and Wants= its -ro/-admin sockets; libvirtd and
+ *  - each service Wants= its sockets (so it also starts alone when they are masked); libvirtd and
  *    virtqemud also Require= virtlogd.socket and Want= virtlockd.socket (guest logs and disk locks);
  *  - libvirtd's sockets and virtproxyd's sockets listen on the same paths and ports, so each one
  *    Conflicts= its counterpart (libvirtd.socket <-> virtproxyd.socket, ... -tls <-> -tls);
@@ -227,9 +227,10 @@ export function execCommand(opts: RenderOptions): string[] {
 
 function renderService(d: DaemonUnits, exec: string[], argsDir: ArgsDir): RenderedUnit {
   const name = serviceUnit(d.daemon)
-  const own = d.sockets.filter((k) => k === 'ro' || k === 'admin').map((k) => socketUnit(d.daemon, k))
-  const deps = [`Requires=${socketUnit(d.daemon, 'main')}`]
-  if (own.length) deps.push(`Wants=${own.join(' ')}`)
+  // Wants=, not Requires=, its own sockets, as libvirt's units do: with the sockets masked (the
+  // traditional mode) the daemon starts alone and creates its sockets itself.
+  const own = d.sockets.filter((k) => k === 'main' || k === 'ro' || k === 'admin').map((k) => socketUnit(d.daemon, k))
+  const deps = [`Wants=${own.join(' ')}`]
   if (d.needsLogLock) deps.push('Requires=virtlogd.socket', 'Wants=virtlockd.socket', 'After=virtlogd.socket virtlockd.socket')
   if (d.daemon === 'libvirtd') {
     const others = [...MODULAR_DRIVERS.map((m) => `virt${m}d.service`), 'virtproxyd.service']
@@ -283,6 +284,9 @@ function renderSocket(d: DaemonUnits, kind: SocketKind, group: string | undefine
   const options: string[] = []
   const mode = socketMode(d.daemon, kind, group)
   if (mode) options.push(`SocketMode=${mode}`)
+  // A stopped socket leaves no file behind: clients choosing between layouts by which socket file
+  // exists (libvirt's own client does) must not pick a dead one.
+  if (kind !== 'tcp' && kind !== 'tls') options.push('RemoveOnStop=yes')
   if (group && kind === 'main' && d.daemon !== 'virtlogd' && d.daemon !== 'virtlockd') options.push(`SocketGroup=${group}`)
   const content = fillTemplate(template('socket.in'), {
     UNIT: name,
