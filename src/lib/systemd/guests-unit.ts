@@ -81,7 +81,7 @@ export async function installGuestsUnit(opts: InstallOptions): Promise<{unit: st
   const argsDir = opts.argsDir ?? argsDirFor(root)
   const unit = join(unitDir(root, opts.admin ?? false), GUESTS_UNIT)
   if (!opts.force) {
-    let foreign = false
+    let foreign: boolean
     try {
       foreign = lstatSync(unit).isFile() && !readFileSync(unit, 'utf8').split('\n', 1)[0].includes(GENERATED_MARKER)
     } catch {

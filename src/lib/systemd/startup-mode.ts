@@ -121,7 +121,10 @@ export async function switchStartupMode(target: StartupMode, opts: StartupOption
     },
     undo: () => restoreFile(guestsPath, guestsBefore),
   }
-  const reload: Step = {title: 'Reload systemd', run: async () => void (await sc.daemonReload()), undo: async () => void (await sc.daemonReload())}
+  const daemonReload = async (): Promise<void> => {
+    await sc.daemonReload()
+  }
+  const reload: Step = {title: 'Reload systemd', run: daemonReload, undo: daemonReload}
 
   if (target === 'traditional') {
     const on = sockets.filter((s) => isOn(enabled.get(s)))
@@ -194,7 +197,13 @@ async function runSteps(target: StartupMode, daemons: DaemonName[], steps: Step[
       )
     }
   }
-  if (offline) for (const s of result.steps) if (/^(Stop|Start|Reload)/.test(s.title)) ((s.status = 'skipped'), (s.reason = offline))
+  if (offline) {
+    for (const s of result.steps) {
+      if (!/^(Stop|Start|Reload)/.test(s.title)) continue
+      s.status = 'skipped'
+      s.reason = offline
+    }
+  }
   return result
 }
 
