@@ -28,7 +28,7 @@ const KEYS = ['URIS', 'ON_BOOT', 'ON_SHUTDOWN', 'SHUTDOWN_TIMEOUT', 'PARALLEL_SH
 
 function readVars(path: string): Record<string, string> {
   const out: Record<string, string> = {}
-  let text = ''
+  let text: string
   try {
     text = readFileSync(path, 'utf8')
   } catch {
@@ -75,7 +75,7 @@ export function stateFile(root = ''): string {
 
 export function readState(root = ''): Map<string, string[]> {
   const out = new Map<string, string[]>()
-  let text = ''
+  let text: string
   try {
     text = readFileSync(stateFile(root), 'utf8')
   } catch {
