@@ -178,7 +178,10 @@ export async function bootContainer(opts: BootOptions = {}): Promise<SystemdCont
         clearTimeout(timer)
         resolve({code: code ?? 1, stdout, stderr})
       })
-      p.stdin.end(o.input ?? '')
+      // A command that exits without reading its input closes the pipe first: not an error.
+      p.stdin.on('error', () => {})
+      if (o.input) p.stdin.end(o.input)
+      else p.stdin.end()
     })
   const sh = (s: string, o?: ExecOptions) => exec(['sh', '-c', s], o)
   const c: SystemdContainer = {
