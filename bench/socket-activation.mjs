@@ -91,7 +91,8 @@ async function measure(name, setup) {
     await c.ok(setup)
     const times = []
     for (let i = 0; i <= RUNS; i++) {
-      if ((await c.sh('systemctl is-active libvirtd.service')).stdout.trim() !== 'inactive') throw new Error('libvirtd.service runs before the client connects')
+      if ((await c.sh('systemctl is-active libvirtd.service')).stdout.trim() !== 'inactive')
+        throw new Error('libvirtd.service runs before the client connects')
       times.push(Number(await c.ok(`node ${ROOT}/bench/socket-activation.mjs --client /run/libvirt/libvirt-sock`)))
       // reset-failed also clears the start counter: 8 activations in a few seconds would hit StartLimitBurst.
       await c.ok('systemctl stop libvirtd.service && systemctl reset-failed libvirtd.service libvirtd.socket')
@@ -116,6 +117,7 @@ results.push(await measure('vctl', `node ${ROOT}/bin/run.js units install --forc
 const f = (ms) => `${ms.toFixed(0)} ms`
 console.log('socket activation: connect() on libvirt-sock -> first answered call (qemu:///system), real systemd 252 in systemd-nspawn')
 console.log(`${'daemon'.padEnd(10)} ${'cold'.padStart(8)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  (warm runs: ${RUNS})`)
-for (const r of results) console.log(`${r.name.padEnd(10)} ${f(r.cold).padStart(8)} ${f(r.median).padStart(8)} ${f(r.min).padStart(8)} ${f(r.max).padStart(8)}`)
+for (const r of results)
+  console.log(`${r.name.padEnd(10)} ${f(r.cold).padStart(8)} ${f(r.median).padStart(8)} ${f(r.min).padStart(8)} ${f(r.max).padStart(8)}`)
 const [real, ours] = results
 console.log(`vctl / libvirtd (median): ${(ours.median / real.median).toFixed(2)}x (target: at most 1x)`)
