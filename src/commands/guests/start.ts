@@ -9,7 +9,7 @@ forgets them. Settings come from libvirt's /etc/default/libvirt-guests (/etc/sys
 outside Debian) and the environment.`
 
   static override enableJsonFlag = true
-  static override examples = ['<%= config.bin %> guests start', 'START_DELAY=2 <%= config.bin %> guests start --json']
+  static override examples = ['<%= config.bin %> guests start', '<%= config.bin %> guests start --json']
   static override flags = {root: Flags.string({description: 'read the configuration and state under this directory'})}
 
   async run(): Promise<{started: string[]; failed: string[]}> {

@@ -10,7 +10,7 @@ libvirt's /etc/default/libvirt-guests (/etc/sysconfig/libvirt-guests outside Deb
 environment. ON_SHUTDOWN=suspend (managed save) is refused: vctl has no managed save yet.`
 
   static override enableJsonFlag = true
-  static override examples = ['<%= config.bin %> guests stop', 'SHUTDOWN_TIMEOUT=60 <%= config.bin %> guests stop --json']
+  static override examples = ['<%= config.bin %> guests stop', '<%= config.bin %> guests stop --json']
   static override flags = {root: Flags.string({description: 'read the configuration and state under this directory'})}
 
   async run(): Promise<{stopped: string[]; timedOut: string[]}> {
