@@ -102,10 +102,79 @@ function removeCgroup(dir: string): void {
 
 let counter = 0
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function cgroupPids(dir: string): number[] {
+  const out: number[] = []
+  try {
+    for (const e of readdirSync(dir, {withFileTypes: true})) if (e.isDirectory()) out.push(...cgroupPids(join(dir, e.name)))
+    out.push(...readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number))
+  } catch {
+    // gone meanwhile
+  }
+  return out
+}
+
+/**
+ * Containers of earlier runs whose test process is gone (killed before its clean-up ran): their
+ * private cgroups are named vctl-VARIANT-PID-N; every process in them is killed and the cgroups
+ * removed. Containers of live test processes are left alone.
+ */
+function sweepOrphans(): void {
+  for (const h of CGROUP_HIERARCHIES) {
+    let names: string[]
+    try {
+      names = readdirSync(h)
+    } catch {
+      continue
+    }
+    for (const name of names) {
+      const owner = /^vctl-(?:base|qemu)-(\d+)-\d+$/.exec(name)?.[1]
+      if (!owner || isAlive(Number(owner))) continue
+      for (const pid of cgroupPids(join(h, name))) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+      removeCgroup(join(h, name))
+    }
+  }
+}
+
+/** Live containers of this process: killed (their PID 1, hence all of the container) if it exits without stopping them. */
+const live = new Map<string, {pid1: number; nspawn: number}>()
+let exitHookInstalled = false
+function killOnExit(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const {pid1, nspawn} of live.values()) {
+      for (const p of [pid1, nspawn]) {
+        try {
+          if (p > 0) process.kill(p, 'SIGKILL')
+        } catch {
+          // gone
+        }
+      }
+    }
+  })
+}
+
 /** Boots a container and waits until its systemd reports the system running. */
 export async function bootContainer(opts: BootOptions = {}): Promise<SystemdContainer> {
   const variant = opts.variant ?? 'base'
   const root = rootFs(variant)
+  sweepOrphans()
+  killOnExit()
   const name = opts.name ?? `vctl-${variant}-${process.pid}-${++counter}`
   const cgroups = CGROUP_HIERARCHIES.map((h) => join(h, name))
   const binds = [`/usr/bin/node:/usr/local/bin/node`, `${ROOT_DIR}:${ROOT_DIR}`, ...symlinkTargets().map((d) => `${d}:${d}`), ...(opts.bindRo ?? [])]
@@ -139,6 +208,7 @@ export async function bootContainer(opts: BootOptions = {}): Promise<SystemdCont
   const exitedP = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())))
 
   const stop = async (): Promise<void> => {
+    live.delete(name)
     if (!exited) {
       child.kill('SIGTERM')
       const t = setTimeout(() => child.kill('SIGKILL'), 30_000)
@@ -160,6 +230,7 @@ export async function bootContainer(opts: BootOptions = {}): Promise<SystemdCont
       },
       60_000,
     )
+    live.set(name, {pid1, nspawn: nspawnPid})
     await waitFor('systemd in the container', () => existsSync(`/proc/${pid1}/root/run/systemd/private`), 60_000)
   } catch (err) {
     await stop()
