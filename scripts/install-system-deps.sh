@@ -18,6 +18,8 @@ PKGS=(
   virt-manager xvfb xauth x11-apps imagemagick python3-gi gir1.2-gtk-vnc-2.0 gir1.2-spiceclientgtk-3.0
   python3-dogtail at-spi2-core gir1.2-atspi-2.0 dbus-x11
   cockpit-ws cockpit-bridge cockpit-machines libvirt-dbus dbus chromium
+  # the real-systemd tests: a Debian root file system booted with systemd-nspawn (scripts/build-systemd-root.sh)
+  mmdebstrap systemd-container util-linux
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -4,6 +4,9 @@ import {execFileSync, spawn} from 'node:child_process'
 
 // The tiny test guest follows its build script (a no-op when it is up to date).
 execFileSync('bash', ['scripts/build-test-guest.sh'], {stdio: ['ignore', 'ignore', 'inherit']})
+// So do the root file systems of the real-systemd tests (test/helpers/systemd-container.ts), built
+// here once rather than by parallel test workers.
+if (process.getuid?.() === 0) execFileSync('bash', ['scripts/build-systemd-root.sh', 'all'], {stdio: ['ignore', 'ignore', 'inherit']})
 
 const args = ['node_modules/ava/entrypoints/cli.mjs', '--tap', ...process.argv.slice(2)]
 const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'inherit']})

@@ -8,8 +8,18 @@ import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {BIN, run, startDaemon, tempRoot, vctl, type RunResult} from './helpers/daemon.js'
-import {installUnits} from '../src/lib/systemd/units.js'
-import {ModeSwitchError, buildPlan, executePlan, parseDrivers, takeSnapshot, type ModeStatus, type Snapshot} from '../src/lib/systemd/mode.js'
+import {MODULAR_DRIVERS, installUnits} from '../src/lib/systemd/units.js'
+import {IMPLEMENTED_MODULAR} from '../src/lib/daemons.js'
+import {
+  ModeSwitchError,
+  buildPlan,
+  executePlan,
+  parseDrivers,
+  startableDrivers,
+  takeSnapshot,
+  type ModeStatus,
+  type Snapshot,
+} from '../src/lib/systemd/mode.js'
 import {Systemctl} from '../src/lib/systemd/systemctl.js'
 import {RpcConnection} from '../src/lib/rpc/server.js'
 import {remote} from '../src/lib/rpc/programs/remote.js'
@@ -83,7 +93,7 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
     ],
   )
   t.regex(out.steps[0].reason ?? '', /only edits unit files/)
-  t.deepEqual(out.drivers, ['qemu', 'network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'])
+  t.deepEqual(out.drivers, startableDrivers().drivers)
   const s = await states(root, [
     ...LIBVIRTD,
     'libvirtd-tcp.socket',
@@ -102,7 +112,7 @@ test('modular, then monolithic again, with systemctl --root', async (t) => {
   t.is(r.code, 0, r.stderr)
   let st = modeStatus(r)
   t.is(st.configured, 'modular')
-  t.deepEqual(st.drivers, ['qemu', 'network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'])
+  t.deepEqual(st.drivers, startableDrivers().drivers)
   t.true(st.proxy)
 
   r = await switchMode(['monolithic', '--root', root, '--yes'])
@@ -217,10 +227,7 @@ test('a failing step rolls back the steps done and names the step', async (t) =>
   const r = await switchMode(['modular', '--root', root, '--yes', '--mask'], {PATH})
   t.is(r.code, 1)
   const err = switchError(r)
-  t.is(
-    err.failedStep,
-    'Enable the modular daemons (virtqemud, virtnetworkd, virtstoraged, virtsecretd, virtnodedevd, virtnwfilterd, virtinterfaced, virtproxyd)',
-  )
+  t.is(err.failedStep, `Enable the modular daemons (${[...startableDrivers().drivers.map((d) => `virt${d}d`), 'virtproxyd'].join(', ')})`)
   t.regex(err.message, /^step 'Enable the modular daemons .*' failed: .*simulated failure.*; rolled back \d+ actions, the units are as they were$/)
   t.deepEqual(
     err.result.steps.map((s) => [s.verb, s.status]),
@@ -418,7 +425,19 @@ test('plan: undo actions restore the snapshot; tcp/tls carried over; drivers par
     {verb: 'disable', units: ['virtqemud.service', 'virtproxyd.service']},
     {verb: 'disable', units: enable.units.filter((u) => u.endsWith('.socket'))},
   ])
-  t.deepEqual(parseDrivers(undefined), ['qemu', 'network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'])
+  // By default only the daemons this build can start: those the daemon accepts (IMPLEMENTED_MODULAR).
+  const startable = startableDrivers()
+  t.deepEqual(parseDrivers(undefined), startable.drivers)
+  t.deepEqual(
+    startable.drivers,
+    MODULAR_DRIVERS.filter((d) => IMPLEMENTED_MODULAR.includes(`virt${d}d`)),
+  )
+  t.true(startable.drivers.includes('qemu') && startable.drivers.includes('secret'))
+  t.deepEqual(
+    startable.leftOut.map((l) => l.driver),
+    MODULAR_DRIVERS.filter((d) => !startable.drivers.includes(d)),
+  )
+  for (const l of startable.leftOut) t.regex(l.reason, new RegExp(`no ${l.driver} driver yet: virt${l.driver}d would refuse to start`))
   t.deepEqual(parseDrivers('secret, virtqemud,qemu'), ['qemu', 'secret'])
   t.throws(() => parseDrivers('proxy'), {message: /unknown driver 'proxy'/})
 })
@@ -472,7 +491,10 @@ exit 0
     `disable ${all}`,
     // libvirtd-tcp/-tls were enabled, so virtproxyd's take over
     'enable virtqemud.service virtqemud.socket virtqemud-ro.socket virtqemud-admin.socket virtproxyd.service virtproxyd.socket virtproxyd-ro.socket virtproxyd-admin.socket virtproxyd-tcp.socket virtproxyd-tls.socket',
-    // undo, newest first: the disable step, then the stop step
+    // undo, newest first: the failed enable step (systemctl may have done part of it), the disable
+    // step, then the stop step
+    'disable virtqemud.service virtproxyd.service',
+    'disable virtqemud.socket virtqemud-ro.socket virtqemud-admin.socket virtproxyd.socket virtproxyd-ro.socket virtproxyd-admin.socket virtproxyd-tcp.socket virtproxyd-tls.socket',
     'enable libvirtd.service',
     'enable libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-tcp.socket libvirtd-tls.socket',
     `start ${all}`,

@@ -133,6 +133,7 @@ test('sockets: libvirt paths, modes, Service= and FileDescriptorName= the daemon
           ? '0666'
           : '0600'
     t.is<string | undefined, string | undefined>(mode, expectedMode, u.name)
+    t.deepEqual(get(u.name, 'Socket', 'RemoveOnStop'), /-(tcp|tls)\.socket$/.test(u.name) ? [] : ['yes'], u.name)
     if (role(u.name) !== 'rw') {
       t.deepEqual(get(u.name, 'Unit', 'Requires'), [`${daemon}.socket`], u.name)
       t.deepEqual(get(u.name, 'Unit', 'After'), [`${daemon}.socket`], u.name)
@@ -164,7 +165,8 @@ test('services: notify, ExecStart with absolute paths and the sysconfig variable
     const driver = d.driver ? ` --driver ${d.driver}` : ''
     t.deepEqual(get(svc, 'Service', 'ExecStart'), [`${NODE} ${BIN} daemon start --system${driver} $${d.daemon.toUpperCase()}_ARGS`], svc)
     t.deepEqual(get(svc, 'Service', 'KillMode'), d.daemon === 'libvirtd' || d.daemon === 'virtqemud' ? ['process'] : [], svc)
-    t.deepEqual(get(svc, 'Unit', 'Requires')[0], `${d.daemon}.socket`, svc)
+    t.is(words(svc, 'Unit', 'Wants')[0], `${d.daemon}.socket`, svc)
+    t.false(words(svc, 'Unit', 'Requires').includes(`${d.daemon}.socket`), svc)
     t.deepEqual(get(svc, 'Install', 'WantedBy'), ['multi-user.target'], svc)
     const also = get(svc, 'Install', 'Also')
     t.deepEqual(

@@ -1,6 +1,7 @@
 import {Args, Command, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import type {GuestCheck, SwitchResult} from '../../lib/systemd/mode.js'
+import type {StartupMode, StartupResult} from '../../lib/systemd/startup-mode.js'
 
 export type ModeSwitchOutput = SwitchResult & {guests: GuestCheck[]}
 
@@ -10,6 +11,10 @@ export default class ModeSwitch extends Command {
 the chosen drivers' daemons (virt<driver>d.service and its -ro/-admin sockets) and virtproxyd, which
 takes over libvirtd's socket paths (and its TCP/TLS sockets when libvirtd's were enabled), then
 starts their sockets. monolithic: the reverse.
+traditional: for the enabled layout, stops and masks every socket unit, removes --timeout from the
+daemons' arguments, orders libvirt-guests After= the services (a copy of its unit in
+/etc/systemd/system) and starts the services, which create their sockets themselves (--listen works).
+socket-activation: the reverse (the default idle timeout comes back).
 Enabling and masking only edit unit files, so they also work on an image with --root; starting and
 stopping need a running systemd and are skipped, with the reason, when there is none. If a step
 fails, the steps already done are undone. Refuses while guests run unless --force.`
@@ -22,13 +27,18 @@ fails, the steps already done are undone. Refuses while guests run unless --forc
   ]
 
   static override args = {
-    layout: Args.string({description: 'the layout to switch to', options: ['modular', 'monolithic'], required: true}),
+    layout: Args.string({
+      description: 'the layout (modular, monolithic) or start-up mode (traditional, socket-activation) to switch to',
+      options: ['modular', 'monolithic', 'traditional', 'socket-activation'],
+      required: true,
+    }),
   }
 
   static override flags = {
     root: Flags.string({description: 'switch the units installed under this directory (systemctl --root)'}),
     drivers: Flags.string({
-      description: `modular drivers to enable, comma-separated (default: all of qemu,network,storage,secret,nodedev,nwfilter,interface)`,
+      description:
+        'modular drivers to enable, comma-separated, of qemu,network,storage,secret,nodedev,nwfilter,interface (default: those whose daemon this build can start)',
     }),
     mask: Flags.boolean({description: 'mask the units of the layout switched away from instead of only disabling them'}),
     'dry-run': Flags.boolean({description: 'print the plan and change nothing'}),
@@ -36,8 +46,9 @@ fails, the steps already done are undone. Refuses while guests run unless --forc
     force: Flags.boolean({description: 'switch even while guests are running'}),
   }
 
-  async run(): Promise<ModeSwitchOutput> {
+  async run(): Promise<ModeSwitchOutput | StartupResult> {
     const {args, flags} = await this.parse(ModeSwitch)
+    if (args.layout === 'traditional' || args.layout === 'socket-activation') return this.startupMode(args.layout, flags.root)
     const target = args.layout as 'modular' | 'monolithic'
     const mode = await import('../../lib/systemd/mode.js')
     const {Systemctl} = await import('../../lib/systemd/systemctl.js')
@@ -113,8 +124,32 @@ fails, the steps already done are undone. Refuses while guests run unless --forc
     if (human) {
       const skipped = result.steps.filter((s) => s.status === 'skipped')
       this.log(`switched${root ? ` ${root}` : ''} to the ${target} layout`)
+      const {leftOut} = mode.startableDrivers()
+      if (target === 'modular' && flags.drivers === undefined && leftOut.length) {
+        this.log(`left out: ${leftOut.map((l) => `virt${l.driver}d`).join(', ')} (${leftOut.map((l) => l.reason).join('; ')})`)
+      }
       if (skipped.length) this.log(`skipped ${skipped.map((s) => s.title.toLowerCase()).join(', ')}: ${skipped[0].reason}`)
     }
     return {...result, guests}
+  }
+
+  /** `mode switch traditional|socket-activation`: the start-up mode of the enabled layout. */
+  private async startupMode(target: StartupMode, rootFlag: string | undefined): Promise<StartupResult> {
+    const {switchStartupMode} = await import('../../lib/systemd/startup-mode.js')
+    const {Systemctl} = await import('../../lib/systemd/systemctl.js')
+    const root = rootFlag ? resolve(rootFlag) : ''
+    let result: StartupResult
+    try {
+      result = await switchStartupMode(target, {root, sc: new Systemctl({root: root || undefined})})
+    } catch (err) {
+      this.error((err as Error).message, {exit: 1})
+    }
+    if (!this.jsonEnabled()) {
+      for (const s of result.steps) this.log(`${s.status === 'done' ? '✔' : '-'} ${s.title}${s.reason ? ` (skipped: ${s.reason})` : ''}`)
+      this.log(
+        `${result.daemons.join(', ')}: ${target === 'traditional' ? 'traditional mode (the daemons create their sockets)' : 'socket activation'}`,
+      )
+    }
+    return result
   }
 }

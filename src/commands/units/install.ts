@@ -2,14 +2,21 @@ import {Command, Flags} from '@oclif/core'
 import {join, resolve} from 'node:path'
 import type {InstallResult} from '../../lib/systemd/units.js'
 
-export type UnitsInstallResult = InstallResult & {reload: {skipped: boolean; reason?: string}}
+export type UnitsInstallResult = InstallResult & {
+  guests: {unit: string; config: string; configWritten: boolean}
+  /** Socket units masked because their daemon's arguments carry --listen. */
+  masked: string[]
+  reload: {skipped: boolean; reason?: string}
+}
 
 export default class UnitsInstall extends Command {
   static override summary = 'Install systemd units (services and sockets) for every vctl daemon'
   static override description = `Writes libvirtd.service and its sockets, the modular daemons' units (virtqemud, virtnetworkd,
 virtstoraged, virtsecretd, virtnodedevd, virtnwfilterd, virtinterfaced), virtproxyd's, virtlogd's and
 virtlockd's into DIR/usr/lib/systemd/system (DIR/etc/systemd/system with --admin), replacing older
-versions atomically, and the /etc/sysconfig/<daemon> argument files that do not exist yet.
+versions atomically, libvirt-guests.service, and the argument files that do not exist yet
+(/etc/default/<daemon> on Debian, /etc/sysconfig/<daemon> elsewhere). The socket units of a daemon
+whose arguments carry --listen are masked (traditional mode).
 Nothing is enabled: choose a layout with \`vctl mode switch monolithic|modular\`.`
 
   static override enableJsonFlag = true
@@ -35,9 +42,14 @@ Nothing is enabled: choose a layout with \`vctl mode switch monolithic|modular\`
     const {Systemctl} = await import('../../lib/systemd/systemctl.js')
     const root = flags.root ? resolve(flags.root) : ''
     const bin = flags.bin ?? join(this.config.root, 'bin/run.js')
+    const {installGuestsUnit} = await import('../../lib/systemd/guests-unit.js')
+    const {maskSocketsOfListeningDaemons} = await import('../../lib/systemd/startup-mode.js')
     let result: InstallResult
+    let guests: UnitsInstallResult['guests']
+    const opts = {root, admin: flags.admin, bin, node: flags.node, socketGroup: flags['socket-group'], force: flags.force}
     try {
-      result = await installUnits({root, admin: flags.admin, bin, node: flags.node, socketGroup: flags['socket-group'], force: flags.force})
+      result = await installUnits(opts)
+      guests = await installGuestsUnit(opts)
     } catch (err) {
       this.error((err as Error).message, {exit: 1})
     }
@@ -54,7 +66,16 @@ Nothing is enabled: choose a layout with \`vctl mode switch monolithic|modular\`
         reload = {skipped: true, reason: (err as Error).message}
       }
     }
+    // A daemon whose arguments carry --listen runs in the traditional mode: its socket units are
+    // masked, as libvirt's packaging does on upgrade.
+    let masked: string[] = []
+    try {
+      masked = await maskSocketsOfListeningDaemons(root, new Systemctl({root: root || undefined}))
+    } catch (err) {
+      this.error(`masking the socket units of the daemons started with --listen failed: ${(err as Error).message}`, {exit: 1})
+    }
     if (!this.jsonEnabled()) {
+      if (masked.length) this.log(`masked ${masked.join(', ')}: the arguments of their daemons carry --listen (traditional mode)`)
       const written = result.sysconfig.filter((s) => s.written)
       this.log(`installed ${result.units.length} units into ${result.unitDir}`)
       if (written.length) this.log(`wrote ${written.map((s) => s.path).join(', ')}`)
@@ -63,6 +84,6 @@ Nothing is enabled: choose a layout with \`vctl mode switch monolithic|modular\`
       this.log(reload.skipped ? `daemon-reload skipped: ${reload.reason}` : 'systemd reloaded')
       this.log(`next: ${this.config.bin} mode switch monolithic|modular${root ? ` --root ${root}` : ''}`)
     }
-    return {...result, reload}
+    return {...result, guests, masked, reload}
   }
 }

@@ -7,7 +7,7 @@ import type {Daemon} from './server.js'
 import {linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
 import {networkPortsFor} from './network-ports.js'
 
-interface DriverHook {
+export interface DriverHook {
   driver: string
   setup: (d: Daemon) => Promise<void>
 }
@@ -37,7 +37,16 @@ export const DRIVER_HOOKS: DriverHook[] = [
   {
     driver: 'qemu',
     setup: async (d) => {
-      const {QemuDriver} = await import('../drivers/qemu/driver.js')
+      const {QemuDriver, DEFAULT_EMULATOR} = await import('../drivers/qemu/driver.js')
+      const {AbsentQemuDriver, isExecutableFile} = await import('./qemu-absent.js')
+      if (!isExecutableFile(DEFAULT_EMULATOR)) {
+        // Like libvirtd: the QEMU driver stays, with no guests; calls that need QEMU fail.
+        d.log.warn(
+          `qemu: cannot find QEMU binary ${DEFAULT_EMULATOR}: the QEMU driver runs without an emulator (restart the daemon after installing QEMU)`,
+        )
+        d.addHypervisor('qemu', new AbsentQemuDriver(d.paths.mode, DEFAULT_EMULATOR))
+        return
+      }
       // virtlogd and virtlockd of the same root and mode, used whenever their sockets answer.
       const helperSocket = (daemon: 'virtlogd' | 'virtlockd') => daemonPaths({daemon, mode: d.paths.mode, root: d.paths.root}).sockRw
       // Created at start-up so it reattaches to the guests that outlived the previous daemon.
@@ -87,3 +96,24 @@ export const DRIVER_HOOKS: DriverHook[] = [
     },
   },
 ]
+
+/**
+ * Runs the set-up of every driver the daemon hosts. A hypervisor or secondary driver whose set-up
+ * fails (a tool it needs is missing, ...) is left out with one warning: the daemon and its other
+ * drivers serve as usual, and the URIs of the missing driver get "no connection driver available".
+ * The log and lock daemons' own service has nothing else to serve: its failure stops the daemon.
+ */
+export async function setupDrivers(d: Daemon, hosts: (driver: string) => boolean): Promise<void> {
+  for (const hook of DRIVER_HOOKS) {
+    if (!hosts(hook.driver)) continue
+    if (hook.driver === 'log' || hook.driver === 'lock') {
+      await hook.setup(d)
+      continue
+    }
+    try {
+      await hook.setup(d)
+    } catch (err) {
+      d.log.warn(`${hook.driver} driver disabled: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+}

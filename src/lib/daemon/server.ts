@@ -19,7 +19,7 @@ import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
 import type {HypervisorDriver} from '../drivers/types.js'
-import {DRIVER_HOOKS} from './driver-hooks.js'
+import {setupDrivers} from './driver-hooks.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
 import {IMPLEMENTED_MODULAR} from '../daemons.js'
@@ -180,7 +180,7 @@ export class Daemon {
       this.hypervisors.push(test)
       this.registry.addHypervisor({scheme: 'test', get: () => test})
     }
-    for (const hook of DRIVER_HOOKS) if (hosts(hook.driver)) await hook.setup(this)
+    await setupDrivers(this, hosts)
   }
 
   private readyHooks: Array<() => Promise<void>> = []

@@ -184,10 +184,12 @@ export async function executePlan(plan: SwitchPlan, sc: Systemctl, opts: Execute
   }
   if (!failed) return result
 
-  // Roll back: undo every step that ran, newest first.
+  // Roll back: undo every step that ran, newest first, the failed one included: systemctl may have
+  // done part of it (started some sockets of the list before one failed). Each undo only restores
+  // what the snapshot had, so undoing what did not happen is harmless.
   const undo: Action[] = []
-  for (let i = failed.index - 1; i >= 0; i--) {
-    if (results[i].status === 'done') undo.push(...plan.steps[i].undo)
+  for (let i = failed.index; i >= 0; i--) {
+    if (results[i].status === 'done' || i === failed.index) undo.push(...(plan.steps[i]?.undo ?? []))
   }
   const actions = await rollBack(undo, sc, renderer)
   for (let i = 0; i < failed.index; i++) if (results[i].status === 'done') results[i].status = 'rolled-back'

@@ -7,6 +7,7 @@
 import {lstatSync} from 'node:fs'
 import {join} from 'node:path'
 import type {DaemonName} from '../daemon/paths.js'
+import {IMPLEMENTED_MODULAR} from '../daemons.js'
 import {MODULAR_DRIVERS, allUnitNames, socketUnit, unitsOf, type ModularDriver} from './units.js'
 import type {EnablementState, Systemctl, Verb} from './systemctl.js'
 
@@ -60,9 +61,24 @@ function isMasked(state: EnablementState | undefined): boolean {
   return state === 'masked' || state === 'masked-runtime'
 }
 
-/** Parses `--drivers qemu,network,...` (daemon names such as virtqemud are accepted too). */
+/**
+ * The modular drivers whose daemon this build can run (the list the daemon itself checks before
+ * starting, IMPLEMENTED_MODULAR), and those left out with the reason: the default of a switch.
+ */
+export function startableDrivers(): {drivers: ModularDriver[]; leftOut: Array<{driver: ModularDriver; reason: string}>} {
+  const can = (d: ModularDriver) => IMPLEMENTED_MODULAR.includes(`virt${d}d` as DaemonName)
+  return {
+    drivers: MODULAR_DRIVERS.filter(can),
+    leftOut: MODULAR_DRIVERS.filter((d) => !can(d)).map((driver) => ({
+      driver,
+      reason: `vctl has no ${driver} driver yet: virt${driver}d would refuse to start`,
+    })),
+  }
+}
+
+/** Parses `--drivers qemu,network,...` (daemon names such as virtqemud are accepted too); none: the startable ones. */
 export function parseDrivers(list: string | undefined): ModularDriver[] {
-  if (list === undefined || list.trim() === '') return [...MODULAR_DRIVERS]
+  if (list === undefined || list.trim() === '') return startableDrivers().drivers
   const out: ModularDriver[] = []
   for (const raw of list
     .split(',')
@@ -145,7 +161,7 @@ export interface PlanOptions {
 export function buildPlan(target: Layout, opts: PlanOptions): SwitchPlan {
   const root = opts.root ?? ''
   const before = opts.snapshot
-  const drivers = opts.drivers ?? [...MODULAR_DRIVERS]
+  const drivers = opts.drivers ?? startableDrivers().drivers
   const mask = opts.mask ?? false
   const installed = (u: string) => before.enabled[u] !== undefined && before.enabled[u] !== 'not-found'
 

@@ -8,7 +8,7 @@
  * Relations:
  *  - each socket is ordered Before= its service; the -ro/-admin/-tcp/-tls sockets Require= (and come
  *    After=) the daemon's main socket, so they never outlive it;
- *  - each service Requires= its main socket and Wants= its -ro/-admin sockets; libvirtd and
+ *  - each service Wants= its sockets (so it also starts alone when they are masked); libvirtd and
  *    virtqemud also Require= virtlogd.socket and Want= virtlockd.socket (guest logs and disk locks);
  *  - libvirtd's sockets and virtproxyd's sockets listen on the same paths and ports, so each one
  *    Conflicts= its counterpart (libvirtd.socket <-> virtproxyd.socket, ... -tls <-> -tls);
@@ -20,6 +20,7 @@ import {existsSync, lstatSync, readFileSync} from 'node:fs'
 import {isAbsolute, join} from 'node:path'
 import {daemonPaths, type DaemonName} from '../daemon/paths.js'
 import {writeFileAtomic, writeFileIfAbsent} from '../fs-atomic.js'
+import {argsDirFor, type ArgsDir} from './args-file.js'
 
 export type SocketKind = 'main' | 'ro' | 'admin' | 'tcp' | 'tls'
 
@@ -158,6 +159,8 @@ export interface RenderOptions {
   node?: string
   /** Group owning the read-write sockets (mode 0660 instead of 0600). */
   socketGroup?: string
+  /** Where the argument files are (/etc/default on Debian, /etc/sysconfig elsewhere; see args-file.ts). */
+  argsDir?: ArgsDir
 }
 
 export interface RenderedUnit {
@@ -222,11 +225,12 @@ export function execCommand(opts: RenderOptions): string[] {
   return node ? [node, opts.bin] : [opts.bin]
 }
 
-function renderService(d: DaemonUnits, exec: string[]): RenderedUnit {
+function renderService(d: DaemonUnits, exec: string[], argsDir: ArgsDir): RenderedUnit {
   const name = serviceUnit(d.daemon)
-  const own = d.sockets.filter((k) => k === 'ro' || k === 'admin').map((k) => socketUnit(d.daemon, k))
-  const deps = [`Requires=${socketUnit(d.daemon, 'main')}`]
-  if (own.length) deps.push(`Wants=${own.join(' ')}`)
+  // Wants=, not Requires=, its own sockets, as libvirt's units do: with the sockets masked (the
+  // traditional mode) the daemon starts alone and creates its sockets itself.
+  const own = d.sockets.filter((k) => k === 'main' || k === 'ro' || k === 'admin').map((k) => socketUnit(d.daemon, k))
+  const deps = [`Wants=${own.join(' ')}`]
   if (d.needsLogLock) deps.push('Requires=virtlogd.socket', 'Wants=virtlockd.socket', 'After=virtlogd.socket virtlockd.socket')
   if (d.daemon === 'libvirtd') {
     const others = [...MODULAR_DRIVERS.map((m) => `virt${m}d.service`), 'virtproxyd.service']
@@ -246,6 +250,7 @@ function renderService(d: DaemonUnits, exec: string[]): RenderedUnit {
   const content = fillTemplate(template('service.in'), {
     UNIT: name,
     DAEMON: d.daemon,
+    ARGS_DIR: argsDir,
     DESCRIPTION: `vctl ${d.daemon}: ${d.title}`,
     UNIT_DEPS: deps,
     ARGS_VAR: d.argsVar,
@@ -279,6 +284,9 @@ function renderSocket(d: DaemonUnits, kind: SocketKind, group: string | undefine
   const options: string[] = []
   const mode = socketMode(d.daemon, kind, group)
   if (mode) options.push(`SocketMode=${mode}`)
+  // A stopped socket leaves no file behind: clients choosing between layouts by which socket file
+  // exists (libvirt's own client does) must not pick a dead one.
+  if (kind !== 'tcp' && kind !== 'tls') options.push('RemoveOnStop=yes')
   if (group && kind === 'main' && d.daemon !== 'virtlogd' && d.daemon !== 'virtlockd') options.push(`SocketGroup=${group}`)
   const content = fillTemplate(template('socket.in'), {
     UNIT: name,
@@ -299,7 +307,7 @@ export function renderUnits(opts: RenderOptions): RenderedUnit[] {
   const exec = execCommand(opts)
   const out: RenderedUnit[] = []
   for (const d of DAEMON_UNITS) {
-    out.push(renderService(d, exec))
+    out.push(renderService(d, exec, opts.argsDir ?? '/etc/sysconfig'))
     for (const k of d.sockets) out.push(renderSocket(d, k, opts.socketGroup))
   }
   return out
@@ -312,11 +320,11 @@ export interface SysconfigFile {
   content: string
 }
 
-/** The /etc/sysconfig/<daemon> files holding each daemon's argument variable. */
-export function renderSysconfig(): SysconfigFile[] {
+/** The /etc/sysconfig/<daemon> (or /etc/default/<daemon>) files holding each daemon's argument variable. */
+export function renderSysconfig(argsDir: ArgsDir = '/etc/sysconfig'): SysconfigFile[] {
   return DAEMON_UNITS.map((d) => ({
     daemon: d.daemon,
-    path: `/etc/sysconfig/${d.daemon}`,
+    path: `${argsDir}/${d.daemon}`,
     content: fillTemplate(template('sysconfig.in'), {
       DAEMON: d.daemon,
       UNIT: serviceUnit(d.daemon),
@@ -395,7 +403,8 @@ function foreignUnitFile(path: string): boolean {
  */
 export async function installUnits(opts: InstallOptions): Promise<InstallResult> {
   const root = opts.root ?? ''
-  const rendered = renderUnits(opts)
+  const argsDir = opts.argsDir ?? argsDirFor(root)
+  const rendered = renderUnits({...opts, argsDir})
   const dir = unitDir(root, opts.admin ?? false)
   if (!opts.force) {
     const foreign = rendered.map((u) => join(dir, u.name)).filter(foreignUnitFile)
@@ -413,7 +422,7 @@ export async function installUnits(opts: InstallOptions): Promise<InstallResult>
     units.push({name: u.name, path})
   }
   const sysconfig: InstallResult['sysconfig'] = []
-  for (const s of renderSysconfig()) {
+  for (const s of renderSysconfig(argsDir)) {
     const path = join(root || '/', s.path)
     const written = await writeFileIfAbsent(path, s.content, 0o644)
     sysconfig.push({daemon: s.daemon, path, written})

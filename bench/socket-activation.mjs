@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// Socket activation under a real systemd: wall time from a client's connect() on libvirt-sock (the
+// socket unit listening, the service not running) to the first answered call (AUTH_LIST,
+// CONNECT_OPEN qemu:///system, CONNECT_GET_VERSION), for vctl's libvirtd vs Debian's libvirtd 9.0.
+// Both run in the same real-systemd environment: a systemd-nspawn container of the QEMU variant
+// (test/helpers/systemd-container.ts; one fresh container each), systemd 252 as PID 1, QEMU
+// installed. The client runs inside the container (this file with --client: libvirtd refuses a
+// peer from another PID namespace, whose pid it cannot read). Between
+// runs the service is stopped (`systemctl stop libvirtd.service`, the socket stays). The first run
+// is cold (QEMU capabilities probed); the median is taken over the BENCH_ACTIVATION_RUNS (default 7)
+// warm ones. Run with: node --import tsx bench/socket-activation.mjs
+import {connect} from 'node:net'
+import {resolve} from 'node:path'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const RUNS = Number(process.env.BENCH_ACTIVATION_RUNS ?? 7)
+const REMOTE = 0x20008086
+const PROC = {CONNECT_OPEN: 1, CONNECT_GET_VERSION: 4, AUTH_LIST: 66}
+
+function xdrString(s) {
+  const b = Buffer.from(s)
+  const out = Buffer.alloc(4 + b.length + ((4 - (b.length % 4)) % 4))
+  out.writeUInt32BE(b.length, 0)
+  b.copy(out, 4)
+  return out
+}
+
+function message(proc, serial, payload = Buffer.alloc(0)) {
+  const h = Buffer.alloc(28)
+  h.writeUInt32BE(28 + payload.length, 0)
+  h.writeUInt32BE(REMOTE, 4)
+  h.writeUInt32BE(1, 8)
+  h.writeInt32BE(proc, 12)
+  h.writeUInt32BE(0, 16)
+  h.writeUInt32BE(serial, 20)
+  h.writeUInt32BE(0, 24)
+  return Buffer.concat([h, payload])
+}
+
+/** connect(), then the calls a client makes before its first real answer; resolves with the ms taken. */
+function firstAnswer(path) {
+  const calls = [
+    message(PROC.AUTH_LIST, 0),
+    message(PROC.CONNECT_OPEN, 1, Buffer.concat([Buffer.from([0, 0, 0, 1]), xdrString('qemu:///system'), Buffer.alloc(4)])),
+    message(PROC.CONNECT_GET_VERSION, 2),
+  ]
+  const t0 = performance.now()
+  return new Promise((done, reject) => {
+    const s = connect(path)
+    let buf = Buffer.alloc(0)
+    let next = 0
+    const timer = setTimeout(() => (s.destroy(), reject(new Error(`no answer on ${path} within 60 s`))), 60000)
+    s.once('connect', () => s.write(calls[next++]))
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0)) {
+        const len = buf.readUInt32BE(0)
+        const status = buf.readUInt32BE(24)
+        buf = buf.subarray(len)
+        if (status !== 0) {
+          clearTimeout(timer)
+          s.destroy()
+          reject(new Error(`call ${next - 1} failed`))
+          return
+        }
+        if (next === calls.length) {
+          clearTimeout(timer)
+          s.destroy()
+          done(performance.now() - t0)
+          return
+        }
+        s.write(calls[next++])
+      }
+    })
+    s.once('error', (err) => (clearTimeout(timer), s.destroy(), reject(err)))
+  })
+}
+
+if (process.argv[2] === '--client') {
+  // Inside the container: one measurement, printed in ms.
+  console.log((await firstAnswer(process.argv[3])).toFixed(3))
+  process.exit(0)
+}
+
+const {bootContainer} = await import('../test/helpers/systemd-container.ts')
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function measure(name, setup) {
+  const c = await bootContainer({variant: 'qemu', name: `vctl-bench-${name}-${process.pid}`})
+  try {
+    await c.ok(setup)
+    const times = []
+    for (let i = 0; i <= RUNS; i++) {
+      if ((await c.sh('systemctl is-active libvirtd.service')).stdout.trim() !== 'inactive')
+        throw new Error('libvirtd.service runs before the client connects')
+      times.push(Number(await c.ok(`node ${ROOT}/bench/socket-activation.mjs --client /run/libvirt/libvirt-sock`)))
+      // reset-failed also clears the start counter: 8 activations in a few seconds would hit StartLimitBurst.
+      await c.ok('systemctl stop libvirtd.service && systemctl reset-failed libvirtd.service libvirtd.socket')
+    }
+    const [cold, ...warm] = times
+    return {name, cold, median: median(warm), min: Math.min(...warm), max: Math.max(...warm)}
+  } finally {
+    await c.stop()
+  }
+}
+
+const results = []
+// Debian's libvirtd 9.0 through its own units (disabled in the image, started here).
+results.push(
+  await measure(
+    'libvirtd',
+    `mkdir -p /etc/libvirt && printf 'auth_unix_rw = "none"\\n' > /etc/libvirt/libvirtd.conf && systemctl start virtlogd.socket virtlockd.socket libvirtd.socket`,
+  ),
+)
+results.push(await measure('vctl', `node ${ROOT}/bin/run.js units install --force >/dev/null && systemctl start libvirtd.socket`))
+
+const f = (ms) => `${ms.toFixed(0)} ms`
+console.log('socket activation: connect() on libvirt-sock -> first answered call (qemu:///system), real systemd 252 in systemd-nspawn')
+console.log(`${'daemon'.padEnd(10)} ${'cold'.padStart(8)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  (warm runs: ${RUNS})`)
+for (const r of results)
+  console.log(`${r.name.padEnd(10)} ${f(r.cold).padStart(8)} ${f(r.median).padStart(8)} ${f(r.min).padStart(8)} ${f(r.max).padStart(8)}`)
+const [real, ours] = results
+console.log(`vctl / libvirtd (median): ${(ours.median / real.median).toFixed(2)}x (target: at most 1x)`)
