@@ -41,11 +41,13 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
   if (run.phase === 'starting') why = 'failed'
   const liveDef = dom.live
   if (run.phase === 'running' && dom.run === run) {
+    const wasRef = ctx.ref(dom)
     dom.run = undefined
     dom.live = undefined
     dom.id = -1
-    // libvirt's STOPPED event names the domain as it is now: inactive, id -1.
-    const ref = ctx.ref(dom)
+    // libvirt's STOPPED event names the domain with id -1 after a stop it made (destroy, save, a
+    // panic's destroy), and with the id it had when QEMU ended by itself (shutdown, crash).
+    const ref = run.stopping ? ctx.ref(dom) : wasRef
     dom.state = DomainState.SHUTOFF
     dom.reason = reason
     dom.updated = false
