@@ -7,7 +7,7 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import {ErrorCode, VirError, errors} from '../../errors.js'
 import {CreateFlags, type DomainRef} from '../types.js'
 import {SaveFlags, START_FORCE_BOOT, UNDEFINE_MANAGED_SAVE, type SaveDriver} from '../save-types.js'
 import {errnoText} from './capabilities.js'
@@ -56,7 +56,7 @@ export class QemuSaves implements SaveDriver {
   async managedSave(uuid: string, flags: number): Promise<void> {
     checkSaveFlags(flags, 'qemuDomainManagedSave')
     const dom = this.ctx.domains.get(uuid)
-    if (!dom.config) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'cannot do managed save for transient domain')
+    if (!dom.config) throw errors.operationInvalid(D, 'cannot do managed save for transient domain')
     const path = this.path(dom.name)
     await fsp.mkdir(join(this.ctx.store.dirs.stateDir, 'save'), {recursive: true, mode: 0o700})
     await saveDomain(this.ctx, dom, path, null, flags)
@@ -82,7 +82,7 @@ export class QemuSaves implements SaveDriver {
 
   private existing(uuid: string): string {
     const path = this.path(this.ctx.domains.get(uuid).name)
-    if (!fs.existsSync(path)) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'domain does not have managed save image')
+    if (!fs.existsSync(path)) throw errors.operationInvalid(D, 'domain does not have managed save image')
     return path
   }
 
@@ -109,7 +109,7 @@ export class QemuSaves implements SaveDriver {
     const path = this.path(d.name)
     if (!d.config || !fs.existsSync(path)) return
     if (!(flags & UNDEFINE_MANAGED_SAVE)) {
-      throw errors.operationInvalid(ErrorDomain.DOMAIN, 'Refusing to undefine while domain managed save image exists')
+      throw errors.operationInvalid(D, 'Refusing to undefine while domain managed save image exists')
     }
     try {
       await fsp.unlink(path)

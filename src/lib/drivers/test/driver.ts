@@ -202,8 +202,8 @@ export class TestDriver implements HypervisorDriver {
 
   private stopDomain(d: TestDomain, reason: number, detail: number): void {
     this.accountCpu(d)
-    const ref = this.domains.ref(d)
     d.id = -1
+    const ref = this.domains.ref(d) // libvirt's test driver names the stopped domain with id -1
     d.live = undefined
     d.updated = false
     d.state = DomainState.SHUTOFF

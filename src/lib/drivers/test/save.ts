@@ -78,7 +78,7 @@ export class TestSaves<T extends DomainObj> implements SaveDriver {
   checkUndefine(d: T, flags: number): void {
     if (!this.managed.has(d)) return
     if (!(flags & 1 /* UNDEFINE_MANAGED_SAVE */)) {
-      throw errors.operationInvalid(ErrorDomain.DOMAIN, 'Refusing to undefine while domain managed save image exists')
+      throw errors.operationInvalid(D, 'Refusing to undefine while domain managed save image exists')
     }
     this.managed.delete(d)
   }
@@ -150,7 +150,7 @@ export class TestSaves<T extends DomainObj> implements SaveDriver {
   managedSave(uuid: string, flags: number): void {
     checkFlags(flags, SaveFlags.BYPASS_CACHE | SaveFlags.RUNNING | SaveFlags.PAUSED, 'testDomainManagedSave')
     const d = this.activeDomain(uuid)
-    if (!d.config) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'cannot do managed save for transient domain')
+    if (!d.config) throw errors.operationInvalid(D, 'cannot do managed save for transient domain')
     this.ops.stop(d, ShutoffReason.SAVED, SaveDetail.STOPPED_SAVED)
     this.managed.add(d)
   }
