@@ -4,7 +4,7 @@
 import test from 'ava'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {python, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
+import {python, startDaemon, virsh, vctl, type TestDaemon} from './helpers/daemon.js'
 
 let d: TestDaemon
 
@@ -176,4 +176,33 @@ test.serial('virsh save, restore, managedsave on the test driver print what libv
       'error: internal error: mismatched header magic',
     ].join('\n'),
   )
+})
+
+test.serial('vctl domain save, restore, managedsave (--json)', async (t) => {
+  const fresh = await startDaemon()
+  try {
+    const c = ['-c', fresh.uri()]
+    const file = join(fresh.root, 'cli.save')
+    let r = await vctl(['domain', 'save', 'test', file, ...c, '--json'])
+    t.is(r.code, 0, r.stderr)
+    t.deepEqual(JSON.parse(r.stdout), {name: 'test', file, result: 'saved'})
+    t.is((await virsh(fresh.uri(), ['domstate', 'test', '--reason'])).stdout.trim(), 'shut off (saved)')
+    r = await vctl(['domain', 'restore', file, '--dump-xml', ...c])
+    t.regex(r.stdout, /<name>test<\/name>/)
+    r = await vctl(['domain', 'restore', file, ...c])
+    t.is(r.code, 0, r.stderr)
+    t.is((await virsh(fresh.uri(), ['domstate', 'test', '--reason'])).stdout.trim(), 'running (restored)')
+    r = await vctl(['domain', 'managedsave', 'test', ...c])
+    t.is(r.stdout.trim(), "Domain 'test' state saved by libvirt")
+    t.regex((await virsh(fresh.uri(), ['list', '--all', '--with-managed-save', '--name'])).stdout, /^test$/m)
+    r = await vctl(['domain', 'managedsave', 'test', '--remove', ...c, '--json'])
+    t.deepEqual(JSON.parse(r.stdout), {name: 'test', result: 'removed'})
+    r = await vctl(['domain', 'managedsave', 'test', '--remove', ...c, '--json'])
+    t.deepEqual(JSON.parse(r.stdout), {name: 'test', result: 'none'})
+    r = await vctl(['domain', 'save', 'test', file, ...c])
+    t.not(r.code, 0)
+    t.regex(r.stderr, /domain is not running/)
+  } finally {
+    await fresh.stop()
+  }
 })
