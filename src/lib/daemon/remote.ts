@@ -14,6 +14,7 @@ import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
 import {registerInterfaces} from './remote/interface.js'
 import {registerSnapshots} from './remote/snapshot.js'
+import {registerSaves} from './remote/save.js'
 import {registerEvents} from './remote/events.js'
 import {registerConsole} from './remote/console.js'
 import {registerGraphics} from './remote/graphics.js'
@@ -36,6 +37,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerSecrets(on)
   registerInterfaces(on)
   registerSnapshots(on)
+  registerSaves(on)
   registerEvents(on)
   registerConsole(on)
   registerGraphics(on)

@@ -6,7 +6,7 @@ import {DomainState, ListDomainsFlags as LF, ListObjectFlags as OF} from './type
 
 /** Applies virConnectListAllDomains filter flags; each flag group filters only when one of its bits is set. */
 export function matchDomain(
-  d: {state: number; persistent: boolean; autostart: boolean; snapshots?: number},
+  d: {state: number; persistent: boolean; autostart: boolean; snapshots?: number; managedSave?: boolean},
   flags: number,
   active: boolean,
 ): boolean {
@@ -25,7 +25,10 @@ export function matchDomain(
       (flags & LF.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF)
     if (!ok) return false
   }
-  if (flags & LF.MANAGEDSAVE) return false
+  if (flags & (LF.MANAGEDSAVE | LF.NO_MANAGEDSAVE)) {
+    const has = d.managedSave ?? false
+    if (!((flags & LF.MANAGEDSAVE && has) || (flags & LF.NO_MANAGEDSAVE && !has))) return false
+  }
   if (flags & (LF.AUTOSTART | LF.NO_AUTOSTART)) {
     if (!((flags & LF.AUTOSTART && d.autostart) || (flags & LF.NO_AUTOSTART && !d.autostart))) return false
   }

@@ -9,6 +9,7 @@ import type {HostMemoryDriver} from './host-memory-types.js'
 import type {StorageVolApi} from './storage-vol-types.js'
 import type {ConsoleDriver} from './console-types.js'
 import type {SnapshotDriver} from './snapshot-types.js'
+import type {SaveDriver} from './save-types.js'
 import type {NetworkDriverExtras} from './network-port-types.js'
 import type {DomainNetDriver} from './domain-net-types.js'
 import type {GraphicsDriver} from './graphics-types.js'
@@ -57,7 +58,7 @@ export const UndefinedDetail = {REMOVED: 0} as const
 export const StartedDetail = {BOOTED: 0} as const
 export const SuspendedDetail = {PAUSED: 0} as const
 export const ResumedDetail = {UNPAUSED: 0} as const
-export const StoppedDetail = {SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, FAILED: 5} as const
+export const StoppedDetail = {SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, SAVED: 4, FAILED: 5} as const
 export const ShutdownDetail = {FINISHED: 0, GUEST: 1, HOST: 2} as const
 
 /** virConnectListAllDomains flags. */
@@ -192,6 +193,8 @@ export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver, Domai
   readonly own?: {network: NetworkDriver; storage: StorageDriver}
   /** Domain snapshots, where the driver has them (snapshot-types.ts). */
   readonly snapshots?: SnapshotDriver
+  /** Save/restore and managed save, where the driver has them (save-types.ts). */
+  readonly saves?: SaveDriver
 }
 
 export interface NetworkRef {

@@ -47,6 +47,7 @@ import * as stats from './stats.js'
 import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
 import {QemuSnapshots} from './snapshot.js'
+import {QemuSaves} from './managed-save.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 export {ShutdownFlags} from './lifecycle.js'
@@ -77,6 +78,9 @@ export interface QemuDriverOptions {
   networkPorts?: NetworkPorts
 }
 
+/** The listAllDomains flags that filter on a managed save (MANAGEDSAVE, NO_MANAGEDSAVE). */
+const MANAGEDSAVE_FILTER = 256 | 512
+
 /** Distinct argument sets whose domain capabilities are kept. */
 const DOMCAPS_CACHE_MAX = 32
 
@@ -89,6 +93,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly ctx: QemuContext
   /** Internal snapshots and their metadata (snapshot.ts). */
   readonly snapshots: QemuSnapshots
+  /** Save/restore and managed save (managed-save.ts, save.ts). */
+  readonly saves: QemuSaves
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -102,6 +108,7 @@ export class QemuDriver implements HypervisorDriver {
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
     this.ctx.volumes = opts.volumes
     this.snapshots = new QemuSnapshots(this.ctx)
+    this.saves = new QemuSaves(this.ctx)
     this.ctx.networkPorts = opts.networkPorts
   }
 
@@ -131,7 +138,7 @@ export class QemuDriver implements HypervisorDriver {
 
   /** Starts every inactive persistent guest marked autostart (the daemon calls this once). */
   autostart(): Promise<void> {
-    return start.autostart(this.ctx)
+    return start.autostart(this.ctx, (uuid) => this.saves.create(uuid, 0))
   }
 
   /** Closes the monitors; guests keep running (they outlive the daemon). */
@@ -242,7 +249,13 @@ export class QemuDriver implements HypervisorDriver {
 
   private matches(d: QemuDomain, flags: number): boolean {
     return matchDomain(
-      {state: d.state, persistent: d.config !== undefined, autostart: d.autostart, snapshots: this.snapshots.snapshotCount(d.uuid)},
+      {
+        state: d.state,
+        persistent: d.config !== undefined,
+        autostart: d.autostart,
+        snapshots: this.snapshots.snapshotCount(d.uuid),
+        managedSave: (flags & MANAGEDSAVE_FILTER) !== 0 && this.saves.has(d),
+      },
       flags,
       isActive(d),
     )
@@ -286,6 +299,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async undefine(uuid: string, flags = 0): Promise<void> {
     await this.snapshots.checkUndefine(uuid, (flags & UNDEFINE_SNAPSHOTS_METADATA) !== 0)
+    await this.saves.checkUndefine(this.dom(uuid), flags)
     return definitions.undefine(this.ctx, uuid)
   }
 
@@ -308,7 +322,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   create(uuid: string, flags: number): Promise<DomainRef> {
-    return start.create(this.ctx, uuid, flags)
+    return this.saves.create(uuid, flags)
   }
 
   destroy(uuid: string, flags: number): Promise<void> {
@@ -365,8 +379,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   hasManagedSave(uuid: string): boolean {
-    this.dom(uuid)
-    return false
+    return this.saves.hasManagedSave(uuid)
   }
 
   getMessages(uuid: string): string[] {

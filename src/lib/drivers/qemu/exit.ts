@@ -26,6 +26,10 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
     reason = ShutoffReason.DESTROYED
     detail = StoppedDetail.DESTROYED
     why = 'destroyed'
+  } else if (run.stopping === 'save') {
+    reason = ShutoffReason.SAVED
+    detail = StoppedDetail.SAVED
+    why = 'saved'
   } else if (run.stopping === 'crash') {
     reason = ShutoffReason.CRASHED
     detail = StoppedDetail.CRASHED
@@ -37,10 +41,13 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
   if (run.phase === 'starting') why = 'failed'
   const liveDef = dom.live
   if (run.phase === 'running' && dom.run === run) {
-    const ref = ctx.ref(dom)
+    const wasRef = ctx.ref(dom)
     dom.run = undefined
     dom.live = undefined
     dom.id = -1
+    // libvirt's STOPPED event names the domain with id -1 after a stop it made (destroy, save, a
+    // panic's destroy), and with the id it had when QEMU ended by itself (shutdown, crash).
+    const ref = run.stopping ? ctx.ref(dom) : wasRef
     dom.state = DomainState.SHUTOFF
     dom.reason = reason
     dom.updated = false

@@ -70,18 +70,27 @@ function onQmpEvent(ctx: QemuContext, dom: QemuDomain, run: Run, ev: QmpEvent): 
 }
 
 function onShutdownEvent(ctx: QemuContext, dom: QemuDomain, run: Run, ev: QmpEvent): void {
-  if (run.stopping === 'destroy' || run.gotShutdown) return
+  if (run.gotShutdown) return
+  const detail = ev.data.guest === true ? ShutdownDetail.GUEST : ev.data.guest === false ? ShutdownDetail.HOST : ShutdownDetail.FINISHED
+  if (run.stopping) {
+    // destroy: QEMU reports our SIGTERM, and libvirt passes it on; a save or crash stop is silent.
+    if (run.stopping === 'destroy') {
+      run.gotShutdown = true
+      ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SHUTDOWN, detail)
+    }
+    return
+  }
   const why = typeof ev.data.reason === 'string' ? ev.data.reason : ''
   const hostQuit = why === 'host-signal' || why === 'host-qmp-quit' || why === 'host-ui'
   run.gotShutdown = true
-  dom.state = DomainState.SHUTDOWN
-  dom.reason = 0
-  const detail = ev.data.guest === true ? ShutdownDetail.GUEST : ev.data.guest === false ? ShutdownDetail.HOST : ShutdownDetail.FINISHED
-  ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SHUTDOWN, detail)
   if (!hostQuit && (run.rebootPending || dom.live?.onPoweroff === 'restart')) {
+    // The power-off of a reboot is transient: libvirt changes no state and sends no event for it.
     void fakeReboot(ctx, dom, run)
     return
   }
+  dom.state = DomainState.SHUTDOWN
+  dom.reason = 0
+  ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SHUTDOWN, detail)
   void ctx.saveStatus(dom)
   ensureExit(ctx, dom, run)
 }
@@ -108,9 +117,11 @@ export async function fakeReboot(ctx: QemuContext, dom: QemuDomain, run: Run): P
     run.rebootPending = false
     run.gotShutdown = false
     if (dom.run === run) {
-      dom.state = DomainState.RUNNING
-      dom.reason = RunningReason.BOOTED
-      ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.RESUMED, ResumedDetail.UNPAUSED)
+      // libvirt resumes the CPUs of a reboot without a lifecycle event (the RESET gave 'reboot').
+      if (dom.state !== DomainState.RUNNING) {
+        dom.state = DomainState.RUNNING
+        dom.reason = RunningReason.BOOTED
+      }
       await ctx.saveStatus(dom)
     }
   } catch (err) {

@@ -16,12 +16,15 @@ import {
   DomainState,
   LifecycleEvent,
   PausedReason,
+  ResumedDetail,
   RunningReason,
   ShutoffReason,
   StartedDetail,
   SuspendedDetail,
   type DomainRef,
 } from '../types.js'
+import {PAUSED_MIGRATION, SaveDetail} from '../save-types.js'
+import {INCOMING_DEFER_ARGV} from './migration-stream.js'
 import {buildQemuArgv, fileChardevs, hasVirtioBalloon} from './argv.js'
 import {validateForQemu} from './validate.js'
 import {resolveVolumeDisks} from './volume-disks.js'
@@ -59,12 +62,12 @@ export async function create(ctx: QemuContext, uuid: string, flags: number): Pro
   return ctx.ref(dom)
 }
 
-/** Starts every inactive persistent guest marked autostart (the daemon calls this once). */
-export async function autostart(ctx: QemuContext): Promise<void> {
+/** Starts every inactive persistent guest marked autostart (the daemon calls this once); `startOne` may restore a managed save. */
+export async function autostart(ctx: QemuContext, startOne: (uuid: string) => Promise<unknown> = (uuid) => create(ctx, uuid, 0)): Promise<void> {
   for (const dom of [...ctx.domains.values()]) {
     if (!dom.autostart || !dom.config || dom.run) continue
     try {
-      await create(ctx, dom.uuid, 0)
+      await startOne(dom.uuid)
       ctx.log.info(`qemu: autostarted guest '${dom.name}'`)
     } catch (err) {
       ctx.log.error(`qemu: failed to autostart guest '${dom.name}': ${(err as Error).message}`)
@@ -85,8 +88,13 @@ async function checkDiskSources(def: DomainDef): Promise<void> {
   }
 }
 
-/** Starts `def` as the live definition of `dom` (caller holds the job). */
-async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, paused: boolean): Promise<void> {
+/** A start that loads a saved state into QEMU (started with -incoming defer) instead of booting: restore. */
+export interface IncomingStart {
+  receive(qmp: QmpClient): Promise<void>
+}
+
+/** Starts `def` as the live definition of `dom` (caller holds the job); with `incoming`, restores it. */
+export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, paused: boolean, incoming?: IncomingStart): Promise<void> {
   await dom.lastExit
   const transient = dom.config === undefined
   try {
@@ -143,6 +151,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       chardevFifos: opened?.chardevFifos,
       channelDir,
     })
+    if (incoming) argv.push(...INCOMING_DEFER_ARGV)
     fillChannelPaths(def, channelDir)
     const headerExtra = `, domain ${def.name} (id ${id})`
     let logPos: Run['logPos']
@@ -190,7 +199,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     attachMonitor(ctx, dom, r, qmp)
     await fillRuntimeInfo(def, qmp)
     await setGraphicsPasswords(def, qmp)
-    if (def.currentMemoryKiB < def.memoryKiB && hasVirtioBalloon(def)) {
+    if (incoming) await incoming.receive(qmp)
+    else if (def.currentMemoryKiB < def.memoryKiB && hasVirtioBalloon(def)) {
       await qmp
         .execute('balloon', {value: def.currentMemoryKiB * 1024})
         .catch((e: unknown) => ctx.log.warn(`qemu: ${def.name}: cannot set the balloon: ${(e as Error).message}`))
@@ -199,7 +209,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
     if (r.gone) throw new MonitorGoneError()
     r.phase = 'running'
     dom.state = paused ? DomainState.PAUSED : DomainState.RUNNING
-    dom.reason = paused ? PausedReason.USER : RunningReason.BOOTED
+    if (incoming) dom.reason = paused ? PAUSED_MIGRATION : RunningReason.RESTORED
+    else dom.reason = paused ? PausedReason.USER : RunningReason.BOOTED
   } catch (err) {
     releaseDisplayPorts(reserved)
     if (outFd !== undefined) fs.closeSync(outFd)
@@ -209,12 +220,24 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       if (lockd) await h.releaseLocks(lockd, ident, 0)
       if (plugged) await unplugInterfaces(ctx.networkPorts, def)
     }
-    throw await abortStart(ctx, dom, run, err, transient)
+    throw await abortStart(ctx, dom, run, err, transient, incoming ? 'qemu unexpectedly closed the monitor' : undefined)
   }
   releaseDisplayPorts(reserved) // QEMU holds them now
-  // Events before the status write: an exit noticed during that write then follows STARTED.
-  ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.STARTED, StartedDetail.BOOTED)
-  if (paused) ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+  // Events before the status write (an exit noticed during that write then follows them), in
+  // libvirt 9.0's order: a boot resumes the CPUs before STARTED; a restore resumes them after
+  // (RESUMED with the "from snapshot" detail, as libvirt sends it) or reports them paused.
+  const ref = ctx.ref(dom)
+  if (incoming) {
+    ctx.emitLifecycle(ref, LifecycleEvent.STARTED, SaveDetail.STARTED_RESTORED)
+    if (paused) ctx.emitLifecycle(ref, LifecycleEvent.SUSPENDED, SaveDetail.SUSPENDED_RESTORED)
+    else ctx.emitLifecycle(ref, LifecycleEvent.RESUMED, SaveDetail.RESUMED_FROM_SNAPSHOT)
+  } else if (paused) {
+    ctx.emitLifecycle(ref, LifecycleEvent.STARTED, StartedDetail.BOOTED)
+    ctx.emitLifecycle(ref, LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+  } else {
+    ctx.emitLifecycle(ref, LifecycleEvent.RESUMED, ResumedDetail.UNPAUSED)
+    ctx.emitLifecycle(ref, LifecycleEvent.STARTED, StartedDetail.BOOTED)
+  }
   await ctx.saveStatus(dom)
 }
 
@@ -239,7 +262,14 @@ function qemuOutput(text: string): string {
 }
 
 /** Undoes a failed start (kills QEMU, removes its files) and returns the error to report. */
-async function abortStart(ctx: QemuContext, dom: QemuDomain, run: Run | undefined, err: unknown, transient: boolean): Promise<unknown> {
+async function abortStart(
+  ctx: QemuContext,
+  dom: QemuDomain,
+  run: Run | undefined,
+  err: unknown,
+  transient: boolean,
+  exitedWhat = 'process exited while connecting to monitor',
+): Promise<unknown> {
   let out = err
   if (run) {
     // A monitor that went away means QEMU is on its way out: let it finish, so that its exit
@@ -255,7 +285,7 @@ async function abortStart(ctx: QemuContext, dom: QemuDomain, run: Run | undefine
     if (!killed) {
       const log =
         run.logd && run.logPos ? await ctx.helpers.readLogdSince(run.logd.socket, run.logPath, run.logPos) : readLogSince(run.logPath, run.logOffset)
-      out = errors.internal(D, `process exited while connecting to monitor: ${qemuOutput(log)}`)
+      out = errors.internal(D, `${exitedWhat}: ${qemuOutput(log)}`)
     }
     if (dom.run === run) {
       dom.run = undefined

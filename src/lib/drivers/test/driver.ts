@@ -41,6 +41,7 @@ import type {Screenshot} from '../console-types.js'
 import {TestNetworkDriver} from './network.js'
 import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
+import {TestSaves} from './save.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 const D = ErrorDomain.TEST
@@ -86,13 +87,30 @@ export class TestDriver implements HypervisorDriver {
     stop: (d, reason, detail) => this.stopDomain(d, reason, detail),
     emit: (d, event, detail) => this.emit(d, event, detail),
   })
+  readonly saves = new TestSaves<TestDomain>({
+    get: (uuid) => this.get(uuid),
+    parse: (xml) => this.parse(xml),
+    addLive: (def) => {
+      const existing = this.domains.checkClash(def)
+      if (existing && isActive(existing)) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already active`)
+      return existing ?? this.addDomain(def, false)
+    },
+    start: (d, def, reason) => {
+      this.startDomain(d, def, false)
+      d.reason = reason
+    },
+    stop: (d, reason, detail) => this.stopDomain(d, reason, detail),
+    emit: (d, event, detail) => this.emit(d, event, detail),
+  })
 
   constructor() {
     this.events.setMaxListeners(0)
     const host = new TestHost()
     this.own = {network: new TestNetworkDriver(host), storage: new TestStorageDriver(host)}
     const def = parseDomainXml(TEST_DOMAIN_XML)
-    this.startDomain(this.addDomain(def, true), def, false)
+    const preset = this.addDomain(def, true)
+    this.startDomain(preset, def, false)
+    preset.reason = RunningReason.UNKNOWN // libvirt's preset domain: running (unknown)
   }
 
   // ---- connection-level facts -------------------------------------------------------------
@@ -172,6 +190,7 @@ export class TestDriver implements HypervisorDriver {
     d.id = this.domains.allocateId()
     d.runningSince = process.hrtime.bigint()
     d.cpuTimeNs = 0n
+    this.saves.clear(d)
     if (paused) {
       d.state = DomainState.PAUSED
       d.reason = PausedReason.USER
@@ -183,8 +202,8 @@ export class TestDriver implements HypervisorDriver {
 
   private stopDomain(d: TestDomain, reason: number, detail: number): void {
     this.accountCpu(d)
-    const ref = this.domains.ref(d)
     d.id = -1
+    const ref = this.domains.ref(d) // libvirt's test driver names the stopped domain with id -1
     d.live = undefined
     d.updated = false
     d.state = DomainState.SHUTOFF
@@ -220,7 +239,13 @@ export class TestDriver implements HypervisorDriver {
     return this.domains
       .filter((d) =>
         matchDomain(
-          {state: d.state, persistent: d.config !== undefined, autostart: d.autostart, snapshots: this.snapshots.snapshotCount(d.uuid)},
+          {
+            state: d.state,
+            persistent: d.config !== undefined,
+            autostart: d.autostart,
+            snapshots: this.snapshots.snapshotCount(d.uuid),
+            managedSave: this.saves.has(d),
+          },
           flags,
           isActive(d),
         ),
@@ -300,7 +325,7 @@ export class TestDriver implements HypervisorDriver {
   reboot(uuid: string): void {
     const d = this.get(uuid)
     this.requireActive(d)
-    this.events.emit('domain', {kind: 'reboot', dom: this.domains.ref(d)} satisfies DomainEventMsg)
+    // libvirt's test driver sends no reboot event (it has no guest to reset).
     const action = currentDef(d).onReboot ?? 'restart'
     if (action === 'destroy') this.stopDomain(d, ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN)
     else if (action === 'preserve') {
@@ -314,9 +339,7 @@ export class TestDriver implements HypervisorDriver {
   }
 
   reset(uuid: string): void {
-    const d = this.get(uuid)
-    this.requireActive(d)
-    this.events.emit('domain', {kind: 'reboot', dom: this.domains.ref(d)} satisfies DomainEventMsg)
+    this.requireActive(this.get(uuid))
   }
 
   suspend(uuid: string): void {
@@ -343,6 +366,7 @@ export class TestDriver implements HypervisorDriver {
     const d = this.get(uuid)
     if (!d.config) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'cannot undefine transient domain')
     this.snapshots.checkUndefine(d, (flags & UNDEFINE_SNAPSHOTS_METADATA) !== 0)
+    this.saves.checkUndefine(d, flags)
     d.autostart = false
     this.emit(d, LifecycleEvent.UNDEFINED, UndefinedDetail.REMOVED)
     if (isActive(d)) {
@@ -418,8 +442,7 @@ export class TestDriver implements HypervisorDriver {
   }
 
   hasManagedSave(uuid: string): boolean {
-    this.get(uuid)
-    return false
+    return this.saves.hasManagedSave(uuid)
   }
 
   getMessages(uuid: string): string[] {

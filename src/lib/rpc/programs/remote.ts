@@ -8,6 +8,7 @@ import {defineProgram} from '../program.js'
 import {connectProcs} from './remote/connect.js'
 import {domainProcs} from './remote/domain.js'
 import {domainNetProcs} from './remote/domain-net.js'
+import {domainSaveProcs} from './remote/domain-save.js'
 import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {volumeProcs} from './remote/volume.js'
@@ -32,6 +33,7 @@ export const remoteFamilies = {
   connectProcs,
   domainProcs,
   domainNetProcs,
+  domainSaveProcs,
   networkProcs,
   storageProcs,
   volumeProcs,
@@ -50,6 +52,7 @@ export const remote = defineProgram(
     ...connectProcs,
     ...domainProcs,
     ...domainNetProcs,
+    ...domainSaveProcs,
     ...networkProcs,
     ...storageProcs,
     ...volumeProcs,
