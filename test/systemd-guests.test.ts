@@ -1,7 +1,8 @@
 // libvirt-guests under a live systemd, in the container variant with QEMU: two tiny guests running
 // under vctl's socket-activated libvirtd; `systemctl stop libvirt-guests` shuts them down
 // (ON_SHUTDOWN=shutdown) within SHUTDOWN_TIMEOUT, `systemctl start libvirt-guests` (ON_BOOT=start)
-// starts them again. Also: `vctl guests status`, and ON_SHUTDOWN=suspend refused clearly.
+// starts them again. With ON_SHUTDOWN=suspend they are saved (managed save) and the start restores
+// them where they were. Also: `vctl guests status` and bad settings.
 import test from 'ava'
 import {BIN} from './helpers/daemon.js'
 import {POWEROFF, READY, countInLog, guestXml, waitForLog} from './helpers/guest.js'
@@ -63,13 +64,24 @@ maybe('two guests shut down by `systemctl stop libvirt-guests` and started again
   t.regex(await c.ok(`node ${BIN} guests status`), /no guests to start again/)
 })
 
-maybe('ON_SHUTDOWN=suspend is refused clearly (no managed save yet); nothing is shut down', async (t) => {
+maybe('ON_SHUTDOWN=suspend saves the guests with managed save; the next start restores them (no new boot)', async (t) => {
   const c = box()
-  const before = await running()
+  t.deepEqual(await running(), GUESTS)
+  const readyBefore = GUESTS.map((name) => countInLog(c.path(serial(name)), READY))
   const r = await c.sh(`ON_SHUTDOWN=suspend node ${BIN} guests stop`)
-  t.is(r.code, 1)
-  t.regex(r.stderr.replace(/\s*\n\s*›\s*/g, ' '), /ON_SHUTDOWN=suspend saves the guests with managed save, which vctl does not support yet/)
-  t.deepEqual(await running(), before)
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(await running(), [])
+  for (const name of GUESTS) {
+    t.regex(await c.ok(`virsh -c qemu:///system dominfo ${name}`), /Managed save:\s+yes/, name)
+    t.is(countInLog(c.path(serial(name)), POWEROFF), 1, `${name} was saved, not powered off again`)
+  }
+  const boot = await c.sh(`node ${BIN} guests start`)
+  t.is(boot.code, 0, boot.stderr)
+  t.deepEqual(await running(), GUESTS)
+  for (const [i, name] of GUESTS.entries()) {
+    t.regex(await c.ok(`virsh -c qemu:///system dominfo ${name}`), /Managed save:\s+no/, name)
+    t.is(countInLog(c.path(serial(name)), READY), readyBefore[i], `${name} restored, not booted`)
+  }
   const bad = await c.sh(`SHUTDOWN_TIMEOUT=soon node ${BIN} guests stop`)
   t.regex(bad.stderr, /SHUTDOWN_TIMEOUT=soon: expected a number/)
 })

@@ -5,7 +5,8 @@
  * /var/lib/libvirt/libvirt-guests; on boot they are started again (ON_BOOT=start, START_DELAY
  * seconds apart). The settings are libvirt's, from its file (/etc/default/libvirt-guests on Debian,
  * /etc/sysconfig/libvirt-guests elsewhere) and the environment (the unit's EnvironmentFile=).
- * ON_SHUTDOWN=suspend needs managed save, which vctl does not have yet: it is refused.
+ * ON_SHUTDOWN=suspend saves each persistent guest with managed save instead (its next start restores
+ * it); a transient guest cannot be saved that way and is shut down, as libvirt-guests does.
  */
 import {mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -105,14 +106,9 @@ async function open(uri: string): Promise<Connection> {
 
 /** Shuts down the running guests of every URI (remembering them for `start`); returns those still running. */
 export async function stopGuests(cfg: GuestsConfig, log: Log, root = ''): Promise<{stopped: string[]; timedOut: string[]}> {
-  if (cfg.onShutdown === 'suspend') {
-    throw new GuestsConfigError(
-      'ON_SHUTDOWN=suspend saves the guests with managed save, which vctl does not support yet: set ON_SHUTDOWN=shutdown in ' +
-        `${argsDirFor(root)}/libvirt-guests`,
-    )
-  }
   const {listDomains} = await import('../client/domains.js')
   const {shutdownDomain} = await import('../client/domain-actions.js')
+  const {managedSave} = await import('../client/domain-save.js')
   const state = readState(root)
   const stopped: string[] = []
   const timedOut: string[] = []
@@ -146,6 +142,19 @@ export async function stopGuests(cfg: GuestsConfig, log: Log, root = ''): Promis
       }
       const worker = async () => {
         for (let d = queue.shift(); d; d = queue.shift()) {
+          if (cfg.onShutdown === 'suspend') {
+            try {
+              const dom = await conn.lookupDomain(d.uuid)
+              log(`Suspending ${d.name}: `)
+              await managedSave(conn, dom)
+              log(`Suspending ${d.name}: done`)
+              stopped.push(d.name)
+              continue
+            } catch (err) {
+              // Transient guests have nowhere to keep a managed save: libvirt-guests shuts them down.
+              log(`Managed save of ${d.name} failed (${(err as Error).message}): shutting it down instead`)
+            }
+          }
           log(`Shutting down ${d.name}...`)
           try {
             const dom = await conn.lookupDomain(d.uuid)
