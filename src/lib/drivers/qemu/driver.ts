@@ -28,8 +28,9 @@ import {currentDef, isActive} from '../../conf/domain-list.js'
 import {ErrorCode, VirError, errors} from '../../errors.js'
 import {matchDomain} from '../list-filter.js'
 import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, LogSink, HypervisorDriver, NodeInfo} from '../types.js'
-import {buildCapabilitiesXml, kvmUsable, loadQemuCaps, type QemuCaps} from './capabilities.js'
+import {buildCapabilitiesXml, kvmUsable, loadCompatCaps, loadQemuCaps, type QemuCaps} from './capabilities.js'
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
+import {kvmMaxVcpus} from './host-kvm.js'
 import {hostMemoryStats} from '../host-memory.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
@@ -121,7 +122,12 @@ export class QemuDriver implements HypervisorDriver {
     const target = {emulator: this.emulator, arch: caps.arch, machines: caps.machines, cpuModels: caps.cpuModels, kvm, sandbox: caps.sandbox}
     if (!caps.sandbox) ctx.log.info(`qemu: ${this.emulator} has no seccomp support; guests run without -sandbox`)
     const host = readHostFacts()
-    ctx.probe = {caps, target, host, capsXml: buildCapabilitiesXml(caps, host, kvm)}
+    ctx.probe = {
+      caps,
+      target,
+      host,
+      capsXml: buildCapabilitiesXml(caps, host, kvm, await loadCompatCaps(this.emulator, caps, opts.capsCacheDir, ctx.log)),
+    }
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)
     await this.snapshots.load()
@@ -191,11 +197,7 @@ export class QemuDriver implements HypervisorDriver {
 
   getMaxVcpus(type: string | null): number {
     if (type === null || type.toLowerCase() === 'qemu') return 16
-    if (type.toLowerCase() === 'kvm') {
-      const {machines} = this.ctx.probe.caps
-      const m = machines.find((x) => x.isDefault) ?? machines.at(0)
-      return m?.maxCpus ?? 255
-    }
+    if (type.toLowerCase() === 'kvm') return kvmMaxVcpus() ?? 4
     throw errors.invalidArg(D, `unknown type '${type}'`)
   }
 
