@@ -3,7 +3,8 @@
  * the closest CPU model of the map (cpu-map-x86.ts) and the features the CPU has beyond that model.
  * Pure: the caller supplies the raw data.
  */
-import {X86_FEATURES, X86_MODELS, X86_VENDORS} from './cpu-map-x86.js'
+import {X86_FEATURES} from './cpu-map-x86.js'
+import {X86_MODELS, X86_VENDORS} from './cpu-map-x86-models.js'
 
 /** Reads one CPUID leaf/sub-leaf: [eax, ebx, ecx, edx], or undefined when unavailable. */
 export type CpuidReader = (leaf: number, sub: number) => number[] | undefined
