@@ -4,6 +4,7 @@
  * Pure: the caller supplies the raw data.
  */
 import {X86_FEATURES} from './cpu-map-x86.js'
+import {errors} from '../errors.js'
 import {X86_MODELS, X86_VENDORS} from './cpu-map-x86-models.js'
 
 /** Reads one CPUID leaf/sub-leaf: [eax, ebx, ecx, edx], or undefined when unavailable. */
@@ -62,6 +63,12 @@ function loadModels(): Model[] {
 /** The x86 model names libvirt 9.0 knows, in its order (virConnectGetCPUModelNames). */
 export function x86ModelNames(): string[] {
   return X86_MODELS.map((m) => m[0])
+}
+
+/** The CPU models of an architecture's map (virConnectGetCPUModelNames), or libvirt's error for an architecture without one. */
+export function cpuModelNamesFor(arch: string, domain: number): string[] {
+  if (arch === 'x86_64' || arch === 'i686') return x86ModelNames()
+  throw errors.invalidArg(domain, `cannot find architecture ${arch}`)
 }
 
 /** Whether a feature name is in the map. */

@@ -31,6 +31,10 @@ import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, Log
 import {buildCapabilitiesXml, kvmUsable, loadCompatCaps, loadQemuCaps, type QemuCaps} from './capabilities.js'
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
 import {kvmMaxVcpus} from './host-kvm.js'
+import {noFlags, readSysinfo} from './sysinfo.js'
+import {cpuModelNamesFor} from '../../conf/cpu-x86.js'
+import {hostCellsFree, hostCpuStats, hostMemoryParameters, setHostMemoryParameters} from './host-facts.js'
+import type {AnyTypedParam} from '../host-types.js'
 import {hostMemoryStats} from '../host-memory.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
@@ -215,6 +219,32 @@ export class QemuDriver implements HypervisorDriver {
 
   securityModel(): {model: string; doi: string} {
     return {model: 'none', doi: '0'}
+  }
+
+  getSysinfo(flags: number): string {
+    noFlags(flags, 'qemuConnectGetSysinfo', D)
+    return readSysinfo()
+  }
+
+  nodeCpuStats(cpuNum: number, nparams: number, flags: number): ReturnType<typeof hostCpuStats> {
+    return hostCpuStats(cpuNum, nparams, flags)
+  }
+
+  nodeCellsFreeMemory(startCell: number, maxCells: number): bigint[] {
+    return hostCellsFree(startCell, maxCells)
+  }
+
+  cpuModelNames(arch: string, flags: number): string[] {
+    noFlags(flags, 'qemuConnectGetCPUModelNames', D)
+    return cpuModelNamesFor(arch, D)
+  }
+
+  nodeMemoryParameters(nparams: number, flags: number): ReturnType<typeof hostMemoryParameters> {
+    return hostMemoryParameters(nparams, flags)
+  }
+
+  setNodeMemoryParameters(params: AnyTypedParam[], flags: number): void {
+    setHostMemoryParameters(params, flags)
   }
 
   hasActiveDomains(): boolean {

@@ -97,8 +97,22 @@ export function readHostFacts(): HostFacts {
   }
 }
 
-/** Free host memory in bytes (MemFree, as libvirt's virNodeGetFreeMemory). */
-export function nodeFreeMemoryBytes(): bigint {
+/** Free host memory in bytes: the NUMA cells' MemFree summed, as libvirt's virNodeGetFreeMemory (/proc/meminfo without cells). */
+export function nodeFreeMemoryBytes(nodeDir = '/sys/devices/system/node'): bigint {
+  let total = 0n
+  let cells = 0
+  try {
+    for (const e of fs.readdirSync(nodeDir)) {
+      if (!/^node\d+$/.test(e)) continue
+      const m = /MemFree:\s+(\d+) kB/.exec(readText(`${nodeDir}/${e}/meminfo`) ?? '')
+      if (!m) continue
+      total += BigInt(m[1]) * 1024n
+      cells++
+    }
+  } catch {
+    // no NUMA information
+  }
+  if (cells > 0) return total
   const kib = meminfoKiB('MemFree')
   return kib === undefined ? BigInt(os.freemem()) : BigInt(kib) * 1024n
 }

@@ -5,6 +5,8 @@
  * drivers over the same TestHost, handed to connections through `own`.
  */
 import {EventEmitter} from 'node:events'
+import {testCellsFree, testCpuStats, testSysinfo} from './host-facts.js'
+import {cpuModelNamesFor} from '../../conf/cpu-x86.js'
 import {hostname} from 'node:os'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
@@ -136,14 +138,29 @@ export class TestDriver implements HypervisorDriver {
   }
 
   nodeFreeMemory(): bigint {
-    let used = 0n
-    for (const d of this.domains.values()) if (d.live) used += BigInt(d.live.currentMemoryKiB)
-    const total = TEST_NODE_INFO.memoryKiB
-    return (used > total ? 0n : total - used) * 1024n
+    // libvirt's test driver answers its node memory figure as is (KiB reported as bytes).
+    return TEST_NODE_INFO.memoryKiB
   }
 
   securityModel(): {model: string; doi: string} {
     return {model: '', doi: ''}
+  }
+
+  getSysinfo(flags: number): string {
+    return testSysinfo(flags)
+  }
+
+  nodeCpuStats(_cpuNum: number, nparams: number, flags: number): ReturnType<typeof testCpuStats> {
+    return testCpuStats(nparams, flags)
+  }
+
+  nodeCellsFreeMemory(startCell: number, maxCells: number): bigint[] {
+    return testCellsFree(startCell, maxCells)
+  }
+
+  cpuModelNames(arch: string, flags: number): string[] {
+    if (flags !== 0) throw errors.invalidArg(ErrorDomain.TEST, `unsupported flags (0x${flags.toString(16)}) in function testConnectGetCPUModelNames`)
+    return cpuModelNamesFor(arch, ErrorDomain.TEST)
   }
 
   hasActiveDomains(): boolean {

@@ -1,0 +1,33 @@
+/**
+ * Host facts a hypervisor driver may answer (libvirt's connectGetSysinfo, nodeGetCPUStats,
+ * nodeGetCellsFreeMemory, connectGetCPUModelNames, nodeGet/SetMemoryParameters, CPU baseline and
+ * comparison). Each is optional: a driver without it answers libvirt's "not supported" error.
+ */
+
+/** One typed parameter (virTypedParameter), for the node memory parameters. */
+export type HostTypedParam = {field: string; type: 2; value: number} | {field: string; type: 4; value: bigint}
+
+/** A typed parameter as a client sent it (any virTypedParameterType). */
+export interface AnyTypedParam {
+  field: string
+  type: number
+  value: number | bigint | string | boolean
+}
+
+export interface NodeCpuStat {
+  field: string
+  value: bigint
+}
+
+export interface HostFactsDriver {
+  getSysinfo?(flags: number): string
+  /** virNodeGetCPUStats: with nparams 0, only how many there are. */
+  nodeCpuStats?(cpuNum: number, nparams: number, flags: number): {params: NodeCpuStat[]; nparams: number}
+  /** Free memory of each cell from startCell, at most maxCells, in bytes. */
+  nodeCellsFreeMemory?(startCell: number, maxCells: number): bigint[]
+  cpuModelNames?(arch: string, flags: number): string[]
+  nodeMemoryParameters?(nparams: number, flags: number): {params: HostTypedParam[]; nparams: number}
+  setNodeMemoryParameters?(params: AnyTypedParam[], flags: number): void
+  baselineCpu?(xmlCpus: string[], flags: number): string
+  compareCpu?(xml: string, flags: number): number
+}
