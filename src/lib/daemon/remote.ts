@@ -19,6 +19,7 @@ import {registerConsole} from './remote/console.js'
 import {registerGraphics} from './remote/graphics.js'
 import {registerNodeDevices} from './remote/nodedev.js'
 import {registerHost} from './remote/host.js'
+import {unimplementedRemote} from './remote/unimplemented.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -41,5 +42,5 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerGraphics(on)
   registerNodeDevices(on)
   registerHost(on)
-  return {program: remote, handle: handlers.handle}
+  return {program: remote, handle: handlers.handle, unimplemented: unimplementedRemote}
 }

@@ -1,8 +1,8 @@
 /**
  * The REMOTE program (0x20008086 v1): the procedures vctl serves, written from the protocol's
  * published facts (numbers, layouts). One table per API family under remote/, each in number order
- * (tested); a procedure lives in its family's file. Anything absent is answered with libvirt's
- * "unknown procedure" error, which clients treat as "not supported".
+ * (tested); a procedure lives in its family's file. A libvirt 9.0 procedure absent here gets libvirtd's
+ * "not supported" error (remote/all-procs.ts lists them all); other numbers get "unknown procedure".
  */
 import {defineProgram} from '../program.js'
 import {connectProcs} from './remote/connect.js'
