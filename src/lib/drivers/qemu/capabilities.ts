@@ -10,7 +10,7 @@ import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {formatCapabilities, type CapsMachine} from '../../conf/capabilities.js'
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
 import {writeFileAtomic} from '../../fs-atomic.js'
@@ -360,9 +360,13 @@ export function buildCapabilitiesXml(caps: QemuCaps, host: HostFacts, kvm: boole
   })
 }
 
-/** The capabilities of the host's 32-bit sibling QEMU (beside `emulator`), when installed; probing failures only log. */
-export async function loadCompatCaps(emulator: string, caps: QemuCaps, cacheDir: string, log: ProbeLog): Promise<QemuCaps[]> {
-  const name = COMPAT_EMULATORS[caps.arch]
+/**
+ * The capabilities of the 32-bit sibling QEMU beside `emulator` (qemu-system-i386 beside qemu-system-x86_64),
+ * when installed; probed alongside the main binary (it needs only the binary's name). Failures only log.
+ */
+export async function loadCompatCaps(emulator: string, cacheDir: string, log: ProbeLog): Promise<QemuCaps[]> {
+  const arch = /^qemu-system-(\w+)$/.exec(basename(emulator))?.[1]
+  const name = arch === undefined ? undefined : COMPAT_EMULATORS[arch]
   if (!name) return []
   const bin = join(dirname(emulator), name)
   if (!fs.existsSync(bin)) return []

@@ -121,6 +121,7 @@ export class QemuDriver implements HypervisorDriver {
     const {ctx} = this
     await ctx.store.init()
     clockTicks()
+    const compat = loadCompatCaps(this.emulator, opts.capsCacheDir, ctx.log)
     const caps = await loadQemuCaps(this.emulator, opts.capsCacheDir, ctx.log)
     const kvm = opts.kvm ?? kvmUsable(caps)
     const target = {emulator: this.emulator, arch: caps.arch, machines: caps.machines, cpuModels: caps.cpuModels, kvm, sandbox: caps.sandbox}
@@ -130,7 +131,7 @@ export class QemuDriver implements HypervisorDriver {
       caps,
       target,
       host,
-      capsXml: buildCapabilitiesXml(caps, host, kvm, await loadCompatCaps(this.emulator, caps, opts.capsCacheDir, ctx.log)),
+      capsXml: buildCapabilitiesXml(caps, host, kvm, await compat),
     }
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)
