@@ -189,7 +189,7 @@ export interface HypervisorDriver extends HostMemoryDriver, HostFactsDriver, Con
    * Network and storage drivers of the hypervisor's own (the test driver keeps its networks and
    * pools, like libvirt's); connections to it use these instead of the host's.
    */
-  readonly own?: {network: NetworkDriver; storage: StorageDriver}
+  readonly own?: {network: NetworkDriver; storage: StorageDriver; interface?: InterfaceDriver; nodedev?: NodeDeviceDriver}
   /** Domain snapshots, where the driver has them (snapshot-types.ts). */
   readonly snapshots?: SnapshotDriver
 }

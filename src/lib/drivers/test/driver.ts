@@ -41,6 +41,7 @@ import {TestHost} from './host.js'
 import {testScreenshot} from './screenshot.js'
 import type {Screenshot} from '../console-types.js'
 import {TestNetworkDriver} from './network.js'
+import {TestInterfaceDriver} from './interface.js'
 import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
@@ -80,7 +81,7 @@ export class TestDriver implements HypervisorDriver {
   readonly name = 'test'
   readonly type = 'TEST'
   readonly events = new EventEmitter()
-  readonly own: {network: TestNetworkDriver; storage: TestStorageDriver}
+  readonly own: {network: TestNetworkDriver; storage: TestStorageDriver; interface: TestInterfaceDriver}
   private readonly domains = new DomainObjList<TestDomain>(D)
   readonly snapshots = new TestSnapshots<TestDomain>({
     get: (uuid) => this.get(uuid),
@@ -92,7 +93,7 @@ export class TestDriver implements HypervisorDriver {
   constructor() {
     this.events.setMaxListeners(0)
     const host = new TestHost()
-    this.own = {network: new TestNetworkDriver(host), storage: new TestStorageDriver(host)}
+    this.own = {network: new TestNetworkDriver(host), storage: new TestStorageDriver(host), interface: new TestInterfaceDriver()}
     const def = parseDomainXml(TEST_DOMAIN_XML)
     this.startDomain(this.addDomain(def, true), def, false)
   }
