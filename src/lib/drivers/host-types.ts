@@ -3,6 +3,7 @@
  * nodeGetCellsFreeMemory, connectGetCPUModelNames, nodeGet/SetMemoryParameters, CPU baseline and
  * comparison). Each is optional: a driver without it answers libvirt's "not supported" error.
  */
+import {ErrorCode, VirError} from '../errors.js'
 
 /** One typed parameter (virTypedParameter), for the node memory parameters. */
 export type HostTypedParam = {field: string; type: 2; value: number} | {field: string; type: 4; value: bigint}
@@ -30,4 +31,18 @@ export interface HostFactsDriver {
   setNodeMemoryParameters?(params: AnyTypedParam[], flags: number): void
   baselineCpu?(xmlCpus: string[], flags: number): string
   compareCpu?(xml: string, flags: number): number
+}
+
+/** libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG, no "invalid argument" prefix, str1 the function, str2 "flags". */
+export function flagsError(domain: number, flags: number, fn: string): VirError {
+  return new VirError(ErrorCode.INVALID_ARG, domain, `unsupported flags (0x${(flags >>> 0).toString(16)}) in function ${fn}`, {
+    str1: fn,
+    str2: 'flags',
+  })
+}
+
+/** Throws libvirt's virCheckFlags error for any bit of `flags` outside `allowed`. */
+export function checkFlags(flags: number, allowed: number, fn: string, domain: number): void {
+  const bad = (flags & ~allowed) >>> 0
+  if (bad) throw flagsError(domain, bad, fn)
 }

@@ -6,7 +6,7 @@
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
-import type {AnyTypedParam, HostTypedParam, NodeCpuStat} from '../host-types.js'
+import {checkFlags, flagsError, type AnyTypedParam, type HostTypedParam, type NodeCpuStat} from '../host-types.js'
 import {meminfoKiB} from './host.js'
 
 const D = ErrorDomain.NONE
@@ -25,7 +25,7 @@ export const HOST_PATHS: HostFactsPaths = {stat: '/proc/stat', node: '/sys/devic
 
 /** virHostCPUGetStats on Linux: kernel, user, idle, iowait in ns, of all CPUs (-1) or one. */
 export function hostCpuStats(cpuNum: number, nparams: number, flags: number, paths = HOST_PATHS): {params: NodeCpuStat[]; nparams: number} {
-  if (flags !== 0) throw errors.invalidArg(D, `unsupported flags (0x${flags.toString(16)}) in function virHostCPUGetStats`)
+  checkFlags(flags, 0, 'virHostCPUGetStats', D)
   if (nparams === 0) return {params: [], nparams: 4}
   if (nparams !== 4) throw new VirError(ErrorCode.INVALID_ARG, D, 'nparams in virHostCPUGetStatsLinux must be equal to 4')
   const want = cpuNum === -1 ? 'cpu' : `cpu${cpuNum}`
@@ -97,8 +97,7 @@ const KSM: Array<[string, string, 2 | 4, boolean]> = [
 
 /** virHostMemGetParameters: with nparams 0, how many there are; else the first nparams present on this kernel. */
 export function hostMemoryParameters(nparams: number, flags: number, paths = HOST_PATHS): {params: HostTypedParam[]; nparams: number} {
-  if ((flags & ~TYPED_PARAM_STRING_OKAY) !== 0)
-    throw errors.invalidArg(D, `unsupported flags (0x${flags.toString(16)}) in function virHostMemGetParameters`)
+  if ((flags & ~TYPED_PARAM_STRING_OKAY) !== 0) throw flagsError(D, flags & ~TYPED_PARAM_STRING_OKAY, 'virHostMemGetParameters')
   if (nparams === 0) return {params: [], nparams: KSM.length}
   const params: HostTypedParam[] = []
   for (const [field, file, type] of KSM) {
@@ -116,7 +115,7 @@ export function hostMemoryParameters(nparams: number, flags: number, paths = HOS
 
 /** virHostMemSetParameters: only the tunable UINT parameters, each written to its KSM file. */
 export function setHostMemoryParameters(params: AnyTypedParam[], flags: number, paths = HOST_PATHS): void {
-  if (flags !== 0) throw errors.invalidArg(D, `unsupported flags (0x${flags.toString(16)}) in function virHostMemSetParameters`)
+  checkFlags(flags, 0, 'virHostMemSetParameters', D)
   for (const p of params) {
     const k = KSM.find(([field, , , settable]) => settable && field === p.field)
     if (!k) throw new VirError(ErrorCode.ARGUMENT_UNSUPPORTED, D, `argument unsupported: parameter '${p.field}' not supported`)

@@ -7,6 +7,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {ErrorDomain, errors} from '../../errors.js'
 import {el, serializeXml, textEl, type XmlElement} from '../../conf/xml.js'
+import {checkFlags} from '../host-types.js'
 
 const SECTIONS: Array<[string, Array<[string, string]>]> = [
   [
@@ -77,5 +78,5 @@ export function readSysinfo(dir = '/sys/class/dmi/id'): string {
 
 /** libvirt's check that a call got no flags it does not know. */
 export function noFlags(flags: number, fn: string, domain: number): void {
-  if (flags !== 0) throw errors.invalidArg(domain, `unsupported flags (0x${flags.toString(16)}) in function ${fn}`)
+  checkFlags(flags, 0, fn, domain)
 }

@@ -42,9 +42,11 @@ import {testScreenshot} from './screenshot.js'
 import type {Screenshot} from '../console-types.js'
 import {TestNetworkDriver} from './network.js'
 import {TestInterfaceDriver} from './interface.js'
+import {TestNodeDeviceDriver} from './nodedev.js'
 import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
+import {checkFlags} from '../host-types.js'
 
 const D = ErrorDomain.TEST
 
@@ -81,7 +83,7 @@ export class TestDriver implements HypervisorDriver {
   readonly name = 'test'
   readonly type = 'TEST'
   readonly events = new EventEmitter()
-  readonly own: {network: TestNetworkDriver; storage: TestStorageDriver; interface: TestInterfaceDriver}
+  readonly own: {network: TestNetworkDriver; storage: TestStorageDriver; interface: TestInterfaceDriver; nodedev: TestNodeDeviceDriver}
   private readonly domains = new DomainObjList<TestDomain>(D)
   readonly snapshots = new TestSnapshots<TestDomain>({
     get: (uuid) => this.get(uuid),
@@ -93,7 +95,12 @@ export class TestDriver implements HypervisorDriver {
   constructor() {
     this.events.setMaxListeners(0)
     const host = new TestHost()
-    this.own = {network: new TestNetworkDriver(host), storage: new TestStorageDriver(host), interface: new TestInterfaceDriver()}
+    this.own = {
+      network: new TestNetworkDriver(host),
+      storage: new TestStorageDriver(host),
+      interface: new TestInterfaceDriver(),
+      nodedev: new TestNodeDeviceDriver(),
+    }
     const def = parseDomainXml(TEST_DOMAIN_XML)
     this.startDomain(this.addDomain(def, true), def, false)
   }
@@ -160,7 +167,7 @@ export class TestDriver implements HypervisorDriver {
   }
 
   cpuModelNames(arch: string, flags: number): string[] {
-    if (flags !== 0) throw errors.invalidArg(ErrorDomain.TEST, `unsupported flags (0x${flags.toString(16)}) in function testConnectGetCPUModelNames`)
+    checkFlags(flags, 0, 'testConnectGetCPUModelNames', ErrorDomain.TEST)
     return cpuModelNamesFor(arch, ErrorDomain.TEST)
   }
 

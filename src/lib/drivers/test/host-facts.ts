@@ -1,6 +1,7 @@
 /** The host facts of libvirt's test driver (test:///default): fixed sysinfo, CPU times and cells, as libvirt's test driver has them. */
 import {ErrorDomain, errors} from '../../errors.js'
 import type {NodeCpuStat} from '../host-types.js'
+import {checkFlags} from '../host-types.js'
 
 const D = ErrorDomain.TEST
 
@@ -18,7 +19,7 @@ export const TEST_SYSINFO = `<sysinfo type='smbios'>
 const CELLS_FREE = [2097152n, 4194304n]
 
 function noFlags(flags: number, fn: string): void {
-  if (flags !== 0) throw errors.invalidArg(D, `unsupported flags (0x${flags.toString(16)}) in function ${fn}`)
+  checkFlags(flags, 0, fn, D)
 }
 
 export function testSysinfo(flags: number): string {

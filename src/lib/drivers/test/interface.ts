@@ -6,6 +6,7 @@
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {formatInterfaceXml, parseInterfaceXml, type IfaceDefinition} from '../../conf/interface.js'
 import {ListInterfacesFlags, type IfaceRef, type InterfaceDriver} from '../interface-types.js'
+import {checkFlags as checkFlagsOf} from '../host-types.js'
 
 const D = ErrorDomain.TEST
 /** VIR_ERR_NO_INTERFACE, VIR_ERR_MULTIPLE_INTERFACES */
@@ -31,7 +32,7 @@ const notValid = () => new VirError(ErrorCode.OPERATION_INVALID, D, 'Requested o
 const noIface = (detail: string) => new VirError(NO_INTERFACE, D, `Interface not found: ${detail}`, {str1: 'Interface not found: %s', str2: detail})
 
 function checkFlags(flags: number, allowed: number, fn: string): void {
-  if ((flags & ~allowed) !== 0) throw errors.invalidArg(D, `unsupported flags (0x${(flags & ~allowed).toString(16)}) in function ${fn}`)
+  checkFlagsOf(flags, allowed, fn, D)
 }
 
 export class TestInterfaceDriver implements InterfaceDriver {
