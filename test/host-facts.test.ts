@@ -221,6 +221,21 @@ for (const args of SAME_AS_TEST_DRIVER) {
   })
 }
 
+const ONE_CPU = `<cpu><arch>x86_64</arch><model>Haswell</model><vendor>Intel</vendor><feature name='vme'/><feature name='avx512f'/><feature name='ss'/></cpu>
+`
+
+for (const extra of [[], ['--features']]) {
+  test(`test driver: cpu-baseline ${extra.join(' ')} of a CPU as libvirt's test driver`, async (t) => {
+    const file = join(tempRoot('vctl-cpus-'), 'cpus.xml')
+    writeFileSync(file, ONE_CPU)
+    const ours = await virsh(d.uri('test'), ['cpu-baseline', ...extra, file])
+    const theirs = await virsh('test:///default', ['cpu-baseline', ...extra, file])
+    t.is(ours.code, 0, ours.stderr)
+    t.regex(ours.stdout, /<model fallback='forbid'>Haswell<\/model>/)
+    t.is(ours.stdout, theirs.stdout)
+  })
+}
+
 test('QEMU driver: cpu-models, freecell errors and node-memory-tune answer', async (t) => {
   const uri = d.uri('qemu')
   const models = await virsh(uri, ['cpu-models', 'x86_64'])
@@ -263,7 +278,17 @@ test.serial('QEMU driver: capabilities host CPU, topology, cache and security mo
     const arches = (x: string) => [...x.matchAll(/<arch name='([^']+)'>/g)].map((m) => m[1])
     t.deepEqual(arches(ours.stdout), arches(theirs.stdout))
     t.regex(ours.stdout, /<pae\/>\s*<nonpae\/>/)
-    for (const args of [['maxvcpus'], ['nodeinfo'], ['sysinfo'], ['cpu-models', 'i686']]) {
+    const capsFile = join(tempRoot('vctl-caps-'), 'caps.xml')
+    writeFileSync(capsFile, theirs.stdout)
+    for (const args of [
+      ['maxvcpus'],
+      ['nodeinfo'],
+      ['sysinfo'],
+      ['cpu-models', 'i686'],
+      ['cpu-baseline', capsFile],
+      ['cpu-baseline', '--features', '--migratable', capsFile],
+      ['cpu-compare', capsFile],
+    ]) {
       const a = await virsh(d.uri('qemu'), args)
       const b = await virsh(real.uri, args)
       t.is(a.code, b.code, args.join(' '))

@@ -31,6 +31,9 @@ export interface HostFactsDriver {
   setNodeMemoryParameters?(params: AnyTypedParam[], flags: number): void
   baselineCpu?(xmlCpus: string[], flags: number): string
   compareCpu?(xml: string, flags: number): number
+  /** The hypervisor-aware variants (virConnectBaselineHypervisorCPU, virConnectCompareHypervisorCPU). */
+  hypervisorBaselineCpu?(xmlCpus: string[], flags: number): string
+  hypervisorCompareCpu?(xml: string, flags: number): number
 }
 
 /** libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG, no "invalid argument" prefix, str1 the function, str2 "flags". */

@@ -48,11 +48,11 @@ export function registerHost(on: On): void {
     return {models: need_results ? models : [], ret: models.length}
   })
   on(P.CONNECT_COMPARE_HYPERVISOR_CPU, (conn, {xmlCPU, flags}) => ({
-    result: need(conn, 'compareCpu', 'virConnectCompareHypervisorCPU')(xmlCPU, flags),
+    result: need(conn, 'hypervisorCompareCpu', 'virConnectCompareHypervisorCPU')(xmlCPU, flags),
   }))
   on(P.CONNECT_BASELINE_HYPERVISOR_CPU, (conn, {xmlCPUs, flags}) => {
     if (xmlCPUs.length === 0)
       throw new VirError(8, ErrorDomain.DOMAIN, 'invalid argument: nCpus in virConnectBaselineHypervisorCPU must be greater than 0')
-    return {cpu: need(conn, 'baselineCpu', 'virConnectBaselineHypervisorCPU')(xmlCPUs, flags)}
+    return {cpu: need(conn, 'hypervisorBaselineCpu', 'virConnectBaselineHypervisorCPU')(xmlCPUs, flags)}
   })
 }

@@ -32,7 +32,7 @@ import {buildCapabilitiesXml, kvmUsable, loadCompatCaps, loadQemuCaps, type Qemu
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
 import {kvmMaxVcpus} from './host-kvm.js'
 import {noFlags, readSysinfo} from './sysinfo.js'
-import {cpuModelNamesFor} from '../../conf/cpu-x86.js'
+import {cpuModelNamesFor, x86ModelFeatures} from '../../conf/cpu-x86.js'
 import {hostCellsFree, hostCpuStats, hostMemoryParameters, setHostMemoryParameters} from './host-facts.js'
 import type {AnyTypedParam} from '../host-types.js'
 import {hostMemoryStats} from '../host-memory.js'
@@ -53,6 +53,13 @@ import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
 import {QemuSnapshots} from './snapshot.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
+import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
+import {checkFlags} from '../host-types.js'
+/** CPU features QEMU cannot give a guest, left out of a baseline (libvirt's virQEMUCapsCPUFilterFeatures). */
+const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke'])
+/** VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE, VIR_CONNECT_COMPARE_CPU_VALIDATE_XML */
+const COMPARE_FAIL_INCOMPATIBLE = 1
+const COMPARE_VALIDATE_XML = 2
 
 export {ShutdownFlags} from './lifecycle.js'
 
@@ -238,6 +245,18 @@ export class QemuDriver implements HypervisorDriver {
   cpuModelNames(arch: string, flags: number): string[] {
     noFlags(flags, 'qemuConnectGetCPUModelNames', D)
     return cpuModelNamesFor(arch, D)
+  }
+
+  baselineCpu(xmlCpus: string[], flags: number): string {
+    checkFlags(flags, BaselineFlags.EXPAND_FEATURES | BaselineFlags.MIGRATABLE, 'qemuConnectBaselineCPU', D)
+    return baselineCpu(xmlCpus, flags, D, QEMU_UNAVAILABLE_FEATURES)
+  }
+
+  compareCpu(xml: string, flags: number): number {
+    checkFlags(flags, COMPARE_FAIL_INCOMPATIBLE | COMPARE_VALIDATE_XML, 'qemuConnectCompareCPU', D)
+    const {cpu} = this.ctx.probe.host
+    const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
+    return compareCpu(xml, {vendor: cpu.vendor, features}, D)
   }
 
   nodeMemoryParameters(nparams: number, flags: number): ReturnType<typeof hostMemoryParameters> {

@@ -47,6 +47,7 @@ import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {checkFlags} from '../host-types.js'
+import {BaselineFlags, baselineCpu} from '../../conf/cpu-baseline.js'
 
 const D = ErrorDomain.TEST
 
@@ -164,6 +165,11 @@ export class TestDriver implements HypervisorDriver {
 
   nodeCellsFreeMemory(startCell: number, maxCells: number): bigint[] {
     return testCellsFree(startCell, maxCells)
+  }
+
+  baselineCpu(xmlCpus: string[], flags: number): string {
+    checkFlags(flags, BaselineFlags.EXPAND_FEATURES, 'testConnectBaselineCPU', ErrorDomain.TEST)
+    return baselineCpu(xmlCpus, flags, ErrorDomain.TEST)
   }
 
   cpuModelNames(arch: string, flags: number): string[] {
