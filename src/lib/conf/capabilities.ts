@@ -9,6 +9,7 @@ export interface CapsMachine {
   name: string
   canonical?: string
   maxCpus?: number
+  deprecated?: boolean
 }
 
 /**
@@ -37,15 +38,31 @@ export interface HostCapabilities {
   cpuVendor?: string
   /** Host CPU feature names (`<feature name=.../>`). */
   cpuFeatures?: string[]
+  microcode?: number
+  signature?: {family: number; model: number; stepping: number}
+  counter?: {frequency: number; scaling: boolean}
   topology?: {sockets: number; dies?: number; cores: number; threads: number}
+  /** Physical address bits (`<maxphysaddr mode='emulate'>`). */
+  physBits?: number
   /** Supported page sizes in KiB (e.g. [4, 2048]). */
   pageSizesKiB?: number[]
   iommu?: boolean
   /** Migration URI transports (tcp, rdma, ...); when given, `<migration_features>` with `<live/>` is printed. */
   migrationTransports?: string[]
-  cells?: {id: number; memoryKiB: number; cpus: number[]}[]
-  secModels: {model: string; doi: string}[]
+  cells?: CapsCell[]
+  caches?: {id: number; level: number; type: string; size: number; unit: string; cpus: string}[]
+  secModels: {model: string; doi: string; baseLabels?: Array<[string, string]>}[]
   guests: CapsGuest[]
+}
+
+/** A NUMA cell: plain CPU ids, or with their socket/die/core/siblings as libvirt shows them on a real host. */
+export interface CapsCell {
+  id: number
+  memoryKiB: number
+  /** [size KiB, count] */
+  pages?: Array<[number, number]>
+  distances?: Array<[number, number]>
+  cpus: Array<number | {id: number; socketId: number; dieId: number; coreId: number; siblings: string}>
 }
 
 const TOGGLE_DEFAULTS: Record<string, {default: 'on' | 'off'; toggle: boolean}> = {
@@ -56,7 +73,7 @@ const TOGGLE_DEFAULTS: Record<string, {default: 'on' | 'off'; toggle: boolean}> 
 }
 
 function machineEl(m: CapsMachine): XmlElement {
-  return textEl('machine', m.name, {canonical: m.canonical, maxCpus: m.maxCpus})
+  return textEl('machine', m.name, {canonical: m.canonical, maxCpus: m.maxCpus, deprecated: m.deprecated ? 'yes' : undefined})
 }
 
 function featureEl(f: CapsGuestFeature): XmlElement {
@@ -73,6 +90,9 @@ function hostEl(c: HostCapabilities): XmlElement {
     textEl('arch', c.arch),
     c.cpuModel !== undefined ? textEl('model', c.cpuModel) : undefined,
     c.cpuVendor !== undefined ? textEl('vendor', c.cpuVendor) : undefined,
+    c.microcode !== undefined ? el('microcode', {version: c.microcode}) : undefined,
+    c.signature ? el('signature', {family: c.signature.family, model: c.signature.model, stepping: c.signature.stepping}) : undefined,
+    c.counter ? el('counter', {name: 'tsc', frequency: c.counter.frequency, scaling: c.counter.scaling ? 'yes' : 'no'}) : undefined,
     c.topology
       ? el('topology', {
           sockets: c.topology.sockets,
@@ -81,6 +101,7 @@ function hostEl(c: HostCapabilities): XmlElement {
           threads: c.topology.threads,
         })
       : undefined,
+    c.physBits !== undefined ? el('maxphysaddr', {mode: 'emulate', bits: c.physBits}) : undefined,
     ...(c.cpuFeatures ?? []).map((name) => el('feature', {name})),
     ...(c.pageSizesKiB ?? []).map((size) => el('pages', {unit: 'KiB', size})),
   ])
@@ -105,27 +126,50 @@ function hostEl(c: HostCapabilities): XmlElement {
     )
   }
   if (c.cells && c.cells.length > 0) {
+    children.push(el('topology', {}, [el('cells', {num: c.cells.length}, c.cells.map(cellEl))]))
+  }
+  if (c.caches && c.caches.length > 0) {
     children.push(
-      el('topology', {}, [
-        el(
-          'cells',
-          {num: c.cells.length},
-          c.cells.map((cell) =>
-            el('cell', {id: cell.id}, [
-              textEl('memory', cell.memoryKiB, {unit: 'KiB'}),
-              el(
-                'cpus',
-                {num: cell.cpus.length},
-                cell.cpus.map((id) => el('cpu', {id})),
-              ),
-            ]),
-          ),
-        ),
+      el(
+        'cache',
+        {},
+        c.caches.map((b) => el('bank', {id: b.id, level: b.level, type: b.type, size: b.size, unit: b.unit, cpus: b.cpus})),
+      ),
+    )
+  }
+  for (const s of c.secModels) {
+    children.push(
+      el('secmodel', {}, [
+        textEl('model', s.model),
+        textEl('doi', s.doi),
+        ...(s.baseLabels ?? []).map(([type, label]) => textEl('baselabel', label, {type})),
       ]),
     )
   }
-  for (const s of c.secModels) children.push(el('secmodel', {}, [textEl('model', s.model), textEl('doi', s.doi)]))
   return el('host', {}, children)
+}
+
+function cellEl(cell: CapsCell): XmlElement {
+  return el('cell', {id: cell.id}, [
+    textEl('memory', cell.memoryKiB, {unit: 'KiB'}),
+    ...(cell.pages ?? []).map(([size, n]) => textEl('pages', n, {unit: 'KiB', size})),
+    cell.distances
+      ? el(
+          'distances',
+          {},
+          cell.distances.map(([id, value]) => el('sibling', {id, value})),
+        )
+      : undefined,
+    el(
+      'cpus',
+      {num: cell.cpus.length},
+      cell.cpus.map((c) =>
+        typeof c === 'number'
+          ? el('cpu', {id: c})
+          : el('cpu', {id: c.id, socket_id: c.socketId, die_id: c.dieId, core_id: c.coreId, siblings: c.siblings}),
+      ),
+    ),
+  ])
 }
 
 function guestEl(g: CapsGuest): XmlElement {

@@ -20,6 +20,8 @@ import {registerConsole} from './remote/console.js'
 import {registerGraphics} from './remote/graphics.js'
 import {registerNodeDevices} from './remote/nodedev.js'
 import {registerNwFilters} from './remote/nwfilter.js'
+import {registerHost} from './remote/host.js'
+import {unimplementedRemote} from './remote/unimplemented.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -43,5 +45,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerGraphics(on)
   registerNodeDevices(on)
   registerNwFilters(on)
-  return {program: remote, handle: handlers.handle}
+  registerHost(on)
+  return {program: remote, handle: handlers.handle, unimplemented: unimplementedRemote}
 }

@@ -6,6 +6,7 @@
  */
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../errors.js'
+import {checkFlags} from './host-types.js'
 
 /** virNodeGetMemoryStats's cellNum for the whole host. */
 export const ALL_CELLS = -1
@@ -67,7 +68,7 @@ export function hostMemoryStats(
   flags: number,
   paths: HostMemoryPaths = HOST,
 ): {params: NodeMemoryStat[]; nparams: number} {
-  if (flags !== 0) throw errors.invalidArg(ErrorDomain.NONE, `unsupported flags (0x${flags.toString(16)}) in function virHostMemGetStats`)
+  checkFlags(flags, 0, 'virHostMemGetStats', ErrorDomain.NONE)
   const max = maxNode(paths)
   // Without NUMA, libvirt still claims one cell: cell 0 is the whole host.
   const cell = max < 0 && cellNum === 0 ? ALL_CELLS : cellNum

@@ -60,4 +60,11 @@ export interface NodeDeviceDriver {
   nodeDevicePciAddress(name: string): string | null
   /** Stops watching the host. */
   close(): void
+  /** virNodeDeviceCreateXML / virNodeDeviceDestroy, where the driver has them (the test driver's vHBAs). */
+  nodeDeviceCreateXML?(xml: string, flags: number): string
+  nodeDeviceDestroy?(name: string): void
+  nodeDeviceDefineXML?(xml: string, flags: number): string
+  lookupScsiHostByWWN?(wwnn: string, wwpn: string, flags: number): string
+  /** Public API names this driver has no function for (they answer "not supported"). */
+  readonly unsupported?: ReadonlySet<string>
 }

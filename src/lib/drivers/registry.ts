@@ -64,6 +64,8 @@ export class DriverRegistry {
       if (driver.own) {
         drivers.network = driver.own.network
         drivers.storage = driver.own.storage
+        drivers.interface = driver.own.interface
+        drivers.nodedev = driver.own.nodedev
         return drivers
       }
     } else if (!['network', 'storage', 'secret', 'nodedev', 'nwfilter', 'interface'].includes(uri.driver)) {

@@ -6,6 +6,7 @@
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {HostMemoryDriver} from './host-memory-types.js'
+import type {HostFactsDriver} from './host-types.js'
 import type {StorageVolApi} from './storage-vol-types.js'
 import type {ConsoleDriver} from './console-types.js'
 import type {SnapshotDriver} from './snapshot-types.js'
@@ -132,7 +133,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver {
+export interface HypervisorDriver extends HostMemoryDriver, HostFactsDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string
@@ -190,7 +191,7 @@ export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver, Domai
    * Network and storage drivers of the hypervisor's own (the test driver keeps its networks and
    * pools, like libvirt's); connections to it use these instead of the host's.
    */
-  readonly own?: {network: NetworkDriver; storage: StorageDriver}
+  readonly own?: {network: NetworkDriver; storage: StorageDriver; interface?: InterfaceDriver; nodedev?: NodeDeviceDriver}
   /** Domain snapshots, where the driver has them (snapshot-types.ts). */
   readonly snapshots?: SnapshotDriver
   /** Save/restore and managed save, where the driver has them (save-types.ts). */

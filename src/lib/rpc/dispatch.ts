@@ -22,6 +22,8 @@ export interface ServedProgram {
    * for the call with `conn.track()`.
    */
   forward?: {local: Set<number>; call: (conn: RpcConnection, p: Packet) => void}
+  /** The error for a procedure number absent from the table (default: "unknown procedure"). */
+  unimplemented?: (conn: RpcConnection, proc: number) => VirError | undefined
 }
 
 /**

@@ -401,7 +401,7 @@ export class RpcConnection {
     }
     const def = served.program.byNum.get(p.proc)
     if (!def) {
-      this.replyError(p, new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${p.proc}`))
+      this.replyError(p, served.unimplemented?.(this, p.proc) ?? new VirError(ErrorCode.RPC, ErrorDomain.RPC, `unknown procedure: ${p.proc}`))
       return
     }
     if (!this.authenticated && !def.preAuth) {

@@ -15,13 +15,16 @@ const NODE_DEVICE_EVENT_ID_LAST = 2
 const NODE_DEVICE_EVENT_ID_LIFECYCLE = 0
 const NODE_DEVICE_EVENT_ID_UPDATE = 1
 
+const unsupported = (api: string) => errors.noSupport(ErrorDomain.NODEDEV, api)
+
 interface NodeDevCallback {
   eventID: number
   name?: string
 }
 
-function nodedevDrv(conn: RpcConnection): NodeDeviceDriver {
+function nodedevDrv(conn: RpcConnection, api?: string): NodeDeviceDriver {
   const n = st(conn).drivers.nodedev
+  if (n && api && n.unsupported?.has(api)) throw unsupported(api)
   if (!n)
     throw new VirError(
       ErrorCode.NO_SUPPORT,
@@ -30,8 +33,6 @@ function nodedevDrv(conn: RpcConnection): NodeDeviceDriver {
     )
   return n
 }
-
-const unsupported = (api: string) => errors.noSupport(ErrorDomain.NODEDEV, api)
 
 /** Whether the host has an IOMMU (VFIO device assignment needs one). */
 function hasIommu(): boolean {
@@ -71,31 +72,45 @@ export function registerNodeDevices(on: On): void {
   on(P.NODE_DEVICE_GET_PARENT, (conn, {name}) => ({parentName: nodedevDrv(conn).nodeDeviceGetParent(name)}))
   on(P.NODE_DEVICE_NUM_OF_CAPS, (conn, {name}) => ({num: nodedevDrv(conn).nodeDeviceListCaps(name).length}))
   on(P.NODE_DEVICE_LIST_CAPS, (conn, {name, maxnames}) => ({names: nodedevDrv(conn).nodeDeviceListCaps(name).slice(0, Math.max(0, maxnames))}))
-  on(P.NODE_DEVICE_IS_ACTIVE, (conn, {name}) => ({active: nodedevDrv(conn).lookupNodeDevice(name) ? 1 : 0}))
-  on(P.NODE_DEVICE_IS_PERSISTENT, (conn, {name}) => ({persistent: nodedevDrv(conn).nodeDeviceIsPersistent(name) ? 1 : 0}))
-  on(P.NODE_DEVICE_GET_AUTOSTART, (conn, {name}) => ({autostart: nodedevDrv(conn).nodeDeviceGetAutostart(name) ? 1 : 0}))
+  on(P.NODE_DEVICE_IS_ACTIVE, (conn, {name}) => ({active: nodedevDrv(conn, 'virNodeDeviceIsActive').lookupNodeDevice(name) ? 1 : 0}))
+  on(P.NODE_DEVICE_IS_PERSISTENT, (conn, {name}) => ({
+    persistent: nodedevDrv(conn, 'virNodeDeviceIsPersistent').nodeDeviceIsPersistent(name) ? 1 : 0,
+  }))
+  on(P.NODE_DEVICE_GET_AUTOSTART, (conn, {name}) => ({autostart: nodedevDrv(conn, 'virNodeDeviceGetAutostart').nodeDeviceGetAutostart(name) ? 1 : 0}))
   // Only mediated devices can be defined, started or autostarted; the host's own devices are not.
   on(P.NODE_DEVICE_SET_AUTOSTART, (conn, {name}) => {
-    nodedevDrv(conn).lookupNodeDevice(name)
+    nodedevDrv(conn, 'virNodeDeviceSetAutostart').lookupNodeDevice(name)
     throw virError(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.NODEDEV, 'Operation not supported', 'Unsupported device type')
   })
   on(P.NODE_DEVICE_UNDEFINE, (conn, {name}) => {
-    nodedevDrv(conn).lookupNodeDevice(name)
+    nodedevDrv(conn, 'virNodeDeviceUndefine').lookupNodeDevice(name)
     throw errors.operationInvalid(ErrorDomain.NODEDEV, `Node device '${name}' is not defined`)
   })
   on(P.NODE_DEVICE_CREATE, (conn, {name}) => {
-    nodedevDrv(conn).lookupNodeDevice(name)
+    nodedevDrv(conn, 'virNodeDeviceCreate').lookupNodeDevice(name)
     throw errors.operationInvalid(ErrorDomain.NODEDEV, 'Device is already active')
   })
   // No fibre channel HBAs are read (no SCSI hosts with WWNs): like libvirt with none.
-  on(P.NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, (conn, {wwnn, wwpn}) => {
-    nodedevDrv(conn)
-    throw virError(
-      ErrorCode.NO_NODE_DEVICE,
-      ErrorDomain.NODEDEV,
-      'Node device not found',
-      `no node device for SCSI host with wwnn '${wwnn}' and wwpn '${wwpn}'`,
-    )
+  on(P.NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, (conn, {wwnn, wwpn, flags}) => {
+    const drv = nodedevDrv(conn, 'virNodeDeviceLookupSCSIHostByWWN')
+    if (!drv.lookupScsiHostByWWN) throw unsupported('virNodeDeviceLookupSCSIHostByWWN')
+    return {dev: {name: drv.lookupScsiHostByWWN(wwnn, wwpn, flags)}}
+  })
+  on(P.NODE_DEVICE_DEFINE_XML, (conn, {xml_desc, flags}) => {
+    const drv = nodedevDrv(conn, 'virNodeDeviceDefineXML')
+    if (!drv.nodeDeviceDefineXML) throw unsupported('virNodeDeviceDefineXML')
+    return {dev: {name: drv.nodeDeviceDefineXML(xml_desc, flags)}}
+  })
+
+  on(P.NODE_DEVICE_CREATE_XML, (conn, {xml_desc, flags}) => {
+    const drv = nodedevDrv(conn, 'virNodeDeviceCreateXML')
+    if (!drv.nodeDeviceCreateXML) throw unsupported('virNodeDeviceCreateXML')
+    return {dev: {name: drv.nodeDeviceCreateXML(xml_desc, flags)}}
+  })
+  on(P.NODE_DEVICE_DESTROY, (conn, {name}) => {
+    const drv = nodedevDrv(conn, 'virNodeDeviceDestroy')
+    if (!drv.nodeDeviceDestroy) throw unsupported('virNodeDeviceDestroy')
+    drv.nodeDeviceDestroy(name)
   })
 
   const refuseDetach = (conn: RpcConnection, name: string, api: string): never => {

@@ -9,6 +9,7 @@ import {NodeDeviceCapFlag, NodeDeviceEvent, NodeDeviceListFlags, type NodeDevice
 import type {NodeDev} from './device.js'
 import {scanSysfs, type SysfsOptions} from './sysfs.js'
 import {formatNodeDevice} from './xml.js'
+import {noScsiHostByWwn, refuseNodeDeviceDestroy, refuseNodeDeviceXml} from './create.js'
 
 export interface NodeDevDriverOptions extends SysfsOptions {
   /** How long a scan is reused, and the event poll period (ms). */
@@ -96,6 +97,10 @@ export function createNodeDevDriver(opts: NodeDevDriverOptions = {}): NodeDevice
       const h = (n: number, w: number) => n.toString(16).padStart(w, '0')
       return `${h(cap.domain, 4)}:${h(cap.bus, 2)}:${h(cap.slot, 2)}.${h(cap.func, 1)}`
     },
+    nodeDeviceCreateXML: (xml) => refuseNodeDeviceXml(xml, false, (n) => find(n).name),
+    nodeDeviceDefineXML: (xml) => refuseNodeDeviceXml(xml, true, (n) => find(n).name),
+    nodeDeviceDestroy: (name) => refuseNodeDeviceDestroy(name, (n) => find(n).name),
+    lookupScsiHostByWWN: () => noScsiHostByWwn(),
     close() {
       if (timer) clearInterval(timer)
       timer = undefined

@@ -10,7 +10,7 @@ import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import {join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {formatCapabilities, type CapsMachine} from '../../conf/capabilities.js'
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
 import {writeFileAtomic} from '../../fs-atomic.js'
@@ -288,38 +288,92 @@ export function defaultMachine(caps: QemuCaps): QemuMachine | undefined {
   return caps.machines.find((m) => m.isDefault) ?? caps.machines.find((m) => m.alias === 'pc') ?? caps.machines[0]
 }
 
-/** The capabilities XML for one QEMU binary on this host. */
-export function buildCapabilitiesXml(caps: QemuCaps, host: HostFacts, kvm: boolean): string {
+/** The host CPU architecture's 32-bit sibling QEMU libvirt also lists as a guest (i686 beside x86_64). */
+export const COMPAT_EMULATORS: Record<string, string> = {x86_64: 'qemu-system-i386'}
+
+function guestOf(caps: QemuCaps, kvm: boolean) {
   const machines: CapsMachine[] = []
   for (const m of caps.machines) {
-    machines.push({name: m.name, maxCpus: m.maxCpus})
-    if (m.alias) machines.push({name: m.alias, canonical: m.name, maxCpus: m.maxCpus})
+    machines.push({name: m.name, maxCpus: m.maxCpus, deprecated: m.deprecated})
+    if (m.alias) machines.push({name: m.alias, canonical: m.name, maxCpus: m.maxCpus, deprecated: m.deprecated})
   }
   const domains: {type: string; emulator?: string; machines?: CapsMachine[]}[] = [{type: 'qemu'}]
   if (kvm) domains.push({type: 'kvm'})
-  const guests = [
-    {
-      osType: 'hvm',
-      arch: caps.arch,
-      wordsize: caps.arch === 'x86_64' || caps.arch === 'aarch64' ? 64 : 32,
-      emulator: caps.emulator,
-      machines,
-      domains,
-      features:
-        caps.arch === 'x86_64' ? ['acpi', 'apic', 'cpuselection', 'deviceboot', 'disksnapshot'] : ['cpuselection', 'deviceboot', 'disksnapshot'],
-    },
-  ]
+  // QEMU says i386 where libvirt says i686.
+  const arch = caps.arch === 'i386' ? 'i686' : caps.arch
+  const x86 = arch === 'x86_64' || arch === 'i686'
+  const features: string[] = []
+  if (arch === 'i686') features.push('pae', 'nonpae')
+  if (x86) features.push('acpi', 'apic')
+  features.push('cpuselection', 'deviceboot', 'disksnapshot')
+  return {
+    osType: 'hvm',
+    arch,
+    wordsize: arch === 'x86_64' || arch === 'aarch64' ? 64 : 32,
+    emulator: caps.emulator,
+    machines,
+    domains,
+    features,
+  }
+}
+
+/** The capabilities XML for one QEMU binary on this host (and the binaries of other guest architectures, `extra`). */
+export function buildCapabilitiesXml(caps: QemuCaps, host: HostFacts, kvm: boolean, extra: QemuCaps[] = []): string {
+  // libvirt lists the guests by architecture: i686 before x86_64.
+  const guests = [...extra, caps].map((c) => guestOf(c, kvm)).sort((a, b) => (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0))
   const n = host.node
+  const {cpu, topology} = host
   return formatCapabilities({
     hostUuid: host.hostUuid,
     arch: n.model,
-    cpuVendor: host.vendor,
+    cpuModel: cpu.model,
+    cpuVendor: cpu.vendor ?? host.vendor,
+    microcode: cpu.microcode,
+    signature: cpu.signature,
+    counter: cpu.counter,
     topology: {sockets: n.sockets, cores: n.cores, threads: n.threads},
-    pageSizesKiB: [4, 2048],
+    physBits: cpu.physBits,
+    cpuFeatures: cpu.features,
+    pageSizesKiB: topology.pageSizesKiB,
     iommu: false,
     migrationTransports: ['tcp', 'rdma'],
-    cells: [{id: 0, memoryKiB: host.memoryKiB, cpus: host.cpuIds}],
-    secModels: [{model: 'none', doi: '0'}],
+    cells: topology.cells.map((c) => ({
+      id: c.id,
+      memoryKiB: c.memoryKiB,
+      pages: c.pages,
+      distances: c.distances,
+      cpus: c.cpus.map((x) => ({id: x.id, socketId: x.socketId, dieId: x.dieId, coreId: x.coreId, siblings: x.siblings})),
+    })),
+    caches: topology.caches,
+    secModels: [
+      {model: 'none', doi: '0'},
+      {
+        model: 'dac',
+        doi: '0',
+        baseLabels: [
+          ['kvm', `+${process.getuid?.() ?? 0}:+${process.getgid?.() ?? 0}`],
+          ['qemu', `+${process.getuid?.() ?? 0}:+${process.getgid?.() ?? 0}`],
+        ],
+      },
+    ],
     guests,
   })
+}
+
+/**
+ * The capabilities of the 32-bit sibling QEMU beside `emulator` (qemu-system-i386 beside qemu-system-x86_64),
+ * when installed; probed alongside the main binary (it needs only the binary's name). Failures only log.
+ */
+export async function loadCompatCaps(emulator: string, cacheDir: string, log: ProbeLog): Promise<QemuCaps[]> {
+  const arch = /^qemu-system-(\w+)$/.exec(basename(emulator))?.[1]
+  const name = arch === undefined ? undefined : COMPAT_EMULATORS[arch]
+  if (!name) return []
+  const bin = join(dirname(emulator), name)
+  if (!fs.existsSync(bin)) return []
+  try {
+    return [await loadQemuCaps(bin, cacheDir, log)]
+  } catch (err) {
+    log.warn(`qemu: ${bin}: ${(err as Error).message}`)
+    return []
+  }
 }

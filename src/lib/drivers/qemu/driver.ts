@@ -28,8 +28,13 @@ import {currentDef, isActive} from '../../conf/domain-list.js'
 import {ErrorCode, VirError, errors} from '../../errors.js'
 import {matchDomain} from '../list-filter.js'
 import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, LogSink, HypervisorDriver, NodeInfo} from '../types.js'
-import {buildCapabilitiesXml, kvmUsable, loadQemuCaps, type QemuCaps} from './capabilities.js'
+import {buildCapabilitiesXml, kvmUsable, loadCompatCaps, loadQemuCaps, type QemuCaps} from './capabilities.js'
 import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
+import {kvmMaxVcpus} from './host-kvm.js'
+import {noFlags, readSysinfo} from './sysinfo.js'
+import {cpuModelNamesFor, x86ModelFeatures} from '../../conf/cpu-x86.js'
+import {hostCellsFree, hostCpuStats, hostMemoryParameters, setHostMemoryParameters} from './host-facts.js'
+import type {AnyTypedParam} from '../host-types.js'
 import {hostMemoryStats} from '../host-memory.js'
 import {D, QemuContext, noop, type QemuDomain} from './context.js'
 import * as definitions from './definitions.js'
@@ -49,6 +54,13 @@ import {QemuStateStore} from './state.js'
 import {QemuSnapshots} from './snapshot.js'
 import {QemuSaves} from './managed-save.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
+import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
+import {checkFlags} from '../host-types.js'
+/** CPU features QEMU cannot give a guest, left out of a baseline (libvirt's virQEMUCapsCPUFilterFeatures). */
+const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke'])
+/** VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE, VIR_CONNECT_COMPARE_CPU_VALIDATE_XML */
+const COMPARE_FAIL_INCOMPATIBLE = 1
+const COMPARE_VALIDATE_XML = 2
 
 export {ShutdownFlags} from './lifecycle.js'
 
@@ -123,12 +135,18 @@ export class QemuDriver implements HypervisorDriver {
     const {ctx} = this
     await ctx.store.init()
     clockTicks()
+    const compat = loadCompatCaps(this.emulator, opts.capsCacheDir, ctx.log)
     const caps = await loadQemuCaps(this.emulator, opts.capsCacheDir, ctx.log)
     const kvm = opts.kvm ?? kvmUsable(caps)
     const target = {emulator: this.emulator, arch: caps.arch, machines: caps.machines, cpuModels: caps.cpuModels, kvm, sandbox: caps.sandbox}
     if (!caps.sandbox) ctx.log.info(`qemu: ${this.emulator} has no seccomp support; guests run without -sandbox`)
     const host = readHostFacts()
-    ctx.probe = {caps, target, host, capsXml: buildCapabilitiesXml(caps, host, kvm)}
+    ctx.probe = {
+      caps,
+      target,
+      host,
+      capsXml: buildCapabilitiesXml(caps, host, kvm, await compat),
+    }
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)
     await this.snapshots.load()
@@ -198,11 +216,7 @@ export class QemuDriver implements HypervisorDriver {
 
   getMaxVcpus(type: string | null): number {
     if (type === null || type.toLowerCase() === 'qemu') return 16
-    if (type.toLowerCase() === 'kvm') {
-      const {machines} = this.ctx.probe.caps
-      const m = machines.find((x) => x.isDefault) ?? machines.at(0)
-      return m?.maxCpus ?? 255
-    }
+    if (type.toLowerCase() === 'kvm') return kvmMaxVcpus() ?? 4
     throw errors.invalidArg(D, `unknown type '${type}'`)
   }
 
@@ -220,6 +234,44 @@ export class QemuDriver implements HypervisorDriver {
 
   securityModel(): {model: string; doi: string} {
     return {model: 'none', doi: '0'}
+  }
+
+  getSysinfo(flags: number): string {
+    noFlags(flags, 'qemuConnectGetSysinfo', D)
+    return readSysinfo()
+  }
+
+  nodeCpuStats(cpuNum: number, nparams: number, flags: number): ReturnType<typeof hostCpuStats> {
+    return hostCpuStats(cpuNum, nparams, flags)
+  }
+
+  nodeCellsFreeMemory(startCell: number, maxCells: number): bigint[] {
+    return hostCellsFree(startCell, maxCells)
+  }
+
+  cpuModelNames(arch: string, flags: number): string[] {
+    noFlags(flags, 'qemuConnectGetCPUModelNames', D)
+    return cpuModelNamesFor(arch, D)
+  }
+
+  baselineCpu(xmlCpus: string[], flags: number): string {
+    checkFlags(flags, BaselineFlags.EXPAND_FEATURES | BaselineFlags.MIGRATABLE, 'qemuConnectBaselineCPU', D)
+    return baselineCpu(xmlCpus, flags, D, QEMU_UNAVAILABLE_FEATURES)
+  }
+
+  compareCpu(xml: string, flags: number): number {
+    checkFlags(flags, COMPARE_FAIL_INCOMPATIBLE | COMPARE_VALIDATE_XML, 'qemuConnectCompareCPU', D)
+    const {cpu} = this.ctx.probe.host
+    const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
+    return compareCpu(xml, {vendor: cpu.vendor, features}, D)
+  }
+
+  nodeMemoryParameters(nparams: number, flags: number): ReturnType<typeof hostMemoryParameters> {
+    return hostMemoryParameters(nparams, flags)
+  }
+
+  setNodeMemoryParameters(params: AnyTypedParam[], flags: number): void {
+    setHostMemoryParameters(params, flags)
   }
 
   hasActiveDomains(): boolean {

@@ -6,6 +6,8 @@ import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
 import os from 'node:os'
 import type {NodeInfo} from '../types.js'
+import {readHostCpu, type HostCpu} from './host-cpu.js'
+import {readHostTopology, type HostTopology} from './host-topology.js'
 
 export interface HostFacts {
   node: NodeInfo
@@ -13,6 +15,8 @@ export interface HostFacts {
   hostUuid: string
   memoryKiB: number
   cpuIds: number[]
+  cpu: HostCpu
+  topology: HostTopology
 }
 
 function readText(path: string): string | undefined {
@@ -69,14 +73,17 @@ export function readHostFacts(): HostFacts {
     nCores = ncpus
     nThreads = 1
   }
-  const memoryKiB = meminfoKiB('MemTotal') ?? Math.floor(os.totalmem() / 1024)
+  const ids = cpuIds.length ? cpuIds : Array.from({length: ncpus}, (_, i) => i)
+  const topology = readHostTopology(ids, meminfoKiB('MemTotal') ?? Math.floor(os.totalmem() / 1024))
+  // libvirt's node memory is the NUMA cells' memory when the host shows cells.
+  const memoryKiB = topology.cells.reduce((acc, c) => acc + c.memoryKiB, 0)
   return {
     node: {
       model: os.arch() === 'x64' ? 'x86_64' : os.arch(),
       memoryKiB: BigInt(memoryKiB),
       cpus: ncpus,
       mhz,
-      nodes: 1,
+      nodes: Math.max(1, topology.cells.length),
       sockets: nSockets,
       cores: nCores,
       threads: nThreads,
@@ -84,12 +91,28 @@ export function readHostFacts(): HostFacts {
     vendor: vendor === 'GenuineIntel' ? 'Intel' : vendor === 'AuthenticAMD' ? 'AMD' : vendor,
     hostUuid: hostUuid(),
     memoryKiB,
-    cpuIds: cpuIds.length ? cpuIds : Array.from({length: ncpus}, (_, i) => i),
+    cpuIds: ids,
+    cpu: readHostCpu(cpuinfo),
+    topology,
   }
 }
 
-/** Free host memory in bytes (MemFree, as libvirt's virNodeGetFreeMemory). */
-export function nodeFreeMemoryBytes(): bigint {
+/** Free host memory in bytes: the NUMA cells' MemFree summed, as libvirt's virNodeGetFreeMemory (/proc/meminfo without cells). */
+export function nodeFreeMemoryBytes(nodeDir = '/sys/devices/system/node'): bigint {
+  let total = 0n
+  let cells = 0
+  try {
+    for (const e of fs.readdirSync(nodeDir)) {
+      if (!/^node\d+$/.test(e)) continue
+      const m = /MemFree:\s+(\d+) kB/.exec(readText(`${nodeDir}/${e}/meminfo`) ?? '')
+      if (!m) continue
+      total += BigInt(m[1]) * 1024n
+      cells++
+    }
+  } catch {
+    // no NUMA information
+  }
+  if (cells > 0) return total
   const kib = meminfoKiB('MemFree')
   return kib === undefined ? BigInt(os.freemem()) : BigInt(kib) * 1024n
 }

@@ -5,6 +5,8 @@
  * drivers over the same TestHost, handed to connections through `own`.
  */
 import {EventEmitter} from 'node:events'
+import {testCellsFree, testCpuStats, testSysinfo} from './host-facts.js'
+import {cpuModelNamesFor} from '../../conf/cpu-x86.js'
 import {hostname} from 'node:os'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
@@ -39,10 +41,14 @@ import {TestHost} from './host.js'
 import {testScreenshot} from './screenshot.js'
 import type {Screenshot} from '../console-types.js'
 import {TestNetworkDriver} from './network.js'
+import {TestInterfaceDriver} from './interface.js'
+import {TestNodeDeviceDriver} from './nodedev.js'
 import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
 import {TestSaves} from './save.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
+import {checkFlags} from '../host-types.js'
+import {BaselineFlags, baselineCpu} from '../../conf/cpu-baseline.js'
 
 const D = ErrorDomain.TEST
 
@@ -79,7 +85,7 @@ export class TestDriver implements HypervisorDriver {
   readonly name = 'test'
   readonly type = 'TEST'
   readonly events = new EventEmitter()
-  readonly own: {network: TestNetworkDriver; storage: TestStorageDriver}
+  readonly own: {network: TestNetworkDriver; storage: TestStorageDriver; interface: TestInterfaceDriver; nodedev: TestNodeDeviceDriver}
   private readonly domains = new DomainObjList<TestDomain>(D)
   readonly snapshots = new TestSnapshots<TestDomain>({
     get: (uuid) => this.get(uuid),
@@ -106,7 +112,12 @@ export class TestDriver implements HypervisorDriver {
   constructor() {
     this.events.setMaxListeners(0)
     const host = new TestHost()
-    this.own = {network: new TestNetworkDriver(host), storage: new TestStorageDriver(host)}
+    this.own = {
+      network: new TestNetworkDriver(host),
+      storage: new TestStorageDriver(host),
+      interface: new TestInterfaceDriver(),
+      nodedev: new TestNodeDeviceDriver(),
+    }
     const def = parseDomainXml(TEST_DOMAIN_XML)
     const preset = this.addDomain(def, true)
     this.startDomain(preset, def, false)
@@ -154,14 +165,34 @@ export class TestDriver implements HypervisorDriver {
   }
 
   nodeFreeMemory(): bigint {
-    let used = 0n
-    for (const d of this.domains.values()) if (d.live) used += BigInt(d.live.currentMemoryKiB)
-    const total = TEST_NODE_INFO.memoryKiB
-    return (used > total ? 0n : total - used) * 1024n
+    // libvirt's test driver answers its node memory figure as is (KiB reported as bytes).
+    return TEST_NODE_INFO.memoryKiB
   }
 
   securityModel(): {model: string; doi: string} {
     return {model: '', doi: ''}
+  }
+
+  getSysinfo(flags: number): string {
+    return testSysinfo(flags)
+  }
+
+  nodeCpuStats(_cpuNum: number, nparams: number, flags: number): ReturnType<typeof testCpuStats> {
+    return testCpuStats(nparams, flags)
+  }
+
+  nodeCellsFreeMemory(startCell: number, maxCells: number): bigint[] {
+    return testCellsFree(startCell, maxCells)
+  }
+
+  baselineCpu(xmlCpus: string[], flags: number): string {
+    checkFlags(flags, BaselineFlags.EXPAND_FEATURES, 'testConnectBaselineCPU', ErrorDomain.TEST)
+    return baselineCpu(xmlCpus, flags, ErrorDomain.TEST)
+  }
+
+  cpuModelNames(arch: string, flags: number): string[] {
+    checkFlags(flags, 0, 'testConnectGetCPUModelNames', ErrorDomain.TEST)
+    return cpuModelNamesFor(arch, ErrorDomain.TEST)
   }
 
   hasActiveDomains(): boolean {

@@ -1,8 +1,8 @@
 /**
  * The REMOTE program (0x20008086 v1): the procedures vctl serves, written from the protocol's
  * published facts (numbers, layouts). One table per API family under remote/, each in number order
- * (tested); a procedure lives in its family's file. Anything absent is answered with libvirt's
- * "unknown procedure" error, which clients treat as "not supported".
+ * (tested); a procedure lives in its family's file. A libvirt 9.0 procedure absent here gets libvirtd's
+ * "not supported" error (remote/all-procs.ts lists them all); other numbers get "unknown procedure".
  */
 import {defineProgram} from '../program.js'
 import {connectProcs} from './remote/connect.js'
@@ -17,6 +17,7 @@ import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
 import {nodedevProcs} from './remote/nodedev.js'
 import {nwfilterProcs} from './remote/nwfilter.js'
+import {hostProcs} from './remote/host.js'
 import {remoteEvents} from './remote/events.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
@@ -42,6 +43,7 @@ export const remoteFamilies = {
   interfaceProcs,
   nodedevProcs,
   nwfilterProcs,
+  hostProcs,
 }
 
 export const remote = defineProgram(
@@ -61,6 +63,7 @@ export const remote = defineProgram(
     ...interfaceProcs,
     ...nodedevProcs,
     ...nwfilterProcs,
+    ...hostProcs,
   },
   remoteEvents,
 )
