@@ -16,6 +16,7 @@ import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
 import {nodedevProcs} from './remote/nodedev.js'
 import {remoteEvents} from './remote/events.js'
+import {hotplugEvents, hotplugProcs} from './remote/domain-hotplug.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
@@ -37,6 +38,7 @@ export const remoteFamilies = {
   snapshotProcs,
   interfaceProcs,
   nodedevProcs,
+  hotplugProcs,
 }
 
 export const remote = defineProgram(
@@ -54,8 +56,9 @@ export const remote = defineProgram(
     ...snapshotProcs,
     ...interfaceProcs,
     ...nodedevProcs,
+    ...hotplugProcs,
   },
-  remoteEvents,
+  {...remoteEvents, ...hotplugEvents},
 )
 
 /** Domain event IDs (virDomainEventID) and the MESSAGE procedure each is delivered with. */
