@@ -132,15 +132,15 @@ export async function detachLiveAlias(ctx: QemuContext, d: QemuDomain, alias: st
 /** device_del, then the rest of the removal once QEMU reports DEVICE_DELETED (now or later). */
 async function unplug(ctx: QemuContext, d: QemuDomain, alias: string): Promise<void> {
   const {run, qmp} = live(ctx, d)
-  let timer: NodeJS.Timeout | undefined
   let resolveSeen!: (seen: boolean) => void
   const seen = new Promise<boolean>((r) => (resolveSeen = r))
   const onEvent = (ev: QmpEvent) => {
     if (ev.event !== 'DEVICE_DELETED' || ev.data.device !== alias) return
     qmp.off('event', onEvent)
-    if (timer) clearTimeout(timer)
     resolveSeen(true)
   }
+  // The disk's nodes, while query-block still shows them under the frontend.
+  const format = d.live?.devices.disks.some((x) => aliasOf(x.xml) === alias) ? await formatNodeOf(qmp, alias) : undefined
   qmp.on('event', onEvent)
   try {
     await qmp.execute('device_del', {id: alias})
@@ -148,30 +148,32 @@ async function unplug(ctx: QemuContext, d: QemuDomain, alias: string): Promise<v
     qmp.off('event', onEvent)
     throw err
   }
-  timer = setTimeout(() => {
+  const timer = setTimeout(() => {
     qmp.off('event', onEvent)
     resolveSeen(false)
   }, UNPLUG_WAIT_MS)
-  if (await seen) return finishRemoval(ctx, d, run, qmp, alias)
+  const gone = await seen
+  clearTimeout(timer)
+  if (gone) return finishRemoval(ctx, d, run, qmp, alias, format)
   // Still in the guest's hands: finish when QEMU says so (the listener stays until then or the monitor goes).
   const later = (ev: QmpEvent) => {
     if (ev.event !== 'DEVICE_DELETED' || ev.data.device !== alias) return
     qmp.off('event', later)
     void ctx
-      .withJob(d, () => finishRemoval(ctx, d, run, qmp, alias))
+      .withJob(d, () => finishRemoval(ctx, d, run, qmp, alias, format))
       .catch((err: unknown) => ctx.log.warn(`qemu: ${d.name}: ${(err as Error).message}`))
   }
   qmp.on('event', later)
 }
 
 /** QEMU removed the frontend: drop its backend and host side, then the device from the live definition. */
-async function finishRemoval(ctx: QemuContext, d: QemuDomain, run: Run, qmp: QmpClient, alias: string): Promise<void> {
+async function finishRemoval(ctx: QemuContext, d: QemuDomain, run: Run, qmp: QmpClient, alias: string, format: string | undefined): Promise<void> {
   const def = d.live
   if (d.run !== run || !def) return
   const disk = def.devices.disks.find((x) => aliasOf(x.xml) === alias)
   const iface = def.devices.interfaces.find((x) => aliasOf(x.xml) === alias)
   if (disk) {
-    await delNodes(qmp, await formatNodeOf(qmp, alias).catch(() => undefined))
+    await delNodes(qmp, format)
     def.devices.disks = def.devices.disks.filter((x) => x !== disk)
   } else if (iface) {
     await delNetdev(qmp, alias)
