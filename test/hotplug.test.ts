@@ -140,7 +140,7 @@ test('attach-disk, detach-disk, change-media, interfaces and --config on a runni
   t.false((await virsh(U, ['dumpxml', 'hp'])).stdout.includes('vdc'))
   r = await virsh(U, ['attach-disk', 'hp', d2, 'vdc', '--config'])
   t.is(r.code, 1)
-  t.true(r.stderr.includes('operation failed: target vdc already exists'), r.stderr)
+  t.true(r.stderr.includes('Requested operation is not valid: target vdc already exists'), r.stderr)
   r = await virsh(U, ['detach-disk', 'hp', 'vdc', '--config'])
   t.is(r.code, 0, r.stderr)
   t.false(readFileSync(join(root, 'etc/libvirt/qemu/hp.xml'), 'utf8').includes('vdc'))

@@ -16,7 +16,7 @@ export function configWithDevice(ctx: QemuContext, def: DomainDef, dev: XmlEleme
   const copy = stripAlias(cloneXml(dev))
   if (copy.name === 'disk') {
     const target = attr(child(copy, 'target'), 'dev') ?? ''
-    if (diskByTarget(def, target)) throw errors.operationFailed(D, `target ${target} already exists`)
+    if (diskByTarget(def, target)) throw errors.operationInvalid(D, `target ${target} already exists`)
   }
   return parseForQemu(ctx, withDevice(def, copy, {}))
 }
