@@ -5,7 +5,7 @@
 import test from 'ava'
 import {readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {python, startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
+import {python, startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
 import {READY, guestXml, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
 
 let d: TestDaemon | undefined
@@ -149,4 +149,24 @@ test('attach-disk, detach-disk, change-media, interfaces and --config on a runni
   const ev = await python(EVENTS_PY.replace('sys.argv[1]', JSON.stringify(U)).replace('sys.argv[2]', JSON.stringify(d1)))
   t.is(ev.code, 0, ev.stderr)
   t.deepEqual(ev.stdout.trim().split('\n'), ['added virtio-disk3', 'removed virtio-disk3'])
+
+  // A paused guest cannot let go of a disk: the detach returns after libvirt's wait with the removal
+  // pending (the disk still in the live XML), and the removal completes once the guest runs again.
+  const count = (what: string) => readFileSync(log, 'utf8').split(what).length - 1
+  await waitFor('the guest to see every removal so far', () => count('BLK + vda') === count('BLK - vda'), 30000)
+  const plusBefore = count('BLK + vda')
+  r = await virsh(U, ['attach-disk', 'hp', d1, 'vde'])
+  t.is(r.code, 0, r.stderr)
+  await waitForLog(log, 'VCTL-GUEST BLK + vda', plusBefore + 1, 60000)
+  const minusBefore = count('BLK - vda')
+  t.is((await virsh(U, ['suspend', 'hp'])).code, 0)
+  const t0 = Date.now()
+  r = await virsh(U, ['detach-disk', 'hp', 'vde'])
+  t.is(r.code, 0, r.stderr)
+  t.true(Date.now() - t0 >= 4500, 'waited for the guest')
+  t.true((await virsh(U, ['dumpxml', 'hp'])).stdout.includes("<target dev='vde'"), 'removal pending')
+  t.is((await virsh(U, ['resume', 'hp'])).code, 0)
+  await waitForLog(log, 'VCTL-GUEST BLK - vda', minusBefore + 1, 60000)
+  await waitFor('the pending removal to finish', async () => !(await virsh(U, ['dumpxml', 'hp'])).stdout.includes("<target dev='vde'"), 30000)
+  t.false(openFiles(pid).includes(d1))
 })

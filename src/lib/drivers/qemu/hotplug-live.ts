@@ -129,18 +129,30 @@ export async function detachLiveAlias(ctx: QemuContext, d: QemuDomain, alias: st
   await unplug(ctx, d, liveTarget(def, e))
 }
 
-/** device_del, then the rest of the removal once QEMU reports DEVICE_DELETED (now or later). */
+/**
+ * device_del, then the rest of the removal once QEMU reports DEVICE_DELETED: within UNPLUG_WAIT_MS
+ * the call waits for it; after that the removal is left pending and finished when the event comes.
+ * A guest that refuses (DEVICE_UNPLUG_GUEST_ERROR) fails the call, or later sends DEVICE_REMOVAL_FAILED.
+ */
 async function unplug(ctx: QemuContext, d: QemuDomain, alias: string): Promise<void> {
   const {run, qmp} = live(ctx, d)
-  let resolveSeen!: (seen: boolean) => void
-  const seen = new Promise<boolean>((r) => (resolveSeen = r))
-  const onEvent = (ev: QmpEvent) => {
-    if (ev.event !== 'DEVICE_DELETED' || ev.data.device !== alias) return
-    qmp.off('event', onEvent)
-    resolveSeen(true)
-  }
   // The disk's nodes, while query-block still shows them under the frontend.
   const format = d.live?.devices.disks.some((x) => aliasOf(x.xml) === alias) ? await formatNodeOf(qmp, alias) : undefined
+  let waiting = true
+  let resolve!: (o: 'deleted' | 'rejected' | 'pending') => void
+  const outcome = new Promise<'deleted' | 'rejected' | 'pending'>((r) => (resolve = r))
+  const onEvent = (ev: QmpEvent) => {
+    if (ev.data.device !== alias || (ev.event !== 'DEVICE_DELETED' && ev.event !== 'DEVICE_UNPLUG_GUEST_ERROR')) return
+    qmp.off('event', onEvent)
+    const deleted = ev.event === 'DEVICE_DELETED'
+    if (waiting) resolve(deleted ? 'deleted' : 'rejected')
+    else if (!deleted) emit(ctx, d, 'removal-failed', alias)
+    else {
+      void ctx
+        .withJob(d, () => finishRemoval(ctx, d, run, qmp, alias, format))
+        .catch((err: unknown) => ctx.log.warn(`qemu: ${d.name}: ${(err as Error).message}`))
+    }
+  }
   qmp.on('event', onEvent)
   try {
     await qmp.execute('device_del', {id: alias})
@@ -149,21 +161,17 @@ async function unplug(ctx: QemuContext, d: QemuDomain, alias: string): Promise<v
     throw err
   }
   const timer = setTimeout(() => {
-    qmp.off('event', onEvent)
-    resolveSeen(false)
+    waiting = false
+    resolve('pending')
   }, UNPLUG_WAIT_MS)
-  const gone = await seen
+  const o = await outcome
+  waiting = false
   clearTimeout(timer)
-  if (gone) return finishRemoval(ctx, d, run, qmp, alias, format)
-  // Still in the guest's hands: finish when QEMU says so (the listener stays until then or the monitor goes).
-  const later = (ev: QmpEvent) => {
-    if (ev.event !== 'DEVICE_DELETED' || ev.data.device !== alias) return
-    qmp.off('event', later)
-    void ctx
-      .withJob(d, () => finishRemoval(ctx, d, run, qmp, alias, format))
-      .catch((err: unknown) => ctx.log.warn(`qemu: ${d.name}: ${(err as Error).message}`))
+  if (o === 'deleted') return finishRemoval(ctx, d, run, qmp, alias, format)
+  if (o === 'rejected') {
+    emit(ctx, d, 'removal-failed', alias)
+    throw errors.operationFailed(D, 'unplug of device was rejected by the guest')
   }
-  qmp.on('event', later)
 }
 
 /** QEMU removed the frontend: drop its backend and host side, then the device from the live definition. */
