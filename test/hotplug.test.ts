@@ -5,6 +5,8 @@
 import test from 'ava'
 import {readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {createConnection} from 'node:net'
+import {once} from 'node:events'
 import {python, startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
 import {READY, guestXml, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
 
@@ -28,6 +30,22 @@ function openFiles(pid: number): string[] {
     }
   }
   return out
+}
+
+/** Resumes a guest through its QMP socket directly (no daemon is attached to it). */
+async function qmpCont(pid: number): Promise<void> {
+  const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  const path = /path=([^,]+)/.exec(cmd.find((a) => a.startsWith('socket,id=charmonitor')) ?? '')?.[1] ?? ''
+  const sock = createConnection(path)
+  let buf = ''
+  const replies = async (n: number) => {
+    while (buf.split('\n').filter((l) => l.includes('"return"')).length < n) await once(sock, 'data').then(([c]) => (buf += String(c)))
+  }
+  sock.write('{"execute":"qmp_capabilities"}\n')
+  await replies(1)
+  sock.write('{"execute":"cont"}\n')
+  await replies(2)
+  sock.end()
 }
 
 const EVENTS_PY = `
@@ -169,4 +187,19 @@ test('attach-disk, detach-disk, change-media, interfaces and --config on a runni
   await waitForLog(log, 'VCTL-GUEST BLK - vda', minusBefore + 1, 60000)
   await waitFor('the pending removal to finish', async () => !(await virsh(U, ['dumpxml', 'hp'])).stdout.includes("<target dev='vde'"), 30000)
   t.false(openFiles(pid).includes(d1))
+
+  // The same with the daemon stopped while the removal is pending: the guest lets go meanwhile
+  // (DEVICE_DELETED goes unheard), and the restarted daemon completes the removal from what QEMU has.
+  r = await virsh(U, ['attach-disk', 'hp', d2, 'vdf'])
+  t.is(r.code, 0, r.stderr)
+  await waitForLog(log, 'VCTL-GUEST BLK + vda', plusBefore + 2, 60000)
+  t.is((await virsh(U, ['suspend', 'hp'])).code, 0)
+  r = await virsh(U, ['detach-disk', 'hp', 'vdf'])
+  t.is(r.code, 0, r.stderr)
+  await d.stop()
+  await qmpCont(pid)
+  await waitForLog(log, 'VCTL-GUEST BLK - vda', minusBefore + 2, 60000)
+  d = await startDaemon(['--driver', 'qemu'], {root, keepRoot: true})
+  t.false((await virsh(U, ['dumpxml', 'hp'])).stdout.includes("<target dev='vdf'"))
+  t.false(openFiles(pid).includes(d2))
 })

@@ -117,3 +117,11 @@ export async function changeMedium(qmp: QmpClient, alias: string, d: DomainDisk)
   }
   await delNodes(qmp, old)
 }
+
+/** The format node of `source` that no drive uses any more (a disk whose frontend QEMU removed while nobody watched). */
+export async function orphanFormatNode(qmp: QmpClient, source: string | undefined): Promise<string | undefined> {
+  if (source === undefined) return undefined
+  const used = new Set((await qmp.execute<BlockInfo[]>('query-block')).map((b) => b.inserted?.['node-name']))
+  const nodes = await qmp.execute<Array<NamedNode & {file?: string}>>('query-named-block-nodes', {flat: true})
+  return nodes.find((n) => /^libvirt-\d+-format$/.test(n['node-name']) && n.file === source && !used.has(n['node-name']))?.['node-name']
+}

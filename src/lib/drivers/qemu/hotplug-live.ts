@@ -13,7 +13,7 @@ import {defaultBus, diskNameToIndex} from './argv.js'
 import {D, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {parseForQemu} from './definitions.js'
 import {checkRemovable, parseDiskDevice} from './hotplug-config.js'
-import {changeMedium, checkSource, delNodes, formatNodeOf, plugDisk} from './hotplug-disk.js'
+import {changeMedium, checkSource, delNodes, formatNodeOf, orphanFormatNode, plugDisk} from './hotplug-disk.js'
 import {delNetdev, plugHost, plugNic, unplugHost} from './hotplug-net.js'
 import {
   aliasOf,
@@ -175,13 +175,21 @@ async function unplug(ctx: QemuContext, d: QemuDomain, alias: string): Promise<v
 }
 
 /** QEMU removed the frontend: drop its backend and host side, then the device from the live definition. */
-async function finishRemoval(ctx: QemuContext, d: QemuDomain, run: Run, qmp: QmpClient, alias: string, format: string | undefined): Promise<void> {
+export async function finishRemoval(
+  ctx: QemuContext,
+  d: QemuDomain,
+  run: Run,
+  qmp: QmpClient,
+  alias: string,
+  format: string | undefined,
+): Promise<void> {
   const def = d.live
   if (d.run !== run || !def) return
   const disk = def.devices.disks.find((x) => aliasOf(x.xml) === alias)
   const iface = def.devices.interfaces.find((x) => aliasOf(x.xml) === alias)
+  if (!disk && !iface && !deviceByAlias(def, alias)) return
   if (disk) {
-    await delNodes(qmp, format)
+    await delNodes(qmp, format ?? (await orphanFormatNode(qmp, disk.source).catch(() => undefined)))
     def.devices.disks = def.devices.disks.filter((x) => x !== disk)
   } else if (iface) {
     await delNetdev(qmp, alias)

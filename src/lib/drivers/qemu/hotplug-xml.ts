@@ -151,7 +151,8 @@ function pciText(a: {domain: number; bus: number; slot: number; function: number
 export function deviceByAlias(def: DomainDef, alias: string): XmlElement | undefined {
   for (const d of def.devices.disks) if (aliasOf(d.xml) === alias) return d.xml
   for (const i of def.devices.interfaces) if (aliasOf(i.xml) === alias) return i.xml
-  return elementChildren(devicesOf(def.root)).find((e) => aliasOf(e) === alias)
+  // Disks and interfaces are the typed lists above (the document may still hold removed ones).
+  return elementChildren(devicesOf(def.root)).find((e) => e.name !== 'disk' && e.name !== 'interface' && aliasOf(e) === alias)
 }
 
 export {D}
