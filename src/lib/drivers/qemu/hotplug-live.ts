@@ -12,6 +12,7 @@ import {DEVICE_EVENT, type DeviceEventMsg} from '../hotplug-types.js'
 import {defaultBus, diskNameToIndex} from './argv.js'
 import {D, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {parseForQemu} from './definitions.js'
+import {resolveVolumeDisks} from './volume-disks.js'
 import {checkRemovable, parseDiskDevice} from './hotplug-config.js'
 import {changeMedium, checkSource, delNodes, formatNodeOf, orphanFormatNode, plugDisk} from './hotplug-disk.js'
 import {delNetdev, plugHost, plugNic, unplugHost} from './hotplug-net.js'
@@ -73,6 +74,11 @@ export async function attachLive(ctx: QemuContext, d: QemuDomain, given: XmlElem
     const next = liveWith(ctx, def, dev)
     const nd = diskByTarget(next, disk.target)
     if (!nd) throw errors.internal(D, `disk ${disk.target} vanished`)
+    if (nd.type === 'volume') {
+      // The storage driver says which file or device the volume is, as at start.
+      await resolveVolumeDisks({...next, devices: {...next.devices, disks: [nd]}}, ctx.volumes)
+      if (nd.source !== undefined) checkSource(nd.source)
+    }
     await plugDisk(qmp, next, nd, alias)
     await commitLive(ctx, d, next)
     emit(ctx, d, 'added', alias)
