@@ -120,7 +120,8 @@ test('attach-disk, detach-disk, change-media, interfaces and --config on a runni
   t.is(r.code, 0, r.stderr)
   t.is(r.stdout.trim(), 'Disk detached successfully')
   await waitForLog(log, 'VCTL-GUEST BLK - vda', 1, 60000)
-  t.false((await virsh(U, ['domblklist', 'hp'])).stdout.includes('vdb'))
+  // (A guest slower than libvirt's 5 s wait finishes the removal after the call returned.)
+  await waitFor('vdb to go', async () => !(await virsh(U, ['domblklist', 'hp'])).stdout.includes('vdb'), 60000)
   t.false(openFiles(pid).includes(d1))
 
   // change-media: QEMU holds the new ISO open, not the old one.
@@ -148,7 +149,7 @@ test('attach-disk, detach-disk, change-media, interfaces and --config on a runni
   t.true((await virsh(U, ['dumpxml', 'hp'])).stdout.includes("<alias name='net0'/>"))
   r = await virsh(U, ['detach-interface', 'hp', 'user', '--mac', '52:54:00:aa:bb:cc'])
   t.is(r.code, 0, r.stderr)
-  t.false((await virsh(U, ['domiflist', 'hp'])).stdout.includes('52:54:00:aa:bb:cc'))
+  await waitFor('the NIC to go', async () => !(await virsh(U, ['domiflist', 'hp'])).stdout.includes('52:54:00:aa:bb:cc'), 60000)
 
   // --config: the definition on disk changes, the running guest does not.
   r = await virsh(U, ['attach-disk', 'hp', d2, 'vdc', '--config'])
