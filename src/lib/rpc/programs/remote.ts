@@ -16,7 +16,7 @@ import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
 import {nodedevProcs} from './remote/nodedev.js'
 import {remoteEvents} from './remote/events.js'
-import {hotplugEvents, hotplugProcs} from './remote/domain-hotplug.js'
+import {hotplugProcs} from './remote/domain-hotplug.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
@@ -58,7 +58,7 @@ export const remote = defineProgram(
     ...nodedevProcs,
     ...hotplugProcs,
   },
-  {...remoteEvents, ...hotplugEvents},
+  remoteEvents,
 )
 
 /** Domain event IDs (virDomainEventID) and the MESSAGE procedure each is delivered with. */

@@ -1,6 +1,6 @@
 /** The REMOTE procedures and events of device hotplug, in procedure-number order. */
 import * as t from '../../codec.js'
-import {event, proc} from '../../program.js'
+import {proc} from '../../program.js'
 import {domainHandle, s} from './types.js'
 
 const domXml = t.struct({dom: domainHandle, xml: s})
@@ -15,10 +15,5 @@ export const hotplugProcs = {
   DOMAIN_DETACH_DEVICE_ALIAS: proc(392, t.struct({dom: domainHandle, alias: s, flags: t.uint}), t.voidType),
 }
 
-const deviceMsg = t.struct({callbackID: t.int, dom: domainHandle, devAlias: s})
-
-export const hotplugEvents = {
-  DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED: event(333, deviceMsg),
-  DOMAIN_EVENT_CALLBACK_DEVICE_ADDED: event(354, deviceMsg),
-  DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED: event(367, deviceMsg),
-}
+/** remote_domain_event_callback_device_{added,removed,removal_failed}_msg (in events.ts, by number). */
+export const deviceEventMsg = t.struct({callbackID: t.int, dom: domainHandle, devAlias: s})
