@@ -5,7 +5,8 @@ import test from 'ava'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, guestXml, killGuestsUnder, waitForLog} from './helpers/guest.js'
+import {READY, guestXml, waitForLog} from './helpers/guest.js'
+import {killUnder} from './helpers/netns.js'
 import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
 
 const root = tempRoot('vctl-hotplug-cmp-')
@@ -13,7 +14,8 @@ let d: TestDaemon | undefined
 let real: RealLibvirtd | undefined
 
 test.after.always(async () => {
-  killGuestsUnder(root)
+  // Both guests are named hp: kill by path (killGuestsUnder keys its PIDs by guest name).
+  killUnder(root)
   if (d) await d.stop()
   if (real) await real.stop()
   rmSync(root, {recursive: true, force: true})
