@@ -22,6 +22,7 @@ import {registerNodeDevices} from './remote/nodedev.js'
 import {registerNwFilters} from './remote/nwfilter.js'
 import {registerHost} from './remote/host.js'
 import {unimplementedRemote} from './remote/unimplemented.js'
+import {registerHotplug} from './remote/hotplug.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -46,5 +47,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerNodeDevices(on)
   registerNwFilters(on)
   registerHost(on)
+  registerHotplug(on)
   return {program: remote, handle: handlers.handle, unimplemented: unimplementedRemote}
 }

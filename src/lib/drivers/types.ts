@@ -17,6 +17,7 @@ import type {GraphicsDriver} from './graphics-types.js'
 import type {InterfaceDriver} from './interface-types.js'
 import type {NodeDeviceDriver} from './nodedev-types.js'
 import type {NwFilterDriver} from './nwfilter-types.js'
+import type {HotplugDriver} from './hotplug-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -133,7 +134,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver extends HostMemoryDriver, HostFactsDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver {
+export interface HypervisorDriver extends HostMemoryDriver, HostFactsDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver, HotplugDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string

@@ -61,6 +61,7 @@ const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osx
 /** VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE, VIR_CONNECT_COMPARE_CPU_VALIDATE_XML */
 const COMPARE_FAIL_INCOMPATIBLE = 1
 const COMPARE_VALIDATE_XML = 2
+import {QemuHotplug} from './hotplug.js'
 
 export {ShutdownFlags} from './lifecycle.js'
 
@@ -107,6 +108,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly snapshots: QemuSnapshots
   /** Save/restore and managed save (managed-save.ts, save.ts). */
   readonly saves: QemuSaves
+  /** Device hotplug (hotplug.ts). */
+  readonly hotplug: QemuHotplug
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -121,6 +124,7 @@ export class QemuDriver implements HypervisorDriver {
     this.ctx.volumes = opts.volumes
     this.snapshots = new QemuSnapshots(this.ctx)
     this.saves = new QemuSaves(this.ctx)
+    this.hotplug = new QemuHotplug(this.ctx)
     this.ctx.networkPorts = opts.networkPorts
   }
 

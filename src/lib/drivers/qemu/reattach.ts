@@ -11,6 +11,7 @@ import {DomainState, PausedReason, RunningReason, ShutoffReason} from '../types.
 import {newRun, noop, type QemuContext, type QemuDomain} from './context.js'
 import type {GuestIdent} from './logd-lockd.js'
 import {attachMonitor, ensureExit, fakeReboot} from './monitor.js'
+import {reconcileDevices} from './hotplug-reattach.js'
 import {cmdlineIsGuest, connectMonitor, pidRunning, readCmdline, signalPid} from './process.js'
 import type {QmpClient} from './qmp.js'
 import type {LiveStatus} from './state.js'
@@ -141,6 +142,7 @@ async function reattach(ctx: QemuContext, st: LiveStatus): Promise<number> {
       dom.reason = st.state === DomainState.PAUSED ? st.reason : PausedReason.UNKNOWN
   }
   attachMonitor(ctx, dom, run, qmp)
+  await reconcileDevices(ctx, dom, run, qmp)
   ctx.log.info(`qemu: reattached to guest '${dom.name}' (id ${dom.id}, pid ${run.pid}, ${status.status})`)
   if (status.status === 'shutdown') {
     // Powered off while we were away: a pending reboot completes, anything else ends.

@@ -19,6 +19,7 @@ import {nodedevProcs} from './remote/nodedev.js'
 import {nwfilterProcs} from './remote/nwfilter.js'
 import {hostProcs} from './remote/host.js'
 import {remoteEvents} from './remote/events.js'
+import {hotplugProcs} from './remote/domain-hotplug.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
@@ -44,6 +45,7 @@ export const remoteFamilies = {
   nodedevProcs,
   nwfilterProcs,
   hostProcs,
+  hotplugProcs,
 }
 
 export const remote = defineProgram(
@@ -64,6 +66,7 @@ export const remote = defineProgram(
     ...nodedevProcs,
     ...nwfilterProcs,
     ...hostProcs,
+    ...hotplugProcs,
   },
   remoteEvents,
 )

@@ -3,12 +3,16 @@ import * as t from '../../codec.js'
 import {event} from '../../program.js'
 import {domainHandle, networkHandle, poolHandle, secretHandle} from './types.js'
 import {nodeDeviceHandle} from './nodedev.js'
+import {deviceEventMsg} from './domain-hotplug.js'
 
 export const remoteEvents = {
   NETWORK_EVENT_LIFECYCLE: event(315, t.struct({callbackID: t.int, net: networkHandle, event: t.int, detail: t.int})),
   DOMAIN_EVENT_CALLBACK_LIFECYCLE: event(318, t.struct({callbackID: t.int, dom: domainHandle, event: t.int, detail: t.int})),
   DOMAIN_EVENT_CALLBACK_REBOOT: event(319, t.struct({callbackID: t.int, dom: domainHandle})),
+  DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED: event(333, deviceEventMsg),
+  DOMAIN_EVENT_CALLBACK_DEVICE_ADDED: event(354, deviceEventMsg),
   CONNECT_EVENT_CONNECTION_CLOSED: event(362, t.struct({reason: t.int})),
+  DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED: event(367, deviceEventMsg),
   STORAGE_POOL_EVENT_LIFECYCLE: event(370, t.struct({callbackID: t.int, pool: poolHandle, event: t.int, detail: t.int})),
   STORAGE_POOL_EVENT_REFRESH: event(373, t.struct({callbackID: t.int, pool: poolHandle})),
   NODE_DEVICE_EVENT_LIFECYCLE: event(376, t.struct({callbackID: t.int, dev: nodeDeviceHandle, event: t.int, detail: t.int})),
