@@ -14,6 +14,7 @@ import type {DomainNetDriver} from './domain-net-types.js'
 import type {GraphicsDriver} from './graphics-types.js'
 import type {InterfaceDriver} from './interface-types.js'
 import type {NodeDeviceDriver} from './nodedev-types.js'
+import type {GuestStatsDriver} from './stats-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -191,6 +192,8 @@ export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver, Domai
   readonly own?: {network: NetworkDriver; storage: StorageDriver}
   /** Domain snapshots, where the driver has them (snapshot-types.ts). */
   readonly snapshots?: SnapshotDriver
+  /** Guest statistics and guest control, where the driver has them (stats-types.ts). */
+  readonly guest?: GuestStatsDriver
 }
 
 export interface NetworkRef {

@@ -41,6 +41,8 @@ import type {Screenshot} from '../console-types.js'
 import {TestNetworkDriver} from './network.js'
 import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
+import {TestGuest} from './stats.js'
+import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 const D = ErrorDomain.TEST
@@ -86,6 +88,14 @@ export class TestDriver implements HypervisorDriver {
     stop: (d, reason, detail) => this.stopDomain(d, reason, detail),
     emit: (d, event, detail) => this.emit(d, event, detail),
   })
+  readonly guest = new TestGuest({
+    get: (uuid) => this.get(uuid),
+    list: (flags) => this.listDomains(flags).map((r) => this.get(r.uuid)),
+    ref: (d) => this.domains.ref(this.get(d.uuid)),
+    crash: (uuid) => this.stopDomain(this.get(uuid), ShutoffReason.CRASHED, StoppedDetail.CRASHED),
+  })
+  readonly interfaceStats = (uuid: string, dev: string): InterfaceStats => this.guest.interfaceStats(uuid, dev)
+  readonly interfaceAddresses = (uuid: string, source: number): DomainInterfaceAddrs[] => this.guest.interfaceAddresses(uuid, source)
 
   constructor() {
     this.events.setMaxListeners(0)
