@@ -47,12 +47,6 @@ function guest(conn: RpcConnection, api: string): GuestStatsDriver {
   return g
 }
 
-function optional<K extends keyof GuestStatsDriver>(conn: RpcConnection, key: K, api: string): NonNullable<GuestStatsDriver[K]> {
-  const f = guest(conn, api)[key]
-  if (!f) throw errors.noSupport(ErrorDomain.DOMAIN, api)
-  return f
-}
-
 function allStats(h: HypervisorDriver, doms: DomainHandle[], stats: number, flags: number): DomainStats[] | Promise<DomainStats[]> {
   const refs = doms.length ? doms.map((d) => ({name: d.name, uuid: u(d), id: d.id})) : null
   return h.guest ? h.guest.allDomainStats(refs, stats, flags) : h.getStats(refs, flags)
@@ -77,9 +71,15 @@ export function registerStats(on: On): void {
     then(guest(conn, 'virDomainMemoryStats').memoryStats(u(dom), maxStats, flags), (stats) => ({stats: stats.slice(0, maxStats)})),
   )
   on(P.DOMAIN_GET_BLOCK_INFO, (conn, {dom, path, flags}) => guest(conn, 'virDomainGetBlockInfo').blockInfo(u(dom), path, flags))
-  on(P.DOMAIN_GET_JOB_INFO, (conn, {dom}) => optional(conn, 'jobInfo', 'virDomainGetJobInfo')(u(dom)))
+  on(P.DOMAIN_GET_JOB_INFO, (conn, {dom}) => {
+    const g = guest(conn, 'virDomainGetJobInfo')
+    if (!g.jobInfo) throw errors.noSupport(ErrorDomain.DOMAIN, 'virDomainGetJobInfo')
+    return g.jobInfo(u(dom))
+  })
   on(P.DOMAIN_GET_JOB_STATS, (conn, {dom, flags}) => {
-    const r = optional(conn, 'jobStats', 'virDomainGetJobStats')(u(dom), flags)
+    const g = guest(conn, 'virDomainGetJobStats')
+    if (!g.jobStats) throw errors.noSupport(ErrorDomain.DOMAIN, 'virDomainGetJobStats')
+    const r = g.jobStats(u(dom), flags)
     return {type: r.type, params: r.params.map(statToWire)}
   })
   on(P.DOMAIN_GET_CONTROL_INFO, (conn, {dom, flags}) => guest(conn, 'virDomainGetControlInfo').controlInfo(u(dom), flags))
