@@ -125,7 +125,9 @@ export async function coreDump(ctx: QemuContext, d: QemuDomain, to: string, form
       fd = undefined
       if (flags & DumpFlags.MEMORY_ONLY) await memoryOnly(qmp, format, job)
       else await migrationStream(qmp, job)
-      endJob(d, job, JobType.COMPLETED)
+      // libvirt keeps a completed job only for whole-state dumps (a memory-only one leaves the last as it was).
+      if (flags & DumpFlags.MEMORY_ONLY) abandonJob(d, job)
+      else endJob(d, job, JobType.COMPLETED)
       await finishGuest(run, qmp, flags, wasRunning)
     } catch (err) {
       if (job.endedMs === undefined && currentJob(d) === job) endJob(d, job, JobType.FAILED)
