@@ -2,8 +2,10 @@
 // (`virsh -c test:///default`, in-process): the same commands on the preset `test` domain give the
 // same exit codes and output (time-derived counters masked); libvirt-python checks the raw calls.
 import test from 'ava'
-import {python, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
-import {linuxKeyFromString, toQnum, KeycodeSet} from '../src/lib/drivers/keycodes.js'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {python, startDaemon, virsh, vctl, type TestDaemon} from './helpers/daemon.js'
+import {linuxKeyFromString, toQnum, KeycodeSet} from '../src/lib/keycodes.js'
 
 let d: TestDaemon
 
@@ -77,6 +79,23 @@ test.serial('read-only connections may read statistics but not send keys, dump o
     t.is(r.code, 1, args.join(' '))
     t.regex(r.stderr, /read only access prevents virDomain/, args.join(' '))
   }
+})
+
+test.serial('vctl domain stats --group, send-key and dump', async (t) => {
+  const c = ['-c', d.uri()]
+  const st = await vctl(['domain', 'stats', 'test', '--group', 'state', '--json', ...c])
+  t.is(st.code, 0, st.stderr)
+  const parsed = JSON.parse(st.stdout) as Array<{name: string; stats: Record<string, unknown>}>
+  t.deepEqual(Object.keys(parsed[0].stats), ['state.state', 'state.reason'])
+  t.is((await vctl(['domain', 'send-key', 'test', 'KEY_LEFTCTRL', 'c', ...c])).code, 0)
+  const bad = await vctl(['domain', 'send-key', 'test', 'KEY_NOPE', ...c])
+  t.not(bad.code, 0)
+  t.regex(bad.stderr, /invalid keycode: 'KEY_NOPE'/)
+  const file = join(d.root, 'test.core')
+  const dump = await vctl(['domain', 'dump', 'test', file, ...c])
+  t.is(dump.code, 0, dump.stderr)
+  t.true(existsSync(file))
+  t.is(readFileSync(file, 'latin1'), 'TestGuestMagic\0')
 })
 
 test.serial('libvirt-python (last: it destroys the preset domain): raw calls and their errors on the test driver', async (t) => {

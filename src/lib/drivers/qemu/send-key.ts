@@ -3,7 +3,7 @@
  * translated to QEMU's numbers (drivers/keycodes.ts) for `send-key`, and `inject-nmi`.
  */
 import {ErrorCode, VirError, errors} from '../../errors.js'
-import {CODESET_NAMES, KeycodeSet, toQnum} from '../keycodes.js'
+import {CODESET_NAMES, KeycodeSet, toQnum} from '../../keycodes.js'
 import {D, type QemuContext, type QemuDomain} from './context.js'
 
 function checkNoFlags(flags: number, fn: string): void {

@@ -11,7 +11,7 @@ import type {DomainDef} from '../../conf/domain.js'
 import {attr, child} from '../../conf/xml.js'
 import {ErrorCode, ErrorDomain, VirError, errors, virError} from '../../errors.js'
 import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
-import {toLinux} from '../keycodes.js'
+import {toLinux} from '../../keycodes.js'
 import {
   MemoryStatTag as T,
   StatsFlags,

@@ -1,5 +1,5 @@
 /**
- * Key codes for virDomainSendKey: libvirt's code sets (virKeycodeSet), each translated through
+ * Key codes for virDomainSendKey (shared by the drivers and the CLI): libvirt's code sets (virKeycodeSet), each translated through
  * Linux input key codes to the "qnum" numbers QEMU's `send-key` takes (XT scan codes, extended
  * keys with the high bit set). Linux names (KEY_A, ...) are what virsh and vctl send-key accept.
  */
