@@ -81,8 +81,8 @@ async function balloonFigures(d: QemuDomain, run: Run): Promise<{actual: bigint;
     const values: Record<string, number> = {...(r.stats ?? {}), 'last-update': r['last-update'] ?? 0}
     for (const [key, tag, name, bytes] of GUEST_STATS) {
       const v = values[key]
-      // QEMU answers -1 for what the guest never reported, and last-update 0 before the first report.
-      if (typeof v !== 'number' || v < 0 || (key === 'last-update' && v === 0)) continue
+      // QEMU answers -1 (as an unsigned 64-bit number) for what the guest never reported, and last-update 0 before the first report.
+      if (typeof v !== 'number' || v < 0 || v >= 2 ** 63 || (key === 'last-update' && v === 0)) continue
       guest.push([tag, name, bytes ? BigInt(Math.floor(v / 1024)) : BigInt(v)])
     }
   } catch {
