@@ -6,7 +6,7 @@
  */
 import type {DomainDef} from '../../conf/domain.js'
 import {attr, child} from '../../conf/xml.js'
-import {ErrorCode, VirError, errors, virError} from '../../errors.js'
+import {ErrorCode, ErrorDomain, VirError, errors, virError} from '../../errors.js'
 import {elems} from './argv-devices.js'
 import {D, type QemuContext, type QemuDomain} from './context.js'
 
@@ -33,7 +33,7 @@ function checkFlags(flags: number, allowed: number, fn: string): void {
 
 function liveDef(ctx: QemuContext, d: QemuDomain): DomainDef {
   ctx.requireActive(d)
-  if (!d.live) throw errors.operationInvalid(20, 'domain is not running')
+  if (!d.live) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'domain is not running')
   return d.live
 }
 

@@ -5,7 +5,7 @@
  * `query-dump`) and ends it; readers only look. Kept per domain object, across runs, as libvirt
  * keeps the completed job after the guest stopped.
  */
-import {ErrorCode, VirError} from '../../errors.js'
+import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {JobStatsFlags, JobType, type ControlInfo, type JobInfo, type StatParam} from '../stats-types.js'
 import {D, type QemuDomain} from './context.js'
 
@@ -178,11 +178,7 @@ function checkFlags(flags: number, allowed: number, fn: string): void {
   if (extra) throw new VirError(ErrorCode.INVALID_ARG, D, `unsupported flags (0x${extra.toString(16)}) in function ${fn}`, {str1: fn})
 }
 
-const notRunning = () =>
-  new VirError(ErrorCode.OPERATION_INVALID, 20, 'Requested operation is not valid: domain is not running', {
-    str1: 'Requested operation is not valid: %s',
-    str2: 'domain is not running',
-  })
+const notRunning = () => errors.operationInvalid(ErrorDomain.DOMAIN, 'domain is not running')
 
 /** virDomainGetJobInfo. */
 export function jobInfo(d: QemuDomain): JobInfo {
