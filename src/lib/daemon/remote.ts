@@ -9,6 +9,7 @@ import type {On, RemoteOptions} from './remote/context.js'
 import {registerConnect} from './remote/connect.js'
 import {registerDomains} from './remote/domain.js'
 import {registerDomainNet} from './remote/domain-net.js'
+import {registerStats} from './remote/stats.js'
 import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
@@ -35,6 +36,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerConnect(on, opts)
   registerDomains(on)
   registerDomainNet(on)
+  registerStats(on)
   registerNetworks(on)
   registerStorage(on)
   registerSecrets(on)

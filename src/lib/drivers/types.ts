@@ -18,6 +18,7 @@ import type {InterfaceDriver} from './interface-types.js'
 import type {NodeDeviceDriver} from './nodedev-types.js'
 import type {NwFilterDriver} from './nwfilter-types.js'
 import type {HotplugDriver} from './hotplug-types.js'
+import type {GuestStatsDriver} from './stats-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -197,6 +198,8 @@ export interface HypervisorDriver extends HostMemoryDriver, HostFactsDriver, Con
   readonly snapshots?: SnapshotDriver
   /** Save/restore and managed save, where the driver has them (save-types.ts). */
   readonly saves?: SaveDriver
+  /** Guest statistics and guest control, where the driver has them (stats-types.ts). */
+  readonly guest?: GuestStatsDriver
 }
 
 export interface NetworkRef {

@@ -1,9 +1,6 @@
 /** The REMOTE handlers of domains: lists, lookups, definitions, lifecycle, XML, state, stats. */
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
-import type {DomainHandle} from '../../rpc/programs/remote.js'
-import {TypedParamType, type TypedParam} from '../../rpc/codec.js'
 import {uuidToString} from '../../uuid.js'
-import type {DomainStats} from '../../drivers/types.js'
 import {P, hv, toDom, u, then, type On} from './context.js'
 
 /** virDomainXMLFlags a read-only connection may not ask for: SECURE, MIGRATABLE. */
@@ -11,35 +8,6 @@ const DOMAIN_XML_RO_DENIED = 1 | 8
 /** virConnectListAllDomainsFlags: active, inactive. */
 const LIST_DOMAINS_ACTIVE = 1
 const LIST_DOMAINS_INACTIVE = 2
-
-const STAT_TYPE = {
-  int: TypedParamType.INT,
-  uint: TypedParamType.UINT,
-  llong: TypedParamType.LLONG,
-  ullong: TypedParamType.ULLONG,
-  boolean: TypedParamType.BOOLEAN,
-  string: TypedParamType.STRING,
-} as const
-
-function statToWire(p: DomainStats['params'][number]): TypedParam {
-  const type = STAT_TYPE[p.type]
-  switch (type) {
-    case TypedParamType.INT:
-    case TypedParamType.UINT:
-      return {field: p.field, type, value: Number(p.value)}
-    case TypedParamType.LLONG:
-    case TypedParamType.ULLONG:
-      return {field: p.field, type, value: BigInt(p.value)}
-    case TypedParamType.BOOLEAN:
-      return {field: p.field, type, value: Boolean(p.value)}
-    case TypedParamType.STRING:
-      return {field: p.field, type, value: String(p.value)}
-  }
-}
-
-function statsToWire(s: DomainStats): {dom: DomainHandle; params: TypedParam[]} {
-  return {dom: toDom(s.ref), params: s.params.map(statToWire)}
-}
 
 export function registerDomains(on: On): void {
   on(P.CONNECT_LIST_ALL_DOMAINS, (conn, {need_results, flags}) => {
@@ -106,8 +74,4 @@ export function registerDomains(on: On): void {
     return {label: '', enforcing: 0}
   })
   on(P.DOMAIN_GET_MESSAGES, (conn, {dom}) => ({msgs: hv(conn).getMessages(u(dom))}))
-  on(P.CONNECT_GET_ALL_DOMAIN_STATS, (conn, {doms, flags}) => {
-    const refs = doms.length ? doms.map((d) => ({name: d.name, uuid: u(d), id: d.id})) : null
-    return then(hv(conn).getStats(refs, flags), (list) => ({retStats: list.map(statsToWire)}))
-  })
 }

@@ -53,6 +53,7 @@ import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
 import {QemuSnapshots} from './snapshot.js'
 import {QemuSaves} from './managed-save.js'
+import {QemuGuest} from './guest.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
 import {checkFlags} from '../host-types.js'
@@ -110,6 +111,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly saves: QemuSaves
   /** Device hotplug (hotplug.ts). */
   readonly hotplug: QemuHotplug
+  /** Guest statistics and guest control (guest.ts). */
+  readonly guest: QemuGuest
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -125,6 +128,7 @@ export class QemuDriver implements HypervisorDriver {
     this.snapshots = new QemuSnapshots(this.ctx)
     this.saves = new QemuSaves(this.ctx)
     this.hotplug = new QemuHotplug(this.ctx)
+    this.guest = new QemuGuest(this.ctx, (d, flags) => this.matches(d, flags))
     this.ctx.networkPorts = opts.networkPorts
   }
 

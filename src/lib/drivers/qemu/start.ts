@@ -39,6 +39,7 @@ import {allocateGraphicsPorts, releaseDisplayPorts} from './display-ports.js'
 import {MonitorGoneError, connectMonitor, pidRunning, qemuLogHeader, readLogSince, readProcStat, signalPid, spawnQemu} from './process.js'
 import type {QmpClient} from './qmp.js'
 import {plugInterfaces, unplugInterfaces} from './net-interface.js'
+import {setupBalloonStats} from './memstats.js'
 
 export async function createXML(ctx: QemuContext, xml: string, flags: number): Promise<DomainRef> {
   const def = parseForQemu(ctx, xml)
@@ -205,6 +206,7 @@ export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: Domain
         .execute('balloon', {value: def.currentMemoryKiB * 1024})
         .catch((e: unknown) => ctx.log.warn(`qemu: ${def.name}: cannot set the balloon: ${(e as Error).message}`))
     }
+    await setupBalloonStats(ctx, def, qmp)
     if (!paused) await qmp.execute('cont')
     if (r.gone) throw new MonitorGoneError()
     r.phase = 'running'

@@ -46,6 +46,8 @@ import {TestNodeDeviceDriver} from './nodedev.js'
 import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
 import {TestSaves} from './save.js'
+import {TestGuest} from './stats.js'
+import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {checkFlags} from '../host-types.js'
 import {BaselineFlags, baselineCpu} from '../../conf/cpu-baseline.js'
@@ -108,6 +110,14 @@ export class TestDriver implements HypervisorDriver {
     stop: (d, reason, detail) => this.stopDomain(d, reason, detail),
     emit: (d, event, detail) => this.emit(d, event, detail),
   })
+  readonly guest = new TestGuest({
+    get: (uuid) => this.get(uuid),
+    list: (flags) => this.listDomains(flags).map((r) => this.get(r.uuid)),
+    ref: (d) => this.domains.ref(this.get(d.uuid)),
+    crash: (uuid) => this.stopDomain(this.get(uuid), ShutoffReason.CRASHED, StoppedDetail.CRASHED),
+  })
+  readonly interfaceStats = (uuid: string, dev: string): InterfaceStats => this.guest.interfaceStats(uuid, dev)
+  readonly interfaceAddresses = (uuid: string, source: number): DomainInterfaceAddrs[] => this.guest.interfaceAddresses(uuid, source)
 
   constructor() {
     this.events.setMaxListeners(0)

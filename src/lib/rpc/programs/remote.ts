@@ -9,6 +9,7 @@ import {connectProcs} from './remote/connect.js'
 import {domainProcs} from './remote/domain.js'
 import {domainNetProcs} from './remote/domain-net.js'
 import {domainSaveProcs} from './remote/domain-save.js'
+import {domainStatsProcs} from './remote/domain-stats.js'
 import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {volumeProcs} from './remote/volume.js'
@@ -36,6 +37,7 @@ export const remoteFamilies = {
   domainProcs,
   domainNetProcs,
   domainSaveProcs,
+  domainStatsProcs,
   networkProcs,
   storageProcs,
   volumeProcs,
@@ -57,6 +59,7 @@ export const remote = defineProgram(
     ...domainProcs,
     ...domainNetProcs,
     ...domainSaveProcs,
+    ...domainStatsProcs,
     ...networkProcs,
     ...storageProcs,
     ...volumeProcs,
