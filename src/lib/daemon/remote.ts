@@ -9,6 +9,7 @@ import type {On, RemoteOptions} from './remote/context.js'
 import {registerConnect} from './remote/connect.js'
 import {registerDomains} from './remote/domain.js'
 import {registerDomainNet} from './remote/domain-net.js'
+import {registerTuning} from './remote/tuning.js'
 import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
@@ -30,6 +31,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerConnect(on, opts)
   registerDomains(on)
   registerDomainNet(on)
+  registerTuning(on)
   registerNetworks(on)
   registerStorage(on)
   registerSecrets(on)

@@ -14,6 +14,7 @@ import type {DomainNetDriver} from './domain-net-types.js'
 import type {GraphicsDriver} from './graphics-types.js'
 import type {InterfaceDriver} from './interface-types.js'
 import type {NodeDeviceDriver} from './nodedev-types.js'
+import type {TuningDriver} from './tuning-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -130,7 +131,7 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver {
+export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver, TuningDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string

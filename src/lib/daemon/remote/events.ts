@@ -6,6 +6,7 @@ import {uuidToString} from '../../uuid.js'
 import type {DomainEventMsg, ObjectEventMsg, SecretRef} from '../../drivers/types.js'
 import type {PoolRefreshMsg} from '../../drivers/storage-vol-types.js'
 import {P, st, toDom, toObj, toSecret, type On, type EventKind} from './context.js'
+import {subscribeTuningEvents} from './tuning-events.js'
 
 /** Number of event IDs (VIR_*_EVENT_ID_LAST) of networks, storage pools and secrets. */
 const NETWORK_EVENT_ID_LAST = 2
@@ -67,6 +68,7 @@ export function registerEvents(on: On): void {
     const listener = (msg: DomainEventMsg | ObjectEventMsg) => deliver(conn, kind, msg)
     source.on(emitterEvent, listener)
     s.detach.push(() => source.off(emitterEvent, listener))
+    if (kind === 'domain') s.detach.push(subscribeTuningEvents(conn, source))
     if (kind === 'secret') {
       const onValue = (msg: {ref: {uuid: string; usageType: number; usageID: string}}) => {
         for (const [id, cb] of s.callbacks) {

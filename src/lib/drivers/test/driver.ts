@@ -42,6 +42,7 @@ import {TestNetworkDriver} from './network.js'
 import {TestStorageDriver} from './storage.js'
 import {TestSnapshots} from './snapshot.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
+import {TestTuning, emitTuning} from './tuning.js'
 
 const D = ErrorDomain.TEST
 
@@ -85,6 +86,15 @@ export class TestDriver implements HypervisorDriver {
     start: (d, def, paused) => this.startDomain(d, def, paused),
     stop: (d, reason, detail) => this.stopDomain(d, reason, detail),
     emit: (d, event, detail) => this.emit(d, event, detail),
+  })
+  readonly tuning = new TestTuning<TestDomain>({
+    get: (uuid) => this.get(uuid),
+    ref: (d) => this.domains.ref(d),
+    emit: (msg) => emitTuning(this.events, msg),
+    cpuTimeNs: (d) => {
+      this.accountCpu(d)
+      return d.cpuTimeNs
+    },
   })
 
   constructor() {
@@ -168,7 +178,8 @@ export class TestDriver implements HypervisorDriver {
   }
 
   private startDomain(d: TestDomain, def: DomainDef, paused: boolean): void {
-    d.live = def
+    // The live definition is a copy: live changes (setvcpus, vcpupin, ...) leave the persistent one alone.
+    d.live = def === d.config ? parseDomainXml(formatDomainXml(def, {secure: true})) : def
     d.id = this.domains.allocateId()
     d.runningSince = process.hrtime.bigint()
     d.cpuTimeNs = 0n
@@ -368,7 +379,7 @@ export class TestDriver implements HypervisorDriver {
       state: d.state,
       maxMemKiB: BigInt(def.memoryKiB),
       memoryKiB: BigInt(def.currentMemoryKiB),
-      nrVirtCpu: def.vcpus,
+      nrVirtCpu: def.currentVcpus,
       cpuTimeNs: d.cpuTimeNs,
     }
   }
@@ -440,7 +451,7 @@ export class TestDriver implements HypervisorDriver {
           {field: 'cpu.time', type: 'ullong', value: d.cpuTimeNs},
           {field: 'balloon.current', type: 'ullong', value: BigInt(def.currentMemoryKiB)},
           {field: 'balloon.maximum', type: 'ullong', value: BigInt(def.memoryKiB)},
-          {field: 'vcpu.current', type: 'uint', value: def.vcpus},
+          {field: 'vcpu.current', type: 'uint', value: def.currentVcpus},
           {field: 'vcpu.maximum', type: 'uint', value: def.vcpus},
         ],
       }

@@ -8,6 +8,7 @@ import {defineProgram} from '../program.js'
 import {connectProcs} from './remote/connect.js'
 import {domainProcs} from './remote/domain.js'
 import {domainNetProcs} from './remote/domain-net.js'
+import {domainTuningProcs} from './remote/domain-tuning.js'
 import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {volumeProcs} from './remote/volume.js'
@@ -30,6 +31,7 @@ export const remoteFamilies = {
   connectProcs,
   domainProcs,
   domainNetProcs,
+  domainTuningProcs,
   networkProcs,
   storageProcs,
   volumeProcs,
@@ -47,6 +49,7 @@ export const remote = defineProgram(
     ...connectProcs,
     ...domainProcs,
     ...domainNetProcs,
+    ...domainTuningProcs,
     ...networkProcs,
     ...storageProcs,
     ...volumeProcs,
