@@ -47,6 +47,7 @@ import * as stats from './stats.js'
 import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
 import {QemuSnapshots} from './snapshot.js'
+import {QemuTuning} from './tuning.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 export {ShutdownFlags} from './lifecycle.js'
@@ -89,6 +90,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly ctx: QemuContext
   /** Internal snapshots and their metadata (snapshot.ts). */
   readonly snapshots: QemuSnapshots
+  /** Memory, vCPUs, tuning and metadata (tuning.ts). */
+  readonly tuning: QemuTuning
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -102,6 +105,7 @@ export class QemuDriver implements HypervisorDriver {
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
     this.ctx.volumes = opts.volumes
     this.snapshots = new QemuSnapshots(this.ctx)
+    this.tuning = new QemuTuning(this.ctx)
     this.ctx.networkPorts = opts.networkPorts
   }
 
