@@ -6,7 +6,7 @@
 import {execFile} from 'node:child_process'
 import * as fs from 'node:fs'
 import {promisify} from 'node:util'
-import {errors} from '../../errors.js'
+import {ErrorCode, VirError, errors} from '../../errors.js'
 import {parseCpuset} from '../../conf/cpuset.js'
 import type {VcpuInfo} from '../tuning-types.js'
 import {D, type QemuContext, type Run} from './context.js'
@@ -106,5 +106,19 @@ export async function setOnlineVcpus(ctx: QemuContext, r: Run, current: number, 
     const path = s?.['qom-path']
     if (!path?.startsWith('/machine/peripheral/')) throw errors.invalidArg(D, `vcpu '${i}' can't be unplugged`)
     await qmp.execute('device_del', {id: path.slice('/machine/peripheral/'.length)})
+    // libvirt waits for the guest to let the vCPU go (DEVICE_DELETED), 5 s at most.
+    const deadline = Date.now() + UNPLUG_WAIT_MS
+    while ((await vcpuThreads(ctx, r)).has(i)) {
+      if (Date.now() > deadline) {
+        const detail = 'vcpu unplug request timed out. Unplug result must be manually inspected in the domain'
+        throw new VirError(ErrorCode.OPERATION_TIMEOUT, D, `Timed out during operation: ${detail}`, {
+          str1: 'Timed out during operation: %s',
+          str2: detail,
+        })
+      }
+      await new Promise((res) => setTimeout(res, 100))
+    }
   }
 }
+
+const UNPLUG_WAIT_MS = 5000
