@@ -1,10 +1,10 @@
 // Memory, vCPUs, pinning and metadata of a real QEMU guest through the real virsh: vctl's virtqemud, and
 // Debian's libvirtd 9.0 beside it (when it can run here) answering the same commands for the same guest.
 import test from 'ava'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {startDaemon, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, guestXml, killGuestsUnder, waitForLog} from './helpers/guest.js'
+import {READY, guestXml, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
 import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
 
 let d: TestDaemon
@@ -97,6 +97,36 @@ test.serial('vcpupin and emulatorpin set the threads affinity and keep it in <cp
   t.regex(r.stderr, /Invalid cpulist 'x'/)
 })
 
+test.serial("schedinfo, memtune and blkiotune read and write the guest's own cgroup", async (t) => {
+  const U = d.uri('qemu')
+  const pid = qemuPidsUnder(d.root).get('tg') ?? 0
+  const cg = (c: string) => {
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[1] === c)
+    return `/sys/fs/cgroup/${c}${line?.split(':')[2] ?? ''}`
+  }
+  if (!existsSync('/sys/fs/cgroup/cpu/cpu.shares') || cg('cpu') === '/sys/fs/cgroup/cpu/') {
+    t.pass('no cgroup v1 cpu controller here')
+    return
+  }
+  t.regex(cg('cpu'), /\/machine\/qemu-\d+\.vctl-qemu$/)
+  let r = await virsh(U, ['schedinfo', 'tg', '--set', 'cpu_shares=512'])
+  t.is(r.code, 0, r.stderr)
+  t.regex(r.stdout, /cpu_shares\s+: 512/)
+  t.is(readFileSync(join(cg('cpu'), 'cpu.shares'), 'utf8').trim(), '512')
+  r = await virsh(U, ['memtune', 'tg', '--hard-limit', '500000'])
+  t.is(r.code, 0, r.stderr)
+  t.is(readFileSync(join(cg('memory'), 'memory.limit_in_bytes'), 'utf8').trim(), String(500000 * 1024))
+  t.regex((await virsh(U, ['memtune', 'tg'])).stdout, /hard_limit\s+: 500000\nsoft_limit\s+: unlimited/)
+  const x = (await virsh(U, ['dumpxml', 'tg'])).stdout
+  t.regex(x, /<shares>512<\/shares>/)
+  t.regex(x, /<hard_limit unit='KiB'>500000<\/hard_limit>/)
+  r = await virsh(U, ['memtune', 'tg', '--hard-limit', '-1'])
+  t.is(r.code, 0, r.stderr)
+  t.regex((await virsh(U, ['memtune', 'tg'])).stdout, /hard_limit\s+: unlimited/)
+})
+
 test.serial('desc and metadata, live and persistent', async (t) => {
   const U = d.uri('qemu')
   t.is((await virsh(U, ['desc', 'tg', '--config', '--new-desc', 'kept'])).code, 0)
@@ -117,6 +147,8 @@ test.serial('side by side with libvirtd 9.0: the same answers for the same guest
   }
   const script = [
     'vcpucount tg',
+    'blkiotune tg',
+    'numatune tg --config',
     'setmem tg 200M',
     'setmaxmem tg 200M',
     'setvcpus tg 3',

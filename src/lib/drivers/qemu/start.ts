@@ -34,6 +34,7 @@ import {diskLocks, type GuestIdent, type LockdUse, type LogdUse, type OpenedLogs
 import {attachMonitor} from './monitor.js'
 import {allocateGraphicsPorts, releaseDisplayPorts} from './display-ports.js'
 import {MonitorGoneError, connectMonitor, pidRunning, qemuLogHeader, readLogSince, readProcStat, signalPid, spawnQemu} from './process.js'
+import {placeGuest} from './cgroup.js'
 import type {QmpClient} from './qmp.js'
 import {plugInterfaces, unplugInterfaces} from './net-interface.js'
 
@@ -151,6 +152,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       outFd = h.openFifo(opened.qemuFifo)
     }
     const spawned = spawnQemu(argv, logPath, headerExtra, outFd)
+    if (process.getuid?.() === 0) placeGuest(spawned.pid, (m) => ctx.log.warn(m))
     if (outFd !== undefined) {
       fs.closeSync(outFd)
       outFd = undefined

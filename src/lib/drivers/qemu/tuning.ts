@@ -26,6 +26,7 @@ import {applyBlkio, applyMemtune, applyNuma, blkioParams, memtuneParams, numaPar
 import {D, cloneDef, type QemuContext, type QemuDomain} from './context.js'
 import {emulatorThreads, setAffinity, setOnlineVcpus, vcpuInfo, vcpuThreads} from './vcpus.js'
 import {hasVirtioBalloon} from './argv.js'
+import {liveBlkio, liveMemtune, liveSched, setLiveBlkio, setLiveMemtune, setLiveSched} from './tuning-cgroup.js'
 
 const LC = Affect.LIVE | Affect.CONFIG
 const cgroupMissing = (what: string) => errors.operationInvalid(D, what)
@@ -238,7 +239,7 @@ export class QemuTuning implements TuningApi {
     checkFlags(flags, LC | TYPED_PARAM_STRING_OKAY, 'qemuDomainGetSchedulerParametersFlags', D)
     const d = this.ctx.domains.get(uuid)
     const {def, live} = resolveOne(d, flags)
-    if (live) throw cgroupMissing('cgroup CPU controller is not mounted')
+    if (live) return liveSched(this.ctx.requireActive(d).pid, def)
     const v = readCputune(def).values
     return (Object.keys(SCHED_PARAMS) as Array<keyof typeof SCHED_PARAMS>).map((f) => ({
       field: f,
@@ -251,46 +252,54 @@ export class QemuTuning implements TuningApi {
     checkFlags(flags, LC, 'qemuDomainSetSchedulerParametersFlags', D)
     validateParams(params, SCHED_PARAMS)
     const d = this.ctx.domains.get(uuid)
-    const i = resolveImpact(d, flags)
-    if (i.live) throw cgroupMissing('cgroup CPU controller is not mounted')
-    await this.updateConfig(d, (def) => {
-      for (const p of params) {
-        const v = p.value as bigint
-        setCputuneValue(def, SCHED_XML[p.field as keyof typeof SCHED_XML], v === 0n ? undefined : v)
+    await this.ctx.withJob(d, async () => {
+      const i = resolveImpact(d, flags)
+      if (i.live) setLiveSched(this.ctx.requireActive(d).pid, params)
+      await this.change(d, i, (def) => {
+        for (const p of params) setCputuneValue(def, SCHED_XML[p.field as keyof typeof SCHED_XML], p.value as bigint)
+      })
+      if (i.live) {
+        const ev = params.map((p) => ({...p, field: `cputune.${p.field}`}))
+        this.emit({kind: 'tunable', dom: this.ctx.ref(d), params: ev})
       }
     })
   }
 
   getMemoryParameters(uuid: string, flags: number): TunableParam[] {
     checkFlags(flags, LC | TYPED_PARAM_STRING_OKAY, 'qemuDomainGetMemoryParameters', D)
-    const {def, live} = resolveOne(this.ctx.domains.get(uuid), flags)
-    if (live) throw cgroupMissing('cgroup memory controller is not mounted')
-    return memtuneParams(def)
+    const d = this.ctx.domains.get(uuid)
+    const {def, live} = resolveOne(d, flags)
+    return live ? liveMemtune(this.ctx.requireActive(d).pid) : memtuneParams(def)
   }
 
   async setMemoryParameters(uuid: string, params: TunableParam[], flags: number): Promise<void> {
     checkFlags(flags, LC, 'qemuDomainSetMemoryParameters', D)
     const d = this.ctx.domains.get(uuid)
-    const i = resolveImpact(d, flags)
-    if (i.live) throw cgroupMissing('cgroup memory controller is not mounted')
-    applyMemtune([cloneDef(d.config ?? (i.config as DomainDef))], params)
-    await this.updateConfig(d, (def) => applyMemtune([def], params))
+    await this.ctx.withJob(d, async () => {
+      const i = resolveImpact(d, flags)
+      // Checked on scratch copies first: nothing is half applied.
+      applyMemtune([i.live, i.config].filter((x): x is DomainDef => x !== undefined).map(cloneDef), params)
+      if (i.live) setLiveMemtune(this.ctx.requireActive(d).pid, params)
+      await this.change(d, i, (def) => applyMemtune([def], params))
+    })
   }
 
   getBlkioParameters(uuid: string, flags: number): TunableParam[] {
     checkFlags(flags, LC | TYPED_PARAM_STRING_OKAY, 'qemuDomainGetBlkioParameters', D)
-    const {def, live} = resolveOne(this.ctx.domains.get(uuid), flags)
-    if (live) throw cgroupMissing("blkio cgroup isn't mounted")
-    return blkioParams(def)
+    const d = this.ctx.domains.get(uuid)
+    const {def, live} = resolveOne(d, flags)
+    return live ? liveBlkio(this.ctx.requireActive(d).pid, def) : blkioParams(def)
   }
 
   async setBlkioParameters(uuid: string, params: TunableParam[], flags: number): Promise<void> {
     checkFlags(flags, LC, 'qemuDomainSetBlkioParameters', D)
     const d = this.ctx.domains.get(uuid)
-    const i = resolveImpact(d, flags)
-    if (i.live) throw cgroupMissing("blkio cgroup isn't mounted")
-    applyBlkio([cloneDef(d.config ?? (i.config as DomainDef))], params)
-    await this.updateConfig(d, (def) => applyBlkio([def], params))
+    await this.ctx.withJob(d, async () => {
+      const i = resolveImpact(d, flags)
+      applyBlkio([i.live, i.config].filter((x): x is DomainDef => x !== undefined).map(cloneDef), params)
+      if (i.live) setLiveBlkio(this.ctx.requireActive(d).pid, params)
+      await this.change(d, i, (def) => applyBlkio([def], params))
+    })
   }
 
   getNumaParameters(uuid: string, flags: number): TunableParam[] {
@@ -304,7 +313,7 @@ export class QemuTuning implements TuningApi {
     const i = resolveImpact(d, flags)
     if (i.live) throw cgroupMissing('cgroup cpuset controller is not mounted')
     const nodes = this.ctx.probe.host.node.nodes
-    applyNuma([cloneDef(d.config ?? (i.config as DomainDef))], params, nodes)
+    applyNuma([i.live, i.config].filter((x): x is DomainDef => x !== undefined).map(cloneDef), params, nodes)
     await this.updateConfig(d, (def) => applyNuma([def], params, nodes))
   }
 
