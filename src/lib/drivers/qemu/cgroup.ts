@@ -27,8 +27,25 @@ function copyCpuset(from: string, to: string): void {
   }
 }
 
+/** Removes the cgroups of guests whose QEMU is gone (a daemon stopped before it could clean up). */
+export function sweepStale(): void {
+  for (const c of CONTROLLERS) {
+    let names: string[]
+    try {
+      names = fs.readdirSync(join(ROOT, c, PARTITION))
+    } catch {
+      continue
+    }
+    for (const n of names) {
+      const m = /^qemu-(\d+)\.vctl-qemu$/.exec(n)
+      if (m && !fs.existsSync(`/proc/${m[1]}`)) removeGuest(Number(m[1]))
+    }
+  }
+}
+
 /** Moves QEMU (all its threads) into its own cgroup in each v1 controller; returns the ones it got. */
 export function placeGuest(pid: number, warn: (msg: string) => void): Controller[] {
+  sweepStale()
   const placed: Controller[] = []
   for (const c of CONTROLLERS) {
     const base = join(ROOT, c)
