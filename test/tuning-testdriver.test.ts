@@ -3,7 +3,7 @@
 import test from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {python, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
+import {python, startDaemon, vctl, virsh, type TestDaemon} from './helpers/daemon.js'
 
 let d: TestDaemon
 
@@ -154,4 +154,45 @@ print(got)
   const r = await python(code)
   t.is(r.stderr, '')
   t.is(r.stdout.trim(), "[('test', 2, 'http://ev/')]")
+})
+
+test.serial('vctl domain setmem, setvcpus, vcpuinfo, vcpupin, desc and metadata', async (t) => {
+  const c = ['-c', d.uri()]
+  let r
+  const xmlFile = join(d.root, 'cli.xml')
+  writeFileSync(xmlFile, `<domain type='test'><name>cli</name><memory>1048576</memory><vcpu current='1'>2</vcpu><os><type>hvm</type></os></domain>`)
+  t.is((await virsh(d.uri(), ['create', xmlFile])).code, 0)
+  r = await vctl(['domain', 'setmem', 'cli', '512M', ...c])
+  t.is(r.code, 0, r.stderr)
+  t.regex((await virsh(d.uri(), ['dominfo', 'cli'])).stdout, /Used memory:\s+524288 KiB/)
+  r = await vctl(['domain', 'setmem', 'cli', '2G', ...c])
+  t.is(r.code, 1)
+  t.regex(r.stderr, /cannot set memory higher than max memory/)
+  r = await vctl(['domain', 'setvcpus', 'cli', '2', ...c])
+  t.is(r.code, 0, r.stderr)
+  r = await vctl(['domain', 'setvcpus', 'cli', '3', ...c])
+  t.regex(r.stderr, /requested cpu amount exceeds maximum \(3 > 2\)/)
+  r = await vctl(['domain', 'vcpupin', 'cli', '1', '2-3', ...c])
+  t.is(r.code, 0, r.stderr)
+  r = await vctl(['domain', 'vcpuinfo', 'cli', '--json', ...c])
+  t.is(r.code, 0, r.stderr)
+  const info = JSON.parse(r.stdout) as Array<{vcpu: number; affinity: string; state: string}>
+  t.deepEqual(
+    info.map((v) => [v.vcpu, v.affinity, v.state]),
+    [
+      [0, '0-7', 'running'],
+      [1, '2-3', 'running'],
+    ],
+  )
+  r = await vctl(['domain', 'desc', 'cli', '--set', 'hello', ...c])
+  t.is(r.code, 0, r.stderr)
+  t.is((await vctl(['domain', 'desc', 'cli', ...c])).stdout.trim(), 'hello')
+  t.is((await virsh(d.uri(), ['desc', 'cli'])).stdout.trim(), 'hello')
+  r = await vctl(['domain', 'metadata', 'cli', 'http://a/', '--key', 'a', '--set', '<q x="1"/>', ...c])
+  t.is(r.code, 0, r.stderr)
+  t.is((await virsh(d.uri(), ['metadata', 'cli', 'http://a/'])).stdout.trim(), '<q x="1"/>')
+  r = await vctl(['domain', 'metadata', 'cli', 'http://b/', ...c])
+  t.is(r.code, 1)
+  t.regex(r.stderr, /metadata not found: Requested metadata element is not present/)
+  await virsh(d.uri(), ['destroy', 'cli'])
 })
