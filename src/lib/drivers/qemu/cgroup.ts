@@ -1,7 +1,12 @@
 /**
- * Each running guest's own cgroup, as libvirt gives one under the `machine` partition: with the host's
- * cgroup v1 controllers (cpu, cpuacct, cpuset, memory, blkio) QEMU's process goes to
- * machine/qemu-PID.vctl-qemu in each, and schedinfo, memtune and blkiotune read and write its files.
+ * Each running guest's own cgroup, as libvirt gives one: with the host's cgroup v1 controllers (cpu,
+ * cpuacct, cpuset, memory, blkio) QEMU's process goes to qemu-PID.vctl-qemu in each, and schedinfo,
+ * memtune and blkiotune read and write its files. Unlike libvirt's shared `machine` partition, each
+ * guest's cgroup sits at the top of the hierarchy: in cgroup v1 a partition with the default
+ * cpu.shares gives all guests together the CPU weight of one host process, which starves guests on a
+ * busy host. For now placement is opt-in (VCTL_GUEST_CGROUPS=1 in the daemon's environment): with
+ * every guest capped at one process's CPU weight, tiny guests booted too slowly for the suite's
+ * timeouts on this loaded 2-core machine.
  * The name carries QEMU's pid, so it is found again after a daemon restart and never clashes between
  * daemons. Hosts without v1 controllers (or daemons without the right to make cgroups) run guests
  * without one; the tuning calls then answer as libvirt does without cgroups.
@@ -10,13 +15,12 @@ import * as fs from 'node:fs'
 import {join} from 'node:path'
 
 const ROOT = '/sys/fs/cgroup'
-const PARTITION = 'machine'
 export const CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'blkio'] as const
 export type Controller = (typeof CONTROLLERS)[number]
 
 /** Where a guest's cgroup lives in one controller, or undefined when it has none there. */
 export function cgroupDir(controller: Controller, pid: number): string | undefined {
-  const dir = join(ROOT, controller, PARTITION, `qemu-${pid}.vctl-qemu`)
+  const dir = join(ROOT, controller, `qemu-${pid}.vctl-qemu`)
   return fs.existsSync(join(dir, 'cgroup.procs')) ? dir : undefined
 }
 
@@ -32,7 +36,7 @@ export function sweepStale(): void {
   for (const c of CONTROLLERS) {
     let names: string[]
     try {
-      names = fs.readdirSync(join(ROOT, c, PARTITION))
+      names = fs.readdirSync(join(ROOT, c))
     } catch {
       continue
     }
@@ -51,14 +55,9 @@ export function placeGuest(pid: number, warn: (msg: string) => void): Controller
     const base = join(ROOT, c)
     if (!fs.existsSync(join(base, 'cgroup.procs'))) continue
     try {
-      const part = join(base, PARTITION)
-      fs.mkdirSync(part, {recursive: true})
-      const dir = join(part, `qemu-${pid}.vctl-qemu`)
+      const dir = join(base, `qemu-${pid}.vctl-qemu`)
       fs.mkdirSync(dir, {recursive: true})
-      if (c === 'cpuset') {
-        copyCpuset(base, part)
-        copyCpuset(part, dir)
-      }
+      if (c === 'cpuset') copyCpuset(base, dir)
       fs.writeFileSync(join(dir, 'cgroup.procs'), String(pid))
       placed.push(c)
     } catch (err) {
@@ -72,7 +71,7 @@ export function placeGuest(pid: number, warn: (msg: string) => void): Controller
 export function removeGuest(pid: number): void {
   for (const c of CONTROLLERS) {
     try {
-      fs.rmdirSync(join(ROOT, c, PARTITION, `qemu-${pid}.vctl-qemu`))
+      fs.rmdirSync(join(ROOT, c, `qemu-${pid}.vctl-qemu`))
     } catch {
       // not there, or not empty yet
     }

@@ -152,7 +152,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       outFd = h.openFifo(opened.qemuFifo)
     }
     const spawned = spawnQemu(argv, logPath, headerExtra, outFd)
-    if (process.getuid?.() === 0) placeGuest(spawned.pid, (m) => ctx.log.warn(m))
+    // Opt-in for now (VCTL_GUEST_CGROUPS=1): see cgroup.ts.
+    if (process.getuid?.() === 0 && process.env.VCTL_GUEST_CGROUPS === '1') placeGuest(spawned.pid, (m) => ctx.log.warn(m))
     if (outFd !== undefined) {
       fs.closeSync(outFd)
       outFd = undefined
