@@ -10,6 +10,7 @@ import {registerConnect} from './remote/connect.js'
 import {registerDomains} from './remote/domain.js'
 import {registerDomainNet} from './remote/domain-net.js'
 import {registerStats} from './remote/stats.js'
+import {registerTuning} from './remote/tuning.js'
 import {registerNetworks} from './remote/network.js'
 import {registerStorage} from './remote/storage.js'
 import {registerSecrets} from './remote/secret.js'
@@ -37,6 +38,7 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerDomains(on)
   registerDomainNet(on)
   registerStats(on)
+  registerTuning(on)
   registerNetworks(on)
   registerStorage(on)
   registerSecrets(on)

@@ -19,6 +19,7 @@ import type {NodeDeviceDriver} from './nodedev-types.js'
 import type {NwFilterDriver} from './nwfilter-types.js'
 import type {HotplugDriver} from './hotplug-types.js'
 import type {GuestStatsDriver} from './stats-types.js'
+import type {TuningDriver} from './tuning-types.js'
 
 export const DomainState = {
   NOSTATE: 0,
@@ -135,7 +136,8 @@ export interface DomainCapsArgs {
 }
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
-export interface HypervisorDriver extends HostMemoryDriver, HostFactsDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver, HotplugDriver {
+export interface HypervisorDriver
+  extends HostMemoryDriver, HostFactsDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver, HotplugDriver, TuningDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string

@@ -54,6 +54,7 @@ import {QemuStateStore} from './state.js'
 import {QemuSnapshots} from './snapshot.js'
 import {QemuSaves} from './managed-save.js'
 import {QemuGuest} from './guest.js'
+import {QemuTuning} from './tuning.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
 import {checkFlags} from '../host-types.js'
@@ -113,6 +114,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly hotplug: QemuHotplug
   /** Guest statistics and guest control (guest.ts). */
   readonly guest: QemuGuest
+  /** Memory, vCPUs, tuning and metadata (tuning.ts). */
+  readonly tuning: QemuTuning
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -129,6 +132,7 @@ export class QemuDriver implements HypervisorDriver {
     this.saves = new QemuSaves(this.ctx)
     this.hotplug = new QemuHotplug(this.ctx)
     this.guest = new QemuGuest(this.ctx, (d, flags) => this.matches(d, flags))
+    this.tuning = new QemuTuning(this.ctx)
     this.ctx.networkPorts = opts.networkPorts
   }
 

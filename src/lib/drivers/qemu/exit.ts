@@ -10,6 +10,7 @@ import {DomainState, LifecycleEvent, ShutoffReason, StoppedDetail} from '../type
 import {noop, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {pidRunning} from './process.js'
 import {unplugInterfaces} from './net-interface.js'
+import {removeGuest} from './cgroup.js'
 
 /** The QEMU process of `run` has ended: record why, emit the event, remove its files. */
 export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
@@ -61,6 +62,7 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
     // Logs closed and locks released before the status goes (a daemon dying in between
     // finds the status file and does it again); a new start waits for all of it (lastExit).
     await ctx.finish({name, uuid: dom.uuid}, run, why)
+    removeGuest(run.pid)
     await unplugInterfaces(ctx.networkPorts, liveDef).catch(noop)
     await ctx.store.removeStatus(name).catch(noop)
     await fsp.rm(run.monitorPath, {force: true}).catch(noop)

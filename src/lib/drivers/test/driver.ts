@@ -51,6 +51,7 @@ import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {checkFlags} from '../host-types.js'
 import {BaselineFlags, baselineCpu} from '../../conf/cpu-baseline.js'
+import {TestTuning, emitTuning} from './tuning.js'
 
 const D = ErrorDomain.TEST
 
@@ -118,6 +119,15 @@ export class TestDriver implements HypervisorDriver {
   })
   readonly interfaceStats = (uuid: string, dev: string): InterfaceStats => this.guest.interfaceStats(uuid, dev)
   readonly interfaceAddresses = (uuid: string, source: number): DomainInterfaceAddrs[] => this.guest.interfaceAddresses(uuid, source)
+  readonly tuning = new TestTuning<TestDomain>({
+    get: (uuid) => this.get(uuid),
+    ref: (d) => this.domains.ref(d),
+    emit: (msg) => emitTuning(this.events, msg),
+    cpuTimeNs: (d) => {
+      this.accountCpu(d)
+      return d.cpuTimeNs
+    },
+  })
 
   constructor() {
     this.events.setMaxListeners(0)
@@ -227,7 +237,8 @@ export class TestDriver implements HypervisorDriver {
   }
 
   private startDomain(d: TestDomain, def: DomainDef, paused: boolean): void {
-    d.live = def
+    // The live definition is a copy: live changes (setvcpus, vcpupin, ...) leave the persistent one alone.
+    d.live = def === d.config ? parseDomainXml(formatDomainXml(def, {secure: true})) : def
     d.id = this.domains.allocateId()
     d.runningSince = process.hrtime.bigint()
     d.cpuTimeNs = 0n
@@ -433,7 +444,7 @@ export class TestDriver implements HypervisorDriver {
       state: d.state,
       maxMemKiB: BigInt(def.memoryKiB),
       memoryKiB: BigInt(def.currentMemoryKiB),
-      nrVirtCpu: def.vcpus,
+      nrVirtCpu: def.currentVcpus,
       cpuTimeNs: d.cpuTimeNs,
     }
   }
@@ -504,7 +515,7 @@ export class TestDriver implements HypervisorDriver {
           {field: 'cpu.time', type: 'ullong', value: d.cpuTimeNs},
           {field: 'balloon.current', type: 'ullong', value: BigInt(def.currentMemoryKiB)},
           {field: 'balloon.maximum', type: 'ullong', value: BigInt(def.memoryKiB)},
-          {field: 'vcpu.current', type: 'uint', value: def.vcpus},
+          {field: 'vcpu.current', type: 'uint', value: def.currentVcpus},
           {field: 'vcpu.maximum', type: 'uint', value: def.vcpus},
         ],
       }

@@ -10,6 +10,7 @@ import {domainProcs} from './remote/domain.js'
 import {domainNetProcs} from './remote/domain-net.js'
 import {domainSaveProcs} from './remote/domain-save.js'
 import {domainStatsProcs} from './remote/domain-stats.js'
+import {domainTuningProcs} from './remote/domain-tuning.js'
 import {networkProcs} from './remote/network.js'
 import {storageProcs} from './remote/storage.js'
 import {volumeProcs} from './remote/volume.js'
@@ -38,6 +39,7 @@ export const remoteFamilies = {
   domainNetProcs,
   domainSaveProcs,
   domainStatsProcs,
+  domainTuningProcs,
   networkProcs,
   storageProcs,
   volumeProcs,
@@ -60,6 +62,7 @@ export const remote = defineProgram(
     ...domainNetProcs,
     ...domainSaveProcs,
     ...domainStatsProcs,
+    ...domainTuningProcs,
     ...networkProcs,
     ...storageProcs,
     ...volumeProcs,
