@@ -3,6 +3,7 @@
  * procedures to these methods; drivers know nothing about the wire. Objects are addressed by
  * their UUID (the canonical lowercase string) as libvirt's daemon does.
  */
+import type {MigrationDriver} from './migration-types.js'
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {HostMemoryDriver} from './host-memory-types.js'
@@ -191,6 +192,8 @@ export interface HypervisorDriver extends HostMemoryDriver, ConsoleDriver, Domai
   readonly own?: {network: NetworkDriver; storage: StorageDriver}
   /** Domain snapshots, where the driver has them (snapshot-types.ts). */
   readonly snapshots?: SnapshotDriver
+  /** Migration, where the driver has it (migration-types.ts). */
+  readonly migration?: MigrationDriver
 }
 
 export interface NetworkRef {

@@ -47,6 +47,7 @@ import * as stats from './stats.js'
 import {clockTicks} from './process.js'
 import {QemuStateStore} from './state.js'
 import {QemuSnapshots} from './snapshot.js'
+import {QemuMigration} from './migration/index.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 
 export {ShutdownFlags} from './lifecycle.js'
@@ -75,6 +76,8 @@ export interface QemuDriverOptions {
   lockd?: Virtlockd
   /** The network driver's ports, for `<interface type='network'>` (see net-interface.ts). */
   networkPorts?: NetworkPorts
+  /** libvirtd.conf host_uuid: overrides the host UUID read from SMBIOS / machine-id. */
+  hostUuid?: string
 }
 
 /** Distinct argument sets whose domain capabilities are kept. */
@@ -89,6 +92,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly ctx: QemuContext
   /** Internal snapshots and their metadata (snapshot.ts). */
   readonly snapshots: QemuSnapshots
+  /** Migration (migration/index.ts). */
+  readonly migration: QemuMigration
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -102,6 +107,7 @@ export class QemuDriver implements HypervisorDriver {
     this.ctx = new QemuContext(this.events, opts.log, store, helpers, this.emulator, opts.destroyGraceMs ?? 1500)
     this.ctx.volumes = opts.volumes
     this.snapshots = new QemuSnapshots(this.ctx)
+    this.migration = new QemuMigration(this.ctx, () => this.ctx.probe.host.hostUuid)
     this.ctx.networkPorts = opts.networkPorts
   }
 
@@ -121,6 +127,7 @@ export class QemuDriver implements HypervisorDriver {
     const target = {emulator: this.emulator, arch: caps.arch, machines: caps.machines, cpuModels: caps.cpuModels, kvm, sandbox: caps.sandbox}
     if (!caps.sandbox) ctx.log.info(`qemu: ${this.emulator} has no seccomp support; guests run without -sandbox`)
     const host = readHostFacts()
+    if (opts.hostUuid) host.hostUuid = opts.hostUuid
     ctx.probe = {caps, target, host, capsXml: buildCapabilitiesXml(caps, host, kvm)}
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)

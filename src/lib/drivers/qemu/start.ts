@@ -85,8 +85,16 @@ async function checkDiskSources(def: DomainDef): Promise<void> {
   }
 }
 
+/** What a start for an incoming migration changes (migration/incoming.ts): extra arguments, a step before `cont`, the event. */
+export interface StartHooks {
+  extraArgs?: string[]
+  beforeCont?: (qmp: QmpClient) => Promise<void>
+  startedDetail?: number
+  pausedReason?: number
+}
+
 /** Starts `def` as the live definition of `dom` (caller holds the job). */
-async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, paused: boolean): Promise<void> {
+export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, paused: boolean, hooks: StartHooks = {}): Promise<void> {
   await dom.lastExit
   const transient = dom.config === undefined
   try {
@@ -143,6 +151,7 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
       chardevFifos: opened?.chardevFifos,
       channelDir,
     })
+    if (hooks.extraArgs) argv.push(...hooks.extraArgs)
     fillChannelPaths(def, channelDir)
     const headerExtra = `, domain ${def.name} (id ${id})`
     let logPos: Run['logPos']
@@ -195,11 +204,12 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
         .execute('balloon', {value: def.currentMemoryKiB * 1024})
         .catch((e: unknown) => ctx.log.warn(`qemu: ${def.name}: cannot set the balloon: ${(e as Error).message}`))
     }
+    if (hooks.beforeCont) await hooks.beforeCont(qmp)
     if (!paused) await qmp.execute('cont')
     if (r.gone) throw new MonitorGoneError()
     r.phase = 'running'
     dom.state = paused ? DomainState.PAUSED : DomainState.RUNNING
-    dom.reason = paused ? PausedReason.USER : RunningReason.BOOTED
+    dom.reason = paused ? (hooks.pausedReason ?? PausedReason.USER) : RunningReason.BOOTED
   } catch (err) {
     releaseDisplayPorts(reserved)
     if (outFd !== undefined) fs.closeSync(outFd)
@@ -213,8 +223,8 @@ async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, pa
   }
   releaseDisplayPorts(reserved) // QEMU holds them now
   // Events before the status write: an exit noticed during that write then follows STARTED.
-  ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.STARTED, StartedDetail.BOOTED)
-  if (paused) ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+  ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.STARTED, hooks.startedDetail ?? StartedDetail.BOOTED)
+  if (paused && hooks.startedDetail === undefined) ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
   await ctx.saveStatus(dom)
 }
 

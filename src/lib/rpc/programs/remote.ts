@@ -15,6 +15,7 @@ import {secretProcs} from './remote/secret.js'
 import {interfaceProcs} from './remote/interface.js'
 import {snapshotProcs} from './remote/snapshot.js'
 import {nodedevProcs} from './remote/nodedev.js'
+import {migrationProcs} from './remote/migration.js'
 import {remoteEvents} from './remote/events.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
@@ -37,6 +38,7 @@ export const remoteFamilies = {
   snapshotProcs,
   interfaceProcs,
   nodedevProcs,
+  migrationProcs,
 }
 
 export const remote = defineProgram(
@@ -54,6 +56,7 @@ export const remote = defineProgram(
     ...snapshotProcs,
     ...interfaceProcs,
     ...nodedevProcs,
+    ...migrationProcs,
   },
   remoteEvents,
 )

@@ -1,0 +1,70 @@
+/**
+ * Live migration between two vctl hosts (each daemon in its own network namespace, joined by a
+ * veth pair; shared file system): `virsh migrate --live --p2p` there and back, the counter guest
+ * continuing without a reboot, libvirt's events and state reasons on both sides, domjobinfo.
+ */
+import test from 'ava'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {countInLog, guestXml, READY, waitForLog} from './helpers/guest.js'
+import {startHosts, type Host} from './helpers/two-hosts.js'
+import {lastCount, waitCountAbove} from './helpers/migrate-guest.js'
+
+let A: Host
+let B: Host
+let cleanup: () => Promise<void> = () => Promise.resolve()
+
+test.before(async () => {
+  const r = await startHosts('mig')
+  ;[A, B] = r.hosts
+  cleanup = r.cleanup
+})
+
+test.after.always(async () => {
+  await cleanup()
+})
+
+async function startCounter(h: Host, name: string): Promise<string> {
+  const log = join(h.root, `${name}.log`)
+  const xmlPath = join(h.root, `${name}.xml`)
+  writeFileSync(xmlPath, guestXml(name, log, '', {cmdline: 'vctl.counter=100'}))
+  const r = await h.virsh(['create', xmlPath])
+  if (r.code !== 0) throw new Error(`create: ${r.stderr}`)
+  await waitForLog(log, READY, 1, 90000)
+  await waitCountAbove(log, 3, 60000)
+  return log
+}
+
+test.serial('virsh migrate --live --p2p moves a running guest to B and back; the counter goes on, no reboot', async (t) => {
+  const log = await startCounter(A, 'm1')
+  const events = A.virsh(['event', '--all', '--loop', '--timeout', '60'], 90000)
+  const eventsB = B.virsh(['event', '--all', '--loop', '--timeout', '60'], 90000)
+  await new Promise((r) => setTimeout(r, 500))
+  const before = lastCount(log)
+  const mig = await A.virsh(['migrate', '--live', '--p2p', 'm1', B.tcpUri])
+  t.is(mig.code, 0, mig.stderr)
+  // Gone from A, running on B with reason "migrated".
+  t.regex((await A.virsh(['list', '--all', '--name'])).stdout, /^\s*$/)
+  const st = await B.virsh(['domstate', '--reason', 'm1'])
+  t.is(st.stdout.trim(), 'running (migrated)')
+  // The counter goes on from where it was on A, and the guest did not boot again.
+  await waitCountAbove(log, lastCount(log) + 5, 60000)
+  t.true(lastCount(log) > before)
+  t.is(countInLog(log, READY), 1)
+  // And back.
+  const back = await B.virsh(['migrate', '--live', '--p2p', 'm1', A.tcpUri])
+  t.is(back.code, 0, back.stderr)
+  t.is((await A.virsh(['domstate', '--reason', 'm1'])).stdout.trim(), 'running (migrated)')
+  t.regex((await B.virsh(['list', '--all', '--name'])).stdout, /^\s*$/)
+  const c = lastCount(log)
+  await waitCountAbove(log, c + 5, 60000)
+  t.is(countInLog(log, READY), 1)
+  await A.virsh(['destroy', 'm1'])
+  const evA = (await events).stdout
+  const evB = (await eventsB).stdout
+  t.regex(evA, /event 'lifecycle' for domain 'm1': Suspended Migrated/)
+  t.regex(evA, /event 'lifecycle' for domain 'm1': Stopped Migrated/)
+  t.regex(evA, /event 'lifecycle' for domain 'm1': Started Migrated/)
+  t.regex(evA, /event 'lifecycle' for domain 'm1': Resumed Migrated/)
+  t.regex(evB, /event 'lifecycle' for domain 'm1': Started Migrated[\s\S]*Resumed Migrated[\s\S]*Suspended Migrated[\s\S]*Stopped Migrated/)
+})
