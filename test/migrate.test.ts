@@ -4,11 +4,9 @@
  * continuing without a reboot, libvirt's events and state reasons on both sides, domjobinfo.
  */
 import test from 'ava'
-import {writeFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {countInLog, guestXml, READY, waitForLog} from './helpers/guest.js'
+import {countInLog, READY} from './helpers/guest.js'
 import {startHosts, type Host} from './helpers/two-hosts.js'
-import {lastCount, waitCountAbove} from './helpers/migrate-guest.js'
+import {lastCount, startCounter, waitCountAbove, watchEvents} from './helpers/migrate-guest.js'
 
 let A: Host
 let B: Host
@@ -24,21 +22,11 @@ test.after.always(async () => {
   await cleanup()
 })
 
-async function startCounter(h: Host, name: string): Promise<string> {
-  const log = join(h.root, `${name}.log`)
-  const xmlPath = join(h.root, `${name}.xml`)
-  writeFileSync(xmlPath, guestXml(name, log, '', {cmdline: 'vctl.counter=100'}))
-  const r = await h.virsh(['create', xmlPath])
-  if (r.code !== 0) throw new Error(`create: ${r.stderr}`)
-  await waitForLog(log, READY, 1, 90000)
-  await waitCountAbove(log, 3, 60000)
-  return log
-}
-
 test.serial('virsh migrate --live --p2p moves a running guest to B and back; the counter goes on, no reboot', async (t) => {
+  t.timeout(300000)
   const log = await startCounter(A, 'm1')
-  const events = A.virsh(['event', '--all', '--loop', '--timeout', '60'], 90000)
-  const eventsB = B.virsh(['event', '--all', '--loop', '--timeout', '60'], 90000)
+  const events = watchEvents(A.uri)
+  const eventsB = watchEvents(B.uri)
   await new Promise((r) => setTimeout(r, 500))
   const before = lastCount(log)
   const mig = await A.virsh(['migrate', '--live', '--p2p', 'm1', B.tcpUri])
@@ -60,8 +48,8 @@ test.serial('virsh migrate --live --p2p moves a running guest to B and back; the
   await waitCountAbove(log, c + 5, 60000)
   t.is(countInLog(log, READY), 1)
   await A.virsh(['destroy', 'm1'])
-  const evA = (await events).stdout
-  const evB = (await eventsB).stdout
+  const evA = await events.stop()
+  const evB = await eventsB.stop()
   t.regex(evA, /event 'lifecycle' for domain 'm1': Suspended Migrated/)
   t.regex(evA, /event 'lifecycle' for domain 'm1': Stopped Migrated/)
   t.regex(evA, /event 'lifecycle' for domain 'm1': Started Migrated/)

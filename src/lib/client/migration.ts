@@ -6,7 +6,7 @@
 import {VirError, ErrorCode, ErrorDomain} from '../errors.js'
 import {remote, type DomainHandle} from '../rpc/programs/remote.js'
 import type {TypedParam} from '../rpc/codec.js'
-import type {JobStats, MigrationParam, MigrationPeer} from '../drivers/migration-types.js'
+import {MigrateFlags, MigrateParam, ParamType, type JobStats, type MigrationParam, type MigrationPeer} from '../drivers/migration-types.js'
 import {uuidToString} from '../uuid.js'
 import {Connection} from './connection.js'
 
@@ -69,6 +69,10 @@ export async function openMigrationPeer(uri: string): Promise<ClosablePeer> {
       })
       return {dom: {name: r.dom.name, uuid: uuidToString(r.dom.uuid), id: r.dom.id}, cookie: r.cookie_out}
     },
+    onLost: (fn) => {
+      if (conn.rpc.isClosed) fn()
+      else conn.rpc.once('close', fn)
+    },
     close: () => conn.close(),
   }
 }
@@ -91,4 +95,58 @@ export async function getJobStats(conn: Connection, dom: DomainHandle, flags = 0
 
 export async function abortJob(conn: Connection, dom: DomainHandle): Promise<void> {
   await conn.call(P.DOMAIN_ABORT_JOB, {dom})
+}
+
+export const JOB_TYPE_NAMES: Record<number, string> = {0: 'None', 1: 'Bounded', 2: 'Unbounded', 3: 'Completed', 4: 'Failed', 5: 'Cancelled'}
+
+/** The CLI's migrate options -> virDomainMigrateFlags. */
+export function migrateFlags(o: {
+  live?: boolean
+  p2p?: boolean
+  offline?: boolean
+  persistent?: boolean
+  undefinesource?: boolean
+  suspend?: boolean
+  'auto-converge'?: boolean
+  compressed?: boolean
+  'copy-storage-all'?: boolean
+  tunnelled?: boolean
+}): number {
+  const bits: Array<[boolean | undefined, number]> = [
+    [o.live, MigrateFlags.LIVE],
+    [o.p2p, MigrateFlags.PEER2PEER],
+    [o.tunnelled, MigrateFlags.TUNNELLED],
+    [o.persistent, MigrateFlags.PERSIST_DEST],
+    [o.undefinesource, MigrateFlags.UNDEFINE_SOURCE],
+    [o.suspend, MigrateFlags.PAUSED],
+    [o['copy-storage-all'], MigrateFlags.NON_SHARED_DISK],
+    [o.offline, MigrateFlags.OFFLINE],
+    [o.compressed, MigrateFlags.COMPRESSED],
+    [o['auto-converge'], MigrateFlags.AUTO_CONVERGE],
+  ]
+  return bits.reduce((f, [on, bit]) => (on ? f | bit : f), 0)
+}
+
+export function migrateParams(o: {bandwidth?: number; uri?: string}): MigrationParam[] {
+  const out: MigrationParam[] = []
+  if (o.bandwidth !== undefined) out.push({field: MigrateParam.BANDWIDTH, type: ParamType.ULLONG, value: BigInt(o.bandwidth)})
+  if (o.uri !== undefined) out.push({field: MigrateParam.URI, type: ParamType.STRING, value: o.uri})
+  return out
+}
+
+/** A job's statistics by field name (numbers where they fit). */
+export function jobRecord(s: JobStats): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {type: JOB_TYPE_NAMES[s.type] ?? s.type}
+  for (const p of s.params) out[p.field] = typeof p.value === 'bigint' ? Number(p.value) : p.value
+  return out
+}
+
+const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`
+
+/** One progress line: processed, remaining, rate. */
+export function describeJob(s: JobStats): string | undefined {
+  if (s.type !== 2) return undefined
+  const r = jobRecord(s)
+  const num = (k: string): number => (typeof r[k] === 'number' ? r[k] : 0)
+  return `${mib(num('data_processed'))} sent, ${mib(num('data_remaining'))} remaining of ${mib(num('data_total'))} at ${mib(num('memory_bps'))}/s`
 }

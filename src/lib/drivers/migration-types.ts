@@ -72,6 +72,8 @@ export interface MigrationPeer {
   readonly uri: string
   prepare(params: MigrationParam[], cookie: Buffer, flags: number): Promise<{cookie: Buffer; uri: string | null}>
   finish(params: MigrationParam[], cookie: Buffer, flags: number, cancelled: boolean): Promise<{dom: DomainRef; cookie: Buffer}>
+  /** Calls `fn` once if the connection to the destination is lost. */
+  onLost(fn: () => void): void
 }
 
 /** What the connection of the call knows about itself (the destination picks its address from it). */

@@ -7,7 +7,7 @@ import {formatDomainXml} from '../../../conf/domain.js'
 import {ErrorDomain, errors} from '../../../errors.js'
 import {DomainState, LifecycleEvent} from '../../types.js'
 import {JobOperation, JobType, MigrateFlags as F, MigrateParam, ParamType, type MigrationParam, type MigrationPeer} from '../../migration-types.js'
-import {inactiveCopy, type QemuDomain} from '../context.js'
+import {D, inactiveCopy, type QemuDomain} from '../context.js'
 import * as definitions from '../definitions.js'
 import {waitGone} from '../exit.js'
 import {signalPid} from '../process.js'
@@ -150,10 +150,17 @@ export async function performP2P(s: MigrationState, uuid: string, params: Migrat
   }
   let failure: Error | undefined
   let c3: Buffer = EMPTY
+  let lost = false
+  peer.onLost(() => {
+    lost = true
+    const out = s.outgoing.get(uuid)
+    const qmp = s.ctx.domains.get(uuid).run?.qmp
+    if (out?.job.type === JobType.UNBOUNDED && qmp && !qmp.closed) qmp.execute('migrate_cancel').catch(() => undefined)
+  })
   try {
     c3 = await performPhase(s, uuid, params, prep.cookie, prep.uri, flags)
   } catch (err) {
-    failure = err as Error
+    failure = lost ? errors.operationFailed(D, 'Lost connection to destination host') : (err as Error)
   }
   let finished = false
   try {
