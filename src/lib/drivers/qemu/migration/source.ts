@@ -152,10 +152,12 @@ export async function performP2P(s: MigrationState, uuid: string, params: Migrat
   let c3: Buffer = EMPTY
   let lost = false
   peer.onLost(() => {
-    lost = true
+    // Only while the stream runs: once confirmed (or the domain gone) there is nothing to stop.
     const out = s.outgoing.get(uuid)
-    const qmp = s.ctx.domains.get(uuid).run?.qmp
-    if (out?.job.type === JobType.UNBOUNDED && qmp && !qmp.closed) qmp.execute('migrate_cancel').catch(() => undefined)
+    if (out?.job.type !== JobType.UNBOUNDED) return
+    lost = true
+    const qmp = s.ctx.domains.findByUuid(uuid)?.run?.qmp
+    if (qmp && !qmp.closed) qmp.execute('migrate_cancel').catch(() => undefined)
   })
   try {
     c3 = await performPhase(s, uuid, params, prep.cookie, prep.uri, flags)
