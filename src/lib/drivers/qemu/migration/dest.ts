@@ -89,6 +89,8 @@ export async function prepare(
   return {cookie: reply, uri: `tcp:${advertisedHost(pctx)}:${port}`}
 }
 
+const downtimeStat = (ms: number | undefined): Map<string, bigint> | undefined => (ms === undefined ? undefined : new Map([['downtime', BigInt(ms)]]))
+
 async function killIncoming(s: MigrationState, dom: QemuDomain): Promise<void> {
   const run = dom.run
   if (!run || run.gone) return
@@ -146,6 +148,8 @@ export async function finish(
       await qmp.execute('cont')
       ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.RESUMED, RESUMED_MIGRATED)
     }
+    const paused = src.statistics?.get('stopped')
+    if (paused !== undefined) job.downtimeMs = Math.max(0, Date.now() - Number(paused))
     await ctx.saveStatus(dom)
   } catch (err) {
     job.end(JobType.FAILED, (err as Error).message)
@@ -153,5 +157,5 @@ export async function finish(
     await killIncoming(s, dom)
     throw err
   }
-  return {dom: ctx.ref(dom), cookie: formatCookie(s.identity(dom.name, uuid))}
+  return {dom: ctx.ref(dom), cookie: formatCookie({...s.identity(dom.name, uuid), statistics: downtimeStat(job.downtimeMs)})}
 }

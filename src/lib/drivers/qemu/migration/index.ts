@@ -64,8 +64,8 @@ export class QemuMigration implements MigrationDriver {
     return dest.finish(this.s, params, cookie, flags, cancelled)
   }
 
-  confirm(uuid: string, _params: MigrationParam[], _cookie: Buffer, flags: number, cancelled: boolean): Promise<void> {
-    return source.confirm(this.s, uuid, flags, cancelled)
+  confirm(uuid: string, _params: MigrationParam[], cookie: Buffer, flags: number, cancelled: boolean): Promise<void> {
+    return source.confirm(this.s, uuid, flags, cancelled, cookie)
   }
 
   private jobOf(uuid: string) {

@@ -45,6 +45,10 @@ export class MigrationJob {
   errmsg?: string
   /** Asked to stop (domjobabort). */
   aborted = false
+  /** When the guest stopped running on the source (its STOP), ms since the epoch. */
+  pausedAtMs?: number
+  /** The guest's real downtime: from the source's pause to the destination's resume, as libvirt measures it. */
+  downtimeMs?: number
 
   constructor(readonly operation: number) {}
 
@@ -67,20 +71,24 @@ export class MigrationJob {
     const m = new Map<string, bigint>()
     for (const p of this.stats().params) if (typeof p.value === 'bigint' && p.field !== 'operation') m.set(p.field, p.value)
     m.set('started', BigInt(this.startedMs))
-    m.set('stopped', BigInt(this.stoppedMs ?? Date.now()))
+    m.set('stopped', BigInt(this.pausedAtMs ?? this.stoppedMs ?? Date.now()))
     return m
   }
 
   stats(): JobStats {
     const params: MigrationParam[] = [{field: 'operation', type: ParamType.INT, value: this.operation}]
     if (this.operation === JobOperation.MIGRATION_IN && this.fromSource) {
-      for (const [k, v] of this.fromSource) if (k !== 'started' && k !== 'stopped' && k !== 'sent' && k !== 'delta') params.push(ull(k, v))
+      for (const [k, v] of this.fromSource) {
+        if (k === 'downtime' && this.downtimeMs !== undefined) params.push(ull(k, this.downtimeMs))
+        else if (k !== 'started' && k !== 'stopped' && k !== 'sent' && k !== 'delta') params.push(ull(k, v))
+      }
       if (!this.fromSource.has('time_elapsed')) params.push(ull('time_elapsed', this.elapsedMs()))
     } else {
       const i = this.info
       const ram = i.ram ?? {}
       params.push(ull('time_elapsed', this.elapsedMs()))
-      if (i.downtime !== undefined) params.push(ull('downtime', i.downtime))
+      if (this.downtimeMs !== undefined) params.push(ull('downtime', this.downtimeMs))
+      else if (i.downtime !== undefined) params.push(ull('downtime', i.downtime))
       else if (this.type === JobType.UNBOUNDED && i['expected-downtime'] !== undefined) params.push(ull('downtime', i['expected-downtime']))
       if (i['setup-time'] !== undefined) params.push(ull('setup_time', i['setup-time']))
       const total = ram.total ?? 0

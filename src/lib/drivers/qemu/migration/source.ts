@@ -14,6 +14,7 @@ import {signalPid} from '../process.js'
 import {formatCookie, parseCookie} from './cookie.js'
 import {MigrationJob} from './job.js'
 import {runOutgoing} from './qemu-stream.js'
+import type {QmpEvent} from '../qmp.js'
 import {param, stringParam, withParam, type MigrationState} from './state.js'
 
 /** VIR_DOMAIN_PAUSED_MIGRATION, VIR_DOMAIN_RUNNING_MIGRATION_CANCELED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED. */
@@ -88,6 +89,10 @@ export async function performPhase(
   const bw = param(params, MigrateParam.BANDWIDTH)
   const speed = typeof bw === 'bigint' && bw > 0n ? bw : t.speed
   run.pauseReason = PAUSED_MIGRATION
+  const onStop = (ev: QmpEvent): void => {
+    if (ev.event === 'STOP') out.job.pausedAtMs ??= Date.now()
+  }
+  qmp.on('event', onStop)
   try {
     await runOutgoing(qmp, out.job, {
       uri: qemuUri(target),
@@ -99,16 +104,26 @@ export async function performPhase(
     if (dom.state === DomainState.RUNNING) run.pauseReason = undefined
     out.job.end(out.job.aborted ? JobType.CANCELLED : JobType.FAILED, (err as Error).message)
     throw err
+  } finally {
+    qmp.off('event', onStop)
   }
   out.job.end(JobType.COMPLETED)
   return reply()
 }
 
 /** Confirm: the destination has the guest (stop ours), or the migration was cancelled (resume ours). */
-export async function confirm(s: MigrationState, uuid: string, flags: number, cancelled: boolean): Promise<void> {
+export async function confirm(s: MigrationState, uuid: string, flags: number, cancelled: boolean, cookie: Buffer = EMPTY): Promise<void> {
   const {ctx} = s
   const dom = ctx.domains.get(uuid)
   const out = s.outgoing.get(uuid)
+  if (out && !cancelled) {
+    try {
+      const down = parseCookie(cookie, {hostuuid: s.hostUuid()}).statistics?.get('downtime')
+      if (down !== undefined) out.job.downtimeMs = Number(down)
+    } catch {
+      // statistics are a nicety: a cookie we cannot read does not undo a finished migration
+    }
+  }
   s.outgoing.delete(uuid)
   if (out) {
     if (cancelled && out.job.type === JobType.COMPLETED) out.job.end(JobType.FAILED, 'migration was cancelled by the destination')
@@ -165,12 +180,13 @@ export async function performP2P(s: MigrationState, uuid: string, params: Migrat
     failure = lost ? errors.operationFailed(D, 'Lost connection to destination host') : (err as Error)
   }
   let finished = false
+  let c4: Buffer = EMPTY
   try {
-    await peer.finish(params, c3, flags, failure !== undefined)
+    c4 = (await peer.finish(params, c3, flags, failure !== undefined)).cookie
     finished = failure === undefined
   } catch (err) {
     failure ??= err as Error
   }
-  await confirm(s, uuid, flags, !finished)
+  await confirm(s, uuid, flags, !finished, finished ? c4 : EMPTY)
   if (failure) throw failure
 }
