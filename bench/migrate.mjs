@@ -49,7 +49,7 @@ function twoNamespaces(tag) {
 }
 
 function killNetns(n) {
-  let pids = ''
+  let pids
   try {
     pids = sh('ip', ['netns', 'pids', n])
   } catch {
