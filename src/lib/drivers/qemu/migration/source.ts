@@ -154,7 +154,12 @@ export async function confirm(s: MigrationState, uuid: string, flags: number, ca
 }
 
 /** Peer-to-peer: this daemon drives the destination through `peer` (libvirt's Perform phase with P2P). */
-export async function performP2P(s: MigrationState, uuid: string, params: MigrationParam[], flags: number, peer: MigrationPeer): Promise<void> {
+export async function performP2P(s: MigrationState, uuid: string, given: MigrationParam[], flags: number, peer: MigrationPeer): Promise<void> {
+  // The destination's finish needs the guest's name (libvirt's source always sends it).
+  const name = s.ctx.domains.get(uuid).name
+  const params = stringParam(given, MigrateParam.DEST_NAME)
+    ? given
+    : withParam(given, {field: MigrateParam.DEST_NAME, type: ParamType.STRING, value: name})
   const {cookie: c1, xml} = begin(s, uuid, params, flags)
   let prep: {cookie: Buffer; uri: string | null}
   try {
