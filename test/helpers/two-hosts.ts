@@ -22,7 +22,8 @@ export interface Host extends NetnsDaemon {
 
 function writeConfig(root: string, hostUuid: string, extra: string): void {
   mkdirSync(join(root, 'etc/libvirt'), {recursive: true})
-  writeFileSync(join(root, 'etc/libvirt/libvirtd.conf'), `listen_tcp = 1\nlisten_tls = 0\nauth_tcp = "none"\nhost_uuid = "${hostUuid}"\n${extra}`)
+  const tls = extra.includes('listen_tls') ? '' : 'listen_tls = 0\n'
+  writeFileSync(join(root, 'etc/libvirt/libvirtd.conf'), `listen_tcp = 1\n${tls}auth_tcp = "none"\nhost_uuid = "${hostUuid}"\n${extra}`)
 }
 
 /** Starts `n` hosts on one subnet (a veth pair for two, a bridge namespace beyond); `kinds` makes some of them Debian's real libvirtd. */
@@ -31,6 +32,7 @@ export async function startHosts(
   n = 2,
   extraConf = '',
   kinds: Array<'vctl' | 'libvirtd'> = [],
+  beforeStart?: (hosts: Host[]) => Promise<void>,
 ): Promise<{hosts: Host[]; cleanup: () => Promise<void>}> {
   const subnet = `10.${200 + (randomBytes(1)[0] % 50)}.${randomBytes(1)[0]}`
   const hosts: Host[] = []
@@ -55,6 +57,7 @@ export async function startHosts(
       hosts.push(h)
     }
     await link(hosts, subnet, extraCleanups)
+    if (beforeStart) await beforeStart(hosts)
     await Promise.all(hosts.map((h) => h.start(['--listen'])))
   } catch (err) {
     await cleanup()
