@@ -6,6 +6,7 @@
 import test from 'ava'
 import {countInLog, READY} from './helpers/guest.js'
 import {startHosts, type Host} from './helpers/two-hosts.js'
+import {vctl} from './helpers/daemon.js'
 import {lastCount, startCounter, waitCountAbove, watchEvents} from './helpers/migrate-guest.js'
 
 let A: Host
@@ -55,4 +56,24 @@ test.serial('virsh migrate --live --p2p moves a running guest to B and back; the
   t.regex(evA, /event 'lifecycle' for domain 'm1': Started Migrated/)
   t.regex(evA, /event 'lifecycle' for domain 'm1': Resumed Migrated/)
   t.regex(evB, /event 'lifecycle' for domain 'm1': Started Migrated[\s\S]*Resumed Migrated[\s\S]*Suspended Migrated[\s\S]*Stopped Migrated/)
+})
+
+test.serial('vctl domain migrate (peer-to-peer) and vctl domain job --completed', async (t) => {
+  t.timeout(300000)
+  const log = await startCounter(A, 'c1')
+  const r = await vctl(['domain', 'migrate', 'c1', B.tcpUri, '--live', '--persistent', '-c', A.uri])
+  t.is(r.code, 0, r.stderr)
+  t.regex(`${r.stdout}${r.stderr}`, /Migrating 'c1' to qemu\+tcp:\/\/[\d.]+\/system: done in [\d.]+ s/)
+  t.is((await B.virsh(['domstate', '--reason', 'c1'])).stdout.trim(), 'running (migrated)')
+  const job = await vctl(['domain', 'job', 'c1', '--completed', '--json', '-c', B.uri])
+  t.is(job.code, 0, job.stderr)
+  const rec = JSON.parse(job.stdout) as Record<string, unknown>
+  t.is(rec.type, 'Completed')
+  t.is(rec.operation, 4)
+  t.is(typeof rec.downtime, 'number')
+  t.is((await vctl(['domain', 'job', 'c1', '-c', B.uri])).stdout.trim(), 'Job type:           None')
+  await waitCountAbove(log, lastCount(log) + 3, 60000)
+  t.is(countInLog(log, READY), 1)
+  await B.virsh(['destroy', 'c1'])
+  await B.virsh(['undefine', 'c1'])
 })
