@@ -9,6 +9,7 @@ import type {TypedParam} from '../rpc/codec.js'
 import {MigrateFlags, MigrateParam, ParamType, type JobStats, type MigrationParam, type MigrationPeer} from '../drivers/migration-types.js'
 import {uuidToString} from '../uuid.js'
 import {Connection} from './connection.js'
+import {openStream} from '../rpc/stream-client.js'
 
 const P = remote.procs
 
@@ -68,6 +69,17 @@ export async function openMigrationPeer(uri: string): Promise<ClosablePeer> {
         cancelled: cancelled ? 1 : 0,
       })
       return {dom: {name: r.dom.name, uuid: uuidToString(r.dom.uuid), id: r.dom.id}, cookie: r.cookie_out}
+    },
+    prepareTunnel: async (params, cookie, flags) => {
+      const {stream, ret} = await openStream(conn.rpc, remote, P.DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, {
+        params: params.map(toWireParam),
+        cookie_in: cookie,
+        flags,
+      })
+      return {
+        cookie: ret.cookie_out,
+        sink: {write: (b) => stream.write(b), finish: () => stream.finish(), abort: () => void stream.abort().catch(() => undefined)},
+      }
     },
     onLost: (fn) => {
       if (conn.rpc.isClosed) fn()

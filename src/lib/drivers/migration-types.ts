@@ -67,11 +67,20 @@ export interface JobStats {
   params: MigrationParam[]
 }
 
+/** Where a tunnelled migration's bytes go (the RPC stream on the source, QEMU's incoming socket on the destination). */
+export interface TunnelSink {
+  write(data: Buffer): Promise<void>
+  finish(): Promise<void>
+  abort(): void
+}
+
 /** The destination daemon, as the source of a peer-to-peer migration talks to it. */
 export interface MigrationPeer {
   readonly uri: string
   prepare(params: MigrationParam[], cookie: Buffer, flags: number): Promise<{cookie: Buffer; uri: string | null}>
   finish(params: MigrationParam[], cookie: Buffer, flags: number, cancelled: boolean): Promise<{dom: DomainRef; cookie: Buffer}>
+  /** PREPARE_TUNNEL3: the stream carries QEMU's migration data. */
+  prepareTunnel(params: MigrationParam[], cookie: Buffer, flags: number): Promise<{cookie: Buffer; sink: TunnelSink}>
   /** Calls `fn` once if the connection to the destination is lost. */
   onLost(fn: () => void): void
 }
@@ -87,6 +96,8 @@ export interface MigrationDriver {
   supportsFeature(feature: number): boolean
   begin(uuid: string, params: MigrationParam[], flags: number): Promise<{cookie: Buffer; xml: string}>
   prepare(params: MigrationParam[], cookie: Buffer, flags: number, ctx: PrepareContext): Promise<{cookie: Buffer; uri: string | null}>
+  /** Tunnelled: QEMU's incoming stream fed from `sink` (the RPC stream's consumer). */
+  prepareTunnel(params: MigrationParam[], cookie: Buffer, flags: number): Promise<{cookie: Buffer; sink: TunnelSink}>
   /** Direct (managed) when `peer` is absent; peer-to-peer otherwise (the whole protocol run from here). */
   perform(uuid: string, params: MigrationParam[], cookie: Buffer, flags: number, peer?: MigrationPeer): Promise<Buffer>
   finish(params: MigrationParam[], cookie: Buffer, flags: number, cancelled: boolean): Promise<{dom: DomainRef; cookie: Buffer}>

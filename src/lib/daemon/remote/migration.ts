@@ -8,6 +8,7 @@ import type {RpcConnection} from '../../rpc/server.js'
 import {MigrateFlags, type JobStats, type MigrationDriver} from '../../drivers/migration-types.js'
 import {openMigrationPeer, toWireParam} from '../../client/migration.js'
 import {P, hv, toDom, u, type On} from './context.js'
+import {openServerStream} from '../../rpc/stream.js'
 
 function migDrv(conn: RpcConnection): MigrationDriver {
   const m = hv(conn).migration
@@ -58,6 +59,17 @@ export function registerMigration(on: On): void {
     const local = conn.socket.localAddress
     const r = await migDrv(conn).prepare(params, cookie_in, flags, {localAddress: typeof local === 'string' && local !== '' ? local : undefined})
     return {cookie_out: r.cookie, uri_out: r.uri}
+  })
+  on(P.DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, async (conn, {params, cookie_in, flags}) => {
+    const call = conn.currentCall
+    const r = await migDrv(conn).prepareTunnel(params, cookie_in, flags)
+    const st = openServerStream(conn, {}, call)
+    st.setConsumer({
+      chunk: (c) => (Buffer.isBuffer(c) ? r.sink.write(c) : undefined),
+      finish: () => r.sink.finish(),
+      abort: () => r.sink.abort(),
+    })
+    return {cookie_out: r.cookie}
   })
   on(P.DOMAIN_MIGRATE_PERFORM3_PARAMS, async (conn, {dom, dconnuri, params, cookie_in, flags}) => {
     const drv = migDrv(conn)

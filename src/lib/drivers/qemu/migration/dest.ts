@@ -7,7 +7,15 @@ import {networkInterfaces} from 'node:os'
 import {formatDomainXml} from '../../../conf/domain.js'
 import {ErrorDomain, errors} from '../../../errors.js'
 import {DomainState, LifecycleEvent, type DomainRef} from '../../types.js'
-import {JobOperation, JobType, MigrateFlags as F, MigrateParam, type MigrationParam, type PrepareContext} from '../../migration-types.js'
+import {
+  JobOperation,
+  JobType,
+  MigrateFlags as F,
+  MigrateParam,
+  type MigrationParam,
+  type PrepareContext,
+  type TunnelSink,
+} from '../../migration-types.js'
 import {D, inactiveCopy, type QemuDomain} from '../context.js'
 import * as definitions from '../definitions.js'
 import {waitGone} from '../exit.js'
@@ -17,6 +25,7 @@ import {formatCookie, parseCookie} from './cookie.js'
 import {MigrationJob} from './job.js'
 import {releasePort, reservePort, setCapabilities, waitIncoming} from './qemu-stream.js'
 import {stringParam, type MigrationState} from './state.js'
+import {socketSink, tunnelPath} from './tunnel.js'
 
 const STARTED_MIGRATED = 1
 const PAUSED_MIGRATION = 2
@@ -47,6 +56,7 @@ export async function prepare(
   cookie: Buffer,
   flags: number,
   pctx: PrepareContext,
+  tunnel?: string,
 ): Promise<{cookie: Buffer; uri: string | null}> {
   const {ctx} = s
   const xml = stringParam(params, MigrateParam.DEST_XML)
@@ -64,7 +74,7 @@ export async function prepare(
   }
   const given = stringParam(params, MigrateParam.URI)
   const listen = stringParam(params, MigrateParam.LISTEN_ADDRESS) ?? '0.0.0.0'
-  const port = uriPort(given) ?? (await reservePort(listen))
+  const port = tunnel ? undefined : (uriPort(given) ?? (await reservePort(listen)))
   const dom = existing ?? ctx.addDomain(def.name, def.uuid)
   s.incoming.set(def.uuid, {job, flags, def, port})
   try {
@@ -77,7 +87,7 @@ export async function prepare(
         beforeCont: async (qmp) => {
           await setCapabilities(qmp, {events: true})
           const host = listen.includes(':') && !listen.startsWith('[') ? `[${listen}]` : listen
-          await qmp.execute('migrate-incoming', {uri: `tcp:${host}:${port}`})
+          await qmp.execute('migrate-incoming', {uri: tunnel ? `unix:${tunnel}` : `tcp:${host}:${String(port)}`})
         },
       })
     })
@@ -86,7 +96,25 @@ export async function prepare(
     releasePort(port)
     throw err
   }
-  return {cookie: reply, uri: `tcp:${advertisedHost(pctx)}:${port}`}
+  return {cookie: reply, uri: tunnel ? null : `tcp:${advertisedHost(pctx)}:${String(port)}`}
+}
+
+/** Tunnelled: QEMU listens on a UNIX socket of ours, fed from the RPC stream through the returned sink. */
+export async function prepareTunnel(
+  s: MigrationState,
+  params: MigrationParam[],
+  cookie: Buffer,
+  flags: number,
+): Promise<{cookie: Buffer; sink: TunnelSink}> {
+  const t = tunnelPath()
+  try {
+    const r = await prepare(s, params, cookie, flags, {}, t.path)
+    const sink = await socketSink(t.path)
+    return {cookie: r.cookie, sink: {...sink, finish: () => sink.finish().finally(t.remove), abort: () => (sink.abort(), t.remove())}}
+  } catch (err) {
+    t.remove()
+    throw err
+  }
 }
 
 const downtimeStat = (ms: number | undefined): Map<string, bigint> | undefined => (ms === undefined ? undefined : new Map([['downtime', BigInt(ms)]]))

@@ -12,6 +12,7 @@ import {
   type MigrationParam,
   type MigrationPeer,
   type PrepareContext,
+  type TunnelSink,
 } from '../../migration-types.js'
 import type {DomainRef} from '../../types.js'
 import type {QemuContext} from '../context.js'
@@ -50,6 +51,10 @@ export class QemuMigration implements MigrationDriver {
 
   prepare(params: MigrationParam[], cookie: Buffer, flags: number, pctx: PrepareContext): Promise<{cookie: Buffer; uri: string | null}> {
     return dest.prepare(this.s, params, cookie, flags, pctx)
+  }
+
+  prepareTunnel(params: MigrationParam[], cookie: Buffer, flags: number): Promise<{cookie: Buffer; sink: TunnelSink}> {
+    return dest.prepareTunnel(this.s, params, cookie, flags)
   }
 
   async perform(uuid: string, params: MigrationParam[], cookie: Buffer, flags: number, peer?: MigrationPeer): Promise<Buffer> {

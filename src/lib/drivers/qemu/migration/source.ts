@@ -6,7 +6,16 @@
 import {formatDomainXml} from '../../../conf/domain.js'
 import {ErrorDomain, errors} from '../../../errors.js'
 import {DomainState, LifecycleEvent} from '../../types.js'
-import {JobOperation, JobType, MigrateFlags as F, MigrateParam, ParamType, type MigrationParam, type MigrationPeer} from '../../migration-types.js'
+import {
+  JobOperation,
+  JobType,
+  MigrateFlags as F,
+  MigrateParam,
+  ParamType,
+  type MigrationParam,
+  type MigrationPeer,
+  type TunnelSink,
+} from '../../migration-types.js'
 import {D, inactiveCopy, type QemuDomain} from '../context.js'
 import * as definitions from '../definitions.js'
 import {waitGone} from '../exit.js'
@@ -14,6 +23,7 @@ import {signalPid} from '../process.js'
 import {formatCookie, parseCookie} from './cookie.js'
 import {MigrationJob} from './job.js'
 import {runOutgoing} from './qemu-stream.js'
+import {tunnelPath, tunnelSource} from './tunnel.js'
 import type {QmpEvent} from '../qmp.js'
 import {param, stringParam, withParam, type MigrationState} from './state.js'
 
@@ -53,6 +63,7 @@ export function begin(s: MigrationState, uuid: string, params: MigrationParam[],
 
 /** "tcp:host:port", "tcp://host:port" or "tcp://host" (with the port of the destination's answer) -> QEMU's "tcp:host:port". */
 function qemuUri(uri: string): string {
+  if (uri.startsWith('unix:')) return uri
   const m = /^tcp:(?:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(uri)
   if (!m) throw errors.invalidArg(ErrorDomain.QEMU, `unsupported migration URI '${uri}'`)
   if (!m[2]) throw errors.invalidArg(ErrorDomain.QEMU, `migration URI '${uri}' has no port`)
@@ -161,9 +172,18 @@ export async function performP2P(s: MigrationState, uuid: string, given: Migrati
     ? given
     : withParam(given, {field: MigrateParam.DEST_NAME, type: ParamType.STRING, value: name})
   const {cookie: c1, xml} = begin(s, uuid, params, flags)
+  const prepParams = withParam(params, {field: MigrateParam.DEST_XML, type: ParamType.STRING, value: xml})
   let prep: {cookie: Buffer; uri: string | null}
+  let tunnel: {sink: TunnelSink; local: {path: string; remove: () => void}; src: {done: Promise<void>; close: () => void}} | undefined
   try {
-    prep = await peer.prepare(withParam(params, {field: MigrateParam.DEST_XML, type: ParamType.STRING, value: xml}), c1, flags)
+    if (flags & F.TUNNELLED) {
+      const t = await peer.prepareTunnel(prepParams, c1, flags)
+      const local = tunnelPath()
+      tunnel = {sink: t.sink, local, src: await tunnelSource(local.path, t.sink)}
+      prep = {cookie: t.cookie, uri: `unix:${local.path}`}
+    } else {
+      prep = await peer.prepare(prepParams, c1, flags)
+    }
   } catch (err) {
     s.outgoing.delete(uuid)
     throw err
@@ -181,8 +201,16 @@ export async function performP2P(s: MigrationState, uuid: string, given: Migrati
   })
   try {
     c3 = await performPhase(s, uuid, params, prep.cookie, prep.uri, flags)
+    if (tunnel) {
+      await tunnel.src.done
+      await tunnel.sink.finish()
+    }
   } catch (err) {
     failure = lost ? errors.operationFailed(D, 'Lost connection to destination host') : (err as Error)
+    tunnel?.sink.abort()
+  } finally {
+    tunnel?.src.close()
+    tunnel?.local.remove()
   }
   let finished = false
   let c4: Buffer = EMPTY

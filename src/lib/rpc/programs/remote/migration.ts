@@ -45,6 +45,7 @@ export const migrationProcs = {
     t.struct({params, cookie_in: cookie, flags: t.uint}),
     t.struct({cookie_out: cookie, uri_out: t.optString}),
   ),
+  DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS: proc(304, t.struct({params, cookie_in: cookie, flags: t.uint}), cookieOut),
   DOMAIN_MIGRATE_PERFORM3_PARAMS: proc(
     305,
     t.struct({dom: domainHandle, dconnuri: t.optString, params, cookie_in: cookie, flags: t.uint}),
