@@ -2,6 +2,10 @@
 import test from 'ava'
 import {formatCookie, parseCookie} from '../src/lib/drivers/qemu/migration/cookie.js'
 import {migrateFlags, migrateParams, jobRecord} from '../src/lib/client/migration.js'
+import {toWireParam} from '../src/lib/daemon/remote/migration-peer.js'
+import type {JobStats} from '../src/lib/drivers/migration-types.js'
+
+const wire = (s: JobStats) => ({type: s.type, params: s.params.map(toWireParam)})
 import {MigrationJob} from '../src/lib/drivers/qemu/migration/job.js'
 
 const ID = {name: 'g', uuid: '11111111-2222-3333-4444-555555555555', hostname: 'a', hostuuid: 'aaaaaaaa-0000-0000-0000-000000000001'}
@@ -40,12 +44,12 @@ test('CLI options -> libvirt flags and typed parameters; a job as a record', (t)
   ])
   const job = new MigrationJob(5)
   job.update({status: 'active', ram: {total: 1000, transferred: 400, remaining: 600}})
-  const rec = jobRecord(job.stats())
+  const rec = jobRecord(wire(job.stats()))
   t.is(rec.type, 'Unbounded')
   t.is(rec.operation, 5)
   t.is(rec.data_processed, 400)
   t.is(rec.data_remaining, 600)
   job.end(3)
-  t.is(jobRecord(job.stats()).success, true)
-  t.is(jobRecord(job.stats()).data_remaining, 0)
+  t.is(jobRecord(wire(job.stats())).success, true)
+  t.is(jobRecord(wire(job.stats())).data_remaining, 0)
 })

@@ -6,7 +6,7 @@
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import {MigrateFlags, type JobStats, type MigrationDriver} from '../../drivers/migration-types.js'
-import {openMigrationPeer, toWireParam} from '../../client/migration.js'
+import {openMigrationPeer, toWireParam} from './migration-peer.js'
 import {P, hv, toDom, u, type On} from './context.js'
 import {openServerStream} from '../../rpc/stream.js'
 
