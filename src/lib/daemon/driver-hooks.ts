@@ -59,6 +59,7 @@ export const DRIVER_HOOKS: DriverHook[] = [
         lockd: {socket: helperSocket('virtlockd'), client: await import('../services/lock/client.js')},
         volumes: await volumesFor(d),
         networkPorts: await networkPortsFor(d),
+        hostUuid: d.config.host_uuid,
       })
       linkGuestsToStorage(d, qemu)
       d.addHypervisor('qemu', qemu)

@@ -25,6 +25,7 @@ import {registerNwFilters} from './remote/nwfilter.js'
 import {registerHost} from './remote/host.js'
 import {unimplementedRemote} from './remote/unimplemented.js'
 import {registerHotplug} from './remote/hotplug.js'
+import {registerMigration} from './remote/migration.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -52,5 +53,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerNwFilters(on)
   registerHost(on)
   registerHotplug(on)
+  registerMigration(on)
   return {program: remote, handle: handlers.handle, unimplemented: unimplementedRemote}
 }

@@ -3,6 +3,7 @@
  * procedures to these methods; drivers know nothing about the wire. Objects are addressed by
  * their UUID (the canonical lowercase string) as libvirt's daemon does.
  */
+import type {MigrationDriver} from './migration-types.js'
 import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {HostMemoryDriver} from './host-memory-types.js'
@@ -202,6 +203,8 @@ export interface HypervisorDriver
   readonly saves?: SaveDriver
   /** Guest statistics and guest control, where the driver has them (stats-types.ts). */
   readonly guest?: GuestStatsDriver
+  /** Migration, where the driver has it (migration-types.ts). */
+  readonly migration?: MigrationDriver
 }
 
 export interface NetworkRef {

@@ -32,7 +32,7 @@ export function registerConnect(on: On, opts: RemoteOptions): void {
       case Feature.NETWORK_UPDATE_HAS_CORRECT_ORDER:
         return {supported: 1}
       default:
-        return {supported: 0}
+        return {supported: (conn.state.remote as ConnState | undefined)?.drivers.hypervisor?.migration?.supportsFeature(feature) ? 1 : 0}
     }
   })
   on(P.CONNECT_OPEN, async (conn, {name, flags}) => {

@@ -10,6 +10,7 @@ import type {DomainStats, HypervisorDriver} from '../../drivers/types.js'
 import type {GuestStatsDriver, StatParam} from '../../drivers/stats-types.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import {P, hv, then, toDom, u, type On} from './context.js'
+import {migrationJob, migrationJobInfo, migrationJobStats} from './migration.js'
 
 const STAT_TYPE = {
   int: TypedParamType.INT,
@@ -72,11 +73,15 @@ export function registerStats(on: On): void {
   )
   on(P.DOMAIN_GET_BLOCK_INFO, (conn, {dom, path, flags}) => guest(conn, 'virDomainGetBlockInfo').blockInfo(u(dom), path, flags))
   on(P.DOMAIN_GET_JOB_INFO, (conn, {dom}) => {
+    const m = migrationJob(conn, u(dom), 0)
+    if (m) return migrationJobInfo(m)
     const g = guest(conn, 'virDomainGetJobInfo')
     if (!g.jobInfo) throw errors.noSupport(ErrorDomain.DOMAIN, 'virDomainGetJobInfo')
     return g.jobInfo(u(dom))
   })
   on(P.DOMAIN_GET_JOB_STATS, (conn, {dom, flags}) => {
+    const m = migrationJob(conn, u(dom), flags)
+    if (m) return migrationJobStats(m)
     const g = guest(conn, 'virDomainGetJobStats')
     if (!g.jobStats) throw errors.noSupport(ErrorDomain.DOMAIN, 'virDomainGetJobStats')
     const r = g.jobStats(u(dom), flags)

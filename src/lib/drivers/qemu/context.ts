@@ -43,7 +43,7 @@ export interface Run {
   startedAtMs: number
   phase: 'starting' | 'running'
   /** Why we are ending the process ourselves. */
-  stopping?: 'destroy' | 'crash' | 'save'
+  stopping?: 'destroy' | 'crash' | 'save' | 'migrated'
   /** QEMU reported SHUTDOWN (guest powered off, or QEMU was asked to quit). */
   gotShutdown: boolean
   rebootPending: boolean

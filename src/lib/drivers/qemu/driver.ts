@@ -55,6 +55,7 @@ import {QemuSnapshots} from './snapshot.js'
 import {QemuSaves} from './managed-save.js'
 import {QemuGuest} from './guest.js'
 import {QemuTuning} from './tuning.js'
+import {QemuMigration} from './migration/index.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
 import {checkFlags} from '../host-types.js'
@@ -91,6 +92,8 @@ export interface QemuDriverOptions {
   lockd?: Virtlockd
   /** The network driver's ports, for `<interface type='network'>` (see net-interface.ts). */
   networkPorts?: NetworkPorts
+  /** libvirtd.conf host_uuid: overrides the host UUID read from SMBIOS / machine-id. */
+  hostUuid?: string
 }
 
 /** The listAllDomains flags that filter on a managed save (MANAGEDSAVE, NO_MANAGEDSAVE). */
@@ -116,6 +119,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly guest: QemuGuest
   /** Memory, vCPUs, tuning and metadata (tuning.ts). */
   readonly tuning: QemuTuning
+  /** Migration (migration/index.ts). */
+  readonly migration: QemuMigration
   private sweepTimer?: NodeJS.Timeout
   /** Domain capabilities XML by arguments (bounded: the arguments are the client's). */
   private readonly domcaps = new Map<string, string>()
@@ -133,6 +138,7 @@ export class QemuDriver implements HypervisorDriver {
     this.hotplug = new QemuHotplug(this.ctx)
     this.guest = new QemuGuest(this.ctx, (d, flags) => this.matches(d, flags))
     this.tuning = new QemuTuning(this.ctx)
+    this.migration = new QemuMigration(this.ctx, () => this.ctx.probe.host.hostUuid)
     this.ctx.networkPorts = opts.networkPorts
   }
 
@@ -153,6 +159,7 @@ export class QemuDriver implements HypervisorDriver {
     const target = {emulator: this.emulator, arch: caps.arch, machines: caps.machines, cpuModels: caps.cpuModels, kvm, sandbox: caps.sandbox}
     if (!caps.sandbox) ctx.log.info(`qemu: ${this.emulator} has no seccomp support; guests run without -sandbox`)
     const host = readHostFacts()
+    if (opts.hostUuid) host.hostUuid = opts.hostUuid
     ctx.probe = {
       caps,
       target,

@@ -31,6 +31,10 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
     reason = ShutoffReason.SAVED
     detail = StoppedDetail.SAVED
     why = 'saved'
+  } else if (run.stopping === 'migrated') {
+    reason = ShutoffReason.MIGRATED
+    detail = 3 // VIR_DOMAIN_EVENT_STOPPED_MIGRATED
+    why = 'migrated'
   } else if (run.stopping === 'crash') {
     reason = ShutoffReason.CRASHED
     detail = StoppedDetail.CRASHED

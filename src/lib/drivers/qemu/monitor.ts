@@ -42,7 +42,8 @@ function onQmpEvent(ctx: QemuContext, dom: QemuDomain, run: Run, ev: QmpEvent): 
         dom.state = DomainState.PAUSED
         dom.reason = run.pauseReason ?? PausedReason.UNKNOWN
         run.pauseReason = undefined
-        ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+        // A migration's switch-over pauses with reason "migration" (2) and event detail "migrated" (1).
+        ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, dom.reason === 2 ? 1 : SuspendedDetail.PAUSED)
         void ctx.saveStatus(dom)
       }
       break

@@ -90,13 +90,21 @@ async function checkDiskSources(def: DomainDef): Promise<void> {
   }
 }
 
-/** A start that loads a saved state into QEMU (started with -incoming defer) instead of booting: restore. */
-export interface IncomingStart {
-  receive(qmp: QmpClient): Promise<void>
+/**
+ * What a start does besides booting: `receive` restores a saved state into QEMU (started with
+ * -incoming defer) instead of booting (save.ts); an incoming migration (migration/dest.ts) adds
+ * arguments, a step before `cont`, and its own event detail and pause reason.
+ */
+export interface StartHooks {
+  receive?: (qmp: QmpClient) => Promise<void>
+  extraArgs?: string[]
+  beforeCont?: (qmp: QmpClient) => Promise<void>
+  startedDetail?: number
+  pausedReason?: number
 }
 
-/** Starts `def` as the live definition of `dom` (caller holds the job); with `incoming`, restores it. */
-export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, paused: boolean, incoming?: IncomingStart): Promise<void> {
+/** Starts `def` as the live definition of `dom` (caller holds the job); with `receive`, restores it. */
+export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: DomainDef, paused: boolean, hooks: StartHooks = {}): Promise<void> {
   await dom.lastExit
   const transient = dom.config === undefined
   try {
@@ -153,7 +161,8 @@ export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: Domain
       chardevFifos: opened?.chardevFifos,
       channelDir,
     })
-    if (incoming) argv.push(...INCOMING_DEFER_ARGV)
+    if (hooks.receive) argv.push(...INCOMING_DEFER_ARGV)
+    if (hooks.extraArgs) argv.push(...hooks.extraArgs)
     fillChannelPaths(def, channelDir)
     const headerExtra = `, domain ${def.name} (id ${id})`
     let logPos: Run['logPos']
@@ -203,19 +212,20 @@ export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: Domain
     attachMonitor(ctx, dom, r, qmp)
     await fillRuntimeInfo(def, qmp)
     await setGraphicsPasswords(def, qmp)
-    if (incoming) await incoming.receive(qmp)
+    if (hooks.receive) await hooks.receive(qmp)
     else if (def.currentMemoryKiB < def.memoryKiB && hasVirtioBalloon(def)) {
       await qmp
         .execute('balloon', {value: def.currentMemoryKiB * 1024})
         .catch((e: unknown) => ctx.log.warn(`qemu: ${def.name}: cannot set the balloon: ${(e as Error).message}`))
     }
     await setupBalloonStats(ctx, def, qmp)
+    if (hooks.beforeCont) await hooks.beforeCont(qmp)
     if (!paused) await qmp.execute('cont')
     if (r.gone) throw new MonitorGoneError()
     r.phase = 'running'
     dom.state = paused ? DomainState.PAUSED : DomainState.RUNNING
-    if (incoming) dom.reason = paused ? PAUSED_MIGRATION : RunningReason.RESTORED
-    else dom.reason = paused ? PausedReason.USER : RunningReason.BOOTED
+    if (hooks.receive) dom.reason = paused ? PAUSED_MIGRATION : RunningReason.RESTORED
+    else dom.reason = paused ? (hooks.pausedReason ?? PausedReason.USER) : RunningReason.BOOTED
   } catch (err) {
     releaseDisplayPorts(reserved)
     if (outFd !== undefined) fs.closeSync(outFd)
@@ -225,17 +235,20 @@ export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: Domain
       if (lockd) await h.releaseLocks(lockd, ident, 0)
       if (plugged) await unplugInterfaces(ctx.networkPorts, def)
     }
-    throw await abortStart(ctx, dom, run, err, transient, incoming ? 'qemu unexpectedly closed the monitor' : undefined)
+    throw await abortStart(ctx, dom, run, err, transient, hooks.receive ? 'qemu unexpectedly closed the monitor' : undefined)
   }
   releaseDisplayPorts(reserved) // QEMU holds them now
   // Events before the status write (an exit noticed during that write then follows them), in
   // libvirt 9.0's order: a boot resumes the CPUs before STARTED; a restore resumes them after
   // (RESUMED with the "from snapshot" detail, as libvirt sends it) or reports them paused.
   const ref = ctx.ref(dom)
-  if (incoming) {
+  if (hooks.receive) {
     ctx.emitLifecycle(ref, LifecycleEvent.STARTED, SaveDetail.STARTED_RESTORED)
     if (paused) ctx.emitLifecycle(ref, LifecycleEvent.SUSPENDED, SaveDetail.SUSPENDED_RESTORED)
     else ctx.emitLifecycle(ref, LifecycleEvent.RESUMED, SaveDetail.RESUMED_FROM_SNAPSHOT)
+  } else if (hooks.startedDetail !== undefined) {
+    // An incoming migration: RESUMED comes when the migration finishes.
+    ctx.emitLifecycle(ref, LifecycleEvent.STARTED, hooks.startedDetail)
   } else if (paused) {
     ctx.emitLifecycle(ref, LifecycleEvent.STARTED, StartedDetail.BOOTED)
     ctx.emitLifecycle(ref, LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)

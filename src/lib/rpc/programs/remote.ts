@@ -20,6 +20,7 @@ import {snapshotProcs} from './remote/snapshot.js'
 import {nodedevProcs} from './remote/nodedev.js'
 import {nwfilterProcs} from './remote/nwfilter.js'
 import {hostProcs} from './remote/host.js'
+import {migrationProcs} from './remote/migration.js'
 import {remoteEvents} from './remote/events.js'
 import {hotplugProcs} from './remote/domain-hotplug.js'
 
@@ -50,6 +51,7 @@ export const remoteFamilies = {
   nwfilterProcs,
   hostProcs,
   hotplugProcs,
+  migrationProcs,
 }
 
 export const remote = defineProgram(
@@ -73,6 +75,7 @@ export const remote = defineProgram(
     ...nwfilterProcs,
     ...hostProcs,
     ...hotplugProcs,
+    ...migrationProcs,
   },
   remoteEvents,
 )

@@ -1,0 +1,189 @@
+/**
+ * The destination side of a migration: prepare (the guest's QEMU started paused with
+ * `-incoming defer`, `migrate-incoming` on a port of the migration range) and finish (wait for
+ * the stream, resume the guest, make it persistent if asked; or kill it when the source gave up).
+ */
+import {networkInterfaces} from 'node:os'
+import {formatDomainXml} from '../../../conf/domain.js'
+import {ErrorDomain, errors} from '../../../errors.js'
+import {DomainState, LifecycleEvent, type DomainRef} from '../../types.js'
+import {
+  JobOperation,
+  JobType,
+  MigrateFlags as F,
+  MigrateParam,
+  type MigrationParam,
+  type PrepareContext,
+  type TunnelSink,
+} from '../../migration-types.js'
+import {D, inactiveCopy, type QemuDomain} from '../context.js'
+import * as definitions from '../definitions.js'
+import {waitGone} from '../exit.js'
+import {signalPid} from '../process.js'
+import {startDomain} from '../start.js'
+import {formatCookie, parseCookie} from './cookie.js'
+import {MigrationJob} from './job.js'
+import {releasePort, reservePort, setCapabilities, waitIncoming} from './qemu-stream.js'
+import {stringParam, type MigrationState} from './state.js'
+import {socketSink, tunnelPath} from './tunnel.js'
+
+const STARTED_MIGRATED = 1
+const PAUSED_MIGRATION = 2
+const RUNNING_MIGRATED = 2
+const RESUMED_MIGRATED = 1
+const SUSPENDED_PAUSED = 0
+const PAUSED_USER = 1
+
+/** The address the source should send the stream to: what it reached us on, else our first outside address. */
+function advertisedHost(pctx: PrepareContext): string {
+  const local = pctx.localAddress?.replace(/^::ffff:/, '')
+  if (local && local !== '127.0.0.1' && local !== '::1') return local.includes(':') ? `[${local}]` : local
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return local ?? 'localhost'
+}
+
+/** Port of a client-given migration URI (tcp://host:port, tcp:host:port). */
+function uriPort(uri: string | undefined): number | undefined {
+  const m = uri ? /:(\d+)\/?$/.exec(uri) : null
+  return m ? Number(m[1]) : undefined
+}
+
+export async function prepare(
+  s: MigrationState,
+  params: MigrationParam[],
+  cookie: Buffer,
+  flags: number,
+  pctx: PrepareContext,
+  tunnel?: string,
+): Promise<{cookie: Buffer; uri: string | null}> {
+  const {ctx} = s
+  const xml = stringParam(params, MigrateParam.DEST_XML)
+  if (xml === undefined) throw errors.invalidArg(D, 'no domain XML passed')
+  const def = definitions.parseForQemu(ctx, xml)
+  parseCookie(cookie, {name: def.name, uuid: def.uuid, hostuuid: s.hostUuid()})
+  const existing = ctx.domains.checkClash(def)
+  if (existing?.run) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already active`)
+  if (s.incoming.has(def.uuid)) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already being migrated here`)
+  const job = new MigrationJob(JobOperation.MIGRATION_IN)
+  const reply = formatCookie(s.identity(def.name, def.uuid))
+  if (flags & F.OFFLINE) {
+    s.incoming.set(def.uuid, {job, flags, def})
+    return {cookie: reply, uri: null}
+  }
+  const given = stringParam(params, MigrateParam.URI)
+  const listen = stringParam(params, MigrateParam.LISTEN_ADDRESS) ?? '0.0.0.0'
+  const port = tunnel ? undefined : (uriPort(given) ?? (await reservePort(listen)))
+  const dom = existing ?? ctx.addDomain(def.name, def.uuid)
+  s.incoming.set(def.uuid, {job, flags, def, port})
+  try {
+    await ctx.withJob(dom, async () => {
+      if (dom.run) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already active`)
+      await startDomain(ctx, dom, def, true, {
+        extraArgs: ['-incoming', 'defer'],
+        startedDetail: STARTED_MIGRATED,
+        pausedReason: PAUSED_MIGRATION,
+        beforeCont: async (qmp) => {
+          await setCapabilities(qmp, {events: true})
+          const host = listen.includes(':') && !listen.startsWith('[') ? `[${listen}]` : listen
+          await qmp.execute('migrate-incoming', {uri: tunnel ? `unix:${tunnel}` : `tcp:${host}:${String(port)}`})
+        },
+      })
+    })
+  } catch (err) {
+    s.incoming.delete(def.uuid)
+    releasePort(port)
+    throw err
+  }
+  return {cookie: reply, uri: tunnel ? null : `tcp:${advertisedHost(pctx)}:${String(port)}`}
+}
+
+/** Tunnelled: QEMU listens on a UNIX socket of ours, fed from the RPC stream through the returned sink. */
+export async function prepareTunnel(
+  s: MigrationState,
+  params: MigrationParam[],
+  cookie: Buffer,
+  flags: number,
+): Promise<{cookie: Buffer; sink: TunnelSink}> {
+  const t = tunnelPath()
+  try {
+    const r = await prepare(s, params, cookie, flags, {}, t.path)
+    const sink = await socketSink(t.path)
+    return {cookie: r.cookie, sink: {...sink, finish: () => sink.finish().finally(t.remove), abort: () => (sink.abort(), t.remove())}}
+  } catch (err) {
+    t.remove()
+    throw err
+  }
+}
+
+const downtimeStat = (ms: number | undefined): Map<string, bigint> | undefined => (ms === undefined ? undefined : new Map([['downtime', BigInt(ms)]]))
+
+async function killIncoming(s: MigrationState, dom: QemuDomain): Promise<void> {
+  const run = dom.run
+  if (!run || run.gone) return
+  signalPid(run.pid, 'SIGKILL')
+  await waitGone(s.ctx, dom, run, 10000)
+  await run.exited
+}
+
+export async function finish(
+  s: MigrationState,
+  params: MigrationParam[],
+  cookie: Buffer,
+  flags: number,
+  cancelled: boolean,
+): Promise<{dom: DomainRef; cookie: Buffer}> {
+  const {ctx} = s
+  const src = parseCookie(cookie, {name: stringParam(params, MigrateParam.DEST_NAME), hostuuid: s.hostUuid()})
+  const entry = src.uuid !== undefined ? s.incoming.get(src.uuid) : undefined
+  if (!entry || src.uuid === undefined)
+    throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${src.name ?? '?'}' is not processing incoming migration`)
+  const uuid = src.uuid
+  s.incoming.delete(uuid)
+  releasePort(entry.port)
+  const {job} = entry
+  job.fromSource = src.statistics
+  if (flags & F.OFFLINE) {
+    if (cancelled) throw errors.operationFailed(D, 'migration in job: canceled by the source')
+    const persistent = stringParam(params, MigrateParam.PERSIST_XML) ?? formatDomainXml(entry.def, {active: false, secure: true})
+    const ref = await definitions.defineXML(ctx, persistent)
+    job.end(JobType.COMPLETED)
+    s.completed.set(uuid, job)
+    return {dom: ref, cookie: formatCookie(s.identity(ref.name, uuid))}
+  }
+  const dom = ctx.domains.get(uuid)
+  const run = dom.run
+  try {
+    if (cancelled) throw errors.operationFailed(D, 'migration in job: canceled by the source')
+    if (!run || run.gone) throw errors.operationFailed(D, 'migration in job: unexpectedly failed')
+    const qmp = ctx.requireMonitor(run)
+    await waitIncoming(qmp, job, () => run.gone)
+    job.end(JobType.COMPLETED)
+    s.completed.set(uuid, job)
+    if (flags & F.PERSIST_DEST) {
+      const persistent = stringParam(params, MigrateParam.PERSIST_XML) ?? formatDomainXml(inactiveCopy(entry.def), {active: false, secure: true})
+      await definitions.defineXML(ctx, persistent)
+      dom.updated = false
+    }
+    if (flags & F.PAUSED) {
+      dom.state = DomainState.PAUSED
+      dom.reason = PAUSED_USER
+      ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SUSPENDED_PAUSED)
+    } else {
+      dom.state = DomainState.RUNNING
+      dom.reason = RUNNING_MIGRATED
+      await qmp.execute('cont')
+      ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.RESUMED, RESUMED_MIGRATED)
+    }
+    const paused = src.statistics?.get('stopped')
+    if (paused !== undefined) job.downtimeMs = Math.max(0, Date.now() - Number(paused))
+    await ctx.saveStatus(dom)
+  } catch (err) {
+    job.end(JobType.FAILED, (err as Error).message)
+    s.completed.set(uuid, job)
+    await killIncoming(s, dom)
+    throw err
+  }
+  return {dom: ctx.ref(dom), cookie: formatCookie({...s.identity(dom.name, uuid), statistics: downtimeStat(job.downtimeMs)})}
+}
