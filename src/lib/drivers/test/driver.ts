@@ -5,13 +5,10 @@
  * drivers over the same TestHost, handed to connections through `own`.
  */
 import {EventEmitter} from 'node:events'
-import {testCellsFree, testCpuStats, testSysinfo} from './host-facts.js'
-import {cpuModelNamesFor} from '../../conf/cpu-x86.js'
-import {hostname} from 'node:os'
-import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import {TestConnectionFacts} from './connection-facts.js'
+import {ErrorDomain, errors} from '../../errors.js'
 import {formatDomainXml, parseDomainXml, type DomainDef} from '../../conf/domain.js'
 import {DomainObjList, currentDef, isActive, newDomainObj, type DomainObj} from '../../conf/domain-list.js'
-import {formatCapabilities} from '../../conf/capabilities.js'
 import {
   DefinedDetail,
   DomainState,
@@ -26,17 +23,14 @@ import {
   UndefinedDetail,
   CreateFlags,
   XmlFlags,
-  type DomainCapsArgs,
   type DomainEventMsg,
   type DomainInfo,
   type DomainRef,
   type DomainStats,
   type HypervisorDriver,
-  type NodeInfo,
 } from '../types.js'
 import {matchDomain} from '../list-filter.js'
-import {TEST_DOMAIN_XML, TEST_NODE_INFO} from './defaults.js'
-import {testDomainCapabilities} from './domcaps.js'
+import {TEST_DOMAIN_XML} from './defaults.js'
 import {TestHost} from './host.js'
 import {testScreenshot} from './screenshot.js'
 import type {Screenshot} from '../console-types.js'
@@ -49,8 +43,6 @@ import {TestSaves} from './save.js'
 import {TestGuest} from './stats.js'
 import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
-import {checkFlags} from '../host-types.js'
-import {BaselineFlags, baselineCpu} from '../../conf/cpu-baseline.js'
 import {TestTuning, emitTuning} from './tuning.js'
 
 const D = ErrorDomain.TEST
@@ -61,30 +53,7 @@ interface TestDomain extends DomainObj {
   cpuTimeNs: bigint
 }
 
-const TEST_CAPS = formatCapabilities({
-  hostUuid: 'd5b7e1b0-a9c4-4d3f-8a4e-7e0a4b1c2d3e',
-  arch: 'i686',
-  topology: {sockets: TEST_NODE_INFO.sockets, cores: TEST_NODE_INFO.cores, threads: TEST_NODE_INFO.threads},
-  cells: [
-    {id: 0, memoryKiB: 1572864, cpus: [0, 1, 2, 3, 4, 5, 6, 7]},
-    {id: 1, memoryKiB: 1572864, cpus: [8, 9, 10, 11, 12, 13, 14, 15]},
-  ],
-  secModels: [],
-  guests: [
-    {
-      osType: 'hvm',
-      arch: 'i686',
-      wordsize: 32,
-      emulator: '/usr/bin/test-hv',
-      machines: [{name: 'i440fx'}],
-      domains: [{type: 'test'}],
-      features: ['pae', 'nonpae'],
-    },
-    {osType: 'hvm', arch: 'x86_64', wordsize: 64, emulator: '/usr/bin/test-hv', machines: [{name: 'pc'}], domains: [{type: 'test'}]},
-  ],
-})
-
-export class TestDriver implements HypervisorDriver {
+export class TestDriver extends TestConnectionFacts implements HypervisorDriver {
   readonly name = 'test'
   readonly type = 'TEST'
   readonly events = new EventEmitter()
@@ -130,6 +99,7 @@ export class TestDriver implements HypervisorDriver {
   })
 
   constructor() {
+    super()
     this.events.setMaxListeners(0)
     const host = new TestHost()
     this.own = {
@@ -142,77 +112,6 @@ export class TestDriver implements HypervisorDriver {
     const preset = this.addDomain(def, true)
     this.startDomain(preset, def, false)
     preset.reason = RunningReason.UNKNOWN // libvirt's preset domain: running (unknown)
-  }
-
-  // ---- connection-level facts -------------------------------------------------------------
-
-  canonicalUri(path: string): string {
-    return `test://${path}`
-  }
-
-  checkUriPath(path: string): void {
-    if (path !== '/default') {
-      throw new VirError(
-        ErrorCode.NO_CONNECT,
-        ErrorDomain.TEST,
-        `no connection driver available for test://${path}: this daemon serves test:///default only`,
-      )
-    }
-  }
-
-  getVersion(): bigint {
-    return 2n
-  }
-
-  getHostname(): string {
-    return hostname()
-  }
-
-  getCapabilities(): string {
-    return TEST_CAPS
-  }
-
-  getDomainCapabilities(args: DomainCapsArgs): string {
-    return testDomainCapabilities(args)
-  }
-
-  getMaxVcpus(): number {
-    return 32
-  }
-
-  nodeInfo(): NodeInfo {
-    return TEST_NODE_INFO
-  }
-
-  nodeFreeMemory(): bigint {
-    // libvirt's test driver answers its node memory figure as is (KiB reported as bytes).
-    return TEST_NODE_INFO.memoryKiB
-  }
-
-  securityModel(): {model: string; doi: string} {
-    return {model: '', doi: ''}
-  }
-
-  getSysinfo(flags: number): string {
-    return testSysinfo(flags)
-  }
-
-  nodeCpuStats(_cpuNum: number, nparams: number, flags: number): ReturnType<typeof testCpuStats> {
-    return testCpuStats(nparams, flags)
-  }
-
-  nodeCellsFreeMemory(startCell: number, maxCells: number): bigint[] {
-    return testCellsFree(startCell, maxCells)
-  }
-
-  baselineCpu(xmlCpus: string[], flags: number): string {
-    checkFlags(flags, BaselineFlags.EXPAND_FEATURES, 'testConnectBaselineCPU', ErrorDomain.TEST)
-    return baselineCpu(xmlCpus, flags, ErrorDomain.TEST)
-  }
-
-  cpuModelNames(arch: string, flags: number): string[] {
-    checkFlags(flags, 0, 'testConnectGetCPUModelNames', ErrorDomain.TEST)
-    return cpuModelNamesFor(arch, ErrorDomain.TEST)
   }
 
   hasActiveDomains(): boolean {
