@@ -58,6 +58,8 @@ test.serial('setmem moves the balloon; above the maximum, and setmaxmem on a run
   t.is(r.code, 0, r.stderr)
   await waitFor('the balloon to reach 110 MiB', async () => (await usedKiB(U)) === 112640, 60000)
   t.regex((await virsh(U, ['dumpxml', 'tg'])).stdout, /<currentMemory unit='KiB'>112640<\/currentMemory>/)
+  // dommemstat reports the balloon's current size as `actual`.
+  t.regex((await virsh(U, ['dommemstat', 'tg'])).stdout, /^actual 112640$/m)
   r = await virsh(U, ['setmem', 'tg', '200M'])
   t.is(r.code, 1)
   t.regex(r.stderr, /error: invalid argument: cannot set memory higher than max memory/)
