@@ -18,6 +18,9 @@ PKGS=(
   virt-manager xvfb xauth x11-apps imagemagick python3-gi gir1.2-gtk-vnc-2.0 gir1.2-spiceclientgtk-3.0
   python3-dogtail at-spi2-core gir1.2-atspi-2.0 dbus-x11
   cockpit-ws cockpit-bridge cockpit-machines libvirt-dbus dbus chromium
+  # remote access: an sshd the SSH-transport tests start privately; cyrus-sasl's SCRAM/DIGEST-MD5 plug-ins
+  # (virsh's side of SASL) and saslpasswd2 for the side-by-side runs against real libvirtd
+  openssh-server netcat-openbsd libsasl2-modules sasl2-bin
 )
 missing=()
 for p in "${PKGS[@]}"; do

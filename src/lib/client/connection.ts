@@ -48,11 +48,14 @@ export class Connection {
         const {connectTls} = await import('./tls.js')
         rpc = RpcClient.fromSocket(await connectTls(uri, host), programs)
       }
+    } else if (uri?.transport === 'ssh') {
+      const {connectSsh} = await import('./ssh-transport.js')
+      rpc = RpcClient.fromSocket(connectSsh(uri, opts.readonly ?? false), programs)
     } else if (uri?.transport && uri.transport !== 'unix') {
       throw new VirError(
         ErrorCode.NO_CONNECT,
         ErrorDomain.REMOTE,
-        `transport '${uri.transport}' is not supported by vctl's client (use unix, tcp or tls)`,
+        `transport '${uri.transport}' is not supported by vctl's client (use unix, tcp, tls or ssh)`,
       )
     } else {
       socketPath = chooseUnixSocket(uri, {readonly: opts.readonly, env}).path
