@@ -18,6 +18,7 @@ import {registerEvents} from './remote/events.js'
 import {registerConsole} from './remote/console.js'
 import {registerGraphics} from './remote/graphics.js'
 import {registerNodeDevices} from './remote/nodedev.js'
+import {registerAuthSasl} from './auth-sasl.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -39,5 +40,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerConsole(on)
   registerGraphics(on)
   registerNodeDevices(on)
+  if (opts.sasl) registerAuthSasl(on, {...opts.sasl, authType: opts.authType, isSecure: opts.isSecure})
   return {program: remote, handle: handlers.handle}
 }
