@@ -12,8 +12,9 @@ import {socketPair} from '../os/fdpass.js'
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import {serverName, type ParsedUri} from '../uri.js'
 
-/** Puts a string in single quotes for sh (the way libvirt's virBufferEscapeShell does). */
+/** Quotes a string for sh when it needs it (as libvirt's virBufferEscapeShell does): in single quotes, ' as '\\''. */
 export function shellQuote(s: string): string {
+  if (s !== '' && !/[\s"'\\$`&|;*?~<>(){}[\]#!]/.test(s)) return s
   return `'${s.replace(/'/g, `'\\''`)}'`
 }
 

@@ -136,7 +136,6 @@ export class ScramServer {
 
 /** The client side of one exchange (vctl's client, and the tests). */
 export class ScramClient {
-  private readonly cnonce = randomBytes(18).toString('base64').replace(/[=,]/g, '')
   private bare = ''
   private serverSig: Buffer | undefined
 
@@ -144,6 +143,8 @@ export class ScramClient {
     private readonly hash: ScramHash,
     private readonly user: string,
     private readonly password: string,
+    /** The client nonce (random unless given, for test vectors). */
+    private readonly cnonce = randomBytes(18).toString('base64').replace(/[=,]/g, ''),
   ) {}
 
   first(): string {
