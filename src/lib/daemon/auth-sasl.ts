@@ -120,7 +120,7 @@ export function registerAuthSasl(on: On, opts: SaslServerOptions): void {
     const prev = sessions.get(conn)
     if (prev?.server) throw fail(conn, 'client tried invalid SASL init request')
     const mechs = mechanismsFor(opts.isSecure(conn))
-    if (mechs.length === 0) throw fail(conn, `no mechanism with an SSF of at least ${MIN_SSF_INSECURE} on this insecure channel`)
+    if (mechs.length === 0) throw fail(conn, `no SASL mechanisms are available (none reaches the SSF of ${MIN_SSF_INSECURE} plain TCP requires)`)
     if (!prev) {
       const timer = setTimeout(() => {
         if (conn.authenticated) return
