@@ -5,7 +5,7 @@ export default class SaslPasswd extends Command {
   static override summary = "Set a SASL user's password in vctl's user database (SCRAM keys; the password is not stored)"
   static override description =
     'The password is asked for on a terminal, else read from the first line of stdin. The database is etc/libvirt/sasl-users.json under the daemon root (0600), read by the daemons at each login.'
-  static override examples = ['<%= config.bin %> sasl passwd fred', 'echo secret | <%= config.bin %> sasl passwd fred --root /tmp/vroot']
+  static override examples = ['<%= config.bin %> sasl passwd fred', '<%= config.bin %> sasl passwd fred --root /tmp/vroot']
   static override args = {user: Args.string({required: true, description: 'user name'})}
   static override flags = {
     root: Flags.string({description: 'system-mode path prefix of the daemons'}),
