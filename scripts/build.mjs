@@ -100,6 +100,7 @@ const serverApart = {
 for (const [entry, outfile, plugins] of [
   ['src/lib/cli/daemon-main.ts', 'dist/lib/cli/daemon-main.js', [serverApart]],
   ['src/lib/daemon/server.ts', 'dist/lib/cli/daemon-server.js', []],
+  ['src/lib/client/ssh-helper.ts', 'dist/lib/cli/ssh-helper.js', []],
 ]) {
   await build({
     absWorkingDir: ROOT,

@@ -20,6 +20,9 @@ PKGS=(
   cockpit-ws cockpit-bridge cockpit-machines libvirt-dbus dbus chromium
   # the real-systemd tests: a Debian root file system booted with systemd-nspawn (scripts/build-systemd-root.sh)
   mmdebstrap systemd-container util-linux
+  # remote access: an sshd the SSH-transport tests start privately; cyrus-sasl's SCRAM/DIGEST-MD5 plug-ins
+  # (virsh's side of SASL) and saslpasswd2 for the side-by-side runs against real libvirtd
+  openssh-server netcat-openbsd libsasl2-modules sasl2-bin
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -48,11 +48,14 @@ export class Connection {
         const {connectTls} = await import('./tls.js')
         rpc = RpcClient.fromSocket(await connectTls(uri, host), programs)
       }
+    } else if (uri?.transport === 'ssh') {
+      const {connectSsh} = await import('./ssh-transport.js')
+      rpc = RpcClient.fromSocket(connectSsh(uri, opts.readonly ?? false), programs)
     } else if (uri?.transport && uri.transport !== 'unix') {
       throw new VirError(
         ErrorCode.NO_CONNECT,
         ErrorDomain.REMOTE,
-        `transport '${uri.transport}' is not supported by vctl's client (use unix, tcp or tls)`,
+        `transport '${uri.transport}' is not supported by vctl's client (use unix, tcp, tls or ssh)`,
       )
     } else {
       socketPath = chooseUnixSocket(uri, {readonly: opts.readonly, env}).path
@@ -60,7 +63,7 @@ export class Connection {
     }
     const conn = new Connection(rpc, raw ?? '', socketPath)
     try {
-      await conn.authenticate()
+      await conn.authenticate(uri, env)
       await conn.call(remote.procs.CONNECT_SUPPORTS_FEATURE, {feature: Feature.PROGRAM_KEEPALIVE})
       await conn.call(remote.procs.CONNECT_OPEN, {name: uri ? serverName(uri) : '', flags: opts.readonly ? ConnectFlags.RO : 0})
       if (!uri) conn.uri = (await conn.call(remote.procs.CONNECT_GET_URI, undefined)).uri
@@ -71,12 +74,18 @@ export class Connection {
     return conn
   }
 
-  /** Takes the first scheme the server offers; vctl's client speaks none and polkit. */
-  private async authenticate(): Promise<void> {
+  /** Takes the first scheme the server offers; vctl's client speaks none, polkit and SASL (SCRAM). */
+  private async authenticate(uri: ParsedUri | undefined, env: NodeJS.ProcessEnv): Promise<void> {
     const auth = await this.call(remote.procs.AUTH_LIST, undefined)
     const type = auth.types[0] ?? AuthType.NONE
     if (type === AuthType.POLKIT) await this.call(remote.procs.AUTH_POLKIT, undefined)
-    else if (type !== AuthType.NONE)
+    else if (type === AuthType.SASL) {
+      const [{saslAuthenticate}, {saslCredentials}] = await Promise.all([import('../rpc/sasl/client.js'), import('./auth-conf.js')])
+      await saslAuthenticate(
+        (def, args) => this.call(def, args),
+        () => saslCredentials(uri, env),
+      )
+    } else if (type !== AuthType.NONE)
       throw new VirError(
         ErrorCode.AUTH_FAILED,
         ErrorDomain.REMOTE,

@@ -26,6 +26,7 @@ import {registerHost} from './remote/host.js'
 import {unimplementedRemote} from './remote/unimplemented.js'
 import {registerHotplug} from './remote/hotplug.js'
 import {registerMigration} from './remote/migration.js'
+import {registerAuthSasl} from './auth-sasl.js'
 
 export {LIB_VERSION, type RemoteOptions} from './remote/context.js'
 export {AuthType, CONNECT_RO} from './remote/connect.js'
@@ -54,5 +55,6 @@ export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   registerHost(on)
   registerHotplug(on)
   registerMigration(on)
+  if (opts.sasl) registerAuthSasl(on, {...opts.sasl, authType: opts.authType, isSecure: opts.isSecure})
   return {program: remote, handle: handlers.handle, unimplemented: unimplementedRemote}
 }

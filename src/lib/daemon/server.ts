@@ -7,6 +7,7 @@ import type {Socket} from 'node:net'
 import {readFileSync} from 'node:fs'
 import {loadDaemonConfig, type DaemonConfig} from './config.js'
 import {daemonNameForDriver, daemonPaths, type DaemonName, type DaemonPaths} from './paths.js'
+import {saslOptions} from './auth-config.js'
 import {claimPidFile} from './pidfile.js'
 import {prepareDaemonTree} from './dirs.js'
 import {activatedFds, closeListener, listenFd, listenTcp, listenUnix, type Listener} from './listeners.js'
@@ -224,6 +225,11 @@ export class Daemon {
         return role !== 'tcp'
       },
       authType: (conn) => AUTH_TYPES[this.authScheme(this.connListener.get(conn)?.role)] ?? AuthType.NONE,
+      sasl: saslOptions(
+        this.paths,
+        () => this.config.sasl_allowed_username_list,
+        (m) => this.log.info(m),
+      ),
     })
   }
 
@@ -265,7 +271,7 @@ export class Daemon {
 
   private checkAuth(key: 'auth_unix_rw' | 'auth_unix_ro' | 'auth_tls'): void {
     const v = this.config[key]
-    if (v !== 'none') {
+    if (v !== 'none' && v !== 'sasl') {
       throw new DaemonStartError(`${key} = "${v}" is not supported by vctl (set it to "none" and restrict access with the socket permissions)`)
     }
   }
@@ -315,11 +321,9 @@ export class Daemon {
     if (!listen) return
     const host = this.config.listen_addr
     if (this.config.listen_tcp) {
-      if (!this.config.explicit.has('auth_tcp') || this.config.auth_tcp !== 'none') {
-        throw new DaemonStartError(
-          'listen_tcp needs auth_tcp = "none" set explicitly in the config: vctl has no SASL, and plain TCP carries no encryption',
-        )
-      }
+      const tcpAuth = this.config.auth_tcp ?? 'sasl'
+      if (tcpAuth !== 'none' && tcpAuth !== 'sasl')
+        throw new DaemonStartError(`auth_tcp = "${tcpAuth}" is not supported by vctl (use "sasl" or "none")`)
       this.listeners.push(await listenTcp(host, Number(this.config.tcp_port), 'tcp', onConn))
     }
     if (this.config.listen_tls) {

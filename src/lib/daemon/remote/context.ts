@@ -7,6 +7,7 @@ import {remote, type DomainHandle} from '../../rpc/programs/remote.js'
 import type {ProcDef} from '../../rpc/program.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import type {HandlerResult} from '../../rpc/dispatch.js'
+import type {SaslSettings} from '../auth-config.js'
 import {uuidToBytes, uuidToString} from '../../uuid.js'
 import type {DriverRegistry} from '../../drivers/registry.js'
 import type {ConnectionDrivers, DomainRef, HypervisorDriver, NetworkDriver, SecretDriver, StorageDriver} from '../../drivers/types.js'
@@ -39,6 +40,8 @@ export interface RemoteOptions {
   isSecure: (conn: RpcConnection) => boolean
   /** Auth scheme of the connection's listener (AuthType: none, sasl, polkit). */
   authType: (conn: RpcConnection) => number
+  /** SASL's user database, allowed users and timeout (see ../auth-sasl.ts); without it SASL is refused. */
+  sasl?: SaslSettings
   log?: (msg: string) => void
 }
 

@@ -6,6 +6,7 @@
  */
 import {defineProgram} from '../program.js'
 import {connectProcs} from './remote/connect.js'
+import {authSaslProcs} from './remote/auth-sasl.js'
 import {domainProcs} from './remote/domain.js'
 import {domainNetProcs} from './remote/domain-net.js'
 import {domainSaveProcs} from './remote/domain-save.js'
@@ -36,6 +37,7 @@ export const REMOTE_VERSION = 1
 /** The family tables, for the test that keeps each in number order. */
 export const remoteFamilies = {
   connectProcs,
+  authSaslProcs,
   domainProcs,
   domainNetProcs,
   domainSaveProcs,
@@ -60,6 +62,7 @@ export const remote = defineProgram(
   REMOTE_VERSION,
   {
     ...connectProcs,
+    ...authSaslProcs,
     ...domainProcs,
     ...domainNetProcs,
     ...domainSaveProcs,
