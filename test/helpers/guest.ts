@@ -57,9 +57,9 @@ export async function waitForLog(file: string, needle: string, count = 1, timeou
   )
 }
 
-/** PIDs of QEMU processes whose command line mentions `marker` (a test's unique root dir). */
-export function qemuPidsUnder(marker: string): Map<string, number> {
-  const out = new Map<string, number>()
+/** Every QEMU process whose command line mentions `marker` (a test's unique root dir), with its guest name. */
+function qemuProcessesUnder(marker: string): {pid: number; name: string}[] {
+  const out: {pid: number; name: string}[] = []
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
     let cmd: string[]
@@ -71,14 +71,19 @@ export function qemuPidsUnder(marker: string): Map<string, number> {
     if (!cmd[0]?.includes('qemu-system') || !cmd.some((a) => a.includes(marker))) continue
     const nameArg = cmd[cmd.indexOf('-name') + 1] ?? ''
     const m = /guest=([^,]+)/.exec(nameArg)
-    out.set(m ? m[1] : `pid${pid}`, Number(pid))
+    out.push({pid: Number(pid), name: m ? m[1] : `pid${pid}`})
   }
   return out
 }
 
-/** Kills the QEMU processes a test started under its own root. */
+/** PIDs of QEMU processes whose command line mentions `marker`, by guest name (one per name). */
+export function qemuPidsUnder(marker: string): Map<string, number> {
+  return new Map(qemuProcessesUnder(marker).map((p) => [p.name, p.pid]))
+}
+
+/** Kills the QEMU processes a test started under its own root (all of them, also two guests of one name). */
 export function killGuestsUnder(marker: string): void {
-  for (const pid of qemuPidsUnder(marker).values()) {
+  for (const {pid} of qemuProcessesUnder(marker)) {
     try {
       process.kill(pid, 'SIGKILL')
     } catch {
