@@ -101,8 +101,9 @@ test.serial('descriptors go out with a call and come back with a reply, on a UNI
   // A plain call to a procedure that returns descriptors: they are closed for the caller.
   const before = openFdCount()
   tt.deepEqual(await c.call(prog, prog.procs.GIVE, {n: 2}), {n: 2})
-  for (let i = 0; i < 100 && openFdCount() !== before; i++) await new Promise((r) => setTimeout(r, 20))
-  tt.is(openFdCount(), before)
+  for (let i = 0; i < 100 && openFdCount() > before; i++) await new Promise((r) => setTimeout(r, 20))
+  // No leak: not more descriptors than before (the test process itself may close one of its own meanwhile).
+  tt.true(openFdCount() <= before, `${openFdCount()} descriptors open, ${before} before`)
 })
 
 test.serial('pipelined calls with and without descriptors keep their order; no descriptor leaks', async (tt) => {
@@ -142,8 +143,9 @@ test.serial('pipelined calls with and without descriptors keep their order; no d
     } else tt.deepEqual(r, {v: i})
   })
   // The server closes its copies once sendmsg returned, which may be just after the client got them.
-  for (let i = 0; i < 100 && openFdCount() !== before; i++) await new Promise((r) => setTimeout(r, 20))
-  tt.is(openFdCount(), before)
+  for (let i = 0; i < 100 && openFdCount() > before; i++) await new Promise((r) => setTimeout(r, 20))
+  // No leak: not more descriptors than before (the test process itself may close one of its own meanwhile).
+  tt.true(openFdCount() <= before, `${openFdCount()} descriptors open, ${before} before`)
 })
 
 /** A raw UNIX connection to the server: packets and descriptor bytes written by hand. */
