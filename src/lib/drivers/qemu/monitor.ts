@@ -118,11 +118,10 @@ export async function fakeReboot(ctx: QemuContext, dom: QemuDomain, run: Run): P
     run.rebootPending = false
     run.gotShutdown = false
     if (dom.run === run) {
-      // libvirt resumes the CPUs of a reboot without a lifecycle event (the RESET gave 'reboot').
-      if (dom.state !== DomainState.RUNNING) {
-        dom.state = DomainState.RUNNING
-        dom.reason = RunningReason.BOOTED
-      }
+      // libvirt resumes the CPUs of a reboot as running (booted), without a lifecycle event (the
+      // RESET gave 'reboot'), whatever the reason was before (e.g. unpaused after a resume).
+      dom.state = DomainState.RUNNING
+      dom.reason = RunningReason.BOOTED
       await ctx.saveStatus(dom)
     }
   } catch (err) {
