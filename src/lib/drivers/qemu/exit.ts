@@ -6,7 +6,7 @@
  */
 import * as fsp from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import {DomainState, LifecycleEvent, ShutoffReason, StoppedDetail} from '../types.js'
+import {DomainState, LifecycleEvent, ShutdownDetail, ShutoffReason, StoppedDetail} from '../types.js'
 import {noop, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {pidRunning} from './process.js'
 import {unplugInterfaces} from './net-interface.js'
@@ -47,6 +47,12 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
   const liveDef = dom.live
   if (run.phase === 'running' && dom.run === run) {
     const wasRef = ctx.ref(dom)
+    if (run.stopping === 'destroy' && !run.gotShutdown) {
+      // QEMU reports our SIGTERM (SHUTDOWN, host signal) before it exits, and libvirt passes it on;
+      // when the exit is noticed before that event is read (or the grace ran out), it is still due.
+      run.gotShutdown = true
+      ctx.emitLifecycle(wasRef, LifecycleEvent.SHUTDOWN, ShutdownDetail.HOST)
+    }
     dom.run = undefined
     dom.live = undefined
     dom.id = -1
