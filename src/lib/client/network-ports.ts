@@ -6,7 +6,8 @@
  */
 import {remote} from '../rpc/programs/remote.js'
 import {uuidToBytes, uuidToString} from '../uuid.js'
-import {Connection} from './connection.js'
+import type {Connection} from './connection.js'
+import {LazyConnection} from './lazy-connection.js'
 
 const P = remote.procs
 
@@ -16,25 +17,15 @@ interface NetRef {
 }
 
 export class RemoteNetworkPorts {
-  private conn?: Promise<Connection>
+  private readonly conn: LazyConnection
 
   /** `socket`: virtnetworkd's read-write socket. */
-  constructor(private readonly socket: string) {}
+  constructor(socket: string) {
+    this.conn = new LazyConnection(`network:///system?socket=${encodeURIComponent(socket)}`)
+  }
 
-  private async call<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
-    this.conn ??= Connection.open(`network:///system?socket=${encodeURIComponent(this.socket)}`)
-    let c: Connection
-    try {
-      c = await this.conn
-    } catch (err) {
-      this.conn = undefined
-      throw err
-    }
-    if (c.rpc.isClosed) {
-      this.conn = undefined
-      return this.call(fn)
-    }
-    return fn(c)
+  private call<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
+    return this.conn.call(fn)
   }
 
   private static handle(r: NetRef) {
@@ -80,9 +71,7 @@ export class RemoteNetworkPorts {
     )
   }
 
-  async close(): Promise<void> {
-    const c = this.conn
-    this.conn = undefined
-    if (c) await (await c.catch(() => undefined))?.close()
+  close(): Promise<void> {
+    return this.conn.close()
   }
 }

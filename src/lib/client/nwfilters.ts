@@ -7,6 +7,7 @@
 import {remote} from '../rpc/programs/remote.js'
 import {uuidToString} from '../uuid.js'
 import {Connection} from './connection.js'
+import {LazyConnection} from './lazy-connection.js'
 
 const P = remote.procs
 
@@ -56,25 +57,15 @@ export async function listNwFilterBindings(c: Connection): Promise<NwFilterBindi
 
 /** virtnwfilterd's bindings for virtqemud: one connection, opened on first use and again after it drops. */
 export class RemoteNwFilterBindings {
-  private conn?: Promise<Connection>
+  private readonly conn: LazyConnection
 
   /** `socket`: virtnwfilterd's read-write socket. */
-  constructor(private readonly socket: string) {}
+  constructor(socket: string) {
+    this.conn = new LazyConnection(`nwfilter:///system?socket=${encodeURIComponent(socket)}`)
+  }
 
-  private async call<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
-    this.conn ??= Connection.open(`nwfilter:///system?socket=${encodeURIComponent(this.socket)}`)
-    let c: Connection
-    try {
-      c = await this.conn
-    } catch (err) {
-      this.conn = undefined
-      throw err
-    }
-    if (c.rpc.isClosed) {
-      this.conn = undefined
-      return this.call(fn)
-    }
-    return fn(c)
+  private call<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
+    return this.conn.call(fn)
   }
 
   nwfilterBindingCreateXML(xml: string, flags: number): Promise<NwFilterBindingInfo> {
