@@ -142,7 +142,9 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     t.is(bad, -1, `line ${bad} is ${JSON.stringify(got[bad])}\n${h.stderr()}`)
     t.true(existsSync(`${path}.0`), 'rolled over along the way')
     const logged = h.stderr()
-    t.regex(logged, new RegExp(`${pid2}: info : re-exec: took over 1 log\\(s\\) from pid ${pid1}`))
+    // db01's open may be served by the first daemon just before it hands over (then 2 logs move) or by
+    // the second one after (then 1); either way the third one gets both.
+    t.regex(logged, new RegExp(`${pid2}: info : re-exec: took over [12] log\\(s\\) from pid ${pid1}`))
     t.regex(logged, new RegExp(`${pid3}: info : re-exec: took over 2 log\\(s\\) from pid ${pid2}`))
     // Stopping the last one cleans up as the first would have.
     process.kill(pid3, 'SIGTERM')
