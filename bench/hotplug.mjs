@@ -2,18 +2,12 @@
 // Device hotplug latency on a running tiny guest: attach-disk (virtio, live) and detach-disk (until
 // the call returns, which includes the guest letting go of the disk), for vctl's virtqemud and for
 // Debian's real libvirtd (qemu driver) in the same run, same XML, same libvirt-python client,
-// alternating rounds, medians. libvirtd runs in a private mount namespace (bench/private-libvirtd.mjs).
-import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
-import {privateLibvirtd, waitGone} from './private-libvirtd.mjs'
+// alternating rounds, medians.
+import {execFileSync} from 'node:child_process'
+import {INITRD, KERNEL, ensureTestGuest, printTable, sideBySide} from './harness.mjs'
 
-const ROOT = resolve(import.meta.dirname, '..')
-const KERNEL = join(ROOT, '.cache/test-guest/vmlinuz')
-const INITRD = join(ROOT, '.cache/test-guest/initramfs.cpio.gz')
 const ROUNDS = 7
-if (!existsSync(KERNEL)) execFileSync('bash', [join(ROOT, 'scripts/build-test-guest.sh')], {stdio: 'inherit'})
+ensureTestGuest()
 
 // The client: one guest per daemon, then ROUNDS alternating attach/detach pairs on each.
 const CLIENT = `
@@ -73,92 +67,19 @@ for c, d, work in doms:
 print(json.dumps([{'attach_ms': statistics.median(x['attach']), 'detach_ms': statistics.median(x['detach']), 'raw': x} for x in res]))
 `
 
-async function waitFor(p, ms = 30000) {
-  const end = Date.now() + ms
-  while (!existsSync(p)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${p}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-async function stop(pids) {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGTERM')
-    } catch {
-      // already gone
-    }
-  }
-  for (const pid of pids) if (!(await waitGone(pid, 30000))) console.warn(`pid ${pid} still running 30 s after SIGTERM`)
-}
-
-/** Starts vctl's virtqemud; returns its URI, work dir and a stop function. */
-function vctl() {
-  const root = mkdtempSync(join(tmpdir(), 'bench-hv-'))
-  execFileSync(process.execPath, [join(ROOT, 'bin/run.js'), 'daemon', 'start', '--driver', 'qemu', '--root', root, '-d'], {stdio: 'ignore'})
-  const pid = Number(readFileSync(join(root, 'run/virtqemud.pid'), 'utf8'))
-  return {
-    uri: `qemu+unix:///system?socket=${root}/run/libvirt/virtqemud-sock`,
-    work: root,
-    stop: async () => {
-      await stop([pid])
-      rmSync(root, {recursive: true, force: true})
-    },
-  }
-}
-
-/** Starts Debian's libvirtd (with its virtlogd) in a private mount namespace. */
-async function libvirtd() {
-  const {base: b, script} = privateLibvirtd('bench-hl-', {
-    libvirtdConf: 'auth_unix_rw = "none"\nauth_unix_ro = "none"\n',
-    qemuConf: '\nuser = "root"\ngroup = "root"\n',
-    virtlogd: true,
-  })
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', script], {stdio: 'ignore', detached: true})
-  child.unref()
-  await waitFor(join(b, 'run/libvirt-sock'))
-  return {
-    uri: `qemu+unix:///system?socket=${b}/run/libvirt-sock`,
-    work: b,
-    stop: async () => {
-      const pids = [child.pid]
-      try {
-        pids.push(Number(readFileSync(join(b, 'virtlogd.pid'), 'utf8')))
-      } catch {
-        // no pid file: virtlogd never started
-      }
-      await stop(pids)
-      rmSync(b, {recursive: true, force: true})
-    },
-  }
-}
-
-const ours = vctl()
-const theirs = await libvirtd()
-let a, b
-try {
+const [a, b] = await sideBySide('bench-h', async (ours, theirs) => {
   const out = execFileSync('/usr/bin/python3', ['-c', CLIENT, KERNEL, INITRD, String(ROUNDS), ours.uri, ours.work, theirs.uri, theirs.work], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 900000,
   })
-  ;[a, b] = JSON.parse(out)
-} finally {
-  await ours.stop()
-  await theirs.stop()
-}
-const rows = [
-  ['attach-disk, virtio, live (ms)', 'attach_ms'],
-  ['detach-disk, live, guest lets go (ms)', 'detach_ms'],
-]
-console.log(`figure (median of ${ROUNDS}, alternating)`.padEnd(44), 'vctl'.padStart(10), 'libvirtd'.padStart(10), 'ratio'.padStart(8))
-for (const [label, key] of rows) {
-  console.log(
-    label.padEnd(44),
-    a[key].toFixed(1).padStart(10),
-    b[key].toFixed(1).padStart(10),
-    `${(b[key] / Math.max(a[key], 0.1)).toFixed(1)}x`.padStart(8),
-  )
-}
-console.log('(ratio = libvirtd time / vctl time; > 1 means vctl is faster)')
-console.log(JSON.stringify({vctl: a.raw, libvirtd: b.raw}))
+  return JSON.parse(out)
+})
+printTable(
+  `figure (median of ${ROUNDS}, alternating)`,
+  [
+    ['attach-disk, virtio, live (ms)', a.attach_ms, b.attach_ms],
+    ['detach-disk, live, guest lets go (ms)', a.detach_ms, b.detach_ms],
+  ],
+  {vctl: a.raw, libvirtd: b.raw},
+)
