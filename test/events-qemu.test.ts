@@ -83,84 +83,35 @@ async function step(s: Side, log: string[][], fn: () => Promise<void>, settle: (
   log.push(s.events.slice(from))
 }
 
+/** The steps of a session: a virsh command, and what tells that its events are all in. */
+const STEPS: ReadonlyArray<{args: string[]; settled?: (s: Side) => Promise<boolean>}> = [
+  {args: ['define', 'XML']},
+  {args: ['start', 'g1'], settled: (s) => waitForLog(s.serial, READY, 1, 90000).then(() => true)},
+  {args: ['suspend', 'g1']},
+  {args: ['resume', 'g1']},
+  {args: ['reboot', 'g1'], settled: (s) => waitForLog(s.serial, READY, 2, 90000).then(() => true)},
+  {args: ['shutdown', 'g1'], settled: async (s) => (await domstate(s)) === 'shut off'},
+  {args: ['start', 'g1']},
+  {args: ['destroy', 'g1']},
+  {args: ['start', 'g1', '--paused']},
+  {args: ['destroy', 'g1']},
+  {args: ['undefine', 'g1']},
+]
+
 async function session(s: Side): Promise<string[][]> {
   const log: string[][] = []
   const xml = join(root, `${s.label}.xml`)
   writeFileSync(s.serial, '')
   writeFileSync(xml, guestXml('g1', s.serial))
   await watch(s)
-  await step(
-    s,
-    log,
-    () => virsh(s, 'define', xml),
-    () => true,
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'start', 'g1'),
-    async () => {
-      await waitForLog(s.serial, READY, 1, 90000)
-      return true
-    },
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'suspend', 'g1'),
-    () => true,
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'resume', 'g1'),
-    () => true,
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'reboot', 'g1'),
-    async () => {
-      await waitForLog(s.serial, READY, 2, 90000)
-      return true
-    },
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'shutdown', 'g1'),
-    async () => (await domstate(s)) === 'shut off',
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'start', 'g1'),
-    () => true,
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'destroy', 'g1'),
-    () => true,
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'start', 'g1', '--paused'),
-    () => true,
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'destroy', 'g1'),
-    () => true,
-  )
-  await step(
-    s,
-    log,
-    () => virsh(s, 'undefine', 'g1'),
-    () => true,
-  )
+  for (const {args, settled} of STEPS) {
+    await step(
+      s,
+      log,
+      () => virsh(s, ...args.map((a) => (a === 'XML' ? xml : a))),
+      () => (settled ? settled(s) : true),
+    )
+  }
   return log
 }
 
