@@ -6,7 +6,7 @@
  */
 import {remote} from '../rpc/programs/remote.js'
 import {uuidToString} from '../uuid.js'
-import {Connection} from './connection.js'
+import type {Connection} from './connection.js'
 import {LazyConnection} from './lazy-connection.js'
 
 const P = remote.procs
@@ -85,20 +85,8 @@ export class RemoteNwFilterBindings {
  * virtnwfilterd's IP learning. One connection, opened on first use and again after it drops.
  */
 export function remoteLeaseLookup(socket: string): (mac: string) => Promise<string | undefined> {
-  let conn: Promise<Connection> | undefined
-  return async (mac) => {
-    conn ??= Connection.open(`network:///system?socket=${encodeURIComponent(socket)}`)
-    let c: Connection
-    try {
-      c = await conn
-    } catch {
-      conn = undefined
-      return undefined
-    }
-    if (c.rpc.isClosed) {
-      conn = undefined
-      return undefined
-    }
+  const conn = new LazyConnection(`network:///system?socket=${encodeURIComponent(socket)}`)
+  const lookup = async (c: Connection, mac: string): Promise<string | undefined> => {
     const {nets} = await c.call(P.CONNECT_LIST_ALL_NETWORKS, {need_results: 1, flags: 2})
     for (const net of nets) {
       const {leases} = await c.call(P.NETWORK_GET_DHCP_LEASES, {net, mac, need_results: 1, flags: 0})
@@ -106,5 +94,18 @@ export function remoteLeaseLookup(socket: string): (mac: string) => Promise<stri
       if (v4) return v4.ipaddr
     }
     return undefined
+  }
+  // virtnetworkd not running (yet): no lease known, as when no network has one. Errors of the calls themselves go on.
+  return async (mac) => {
+    let opened = false
+    try {
+      return await conn.call((c) => {
+        opened = true
+        return lookup(c, mac)
+      })
+    } catch (err) {
+      if (opened) throw err
+      return undefined
+    }
   }
 }
