@@ -9,10 +9,11 @@
  * The daemon registers it in place of the real driver when the emulator is missing at start-up
  * (restart the daemon once QEMU is installed).
  */
+import {checkQemuUriPath} from '../drivers/qemu/uri.js'
 import {EventEmitter} from 'node:events'
 import {accessSync, constants, statSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {ErrorCode, ErrorDomain, VirError, errors} from '../errors.js'
+import {ErrorDomain, errors, type VirError} from '../errors.js'
 import {formatCapabilities} from '../conf/capabilities.js'
 import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, HypervisorDriver, NodeInfo} from '../drivers/types.js'
 import {nodeFreeMemoryBytes, readHostFacts, type HostFacts} from '../drivers/qemu/host.js'
@@ -66,12 +67,7 @@ export class AbsentQemuDriver implements HypervisorDriver {
   }
 
   checkUriPath(path: string): void {
-    if (path !== `/${this.mode}`) {
-      throw new VirError(ErrorCode.NO_CONNECT, D, `no connection driver available for qemu://${path}: this daemon serves qemu:///${this.mode} only`, {
-        str1: 'no connection driver available for %s',
-        str2: `qemu://${path}`,
-      })
-    }
+    checkQemuUriPath(this.mode, path)
   }
 
   getVersion(): bigint {

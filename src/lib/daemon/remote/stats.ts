@@ -5,40 +5,16 @@
  */
 import {ErrorDomain, errors} from '../../errors.js'
 import type {DomainHandle} from '../../rpc/programs/remote.js'
-import {TypedParamType, type TypedParam} from '../../rpc/codec.js'
+import type {TypedParam} from '../../rpc/codec.js'
 import type {DomainStats, HypervisorDriver} from '../../drivers/types.js'
-import type {GuestStatsDriver, StatParam} from '../../drivers/stats-types.js'
+import type {GuestStatsDriver} from '../../drivers/stats-types.js'
 import type {RpcConnection} from '../../rpc/server.js'
+import {paramToWire} from './typed-params.js'
 import {P, hv, then, toDom, u, type On} from './context.js'
 import {migrationJob, migrationJobInfo, migrationJobStats} from './migration.js'
 
-const STAT_TYPE = {
-  int: TypedParamType.INT,
-  uint: TypedParamType.UINT,
-  llong: TypedParamType.LLONG,
-  ullong: TypedParamType.ULLONG,
-  boolean: TypedParamType.BOOLEAN,
-  string: TypedParamType.STRING,
-} as const
-
-export function statToWire(p: StatParam): TypedParam {
-  const type = STAT_TYPE[p.type]
-  switch (type) {
-    case TypedParamType.INT:
-    case TypedParamType.UINT:
-      return {field: p.field, type, value: Number(p.value)}
-    case TypedParamType.LLONG:
-    case TypedParamType.ULLONG:
-      return {field: p.field, type, value: BigInt(p.value)}
-    case TypedParamType.BOOLEAN:
-      return {field: p.field, type, value: Boolean(p.value)}
-    case TypedParamType.STRING:
-      return {field: p.field, type, value: String(p.value)}
-  }
-}
-
 function statsToWire(s: DomainStats): {dom: DomainHandle; params: TypedParam[]} {
-  return {dom: toDom(s.ref), params: s.params.map(statToWire)}
+  return {dom: toDom(s.ref), params: s.params.map(paramToWire)}
 }
 
 /** The driver's guest API, or libvirt's error for a driver without `api`. */
@@ -64,7 +40,7 @@ export function registerStats(on: On): void {
     return then(g.blockStatsFlags(u(dom), path, flags), (list) => {
       // nparams 0 asks how many there are (virsh asks first, then fetches that many).
       if (nparams === 0) return {params: [], nparams: list.length}
-      const out = list.slice(0, Math.max(0, nparams)).map(statToWire)
+      const out = list.slice(0, Math.max(0, nparams)).map(paramToWire)
       return {params: out, nparams: out.length}
     })
   })
@@ -85,7 +61,7 @@ export function registerStats(on: On): void {
     const g = guest(conn, 'virDomainGetJobStats')
     if (!g.jobStats) throw errors.noSupport(ErrorDomain.DOMAIN, 'virDomainGetJobStats')
     const r = g.jobStats(u(dom), flags)
-    return {type: r.type, params: r.params.map(statToWire)}
+    return {type: r.type, params: r.params.map(paramToWire)}
   })
   on(P.DOMAIN_GET_CONTROL_INFO, (conn, {dom, flags}) => guest(conn, 'virDomainGetControlInfo').controlInfo(u(dom), flags))
   on(P.DOMAIN_SEND_KEY, (conn, {dom, codeset, holdtime, keycodes, flags}) =>

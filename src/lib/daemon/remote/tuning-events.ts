@@ -4,7 +4,7 @@ import {remote} from '../../rpc/programs/remote.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import {TUNING_EVENT, type TuningEventMsg} from '../../drivers/tuning-types.js'
 import {st, toDom} from './context.js'
-import {paramToWire} from './tuning.js'
+import {paramToWire} from './typed-params.js'
 
 /** virDomainEventID of the two events. */
 const DOMAIN_EVENT_ID_TUNABLE = 17

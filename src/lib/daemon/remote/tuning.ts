@@ -3,10 +3,11 @@
  * sizes, cpumap bytes <-> host CPU lists, typed parameters <-> the driver's, then one driver call.
  */
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
-import {TypedParamType, type TypedParam} from '../../rpc/codec.js'
+import type {TypedParam} from '../../rpc/codec.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import {CPUMAPS_MAX, TUNING_PARAMS_MAX, VCPUINFO_MAX} from '../../rpc/programs/remote/domain-tuning.js'
 import {Affect, MEM_MAXIMUM, TYPED_PARAM_STRING_OKAY, VcpuFlag, type TunableParam, type TuningApi} from '../../drivers/tuning-types.js'
+import {paramToWire} from './typed-params.js'
 import {P, hv, then, u, type On} from './context.js'
 
 /** The connection's tuning API, or libvirt's "not supported" naming the public function. */
@@ -30,33 +31,6 @@ export function cpumapToList(map: Buffer): number[] {
 /** Writes `cpus` as a cpumap of `maplen` bytes at `offset` (CPUs beyond the map are left out). */
 export function writeCpumap(buf: Buffer, offset: number, maplen: number, cpus: readonly number[]): void {
   for (const c of cpus) if (c >= 0 && c < maplen * 8) buf[offset + (c >> 3)] |= 1 << (c & 7)
-}
-
-const WIRE_TYPE = {
-  int: TypedParamType.INT,
-  uint: TypedParamType.UINT,
-  llong: TypedParamType.LLONG,
-  ullong: TypedParamType.ULLONG,
-  double: TypedParamType.DOUBLE,
-  boolean: TypedParamType.BOOLEAN,
-  string: TypedParamType.STRING,
-} as const
-
-export function paramToWire(p: TunableParam): TypedParam {
-  const type = WIRE_TYPE[p.type]
-  switch (type) {
-    case TypedParamType.INT:
-    case TypedParamType.UINT:
-    case TypedParamType.DOUBLE:
-      return {field: p.field, type, value: Number(p.value)}
-    case TypedParamType.LLONG:
-    case TypedParamType.ULLONG:
-      return {field: p.field, type, value: BigInt(p.value)}
-    case TypedParamType.BOOLEAN:
-      return {field: p.field, type, value: Boolean(p.value)}
-    case TypedParamType.STRING:
-      return {field: p.field, type, value: String(p.value)}
-  }
 }
 
 const TYPE_NAME = ['', 'int', 'uint', 'llong', 'ullong', 'double', 'boolean', 'string'] as const

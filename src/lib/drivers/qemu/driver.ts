@@ -18,6 +18,7 @@
  *   argv.ts, capabilities.ts, process.ts, qmp.ts, state.ts: QEMU argv, probing, processes,
  *                   the QMP client, files on disk
  */
+import {checkQemuUriPath} from './uri.js'
 import type {StorageVolumes} from '../storage-vol-types.js'
 import {EventEmitter} from 'node:events'
 import type {NetworkPorts} from '../network-port-types.js'
@@ -25,7 +26,7 @@ import type {DomainInterfaceAddrs, InterfaceStats} from '../domain-net-types.js'
 import * as ifaceInfo from './iface-info.js'
 import {hostname} from 'node:os'
 import {currentDef, isActive} from '../../conf/domain-list.js'
-import {ErrorCode, VirError, errors} from '../../errors.js'
+import {errors} from '../../errors.js'
 import {matchDomain} from '../list-filter.js'
 import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, LogSink, HypervisorDriver, NodeInfo} from '../types.js'
 import {buildCapabilitiesXml, kvmUsable, loadCompatCaps, loadQemuCaps, type QemuCaps} from './capabilities.js'
@@ -202,12 +203,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   checkUriPath(path: string): void {
-    if (path !== `/${this.mode}`) {
-      throw new VirError(ErrorCode.NO_CONNECT, D, `no connection driver available for qemu://${path}: this daemon serves qemu:///${this.mode} only`, {
-        str1: 'no connection driver available for %s',
-        str2: `qemu://${path}`,
-      })
-    }
+    checkQemuUriPath(this.mode, path)
   }
 
   getVersion(): bigint {

@@ -210,10 +210,11 @@ export function controlInfo(d: QemuDomain, flags: number): ControlInfo {
   return cur ? {state: 1, details: 0, stateTime: cur.elapsedMs()} : {state: 0, details: 0, stateTime: 0n}
 }
 
-/** Figures of a `query-migrate` answer. */
+/** Figures of a `query-migrate` answer (dumps, saves and migrations all follow it). */
 export interface QueryMigrate {
   status?: string
   'total-time'?: number
+  'expected-downtime'?: number
   downtime?: number
   'setup-time'?: number
   'error-desc'?: string
@@ -230,6 +231,7 @@ export interface QueryMigrate {
     'dirty-sync-count'?: number
     'postcopy-requests'?: number
   }
+  'cpu-throttle-percentage'?: number
 }
 
 const big = (v: number | undefined) => (v === undefined ? undefined : BigInt(Math.round(v)))

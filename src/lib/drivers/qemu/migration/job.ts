@@ -4,30 +4,9 @@
  * This is the object a unified job layer (statistics work) can absorb: `stats()` is all it needs.
  */
 import {JobOperation, JobType, ParamType, type JobStats, type MigrationParam} from '../../migration-types.js'
+import type {QueryMigrate} from '../jobinfo.js'
 
-/** The part of QEMU's query-migrate answer that is used. */
-export interface QueryMigrate {
-  status?: string
-  'total-time'?: number
-  'expected-downtime'?: number
-  downtime?: number
-  'setup-time'?: number
-  'error-desc'?: string
-  ram?: {
-    transferred?: number
-    remaining?: number
-    total?: number
-    duplicate?: number
-    normal?: number
-    'normal-bytes'?: number
-    mbps?: number
-    'dirty-pages-rate'?: number
-    'page-size'?: number
-    'dirty-sync-count'?: number
-    'postcopy-requests'?: number
-  }
-  'cpu-throttle-percentage'?: number
-}
+export type {QueryMigrate} from '../jobinfo.js'
 
 const ull = (field: string, v: number | bigint): MigrationParam => ({
   field,
