@@ -4,9 +4,9 @@
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {startServiceDaemon} from './helpers/service-daemon.js'
+import {killStarted, sleep, started, startHarness, until} from './helpers/reexec-harness.js'
 import {acquireDiskLocks, listLocks, releaseOwner} from '../src/lib/services/lock/client.js'
 import {processRunning} from '../src/lib/services/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
@@ -20,21 +20,10 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
   const {default: test} = await import('ava')
   const SELF = fileURLToPath(import.meta.url)
   const base = realpathSync(mkdtempSync(join(tmpdir(), 'vctl-virtlockd-reexec-')))
-  const started: number[] = []
   test.after.always(() => {
-    for (const pid of started) if (processRunning(pid)) process.kill(pid, 'SIGKILL')
+    killStarted()
     rmSync(base, {recursive: true, force: true})
   })
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-  async function until<T>(get: () => T | undefined | false, what: string, ms = 20000): Promise<T> {
-    const end = Date.now() + ms
-    for (;;) {
-      const v = get()
-      if (v) return v
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-      await sleep(20)
-    }
-  }
 
   const A = {name: 'web01', uuid: '11111111-2222-4333-8444-555555555555', pid: process.pid}
   const B = {name: 'web02', uuid: '66666666-7777-4888-9999-aaaaaaaaaaaa', pid: process.pid}
@@ -45,23 +34,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     mkdirSync(images, {recursive: true})
     const [a, b, c, iso] = ['a.img', 'b.img', 'c.img', 'iso.img'].map((f) => join(images, f))
     for (const f of [a, b, c, iso]) writeFileSync(f, '')
-    const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
-      env: {...env, VCTL_TEST_HARNESS: 'virtlockd', VCTL_TEST_ROOT: root},
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    started.push(child.pid!)
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const pidFile = join(root, 'run/virtlockd.pid')
-    const sock = join(root, 'run/libvirt/virtlockd-sock')
-    const pid = () => {
-      try {
-        return Number(readFileSync(pidFile, 'utf8').trim()) || undefined
-      } catch {
-        return undefined
-      }
-    }
-    await until(() => pid() === child.pid && existsSync(sock), `the harness to start: ${stderr}`)
+    const {child, sock, pidFile, pid, stderr} = await startHarness(SELF, 'virtlockd', root)
 
     await acquireDiskLocks(sock, A, [
       {path: a, shared: false},
@@ -86,7 +59,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     const pid2 = await until(() => {
       const p = pid()
       return p !== undefined && p !== pid1 && !processRunning(pid1) ? p : undefined
-    }, `the new process to take over:\n${stderr}`)
+    }, `the new process to take over:\n${stderr()}`)
     started.push(pid2)
     const [, conflict] = await Promise.all(during)
     t.is(conflict, 'busy')
@@ -108,7 +81,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
       {path: a, shared: false},
       {path: c, shared: false},
     ])
-    t.regex(stderr, new RegExp(`${pid1}: info : re-exec: handed over to pid ${pid2}`))
+    t.regex(stderr(), new RegExp(`${pid1}: info : re-exec: handed over to pid ${pid2}`))
 
     process.kill(pid2, 'SIGTERM')
     await until(() => !processRunning(pid2), 'the daemon to stop')

@@ -4,9 +4,10 @@
 import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {spawn, type ChildProcess} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {startServiceDaemon} from './helpers/service-daemon.js'
+import {killStarted, sleep, started, startHarness as startBase, until, type Harness as BaseHarness} from './helpers/reexec-harness.js'
 import {closeGuestLog, openGuestLog} from '../src/lib/services/log/client.js'
 import {processRunning} from '../src/lib/services/reexec.js'
 import {socketAccepts} from '../src/lib/daemon/listeners.js'
@@ -24,57 +25,22 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
   const {default: test} = await import('ava')
   const SELF = fileURLToPath(import.meta.url)
   const base = mkdtempSync(join(tmpdir(), 'vctl-virtlogd-reexec-'))
-  const started: number[] = []
   test.after.always(() => {
     // Harness processes still running (a failed test): stop them by PID.
-    for (const pid of started) if (processRunning(pid)) process.kill(pid, 'SIGKILL')
+    killStarted()
     rmSync(base, {recursive: true, force: true})
   })
   let n = 0
   const UUID = '11111111-2222-4333-8444-555555555555'
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-  async function until<T>(get: () => T | undefined | false, what: string, ms = 20000): Promise<T> {
-    const end = Date.now() + ms
-    for (;;) {
-      const v = get()
-      if (v) return v
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-      await sleep(20)
-    }
-  }
-
-  interface Harness {
-    root: string
-    sock: string
-    pidFile: string
+  interface Harness extends BaseHarness {
     logDir: string
-    child: ChildProcess
-    stderr: () => string
-    pid: () => number | undefined
   }
 
   async function startHarness(extraEnv: NodeJS.ProcessEnv = {}): Promise<Harness> {
     const root = join(base, `r${n++}`)
-    const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
-      env: {...env, VCTL_TEST_HARNESS: 'virtlogd', VCTL_TEST_ROOT: root, VCTL_TEST_MAX_SIZE: '512', VCTL_TEST_MAX_BACKUPS: '200', ...extraEnv},
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    started.push(child.pid!)
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const pidFile = join(root, 'run/virtlogd.pid')
-    const sock = join(root, 'run/libvirt/virtlogd-sock')
-    const pid = () => {
-      try {
-        return Number(readFileSync(pidFile, 'utf8').trim()) || undefined
-      } catch {
-        return undefined
-      }
-    }
-    await until(() => pid() === child.pid && existsSync(sock), `the harness to start: ${stderr}`)
-    for (let i = 0; i < 100 && !(await socketAccepts(sock)); i++) await sleep(50)
-    return {root, sock, pidFile, logDir: join(root, 'var/log/libvirt/qemu'), child, stderr: () => stderr, pid}
+    const h = await startBase(SELF, 'virtlogd', root, {VCTL_TEST_MAX_SIZE: '512', VCTL_TEST_MAX_BACKUPS: '200', ...extraEnv})
+    return {...h, logDir: join(root, 'var/log/libvirt/qemu')}
   }
 
   function writer(fifo: string) {
