@@ -24,6 +24,7 @@ import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
 import {FdReader} from './fd-reader.js'
 import {FdWriter, WithFds} from './fd-writer.js'
 import {closeFds} from '../os/fdpass.js'
+import type {SecurityLayer} from './sasl/layer.js'
 
 export interface ConnectionOptions {
   programs: Map<number, ServedProgram>
@@ -105,6 +106,10 @@ export class RpcConnection {
   private readonly fdWriter: FdWriter | undefined
   /** The descriptors of the CALL_WITH_FDS being dispatched (see takeFds). */
   private callFds: number[] = []
+  /** SASL's security layer (see setSecurityLayer): reads, writes, writes after the packet being sent. */
+  private layerIn: SecurityLayer | undefined
+  private layerOut: SecurityLayer | undefined
+  private layerNext: SecurityLayer | undefined
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket
@@ -176,11 +181,28 @@ export class RpcConnection {
       if (fds) closeFds(fds)
       return true
     }
+    const layer = this.layerOut
+    if (this.layerNext) [this.layerOut, this.layerNext] = [this.layerNext, undefined]
+    if (layer) buf = layer.wrap(buf)
     if (this.fdWriter) return this.fdWriter.write(buf, fds, done)
     // Over TCP/TLS a packet goes without its descriptors, as libvirtd's does: a client reports
     // that it cannot receive descriptors on this socket.
     if (fds) closeFds(fds)
     return this.socket.write(buf, done)
+  }
+
+  /**
+   * Puts every later byte through a security layer (SASL's, once authentication negotiated one):
+   * what is read from now on, what is written after the packet being answered (the reply that
+   * completes authentication goes in clear). A unit that fails to unwrap drops the connection.
+   */
+  setSecurityLayer(layer: SecurityLayer): void {
+    this.layerIn = layer
+    this.layerNext = layer
+  }
+
+  get hasSecurityLayer(): boolean {
+    return this.layerIn !== undefined
   }
 
   /** Whether descriptors can travel on this connection (a UNIX socket). */
@@ -250,9 +272,19 @@ export class RpcConnection {
     const othersQuiet = lastDataConn === this.id || now - lastDataAt >= BUSY_POLL_QUIET_MS
     lastDataConn = this.id
     lastDataAt = now
+    if (this.layerIn) {
+      try {
+        d = this.layerIn.unwrap(d)
+      } catch (err) {
+        this.opts.log?.(`client ${this.id}: ${(err as Error).message}; dropping connection`)
+        this.socket.destroy()
+        this.teardown()
+        return
+      }
+    }
     this.decoder.append(d)
     this.pump()
-    if (othersQuiet && this.opts.busyPollUs && !this.bulk) this.busyPoll(this.opts.busyPollUs)
+    if (othersQuiet && this.opts.busyPollUs && !this.bulk && !this.layerIn) this.busyPoll(this.opts.busyPollUs)
   }
 
   /**
@@ -337,7 +369,7 @@ export class RpcConnection {
     const turnEnd = start + BUSY_POLL_TURN_NS
     let deadline = start + windowNs
     let last = start
-    while (!this.closed && this.inFlight === 0 && !this.readPaused && !this.bulk) {
+    while (!this.closed && this.inFlight === 0 && !this.readPaused && !this.bulk && !this.layerIn) {
       const d = this.fdReader ? this.fdReader.readNow() : readNow(fd)
       if (d === 'end') return // libuv sees EOF/errors too and closes the connection
       const now = process.hrtime.bigint()
