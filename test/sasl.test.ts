@@ -6,7 +6,7 @@
  * sasl-digest.test.ts); a stalled and a garbage client do not disturb the others.
  */
 import test from 'ava'
-import {statSync, writeFileSync} from 'node:fs'
+import {existsSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {freePort, run, startDaemon, tempRoot, vctl, waitFor, type TestDaemon} from './helpers/daemon.js'
 import {CLIENT_EXT, SERVER_EXT, issue, makeCa} from './helpers/pki.js'
@@ -23,7 +23,8 @@ let tlsPort: number
 
 const authConf = (user: string, password: string): string => {
   const f = join(root, `auth-${user}-${password}.conf`)
-  writeFileSync(f, `[credentials-c]\nauthname=${user}\npassword=${password}\n\n[auth-libvirt-default]\ncredentials=c\n`)
+  // Written once: tests running at once must not see it truncated by a rewrite.
+  if (!existsSync(f)) writeFileSync(f, `[credentials-c]\nauthname=${user}\npassword=${password}\n\n[auth-libvirt-default]\ncredentials=c\n`)
   return f
 }
 const virshAs = (file: string, uri: string, args: string[]) =>
@@ -120,7 +121,9 @@ test('plain TCP: no SCRAM without an SSF of 56, as libvirtd; DIGEST-MD5 only', a
   const rpc = await RpcClient.connect({host: '127.0.0.1', port: tcpPort}, [remote])
   t.deepEqual((await rpc.call(remote, remote.procs.AUTH_LIST, undefined)).types, [1])
   t.is((await rpc.call(remote, remote.procs.AUTH_SASL_INIT, undefined)).mechlist, 'DIGEST-MD5')
-  const err = await t.throwsAsync(rpc.call(remote, remote.procs.AUTH_SASL_START, {mech: 'SCRAM-SHA-256', nil: 0, data: Buffer.from('n,,n=fred,r=abcdef')}))
+  const err = await t.throwsAsync(
+    rpc.call(remote, remote.procs.AUTH_SASL_START, {mech: 'SCRAM-SHA-256', nil: 0, data: Buffer.from('n,,n=fred,r=abcdef')}),
+  )
   t.true(err instanceof VirError)
   t.is(err instanceof VirError ? err.code : undefined, 45)
   t.is(err?.message, 'authentication failed: authentication failed')

@@ -134,14 +134,18 @@ export interface DigestServerOptions {
   ciphers: Cipher[]
   /** H(user:realm:password) (hex) of a user, or undefined (unknown user, or no DIGEST-MD5 key). */
   lookup: (user: string, realm: string) => string | undefined
+  /** The nonce (random unless given, for test vectors). */
+  nonce?: string
 }
 
 /** The server side of one exchange: challenge(), then response(); errors throw DigestError. */
 export class DigestServer {
-  private readonly nonce = randomBytes(32).toString('base64')
+  private readonly nonce: string
   private state: 'challenge' | 'response' | 'done' = 'challenge'
 
-  constructor(private readonly opts: DigestServerOptions) {}
+  constructor(private readonly opts: DigestServerOptions) {
+    this.nonce = opts.nonce ?? randomBytes(32).toString('base64')
+  }
 
   challenge(): string {
     if (this.state !== 'challenge') throw new DigestError('DIGEST-MD5 exchange out of order')
