@@ -172,6 +172,13 @@ test.serial('the real virsh lists guests over plain TCP with DIGEST-MD5 auth-con
     const r = await virshAs(ok, target, ['list', '--all'])
     t.is(r.code, 0, `${target.name}: ${r.stderr}`)
     t.regex(r.stdout, /1\s+test\s+running/, target.name)
+    // The acceptance line's URI: the QEMU driver over qemu+tcp.
+    const q = await run('virsh', ['-c', `qemu+tcp://127.0.0.1:${target.port}/system`, 'list', '--all'], {
+      env: {LC_ALL: 'C', LIBVIRT_AUTH_FILE: ok},
+      timeout: 60000,
+    })
+    t.is(q.code, 0, `${target.name}: ${q.stderr}`)
+    t.regex(q.stdout, /^ Id\s+Name\s+State\n-+\n/, target.name)
     // A glob of sasl_allowed_username_list admits admin2.
     const a = await virshAs(authConf('admin2', 'pw2'), target, ['domstate', 'test'])
     t.is(a.stdout.trim(), 'running', `${target.name}: ${a.stderr}`)
