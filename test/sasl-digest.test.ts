@@ -26,6 +26,8 @@ const USERS: Array<[string, string]> = [
   ['legacy', 'pw4'],
 ]
 const ALLOWED = 'sasl_allowed_username_list = ["fred", "adm*", "legacy"]'
+/** vctl's auth timeout in this test (libvirtd has none of its own here). */
+const STALL_MS = 3000
 
 interface Target {
   name: string
@@ -66,6 +68,7 @@ async function startVctl(): Promise<Target> {
     conf,
     ['listen_tcp = 1', 'listen_tls = 0', `tcp_port = "${port}"`, 'listen_addr = "127.0.0.1"', 'log_level = 1', ALLOWED, ''].join('\n'),
   )
+  process.env.VCTL_SASL_TIMEOUT_MS = String(STALL_MS)
   vd = await startDaemon(['-f', conf, '--listen'], {root})
   return {name: 'vctl', port, stop: () => vd.stop(), log: () => readFileSync(join(root, 'var/log/libvirt/libvirtd.log'), 'utf8')}
 }
@@ -300,3 +303,21 @@ function startAltered(rpc: RpcClient): boolean {
   rpc.call(remote, remote.procs.CONNECT_GET_HOSTNAME, undefined).catch(() => undefined)
   return done
 }
+
+test.serial('a client that stalls after the DIGEST-MD5 challenge is dropped at the auth timeout; others are served', async (t) => {
+  const target = targets[0]
+  const stalled = await RpcClient.connect({host: '127.0.0.1', port: target.port}, [remote])
+  await stalled.call(remote, remote.procs.AUTH_SASL_INIT, undefined)
+  const ch = await stalled.call(remote, remote.procs.AUTH_SASL_START, {mech: 'DIGEST-MD5', nil: 1, data: Buffer.alloc(0)})
+  t.is(ch.complete, 0)
+  const r = await virshAs(authConf('fred', 'secret1'), target, ['domstate', 'test'])
+  t.is(r.stdout.trim(), 'running', r.stderr)
+  await waitFor('stalled client dropped', () => stalled.isClosed, STALL_MS + 20000)
+  t.regex(target.log(), new RegExp(`SASL: no authentication within ${STALL_MS} ms: disconnecting`))
+  stalled.destroy()
+  // Authenticated connections are not subject to the timeout.
+  const rpc = await digestClient(target)
+  await new Promise((res) => setTimeout(res, STALL_MS + 500))
+  t.is((await rpc.call(remote, remote.procs.CONNECT_GET_HOSTNAME, undefined)).hostname.length > 0, true)
+  rpc.destroy()
+})

@@ -52,20 +52,26 @@ function rc4(key: Buffer): Transform {
     j = (j + s[i] + key[i % key.length]) & 255
     ;[s[i], s[j]] = [s[j], s[i]]
   }
-  let i = 0
-  let j = 0
+  const state = {i: 0, j: 0}
   return {
     block: 1,
     run(data) {
+      // Locals, not closure slots, in the loop: several times faster in V8.
       const out = Buffer.allocUnsafe(data.length)
-      for (let n = 0; n < data.length; n++) {
+      const box = s
+      const len = data.length
+      let {i, j} = state
+      for (let n = 0; n < len; n++) {
         i = (i + 1) & 255
-        j = (j + s[i]) & 255
-        const t = s[i]
-        s[i] = s[j]
-        s[j] = t
-        out[n] = data[n] ^ s[(s[i] + s[j]) & 255]
+        const si = box[i]
+        j = (j + si) & 255
+        const sj = box[j]
+        box[i] = sj
+        box[j] = si
+        out[n] = data[n] ^ box[(si + sj) & 255]
       }
+      state.i = i
+      state.j = j
       return out
     },
   }
