@@ -110,7 +110,7 @@ export function registerAuthSasl(on: On, opts: SaslServerOptions): void {
     end(conn)
     conn.authenticated = true
     // The reply that completes authentication goes in clear, everything after through the layer.
-    if (r.layer) conn.setSecurityLayer(r.layer)
+    if (r.layer) conn.securityLayer.set(r.layer, (m) => log(conn, m))
     log(conn, `authenticated '${user}' (SSF ${ssf})`)
   }
 

@@ -24,7 +24,7 @@ import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
 import {FdReader} from './fd-reader.js'
 import {FdWriter, WithFds} from './fd-writer.js'
 import {closeFds} from '../os/fdpass.js'
-import type {SecurityLayer} from './sasl/layer.js'
+import {LayerSlot} from './sasl/layer.js'
 
 export interface ConnectionOptions {
   programs: Map<number, ServedProgram>
@@ -106,10 +106,7 @@ export class RpcConnection {
   private readonly fdWriter: FdWriter | undefined
   /** The descriptors of the CALL_WITH_FDS being dispatched (see takeFds). */
   private callFds: number[] = []
-  /** SASL's security layer (see setSecurityLayer): reads, writes, writes after the packet being sent. */
-  private layerIn: SecurityLayer | undefined
-  private layerOut: SecurityLayer | undefined
-  private layerNext: SecurityLayer | undefined
+  readonly securityLayer = new LayerSlot() // SASL's, once authentication negotiated one (sasl/layer.ts)
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket
@@ -181,28 +178,12 @@ export class RpcConnection {
       if (fds) closeFds(fds)
       return true
     }
-    const layer = this.layerOut
-    if (this.layerNext) [this.layerOut, this.layerNext] = [this.layerNext, undefined]
-    if (layer) buf = layer.wrap(buf)
+    buf = this.securityLayer.out(buf)
     if (this.fdWriter) return this.fdWriter.write(buf, fds, done)
     // Over TCP/TLS a packet goes without its descriptors, as libvirtd's does: a client reports
     // that it cannot receive descriptors on this socket.
     if (fds) closeFds(fds)
     return this.socket.write(buf, done)
-  }
-
-  /**
-   * Puts every later byte through a security layer (SASL's, once authentication negotiated one):
-   * what is read from now on, what is written after the packet being answered (the reply that
-   * completes authentication goes in clear). A unit that fails to unwrap drops the connection.
-   */
-  setSecurityLayer(layer: SecurityLayer): void {
-    this.layerIn = layer
-    this.layerNext = layer
-  }
-
-  get hasSecurityLayer(): boolean {
-    return this.layerIn !== undefined
   }
 
   /** Whether descriptors can travel on this connection (a UNIX socket). */
@@ -272,19 +253,11 @@ export class RpcConnection {
     const othersQuiet = lastDataConn === this.id || now - lastDataAt >= BUSY_POLL_QUIET_MS
     lastDataConn = this.id
     lastDataAt = now
-    if (this.layerIn) {
-      try {
-        d = this.layerIn.unwrap(d)
-      } catch (err) {
-        this.opts.log?.(`client ${this.id}: ${(err as Error).message}; dropping connection`)
-        this.socket.destroy()
-        this.teardown()
-        return
-      }
-    }
-    this.decoder.append(d)
+    const plain = this.securityLayer.in(d)
+    if (plain instanceof Error) return void this.socket.destroy(plain) // a bad unit drops the connection
+    this.decoder.append(plain)
     this.pump()
-    if (othersQuiet && this.opts.busyPollUs && !this.bulk && !this.layerIn) this.busyPoll(this.opts.busyPollUs)
+    if (othersQuiet && this.opts.busyPollUs && !this.bulk && !this.securityLayer.active) this.busyPoll(this.opts.busyPollUs)
   }
 
   /**
@@ -369,7 +342,7 @@ export class RpcConnection {
     const turnEnd = start + BUSY_POLL_TURN_NS
     let deadline = start + windowNs
     let last = start
-    while (!this.closed && this.inFlight === 0 && !this.readPaused && !this.bulk && !this.layerIn) {
+    while (!this.closed && this.inFlight === 0 && !this.readPaused && !this.bulk && !this.securityLayer.active) {
       const d = this.fdReader ? this.fdReader.readNow() : readNow(fd)
       if (d === 'end') return // libuv sees EOF/errors too and closes the connection
       const now = process.hrtime.bigint()

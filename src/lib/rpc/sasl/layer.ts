@@ -178,3 +178,44 @@ export function securityLayer(o: LayerOptions): SecurityLayer {
     },
   }
 }
+
+/**
+ * A connection's place for a security layer: set() puts what is read from now on through it, and
+ * what is written after the packet being sent (the reply that completes authentication goes in
+ * clear). A unit that fails to unwrap is logged and given back as an Error: drop the connection.
+ */
+export class LayerSlot {
+  private reading: SecurityLayer | undefined
+  private writing: SecurityLayer | undefined
+  private next: SecurityLayer | undefined
+  private log: ((msg: string) => void) | undefined
+
+  get active(): boolean {
+    return this.reading !== undefined
+  }
+
+  set(layer: SecurityLayer, log?: (msg: string) => void): void {
+    this.reading = layer
+    this.next = layer
+    this.log = log
+  }
+
+  /** The bytes to write for one packet. */
+  out(packet: Buffer): Buffer {
+    const layer = this.writing
+    if (this.next) [this.writing, this.next] = [this.next, undefined]
+    return layer ? layer.wrap(packet) : packet
+  }
+
+  /** The plaintext of what was read (maybe empty: a unit not yet whole), or the error. */
+  in(data: Buffer): Buffer | Error {
+    if (!this.reading) return data
+    try {
+      return this.reading.unwrap(data)
+    } catch (err) {
+      const e = err instanceof Error ? err : new LayerError(String(err))
+      this.log?.(`${e.message}; dropping connection`)
+      return e
+    }
+  }
+}
