@@ -225,6 +225,8 @@ test.serial('wrong password, unknown user, user not allowed: refused with libvir
 })
 
 test.serial('a user whose password predates DIGEST-MD5 keys is refused, and the log says to set it again', async (t) => {
+  const list = await vctl(['sasl', 'list', '--root', root])
+  t.regex(list.stdout, /^fred\n(.*\n)*legacy \(no DIGEST-MD5 key, so no plain TCP: set the password again\)\n/)
   const r = await virshAs(authConf('legacy', 'pw4'), targets[0], ['list'])
   t.not(r.code, 0)
   t.regex(r.stderr, /authentication failed: authentication failed/)
