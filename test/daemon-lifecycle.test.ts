@@ -103,13 +103,17 @@ test('config: socket perms, unix_sock_dir; malformed config names file and line'
   t.regex(missing.stderr, /\/nonexistent\/x\.conf/)
 })
 
-test('--listen: plain TCP defaults to auth_tcp = "sasl" (refused without a security layer, as libvirtd), "none" serves', async (t) => {
+test('--listen: plain TCP defaults to auth_tcp = "sasl" (a user vctl does not know is refused), "none" serves', async (t) => {
   const port = await freePort()
   const cfgDir = scratch(t)
   const noAuth = join(cfgDir, 'no-auth.conf')
   writeFileSync(noAuth, `listen_tcp = 1\nlisten_tls = 0\ntcp_port = "${port}"\nlisten_addr = "127.0.0.1"\n`)
   const sasl = await startDaemon(['-f', noAuth, '--listen'])
-  const refused = await virsh(`test+tcp://127.0.0.1:${port}/default`, ['list', '--all'])
+  const authFile = join(cfgDir, 'auth.conf')
+  writeFileSync(authFile, '[credentials-c]\nauthname=nobody\npassword=x\n\n[auth-libvirt-default]\ncredentials=c\n')
+  const refused = await run('virsh', ['-c', `test+tcp://127.0.0.1:${port}/default`, 'list', '--all'], {
+    env: {LC_ALL: 'C', LIBVIRT_AUTH_FILE: authFile},
+  })
   t.not(refused.code, 0)
   t.regex(refused.stderr, /authentication failed: authentication failed/)
   await sasl.stop()

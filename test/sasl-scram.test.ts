@@ -58,9 +58,9 @@ test('sasl_allowed_username_list globs as fnmatch', (t) => {
   t.true(globMatch('*@EXAMPLE.COM', 'fred@EXAMPLE.COM'))
 })
 
-test('mechanisms: none with an SSF of 56 on plain TCP', (t) => {
+test('mechanisms: SCRAM on a secure channel, only DIGEST-MD5 (SSF 56 and more) on plain TCP', (t) => {
   t.deepEqual(mechanismsFor(true), ['SCRAM-SHA-256', 'SCRAM-SHA-1'])
-  t.deepEqual(mechanismsFor(false), [])
+  t.deepEqual(mechanismsFor(false), ['DIGEST-MD5'])
 })
 
 test('auth.conf: host group, default group, credentials group', (t) => {

@@ -2,11 +2,11 @@
  * SASL as libvirt's daemons do it, with the real virsh (cyrus-sasl's SCRAM client) and vctl's
  * client: SCRAM-SHA-256 on a UNIX socket and over TLS with credentials from auth.conf; wrong
  * password, unknown user and a user outside sasl_allowed_username_list refused with libvirt's
- * error; plain TCP refused (no mechanism with an SSF of 56); a stalled and a garbage client do not
- * disturb the others.
+ * error; no SCRAM on plain TCP (no SSF of 56: DIGEST-MD5 is offered there, see
+ * sasl-digest.test.ts); a stalled and a garbage client do not disturb the others.
  */
 import test from 'ava'
-import {statSync, writeFileSync} from 'node:fs'
+import {existsSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {freePort, run, startDaemon, tempRoot, vctl, waitFor, type TestDaemon} from './helpers/daemon.js'
 import {CLIENT_EXT, SERVER_EXT, issue, makeCa} from './helpers/pki.js'
@@ -23,7 +23,8 @@ let tlsPort: number
 
 const authConf = (user: string, password: string): string => {
   const f = join(root, `auth-${user}-${password}.conf`)
-  writeFileSync(f, `[credentials-c]\nauthname=${user}\npassword=${password}\n\n[auth-libvirt-default]\ncredentials=c\n`)
+  // Written once: tests running at once must not see it truncated by a rewrite.
+  if (!existsSync(f)) writeFileSync(f, `[credentials-c]\nauthname=${user}\npassword=${password}\n\n[auth-libvirt-default]\ncredentials=c\n`)
   return f
 }
 const virshAs = (file: string, uri: string, args: string[]) =>
@@ -31,7 +32,6 @@ const virshAs = (file: string, uri: string, args: string[]) =>
 const vctlAs = (file: string, uri: string, args: string[]) => vctl([...args, '-c', uri], {env: {LIBVIRT_AUTH_FILE: file}})
 const unixUri = () => `test+unix:///default?socket=${d.sock}`
 const tlsUri = () => `test+tls://localhost:${tlsPort}/default?pkipath=${pki}`
-const tcpUri = () => `test+tcp://127.0.0.1:${tcpPort}/default`
 
 test.before(async () => {
   root = tempRoot('vctl-sasl-')
@@ -117,13 +117,13 @@ test('wrong password, unknown user, user not allowed: libvirt error', async (t) 
   }
 })
 
-test('plain TCP: no SCRAM without an SSF of 56, as libvirtd', async (t) => {
-  const r = await virshAs(authConf('fred', 'secret1'), tcpUri(), ['list'])
-  t.not(r.code, 0)
-  t.regex(r.stderr, /authentication failed/)
+test('plain TCP: no SCRAM without an SSF of 56, as libvirtd; DIGEST-MD5 only', async (t) => {
   const rpc = await RpcClient.connect({host: '127.0.0.1', port: tcpPort}, [remote])
   t.deepEqual((await rpc.call(remote, remote.procs.AUTH_LIST, undefined)).types, [1])
-  const err = await t.throwsAsync(rpc.call(remote, remote.procs.AUTH_SASL_INIT, undefined))
+  t.is((await rpc.call(remote, remote.procs.AUTH_SASL_INIT, undefined)).mechlist, 'DIGEST-MD5')
+  const err = await t.throwsAsync(
+    rpc.call(remote, remote.procs.AUTH_SASL_START, {mech: 'SCRAM-SHA-256', nil: 0, data: Buffer.from('n,,n=fred,r=abcdef')}),
+  )
   t.true(err instanceof VirError)
   t.is(err instanceof VirError ? err.code : undefined, 45)
   t.is(err?.message, 'authentication failed: authentication failed')

@@ -15,7 +15,8 @@ export default class SaslList extends Command {
     const {userDbFor, readUserDb} = await import('../../lib/daemon/auth-config.js')
     const db = readUserDb(await userDbFor({root: flags.root && resolve(flags.root), session: flags.session}))
     const users = Object.entries(db.users).map(([user, m]) => ({user, mechanisms: Object.keys(m)}))
-    for (const u of users) this.log(u.user)
+    for (const u of users)
+      this.log(u.mechanisms.includes('DIGEST-MD5') ? u.user : `${u.user} (no DIGEST-MD5 key, so no plain TCP: set the password again)`)
     return users
   }
 }

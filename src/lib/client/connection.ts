@@ -84,6 +84,7 @@ export class Connection {
       await saslAuthenticate(
         (def, args) => this.call(def, args),
         () => saslCredentials(uri, env),
+        {host: uri?.host || 'localhost', secure: uri?.transport !== 'tcp', setLayer: (l) => this.rpc.setSecurityLayer(l)},
       )
     } else if (type !== AuthType.NONE)
       throw new VirError(

@@ -3,26 +3,30 @@
  * it: the mechanism list depends on the channel (libvirt asks cyrus-sasl for an SSF of at least 56
  * on plain TCP, and for none on UNIX sockets and TLS), the client's identity is checked against
  * sasl_allowed_username_list (fnmatch globs), and every failure is libvirt's one answer,
- * VIR_ERR_AUTH_FAILED "authentication failed" (the details go to the log). vctl's mechanisms are
- * SCRAM-SHA-256 and SCRAM-SHA-1 (SSF 0: no security layer), so on plain TCP no mechanism qualifies
- * and SASL is refused there, exactly as libvirtd refuses a SCRAM-only mech_list on plain TCP.
- * A client that has not finished within the auth timeout is disconnected.
+ * VIR_ERR_AUTH_FAILED "authentication failed" (the details go to the log). On UNIX sockets and TLS
+ * vctl offers SCRAM-SHA-256 and SCRAM-SHA-1 (SSF 0: no security layer); on plain TCP DIGEST-MD5
+ * with qop auth-conf only (rc4-56, rc4, 3des: SSF 56 to 128), whose security layer then wraps every
+ * later byte of the connection (rpc/sasl/layer.ts). As libvirtd, a negotiated SSF below 56 on plain
+ * TCP is refused. A client that has not finished within the auth timeout is disconnected.
  */
 import {ErrorCode, ErrorDomain, VirError} from '../errors.js'
 import type {RpcConnection} from '../rpc/server.js'
 import {authSaslProcs as S} from '../rpc/programs/remote/auth-sasl.js'
 import {SCRAM_MECHS, ScramError, ScramServer} from '../rpc/sasl/scram.js'
-import {lookupSecret} from '../rpc/sasl/userdb.js'
+import {DIGEST_MECH, defaultRealm, lookupSecret} from '../rpc/sasl/userdb.js'
+import {DigestError} from '../rpc/sasl/digest-md5.js'
+import {digestMech, type Mech} from './auth-digest.js'
 import type {On} from './remote/context.js'
 
 /** remote_auth_type SASL */
 const AUTH_SASL = 1
 /** libvirt's minimum SSF on an insecure channel ("good enough to require kerberos"). */
 export const MIN_SSF_INSECURE = 56
-/** vctl's mechanisms and their SSF (SCRAM has no security layer). */
+/** vctl's mechanisms and the most SSF each gives (SCRAM has no security layer). */
 const MECHS: Array<[string, number]> = [
   ['SCRAM-SHA-256', 0],
   ['SCRAM-SHA-1', 0],
+  [DIGEST_MECH, 128],
 ]
 
 export interface SaslServerOptions {
@@ -41,7 +45,7 @@ export interface SaslServerOptions {
 
 interface Session {
   mech?: string
-  server?: ScramServer
+  server?: Mech
   timer: NodeJS.Timeout
 }
 
@@ -69,10 +73,12 @@ export function globMatch(pattern: string, s: string): boolean {
   return new RegExp(re + '$', 's').test(s)
 }
 
-/** The mechanisms on offer for a connection (those whose SSF meets the channel's minimum). */
+/**
+ * The mechanisms on offer for a connection: on plain TCP those that reach an SSF of 56, on a
+ * secure channel those without a security layer (SCRAM; the channel protects the data already).
+ */
 export function mechanismsFor(secure: boolean): string[] {
-  const min = secure ? 0 : MIN_SSF_INSECURE
-  return MECHS.filter(([, ssf]) => ssf >= min).map(([m]) => m)
+  return MECHS.filter(([, ssf]) => (secure ? ssf === 0 : ssf >= MIN_SSF_INSECURE)).map(([m]) => m)
 }
 
 const authFailed = (): VirError => new VirError(ErrorCode.AUTH_FAILED, ErrorDomain.RPC, 'authentication failed: authentication failed')
@@ -95,23 +101,28 @@ export function registerAuthSasl(on: On, opts: SaslServerOptions): void {
     return authFailed()
   }
 
-  const finish = (conn: RpcConnection, user: string): void => {
+  const finish = (conn: RpcConnection, r: ReturnType<Mech['step']>): void => {
+    const user = r.user ?? ''
+    const ssf = r.ssf ?? 0
+    if (!opts.isSecure(conn) && ssf < MIN_SSF_INSECURE) throw fail(conn, `negotiated SSF ${ssf} was not strong enough`)
     const allowed = opts.allowedUsers()
     if (allowed && !allowed.some((p) => globMatch(p, user))) throw fail(conn, `client identity '${user}' not allowed by sasl_allowed_username_list`)
     end(conn)
     conn.authenticated = true
-    log(conn, `authenticated '${user}'`)
+    // The reply that completes authentication goes in clear, everything after through the layer.
+    if (r.layer) conn.securityLayer.set(r.layer, (m) => log(conn, m))
+    log(conn, `authenticated '${user}' (SSF ${ssf})`)
   }
 
-  const step = (conn: RpcConnection, server: ScramServer, data: Buffer) => {
+  const step = (conn: RpcConnection, server: Mech, data: Buffer | undefined) => {
     let r
     try {
       r = server.step(data)
     } catch (err) {
-      throw fail(conn, err instanceof ScramError ? err.message : `SCRAM failed: ${String(err)}`)
+      throw fail(conn, err instanceof ScramError || err instanceof DigestError ? err.message : `${server.name} failed: ${String(err)}`)
     }
     if (r.user === undefined) return {complete: 0, nil: 0, data: Buffer.from(r.out)}
-    finish(conn, r.user)
+    finish(conn, r)
     return {complete: 1, nil: 0, data: Buffer.from(r.out)}
   }
 
@@ -139,9 +150,12 @@ export function registerAuthSasl(on: On, opts: SaslServerOptions): void {
     const s = sessions.get(conn)
     if (!s || s.server || conn.authenticated) throw fail(conn, 'client tried invalid SASL start request')
     if (!mechanismsFor(opts.isSecure(conn)).includes(mech)) throw fail(conn, `mechanism '${mech}' not offered`)
-    const hash = SCRAM_MECHS[mech]
     s.mech = mech
-    s.server = new ScramServer(hash, (user) => {
+    if (mech === DIGEST_MECH) {
+      s.server = digestMech({userDb: opts.userDb, realm: defaultRealm(), secure: opts.isSecure(conn), log: (m) => log(conn, m)})
+      return step(conn, s.server, nil ? undefined : data)
+    }
+    const scram = new ScramServer(SCRAM_MECHS[mech], (user) => {
       try {
         return lookupSecret(opts.userDb, user, mech)
       } catch (err) {
@@ -149,13 +163,14 @@ export function registerAuthSasl(on: On, opts: SaslServerOptions): void {
         return undefined
       }
     })
+    s.server = {name: mech, step: (d) => scram.step(d ?? Buffer.alloc(0))}
     if (nil) throw fail(conn, 'SCRAM needs an initial client response')
     return step(conn, s.server, data)
   })
 
-  on(S.AUTH_SASL_STEP, (conn, {data}) => {
+  on(S.AUTH_SASL_STEP, (conn, {nil, data}) => {
     const s = sessions.get(conn)
     if (!s?.server || conn.authenticated) throw fail(conn, 'client tried invalid SASL step request')
-    return step(conn, s.server, data)
+    return step(conn, s.server, nil ? undefined : data)
   })
 }

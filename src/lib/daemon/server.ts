@@ -222,7 +222,7 @@ export class Daemon {
       registry: {open: (name) => this.registry.open(name)},
       isSecure: (conn) => {
         const role = this.connListener.get(conn)?.role
-        return role !== 'tcp'
+        return role !== 'tcp' || conn.securityLayer.active
       },
       authType: (conn) => AUTH_TYPES[this.authScheme(this.connListener.get(conn)?.role)] ?? AuthType.NONE,
       sasl: saslOptions(

@@ -24,6 +24,7 @@ import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
 import {FdReader} from './fd-reader.js'
 import {FdWriter} from './fd-writer.js'
 import {closeFds, dupFd} from '../os/fdpass.js'
+import type {SecurityLayer} from './sasl/layer.js'
 
 interface Pending {
   def: AnyProcDef | null
@@ -76,6 +77,7 @@ export class RpcClient extends EventEmitter {
   /** Descriptor passing, on UNIX sockets only (see fd-reader.ts, fd-writer.ts). */
   private readonly fdReader: FdReader | undefined
   private readonly fdWriter: FdWriter | undefined
+  private layer: SecurityLayer | undefined
 
   constructor(socket: Socket, programs: AnyProgram[]) {
     super()
@@ -165,15 +167,21 @@ export class RpcClient extends EventEmitter {
     })
   }
 
+  /** Puts every later byte through SASL's security layer (once authentication negotiated one). */
+  setSecurityLayer(layer: SecurityLayer): void {
+    this.layer = layer
+  }
+
   /** Every write goes here: with descriptors pending, later packets wait behind them. */
   private write(buf: Buffer, fds?: number[]): boolean {
+    if (this.layer) buf = this.layer.wrap(buf)
     if (this.fdWriter) return this.fdWriter.write(buf, fds)
     return this.socket.write(buf)
   }
 
   private feed(d: Buffer): void {
     try {
-      this.decoder.push(d, (p) => this.onPacket(p))
+      this.decoder.push(this.layer ? this.layer.unwrap(d) : d, (p) => this.onPacket(p))
     } catch (err) {
       this.fail(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `malformed packet from server: ${(err as Error).message}`))
       this.socket.destroy()

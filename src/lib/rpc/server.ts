@@ -24,6 +24,7 @@ import {KEEPALIVE_PROGRAM, KeepaliveProc} from './programs/keepalive.js'
 import {FdReader} from './fd-reader.js'
 import {FdWriter, WithFds} from './fd-writer.js'
 import {closeFds} from '../os/fdpass.js'
+import {LayerSlot} from './sasl/layer.js'
 
 export interface ConnectionOptions {
   programs: Map<number, ServedProgram>
@@ -105,6 +106,7 @@ export class RpcConnection {
   private readonly fdWriter: FdWriter | undefined
   /** The descriptors of the CALL_WITH_FDS being dispatched (see takeFds). */
   private callFds: number[] = []
+  readonly securityLayer = new LayerSlot() // SASL's, once authentication negotiated one (sasl/layer.ts)
 
   constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket
@@ -176,6 +178,7 @@ export class RpcConnection {
       if (fds) closeFds(fds)
       return true
     }
+    buf = this.securityLayer.out(buf)
     if (this.fdWriter) return this.fdWriter.write(buf, fds, done)
     // Over TCP/TLS a packet goes without its descriptors, as libvirtd's does: a client reports
     // that it cannot receive descriptors on this socket.
@@ -250,9 +253,11 @@ export class RpcConnection {
     const othersQuiet = lastDataConn === this.id || now - lastDataAt >= BUSY_POLL_QUIET_MS
     lastDataConn = this.id
     lastDataAt = now
-    this.decoder.append(d)
+    const plain = this.securityLayer.in(d)
+    if (plain instanceof Error) return void this.socket.destroy(plain) // a bad unit drops the connection
+    this.decoder.append(plain)
     this.pump()
-    if (othersQuiet && this.opts.busyPollUs && !this.bulk) this.busyPoll(this.opts.busyPollUs)
+    if (othersQuiet && this.opts.busyPollUs && !this.bulk && !this.securityLayer.active) this.busyPoll(this.opts.busyPollUs)
   }
 
   /**
@@ -337,7 +342,7 @@ export class RpcConnection {
     const turnEnd = start + BUSY_POLL_TURN_NS
     let deadline = start + windowNs
     let last = start
-    while (!this.closed && this.inFlight === 0 && !this.readPaused && !this.bulk) {
+    while (!this.closed && this.inFlight === 0 && !this.readPaused && !this.bulk && !this.securityLayer.active) {
       const d = this.fdReader ? this.fdReader.readNow() : readNow(fd)
       if (d === 'end') return // libuv sees EOF/errors too and closes the connection
       const now = process.hrtime.bigint()

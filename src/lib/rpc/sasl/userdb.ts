@@ -1,21 +1,30 @@
 /**
  * vctl's SASL user database: one JSON file (mode 0600, replaced atomically) under the daemon's
  * config dir, `sasl-users.json`, holding per user the SCRAM keys of each mechanism (salt, iteration
- * count, StoredKey, ServerKey) — never the password. Unlike libvirt's passwd.db (a cyrus sasldb,
- * which keeps the password itself so that every mechanism, DIGEST-MD5 included, can use it), this
- * file serves SCRAM only, and a stolen copy does not give the passwords away.
+ * count, StoredKey, ServerKey) and, for DIGEST-MD5, H(user:realm:password) per realm — never the
+ * password. Unlike libvirt's passwd.db (a cyrus sasldb, which keeps the password itself), a user
+ * can log in with DIGEST-MD5 only in the realms their password was set for (the host name by
+ * default), and users whose password was set before DIGEST-MD5 existed in vctl have no key for it
+ * until the password is set again.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {writeFileAtomic} from '../../fs-atomic.js'
+import {hostname} from 'node:os'
 import {scramSecret, SCRAM_MECHS, type ScramSecret} from './scram.js'
+import {userRealmHash, type DigestSecret} from './digest-md5.js'
 
 export const USERDB_FILE = 'sasl-users.json'
 
 export interface UserDb {
   version: 1
-  users: Record<string, Record<string, ScramSecret>>
+  users: Record<string, Record<string, ScramSecret | DigestSecret>>
 }
+
+export const DIGEST_MECH = 'DIGEST-MD5'
+
+/** The realm vctl's daemons announce in DIGEST-MD5 (cyrus' default: the host name). */
+export const defaultRealm = (): string => hostname()
 
 export function userDbPath(configDir: string): string {
   return join(configDir, USERDB_FILE)
@@ -45,11 +54,13 @@ export function checkUserName(user: string): void {
     throw new Error(`invalid user name '${user}'`)
 }
 
-export async function setPassword(path: string, user: string, password: string): Promise<void> {
+/** Sets the SCRAM keys and the DIGEST-MD5 key of each realm (the host name unless given). */
+export async function setPassword(path: string, user: string, password: string, realms: string[] = [defaultRealm()]): Promise<void> {
   checkUserName(user)
   if (!password) throw new Error('empty password')
   const db = readUserDb(path)
-  db.users[user] = Object.fromEntries(Object.entries(SCRAM_MECHS).map(([mech, h]) => [mech, scramSecret(h, password)]))
+  const digest: DigestSecret = {realms: Object.fromEntries(realms.map((r) => [r, userRealmHash(user, r, password)]))}
+  db.users[user] = {...Object.fromEntries(Object.entries(SCRAM_MECHS).map(([mech, h]) => [mech, scramSecret(h, password)])), [DIGEST_MECH]: digest}
   await writeUserDb(path, db)
 }
 
@@ -64,5 +75,18 @@ export async function deleteUser(path: string, user: string): Promise<boolean> {
 
 /** The secret of one user for one mechanism, read fresh (passwd changes apply to the next login). */
 export function lookupSecret(path: string, user: string, mech: string): ScramSecret | undefined {
-  return readUserDb(path).users[user]?.[mech]
+  const s = readUserDb(path).users[user]?.[mech]
+  return s && 'storedKey' in s ? s : undefined
+}
+
+/** What DIGEST-MD5 finds for a user: no such user, no DIGEST-MD5 key (set before), or the key of a realm. */
+export type DigestLookup = {found: 'no-user'} | {found: 'no-digest'} | {found: 'no-realm'} | {found: 'key'; key: string}
+
+export function lookupDigest(path: string, user: string, realm: string): DigestLookup {
+  const u = readUserDb(path).users[user]
+  if (!u) return {found: 'no-user'}
+  const s = u[DIGEST_MECH]
+  if (!s || !('realms' in s)) return {found: 'no-digest'}
+  const key = s.realms[realm]
+  return key ? {found: 'key', key} : {found: 'no-realm'}
 }
