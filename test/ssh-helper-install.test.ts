@@ -30,7 +30,7 @@ function place(root: string, path: string, content = LIBVIRTS): string {
   return f
 }
 
-test('absent: installs a marked wrapper as /usr/bin/virt-ssh-helper that runs vctl's helper; again: same; --uninstall removes it', (t) => {
+test("absent: installs a marked wrapper as /usr/bin/virt-ssh-helper that runs vctl's helper; again: same; --uninstall removes it", (t) => {
   const root = tempRoot(t)
   const target = join(root, 'usr/bin/virt-ssh-helper')
   const first = run(root)
