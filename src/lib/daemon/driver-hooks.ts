@@ -132,12 +132,25 @@ export async function setupServices(d: Daemon, hosts: (driver: string) => boolea
  * (a tool it needs is missing, ...) is left out with one warning: the daemon and its other drivers
  * serve as usual, and the URIs of the missing driver get "no connection driver available".
  */
-export async function setupDrivers(d: Daemon, hosts: (driver: string) => boolean, gate: StartupHooks): Promise<void> {
+export async function setupDrivers(
+  d: Daemon,
+  hosts: (driver: string) => boolean,
+  gate: StartupHooks,
+  afterHypervisors?: () => Promise<void>,
+): Promise<void> {
+  let hypervisorsDone = false
   for (const hook of hostedDrivers(hosts)) {
+    if (!hook.hypervisor && !hypervisorsDone) {
+      hypervisorsDone = true
+      await afterHypervisors?.()
+    }
     const t0 = performance.now()
     try {
       await hook.setup(d)
-      d.log.debug(`${hook.driver} driver set up in ${(performance.now() - t0).toFixed(0)} ms`)
+      const cpu = process.cpuUsage()
+      d.log.debug(
+        `${hook.driver} driver set up in ${(performance.now() - t0).toFixed(0)} ms (process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms)`,
+      )
     } catch (err) {
       d.log.warn(`${hook.driver} driver disabled: ${err instanceof Error ? err.message : String(err)}`)
     } finally {

@@ -42,6 +42,9 @@ export interface DaemonOptions {
 
 export class DaemonStartError extends Error {}
 
+/** Socket-activated: how long the other drivers' set-up may wait while the first clients are served. */
+const OTHERS_DELAY_MS = 250
+
 /** Wall and CPU milliseconds since the process started, for the start-up debug line. */
 function phase(): string {
   const cpu = process.cpuUsage()
@@ -213,10 +216,21 @@ export class Daemon {
     await setupServices(this, (driver) => this.hosts(driver), this.gate)
   }
 
-  /** The drivers, once the daemon listens: hypervisors first (startup-gate.ts holds the calls that need them). */
+  /**
+   * The drivers, once the daemon listens: hypervisors first (startup-gate.ts holds the calls that
+   * need them). Socket-activated, a client is waiting: the other drivers' set-up would compete
+   * with its first calls for the process, so it starts once something needs them, the client
+   * has gone, or OTHERS_DELAY_MS have passed.
+   */
   private async setupDrivers(): Promise<void> {
     if (this.name === 'virtproxyd') return
-    await setupDrivers(this, (driver) => this.hosts(driver), this.gate)
+    const settle = async (): Promise<void> => {
+      if (!this.activated) return
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([this.gate.othersWanted, new Promise<void>((r) => (timer = setTimeout(r, OTHERS_DELAY_MS)))])
+      clearTimeout(timer)
+    }
+    await setupDrivers(this, (driver) => this.hosts(driver), this.gate, settle)
   }
 
   private readyHooks: Array<() => Promise<void>> = []
@@ -421,6 +435,7 @@ export class Daemon {
     this.log.debug(`client ${conn.id} connected on ${l.role} ${l.address}`)
     socket.resume()
     conn.onClose(() => {
+      if (!this.gate.complete) this.gate.othersNeeded()
       slots.active--
       this.admit(slots)
       this.clients.delete(conn)

@@ -80,6 +80,9 @@ export class StartupGate {
   private resolveReady!: () => void
   /** Resolves once every driver is set up and every connection has them. */
   readonly ready = new Promise<void>((r) => (this.resolveReady = r))
+  private resolveWanted!: () => void
+  /** Resolves once a client waits for more than the hypervisors (see othersNeeded). */
+  readonly othersWanted = new Promise<void>((r) => (this.resolveWanted = r))
 
   constructor(registry: DriverRegistry) {
     this.registry = registry
@@ -100,6 +103,14 @@ export class StartupGate {
   /** The set-up of a hypervisor driver has run (the driver registered, or left out after a failure). */
   hypervisorDone(scheme: string): void {
     this.hypervisors.get(scheme)?.resolve()
+  }
+
+  /**
+   * Something needs the drivers other than the hypervisors: a held call, an open of another URI, or
+   * (the daemon's call) a client that went away, which leaves the process free for them.
+   */
+  othersNeeded(): void {
+    this.resolveWanted()
   }
 
   /** Every driver's set-up has run: the early connections get their other drivers, held calls go on. */
@@ -129,7 +140,10 @@ export class StartupGate {
     const pending = this.hypervisors.get(scheme)
     if (!pending) {
       // The test driver (its own networks, pools...) is there from the start; anything else needs everything.
-      if (!this.registry.hypervisors.has(scheme)) await this.ready
+      if (!this.registry.hypervisors.has(scheme)) {
+        this.othersNeeded()
+        await this.ready
+      }
       return this.registry.open(name)
     }
     await pending.done
@@ -147,7 +161,11 @@ export class StartupGate {
   /** A handler that waits for the start-up unless its procedure is answered early. */
   wrap<A, R>(def: ProcDef<A, R>, fn: Handler<A, R>): Handler<A, R> {
     if (answeredEarly(def.name)) return fn
-    return (conn, args) => (this.served ? fn(conn, args) : this.ready.then(() => fn(conn, args)))
+    return (conn, args) => {
+      if (this.served) return fn(conn, args)
+      this.othersNeeded()
+      return this.ready.then(() => fn(conn, args))
+    }
   }
 
   /** Adds the registry's network, storage, ... drivers to a connection opened with its hypervisor only. */
