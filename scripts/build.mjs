@@ -89,9 +89,10 @@ if (result.metafile) writeFileSync(process.env.VCTL_BUILD_META, JSON.stringify(r
 
 // The daemon's fast path (bin/run.js, `daemon start`): daemon-main.js parses the flags and detaches
 // (all that the parent of `-d` loads); daemon-server.js (src/lib/cli/daemon-server-cached.ts) loads
-// the daemon itself, one CommonJS bundle of src/lib/daemon/server.ts wrapped as a function
-// (dist/lib/vendor/daemon-wrapped.js) with a V8 code cache, like oclif's. A daemon loads most of its
-// code anyway, and one script compiled from a cache costs far less than an ES module compiled at
+// the daemon itself, one CommonJS bundle (src/lib/cli/daemon-bundle.ts: the daemon and its lean
+// start) wrapped as a function (dist/lib/vendor/daemon-wrapped.js) with a V8 code cache, like
+// oclif's; bin/vctl-daemon.cjs, which systemd's units run, loads only that. A daemon loads most of
+// its code anyway, and one script compiled from a cache costs far less than ES modules compiled at
 // every start: a socket-activated daemon answers its first client that much sooner.
 const serverApart = {
   name: 'daemon-server-apart',
@@ -125,7 +126,7 @@ for (const [entry, outfile, plugins] of [
 const DAEMON = join(ROOT, 'dist/lib/vendor/daemon-wrapped.js')
 const daemonBuild = await build({
   absWorkingDir: ROOT,
-  entryPoints: [join(ROOT, 'src/lib/daemon/server.ts')],
+  entryPoints: [join(ROOT, 'src/lib/cli/daemon-bundle.ts')],
   write: false,
   outfile: DAEMON,
   bundle: true,
