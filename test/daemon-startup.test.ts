@@ -9,7 +9,7 @@ import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Script} from 'node:vm'
-import {ROOT_DIR} from './helpers/daemon.js'
+import {ROOT_DIR, run, tempRoot, vctl, virsh} from './helpers/daemon.js'
 import {DriverRegistry} from '../src/lib/drivers/registry.js'
 import {TestDriver} from '../src/lib/drivers/test/driver.js'
 import {AbsentQemuDriver} from '../src/lib/daemon/qemu-absent.js'
@@ -222,4 +222,27 @@ sys.stdout.write(s.recv(4096).decode())`,
     if (!name.startsWith('@')) t.true(existsSync(name))
   }
   t.throws(() => sdNotify(join(dir, 'nobody-listens.sock'), 'READY=1\n'), {message: /sendto.*failed/})
+})
+
+test('bin/vctl-daemon.cjs, what the units run, is `vctl daemon start`: detaches, serves, reports errors and unusual flags as oclif does', async (t) => {
+  const lean = join(ROOT_DIR, 'bin/vctl-daemon.cjs')
+  const root = tempRoot('vctl-lean-')
+  t.teardown(async () => {
+    await vctl(['daemon', 'stop', '--root', root])
+    rmSync(root, {recursive: true, force: true})
+  })
+  const bogus = await run(process.execPath, [lean, '--bogus'])
+  t.is(bogus.code, 2)
+  t.regex(bogus.stderr, /Nonexistent flag: --bogus/)
+  const noConf = await run(process.execPath, [lean, 'daemon', 'start', '--root', root, '-f', join(root, 'missing.conf')])
+  t.is(noConf.code, 1)
+  t.regex(noConf.stderr, /cannot read configuration file/)
+
+  // `daemon start` in front is optional: -d re-runs the entry with it.
+  const started = await run(process.execPath, [lean, '--root', root, '-d'], {timeout: 120_000})
+  t.is(started.code, 0, started.stderr)
+  t.regex(started.stdout, /^libvirtd started \(pid \d+\)$/m)
+  const list = await virsh(`test:///default?socket=${root}/run/libvirt/libvirt-sock`, ['list', '--all'])
+  t.is(list.code, 0, list.stderr)
+  t.regex(list.stdout, /1\s+test\s+running/)
 })
