@@ -218,14 +218,14 @@ export class Daemon {
 
   /**
    * The drivers, once the daemon listens: hypervisors first (startup-gate.ts holds the calls that
-   * need them). Socket-activated, a client is waiting: the other drivers' set-up would compete
-   * with its first calls for the process, so it starts once something needs them, the client
-   * has gone, or OTHERS_DELAY_MS have passed.
+   * need them). Socket-activated with a client connected: the other drivers' set-up would
+   * compete with its first calls for the process, so it starts once something needs them, a
+   * client has gone, or OTHERS_DELAY_MS have passed.
    */
   private async setupDrivers(): Promise<void> {
     if (this.name === 'virtproxyd') return
     const settle = async (): Promise<void> => {
-      if (!this.activated) return
+      if (!this.activated || this.clients.size === 0) return
       let timer: NodeJS.Timeout | undefined
       await Promise.race([this.gate.othersWanted, new Promise<void>((r) => (timer = setTimeout(r, OTHERS_DELAY_MS)))])
       clearTimeout(timer)
