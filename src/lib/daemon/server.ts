@@ -38,6 +38,8 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv
   /** Install SIGTERM/SIGINT handlers (the CLI does; embedded test daemons do not). */
   handleSignals?: boolean
+  /** Called once the daemon accepts connections, its drivers maybe still starting (systemd's READY=1, as libvirtd sends it). */
+  onListening?: () => void
 }
 
 export class DaemonStartError extends Error {}
@@ -145,6 +147,7 @@ export class Daemon {
       await d.setupServices()
       await d.setupListeners(fds, opts.listen ?? false)
       const listening = phase()
+      opts.onListening?.()
       await d.setupDrivers()
       await d.gate.finish()
       log.debug(`start-up (ms since the process started, wall/CPU): config ${configured}, listening ${listening}, drivers ${phase()}`)
