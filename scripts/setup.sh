@@ -8,4 +8,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run build
+# vctl's virt-ssh-helper as /usr/bin/virt-ssh-helper, only where libvirt's own is absent.
+bash scripts/install-ssh-helper.sh
 if [ -x scripts/build-test-guest.sh ]; then bash scripts/build-test-guest.sh >/dev/null; fi

@@ -4,7 +4,7 @@
 import test, {type ExecutionContext} from 'ava'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {basename, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {spawn} from 'node:child_process'
 import type {Socket} from 'node:net'
 import {BIN, connectUnix, run, virsh, vctl, waitFor} from './helpers/daemon.js'
@@ -24,6 +24,8 @@ import type {UnitsInstallResult} from '../src/commands/units/install.js'
 import type {UnitListEntry} from '../src/commands/units/list.js'
 
 const NODE = process.execPath
+/** The lean daemon entry the services run (bin/vctl-daemon.cjs beside bin/run.js). */
+const LEAN = join(dirname(BIN), 'vctl-daemon.cjs')
 
 /** A temporary directory removed when the test ends. */
 function tmp(t: ExecutionContext, prefix = 'vctl-units-'): string {
@@ -163,7 +165,7 @@ test('services: notify, ExecStart with absolute paths and the sysconfig variable
     t.deepEqual(get(svc, 'Service', 'Restart'), ['on-failure'], svc)
     t.deepEqual(get(svc, 'Service', 'EnvironmentFile'), [`-/etc/sysconfig/${d.daemon}`], svc)
     const driver = d.driver ? ` --driver ${d.driver}` : ''
-    t.deepEqual(get(svc, 'Service', 'ExecStart'), [`${NODE} ${BIN} daemon start --system${driver} $${d.daemon.toUpperCase()}_ARGS`], svc)
+    t.deepEqual(get(svc, 'Service', 'ExecStart'), [`${NODE} ${LEAN} daemon start --system${driver} $${d.daemon.toUpperCase()}_ARGS`], svc)
     t.deepEqual(get(svc, 'Service', 'KillMode'), d.daemon === 'libvirtd' || d.daemon === 'virtqemud' ? ['process'] : [], svc)
     t.is(words(svc, 'Unit', 'Wants')[0], `${d.daemon}.socket`, svc)
     t.false(words(svc, 'Unit', 'Requires').includes(`${d.daemon}.socket`), svc)
@@ -273,7 +275,7 @@ test('units install: atomic unit files, sysconfig kept when present, foreign uni
   t.false(sc.virtqemud)
   t.true(sc.libvirtd)
   t.is(readFileSync(join(root, 'etc/sysconfig/virtqemud'), 'utf8'), 'VIRTQEMUD_ARGS="--timeout 30 --verbose"\n')
-  t.regex(readFileSync(join(root, 'usr/lib/systemd/system/virtqemud.service'), 'utf8'), new RegExp(`ExecStart=${NODE} ${BIN} daemon start`))
+  t.regex(readFileSync(join(root, 'usr/lib/systemd/system/virtqemud.service'), 'utf8'), new RegExp(`ExecStart=${NODE} ${LEAN} daemon start`))
   t.deepEqual(
     readdirSync(join(root, 'usr/lib/systemd/system')).filter((n) => n.endsWith('.tmp')),
     [],
@@ -390,7 +392,7 @@ test("systemd-socket-activate with the socket units' own paths and names: the da
   const sysArgs = /^LIBVIRTD_ARGS="(.*)"$/m.exec(readFileSync(join(root, 'etc/sysconfig/libvirtd'), 'utf8'))![1].split(' ')
   t.deepEqual(sysArgs, ['--timeout', '120'])
   const exec = unit('libvirtd.service').Service.ExecStart[0].split(' ')
-  t.deepEqual(exec.slice(0, 4), [NODE, BIN, 'daemon', 'start'])
+  t.deepEqual(exec.slice(0, 4), [NODE, LEAN, 'daemon', 'start'])
   const argv = [...exec.slice(1).filter((a) => !a.startsWith('$')), '--root', root, '--timeout', '3']
   mkdirSync(join(root, 'run/libvirt'), {recursive: true})
   const child = spawn(

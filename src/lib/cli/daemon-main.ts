@@ -5,40 +5,9 @@
  * daemon's whole life). Anything unusual (--help, --version, a flag it does not know or a value
  * it would have to reject) goes back to oclif, which reports it as for every other command.
  */
-import {parseArgs, type ParseArgsConfig} from 'node:util'
-import type {DaemonStartFlags} from './daemon-start.js'
+import {parseLean} from './daemon-flags.js'
 
-/** The same flags as commands/daemon/start.ts declares (a test checks that they agree). */
-export const LEAN_DAEMON_FLAGS = {
-  daemon: {type: 'boolean', short: 'd'},
-  config: {type: 'string', short: 'f'},
-  listen: {type: 'boolean', short: 'l'},
-  'pid-file': {type: 'string', short: 'p'},
-  timeout: {type: 'string', short: 't'},
-  verbose: {type: 'boolean', short: 'v'},
-  driver: {type: 'string'},
-  root: {type: 'string'},
-  session: {type: 'boolean'},
-  system: {type: 'boolean'},
-} as const satisfies ParseArgsConfig['options']
-
-/** The flags for the common cases, or undefined where oclif should parse (and report) instead. */
-export function parseLean(argv: string[]): DaemonStartFlags | undefined {
-  let values
-  try {
-    ;({values} = parseArgs({args: argv, options: LEAN_DAEMON_FLAGS, strict: true, allowPositionals: false}))
-  } catch {
-    return undefined
-  }
-  if (values.session && values.system) return undefined
-  let timeout: number | undefined
-  if (values.timeout !== undefined) {
-    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1) return undefined
-    timeout = Number(values.timeout)
-  }
-  for (const k of ['config', 'pid-file', 'driver', 'root'] as const) if (values[k] === '') return undefined
-  return {...values, timeout}
-}
+export {LEAN_DAEMON_FLAGS, parseLean} from './daemon-flags.js'
 
 /** Runs `daemon start ARGV` if it can; false means: let oclif run the command. */
 export async function leanDaemonStart(argv: string[]): Promise<boolean> {

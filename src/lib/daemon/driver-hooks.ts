@@ -4,13 +4,18 @@
  */
 import {daemonPaths, driverStateDirs} from './paths.js'
 import type {Daemon} from './server.js'
-import {linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
+import {expectStorage, linkGuestsToStorage, setupStorage, volumesFor} from './storage-wiring.js'
 import {networkPortsFor} from './network-ports.js'
 
 export interface DriverHook {
   driver: string
+  /** The URI scheme of a hypervisor driver: set up before the others, its opens wait for it alone. */
+  hypervisor?: string
   setup: (d: Daemon) => Promise<void>
 }
+
+/** The daemons of these run a service (their own program) instead of drivers. */
+const SERVICES = new Set(['log', 'lock'])
 
 /** Driver set-up steps, run for libvirtd and for the driver's own modular daemon. */
 export const DRIVER_HOOKS: DriverHook[] = [
@@ -36,6 +41,7 @@ export const DRIVER_HOOKS: DriverHook[] = [
   },
   {
     driver: 'qemu',
+    hypervisor: 'qemu',
     setup: async (d) => {
       const {QemuDriver, DEFAULT_EMULATOR} = await import('../drivers/qemu/driver.js')
       const {AbsentQemuDriver, isExecutableFile} = await import('./qemu-absent.js')
@@ -73,7 +79,8 @@ export const DRIVER_HOOKS: DriverHook[] = [
       const {setupNetworkDriver} = await import('../drivers/network/setup.js')
       const network = await setupNetworkDriver({paths: d.paths, log: d.log})
       d.registry.network = () => network
-      // Before the sockets accept, as libvirt does: clients see autostarted networks running.
+      // Part of the set-up, as in libvirt: a client's network calls wait for it (startup-gate.ts),
+      // so it sees autostarted networks running.
       await network.autostart()
     },
   },
@@ -98,23 +105,56 @@ export const DRIVER_HOOKS: DriverHook[] = [
   },
 ]
 
+/** What a daemon's start-up needs of the gate that holds its clients' calls (startup-gate.ts). */
+export interface StartupHooks {
+  expectHypervisor(scheme: string): void
+  hypervisorDone(scheme: string): void
+}
+
+/** The hooks of the drivers the daemon hosts: hypervisors first, then the others in table order. */
+function hostedDrivers(hosts: (driver: string) => boolean): DriverHook[] {
+  const hooks = DRIVER_HOOKS.filter((h) => !SERVICES.has(h.driver) && hosts(h.driver))
+  return [...hooks.filter((h) => h.hypervisor), ...hooks.filter((h) => !h.hypervisor)]
+}
+
 /**
- * Runs the set-up of every driver the daemon hosts. A hypervisor or secondary driver whose set-up
- * fails (a tool it needs is missing, ...) is left out with one warning: the daemon and its other
- * drivers serve as usual, and the URIs of the missing driver get "no connection driver available".
- * The log and lock daemons' own service has nothing else to serve: its failure stops the daemon.
+ * Before the daemon listens: the log and lock daemons' own service (nothing else to serve, so its
+ * failure stops the daemon), and the gate told which hypervisor drivers are coming.
  */
-export async function setupDrivers(d: Daemon, hosts: (driver: string) => boolean): Promise<void> {
-  for (const hook of DRIVER_HOOKS) {
-    if (!hosts(hook.driver)) continue
-    if (hook.driver === 'log' || hook.driver === 'lock') {
-      await hook.setup(d)
-      continue
+export async function setupServices(d: Daemon, hosts: (driver: string) => boolean, gate: StartupHooks): Promise<void> {
+  for (const hook of DRIVER_HOOKS) if (SERVICES.has(hook.driver) && hosts(hook.driver)) await hook.setup(d)
+  for (const hook of hostedDrivers(hosts)) if (hook.hypervisor) gate.expectHypervisor(hook.hypervisor)
+  if (hosts('storage')) expectStorage(d)
+}
+
+/**
+ * Runs the set-up of every driver the daemon hosts, hypervisors first. A driver whose set-up fails
+ * (a tool it needs is missing, ...) is left out with one warning: the daemon and its other drivers
+ * serve as usual, and the URIs of the missing driver get "no connection driver available".
+ */
+export async function setupDrivers(
+  d: Daemon,
+  hosts: (driver: string) => boolean,
+  gate: StartupHooks,
+  afterHypervisors?: () => Promise<void>,
+): Promise<void> {
+  let hypervisorsDone = false
+  for (const hook of hostedDrivers(hosts)) {
+    if (!hook.hypervisor && !hypervisorsDone) {
+      hypervisorsDone = true
+      await afterHypervisors?.()
     }
+    const t0 = performance.now()
     try {
       await hook.setup(d)
+      const cpu = process.cpuUsage()
+      d.log.debug(
+        `${hook.driver} driver set up in ${(performance.now() - t0).toFixed(0)} ms (process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms)`,
+      )
     } catch (err) {
       d.log.warn(`${hook.driver} driver disabled: ${err instanceof Error ? err.message : String(err)}`)
+    } finally {
+      if (hook.hypervisor) gate.hypervisorDone(hook.hypervisor)
     }
   }
 }

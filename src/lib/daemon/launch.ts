@@ -27,9 +27,14 @@ type ChildMsg = {ready: true; pid: number} | {error: string}
 export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
   process.umask(DAEMON_UMASK)
   const {Daemon} = await import('./server.js')
+  // systemd's readiness as libvirtd sends it: once the sockets accept, drivers maybe still starting.
+  const onListening = () => {
+    if (!process.env.NOTIFY_SOCKET) return
+    void import('./notify.js').then(({notifyReady}) => notifyReady())
+  }
   let d: Daemon
   try {
-    d = await Daemon.start({...opts, handleSignals: true})
+    d = await Daemon.start({...opts, handleSignals: true, onListening})
   } catch (err) {
     if (process.send) {
       process.send({error: (err as Error).message} satisfies ChildMsg)
@@ -40,10 +45,6 @@ export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
   if (process.send) {
     process.send({ready: true, pid: process.pid} satisfies ChildMsg)
     process.disconnect?.()
-  }
-  if (process.env.NOTIFY_SOCKET) {
-    const {notifyReady} = await import('./notify.js')
-    await notifyReady()
   }
   return d
 }

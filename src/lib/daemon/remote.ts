@@ -34,7 +34,7 @@ export {AuthType, CONNECT_RO} from './remote/connect.js'
 export function createRemoteProgram(opts: RemoteOptions): ServedProgram {
   const handlers = new HandlerTable()
   const on: On = (def, fn) => {
-    handlers.on(def, fn)
+    handlers.on(def, opts.gate ? opts.gate(def, fn) : fn)
   }
   registerConnect(on, opts)
   registerDomains(on)

@@ -20,7 +20,8 @@ import {RpcConnection, type ServedProgram} from '../rpc/server.js'
 import {DriverRegistry} from '../drivers/registry.js'
 import {TestDriver} from '../drivers/test/driver.js'
 import type {HypervisorDriver} from '../drivers/types.js'
-import {setupDrivers} from './driver-hooks.js'
+import {setupDrivers, setupServices} from './driver-hooks.js'
+import {StartupGate} from './startup-gate.js'
 import {REMOTE_PROGRAM} from '../rpc/programs/remote.js'
 import {ADMIN_PROGRAM} from '../rpc/programs/admin.js'
 import {IMPLEMENTED_MODULAR} from '../daemons.js'
@@ -37,9 +38,20 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv
   /** Install SIGTERM/SIGINT handlers (the CLI does; embedded test daemons do not). */
   handleSignals?: boolean
+  /** Called once the daemon accepts connections, its drivers maybe still starting (systemd's READY=1, as libvirtd sends it). */
+  onListening?: () => void
 }
 
 export class DaemonStartError extends Error {}
+
+/** Socket-activated: how long the other drivers' set-up may wait while the first clients are served. */
+const OTHERS_DELAY_MS = 250
+
+/** Wall and CPU milliseconds since the process started, for the start-up debug line. */
+function phase(): string {
+  const cpu = process.cpuUsage()
+  return `${performance.now().toFixed(0)}/${((cpu.user + cpu.system) / 1000).toFixed(0)}`
+}
 
 /** Auth scheme names of the config (auth_unix_rw, ...) and the type AUTH_LIST reports for each. */
 const AUTH_TYPES: Record<string, number> = {none: AuthType.NONE, sasl: AuthType.SASL, polkit: AuthType.POLKIT}
@@ -72,6 +84,8 @@ export class Daemon {
   readonly config: DaemonConfig
   readonly log: Logger
   readonly registry: DriverRegistry
+  /** Holds clients' calls until the drivers they need are set up. */
+  readonly gate: StartupGate
   readonly listeners: Listener[] = []
   readonly clients = new Set<RpcConnection>()
   readonly activated: boolean
@@ -94,6 +108,7 @@ export class Daemon {
     this.timeoutSecs = opts.timeout ?? 0
     this.activated = activated
     this.registry = new DriverRegistry(paths.mode, 'test:///default')
+    this.gate = new StartupGate(this.registry)
     this.remoteProgram = this.makeRemoteProgram()
     this.adminProgram = this.makeAdminProgram()
     this.mainSlots = {max: config.max_clients, maxQueued: config.max_queued_clients, active: 0, waiting: []}
@@ -126,10 +141,18 @@ export class Daemon {
     } catch (err) {
       throw new DaemonStartError((err as Error).message)
     }
+    const configured = phase()
     try {
-      await d.setupDrivers()
+      // Listening first: clients wait in this process, each call for no more than it needs (startup-gate.ts).
+      await d.setupServices()
       await d.setupListeners(fds, opts.listen ?? false)
+      const listening = phase()
+      opts.onListening?.()
+      await d.setupDrivers()
+      await d.gate.finish()
+      log.debug(`start-up (ms since the process started, wall/CPU): config ${configured}, listening ${listening}, drivers ${phase()}`)
     } catch (err) {
+      await d.gate.finish()
       await d.stop()
       throw err instanceof DaemonStartError ? err : new DaemonStartError((err as Error).message)
     }
@@ -159,9 +182,13 @@ export class Daemon {
     return d
   }
 
-  /** Which drivers each daemon hosts: libvirtd all of them, a modular daemon its own. */
-  private async setupDrivers(): Promise<void> {
-    const hosts = (driver: string) => this.name === 'libvirtd' || this.name === `virt${driver}d`
+  /** Which drivers this daemon hosts: libvirtd all of them, a modular daemon its own. */
+  private hosts(driver: string): boolean {
+    return this.name === 'libvirtd' || this.name === `virt${driver}d`
+  }
+
+  /** What must be there before the daemon listens: its program (proxy, log, lock), and the plan of its drivers. */
+  private async setupServices(): Promise<void> {
     if (this.name === 'virtproxyd') {
       this.remoteProgram = createProxyProgram({
         sockDir: this.paths.sockDir,
@@ -177,11 +204,36 @@ export class Daemon {
       )
     }
     if (this.name === 'libvirtd') {
-      const test = new TestDriver()
-      this.hypervisors.push(test)
-      this.registry.addHypervisor({scheme: 'test', get: () => test})
+      // test:///default is made on its first open: building its host costs start-up time that
+      // clients of the other drivers would wait for, and nothing of it shows before an open.
+      let test: TestDriver | undefined
+      const get = (): TestDriver => {
+        if (!test) {
+          test = new TestDriver()
+          this.hypervisors.push(test)
+        }
+        return test
+      }
+      this.registry.addHypervisor({scheme: 'test', get})
     }
-    await setupDrivers(this, hosts)
+    await setupServices(this, (driver) => this.hosts(driver), this.gate)
+  }
+
+  /**
+   * The drivers, once the daemon listens: hypervisors first (startup-gate.ts holds the calls that
+   * need them). Socket-activated with a client connected: the other drivers' set-up would
+   * compete with its first calls for the process, so it starts once something needs them, a
+   * client has gone, or OTHERS_DELAY_MS have passed.
+   */
+  private async setupDrivers(): Promise<void> {
+    if (this.name === 'virtproxyd') return
+    const settle = async (): Promise<void> => {
+      if (!this.activated || this.clients.size === 0) return
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([this.gate.othersWanted, new Promise<void>((r) => (timer = setTimeout(r, OTHERS_DELAY_MS)))])
+      clearTimeout(timer)
+    }
+    await setupDrivers(this, (driver) => this.hosts(driver), this.gate, settle)
   }
 
   private readyHooks: Array<() => Promise<void>> = []
@@ -219,7 +271,7 @@ export class Daemon {
 
   private makeRemoteProgram(): ServedProgram {
     return createRemoteProgram({
-      registry: {open: (name) => this.registry.open(name)},
+      registry: {open: (name) => this.gate.open(name)},
       isSecure: (conn) => {
         const role = this.connListener.get(conn)?.role
         return role !== 'tcp' || conn.securityLayer.active
@@ -230,6 +282,7 @@ export class Daemon {
         () => this.config.sasl_allowed_username_list,
         (m) => this.log.info(m),
       ),
+      gate: (def, fn) => this.gate.wrap(def, fn),
     })
   }
 
@@ -385,6 +438,7 @@ export class Daemon {
     this.log.debug(`client ${conn.id} connected on ${l.role} ${l.address}`)
     socket.resume()
     conn.onClose(() => {
+      if (!this.gate.complete) this.gate.othersNeeded()
       slots.active--
       this.admit(slots)
       this.clients.delete(conn)

@@ -17,7 +17,7 @@
  *    systemd applies Conflicts= both ways; virtproxyd.service also states it.
  */
 import {existsSync, lstatSync, readFileSync} from 'node:fs'
-import {isAbsolute, join} from 'node:path'
+import {basename, dirname, isAbsolute, join} from 'node:path'
 import {daemonPaths, type DaemonName} from '../daemon/paths.js'
 import {writeFileAtomic, writeFileIfAbsent} from '../fs-atomic.js'
 import {argsDirFor, type ArgsDir} from './args-file.js'
@@ -225,6 +225,16 @@ export function execCommand(opts: RenderOptions): string[] {
   return node ? [node, opts.bin] : [opts.bin]
 }
 
+/**
+ * What the services' ExecStart= runs: beside bin/run.js, the lean daemon entry bin/vctl-daemon.cjs
+ * (the daemon's bundle alone, no ES module loader, no oclif: it serves sooner); else execCommand.
+ */
+export function daemonExecCommand(opts: RenderOptions): string[] {
+  const exec = execCommand(opts)
+  const lean = join(dirname(opts.bin), 'vctl-daemon.cjs')
+  return basename(opts.bin) === 'run.js' && existsSync(lean) ? [exec[0], lean] : exec
+}
+
 function renderService(d: DaemonUnits, exec: string[], argsDir: ArgsDir): RenderedUnit {
   const name = serviceUnit(d.daemon)
   // Wants=, not Requires=, its own sockets, as libvirt's units do: with the sockets masked (the
@@ -304,7 +314,7 @@ export function renderUnits(opts: RenderOptions): RenderedUnit[] {
   if (opts.socketGroup !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(opts.socketGroup)) {
     throw new Error(`invalid socket group '${opts.socketGroup}'`)
   }
-  const exec = execCommand(opts)
+  const exec = daemonExecCommand(opts)
   const out: RenderedUnit[] = []
   for (const d of DAEMON_UNITS) {
     out.push(renderService(d, exec, opts.argsDir ?? '/etc/sysconfig'))

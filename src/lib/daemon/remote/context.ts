@@ -18,6 +18,12 @@ export const LIB_VERSION = 9000000n
 /** Registers one procedure's handler. */
 export type On = <A, R>(def: ProcDef<A, R>, fn: (conn: RpcConnection, args: A) => HandlerResult<R>) => void
 
+/** Wraps one procedure's handler. */
+export type HandlerGate = <A, R>(
+  def: ProcDef<A, R>,
+  fn: (conn: RpcConnection, args: A) => HandlerResult<R>,
+) => (conn: RpcConnection, args: A) => HandlerResult<R>
+
 export const P = remote.procs
 export type EventKind = 'domain' | 'network' | 'pool' | 'secret'
 
@@ -43,6 +49,8 @@ export interface RemoteOptions {
   /** SASL's user database, allowed users and timeout (see ../auth-sasl.ts); without it SASL is refused. */
   sasl?: SaslSettings
   log?: (msg: string) => void
+  /** Wraps each handler: the daemon holds calls until the drivers they need are set up (../startup-gate.ts). */
+  gate?: HandlerGate
 }
 
 export function st(conn: RpcConnection): ConnState {

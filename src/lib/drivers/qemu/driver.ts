@@ -29,8 +29,9 @@ import {currentDef, isActive} from '../../conf/domain-list.js'
 import {errors} from '../../errors.js'
 import {matchDomain} from '../list-filter.js'
 import type {DomainCapsArgs, DomainInfo, DomainRef, DomainStats, DriverDirs, LogSink, HypervisorDriver, NodeInfo} from '../types.js'
-import {buildCapabilitiesXml, kvmUsable, loadCompatCaps, loadQemuCaps, type QemuCaps} from './capabilities.js'
-import {nodeFreeMemoryBytes, readHostFacts} from './host.js'
+import {kvmUsable, loadCompatCaps, loadQemuCaps, type QemuCaps} from './capabilities.js'
+import {lazyProbe} from './lazy-probe.js'
+import {nodeFreeMemoryBytes} from './host.js'
 import {kvmMaxVcpus} from './host-kvm.js'
 import {noFlags, readSysinfo} from './sysinfo.js'
 import {cpuModelNamesFor, x86ModelFeatures} from '../../conf/cpu-x86.js'
@@ -159,14 +160,7 @@ export class QemuDriver implements HypervisorDriver {
     const kvm = opts.kvm ?? kvmUsable(caps)
     const target = {emulator: this.emulator, arch: caps.arch, machines: caps.machines, cpuModels: caps.cpuModels, kvm, sandbox: caps.sandbox}
     if (!caps.sandbox) ctx.log.info(`qemu: ${this.emulator} has no seccomp support; guests run without -sandbox`)
-    const host = readHostFacts()
-    if (opts.hostUuid) host.hostUuid = opts.hostUuid
-    ctx.probe = {
-      caps,
-      target,
-      host,
-      capsXml: buildCapabilitiesXml(caps, host, kvm, await compat),
-    }
+    ctx.probe = lazyProbe(caps, target, kvm, await compat, opts.hostUuid)
     await definitions.loadConfigs(ctx)
     await reattachAll(ctx)
     await this.snapshots.load()

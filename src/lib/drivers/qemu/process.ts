@@ -81,12 +81,28 @@ export function cmdlineIsGuest(argv: string[], name: string): boolean {
   return false
 }
 
+/** The kernel's clock tick rate in the ELF auxiliary vector (what sysconf(_SC_CLK_TCK) returns). */
+const AT_CLKTCK = 17n
+
+/** AT_CLKTCK from /proc/self/auxv (pairs of 64-bit type and value), without running a process. */
+function auxvClockTicks(): number | undefined {
+  try {
+    const auxv = fs.readFileSync('/proc/self/auxv')
+    for (let off = 0; off + 16 <= auxv.length; off += 16) {
+      if (auxv.readBigUInt64LE(off) === AT_CLKTCK) return Number(auxv.readBigUInt64LE(off + 8)) || undefined
+    }
+  } catch {
+    // no /proc: ask getconf
+  }
+  return undefined
+}
+
 let clkTck: number | undefined
 /** Clock ticks per second (sysconf(_SC_CLK_TCK)). */
 export function clockTicks(): number {
   if (clkTck === undefined) {
     try {
-      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100
+      clkTck = auxvClockTicks() ?? (Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100)
     } catch {
       clkTck = 100
     }
