@@ -49,9 +49,15 @@ export async function startPostCopy(s: MigrationState, uuid: string): Promise<vo
   await s.ctx.requireMonitor(run).execute('migrate-start-postcopy')
 }
 
-/** Source, once QEMU is in postcopy-active: the guest paused for the migration is now paused for post-copy. */
+/**
+ * Source, once QEMU is in postcopy-active: the guest paused for the migration is now paused for
+ * post-copy. When QEMU reports the switch before its STOP (it stops the guest right after), the
+ * pause is post-copy's from the start, as libvirt records a STOP that comes during post-copy.
+ */
 export function markSourcePostcopy(s: MigrationState, dom: QemuDomain): void {
-  if (dom.state !== DomainState.PAUSED || dom.reason !== PAUSED_MIGRATION) return
+  const running = dom.state === DomainState.RUNNING && dom.run !== undefined && !dom.run.gone
+  if (!running && (dom.state !== DomainState.PAUSED || dom.reason !== PAUSED_MIGRATION)) return
+  dom.state = DomainState.PAUSED
   dom.reason = PAUSED_POSTCOPY
   s.ctx.emitLifecycle(s.ctx.ref(dom), LifecycleEvent.SUSPENDED, SUSPENDED_POSTCOPY)
   void s.ctx.saveStatus(dom)
