@@ -126,6 +126,10 @@ test.serial("libvirt's errors: --copy-storage-inc without the image on B, unknow
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)))
   await waitJob(A, 'se1')
+  // The disks' mirrors count in the job as libvirt counts them (virsh calls disk_* "File").
+  let job = ''
+  for (const deadline = Date.now() + 30000; !/File total:/.test(job) && Date.now() < deadline;) job = (await A.virsh(['domjobinfo', 'se1'])).stdout
+  t.regex(job, /File processed:\s+[\d.]+ \S*B[\s\S]*File total:\s+16\.000 MiB/, job)
   t.is((await A.virsh(['domjobabort', 'se1'])).code, 0)
   t.not(await exited, 0)
   t.regex(stderr, /operation aborted: migration out job: canceled by client/)

@@ -74,9 +74,9 @@ export function migrationJobInfo(s: JobStats) {
     memTotal: num(s, 'memory_total'),
     memProcessed: num(s, 'memory_processed'),
     memRemaining: num(s, 'memory_remaining'),
-    fileTotal: 0n,
-    fileProcessed: 0n,
-    fileRemaining: 0n,
+    fileTotal: num(s, 'disk_total'),
+    fileProcessed: num(s, 'disk_processed'),
+    fileRemaining: num(s, 'disk_remaining'),
   }
 }
 

@@ -14,6 +14,8 @@ interface BlockJob {
   device: string
   ready?: boolean
   status?: string
+  offset?: number
+  len?: number
 }
 
 interface Mirror {
@@ -24,6 +26,8 @@ interface Mirror {
 
 export class Mirrors {
   private readonly failed = new Map<string, string>()
+  /** Bytes to copy and copied so far, over all mirrors (for the job's disk_* statistics). */
+  progress = {total: 0, processed: 0}
   private readonly onEvent = (ev: QmpEvent): void => {
     if (ev.event !== 'BLOCK_JOB_COMPLETED' && ev.event !== 'BLOCK_JOB_ERROR') return
     const job = typeof ev.data.device === 'string' ? ev.data.device : ''
@@ -71,7 +75,12 @@ export class Mirrors {
   }
 
   private async jobs(): Promise<BlockJob[]> {
-    return this.qmp.execute<BlockJob[]>('query-block-jobs')
+    const jobs = await this.qmp.execute<BlockJob[]>('query-block-jobs')
+    const ours = jobs.filter((j) => this.list.some((m) => m.job === j.device))
+    if (ours.length) {
+      this.progress = {total: ours.reduce((n, j) => n + (j.len ?? 0), 0), processed: ours.reduce((n, j) => n + (j.offset ?? 0), 0)}
+    }
+    return jobs
   }
 
   private failure(m: Mirror): Error {

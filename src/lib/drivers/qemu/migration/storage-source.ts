@@ -41,6 +41,7 @@ export async function startStorageCopy(
   const mirrors = await Mirrors.start(qmp, disks, uriHost(uri), nbd.port, (flags & F.NON_SHARED_INC) !== 0, speed)
   try {
     await mirrors.waitReady(() => {
+      out.job.disk = mirrors.progress
       if (out.job.aborted) return abortedError('migration out')
       if (out.lost) return errors.operationFailed(D, 'Lost connection to destination host')
       return undefined
@@ -49,5 +50,6 @@ export async function startStorageCopy(
     await mirrors.abort()
     throw err
   }
+  out.job.disk = mirrors.progress
   return mirrors
 }
