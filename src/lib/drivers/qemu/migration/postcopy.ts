@@ -77,12 +77,16 @@ export function sourceEvents(s: MigrationState, dom: QemuDomain): (ev: QmpEvent)
 export async function waitSourceComplete(s: MigrationState, dom: QemuDomain, qmp: QmpClient, job: MigrationJob): Promise<boolean> {
   const info: QueryMigrate = await followMigration(qmp, job).catch((): QueryMigrate => ({status: 'failed'}))
   if (info.status === 'completed') return true
-  // Failed in post-copy: neither side has the whole guest; libvirt leaves the source paused (post-copy failed).
-  if (dom.state === DomainState.PAUSED) {
-    dom.reason = PAUSED_POSTCOPY_FAILED
-    s.ctx.emitLifecycle(s.ctx.ref(dom), LifecycleEvent.SUSPENDED, SUSPENDED_POSTCOPY_FAILED)
-  }
+  postcopyFailed(s, dom)
   return false
+}
+
+/** Failed in post-copy: neither side has the whole guest; libvirt leaves the source paused (post-copy failed). */
+export function postcopyFailed(s: MigrationState, dom: QemuDomain): void {
+  if (dom.state !== DomainState.PAUSED || dom.reason === PAUSED_POSTCOPY_FAILED) return
+  dom.reason = PAUSED_POSTCOPY_FAILED
+  s.ctx.emitLifecycle(s.ctx.ref(dom), LifecycleEvent.SUSPENDED, SUSPENDED_POSTCOPY_FAILED)
+  void s.ctx.saveStatus(dom)
 }
 
 /** Destination finish in post-copy mode: run the guest now, and complete the job once the last page arrived. */

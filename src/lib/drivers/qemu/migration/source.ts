@@ -29,7 +29,7 @@ import {param, stringParam, withParam, type MigrationState} from './state.js'
 import {beginNbd, checkStorageFlags} from './storage-disks.js'
 import {startStorageCopy} from './storage-source.js'
 import type {Mirrors} from './nbd-mirror.js'
-import {checkPostcopyFlags, markSourcePostcopy, sourceEvents, waitSourceComplete} from './postcopy.js'
+import {checkPostcopyFlags, markSourcePostcopy, postcopyFailed, sourceEvents, waitSourceComplete} from './postcopy.js'
 
 /** VIR_DOMAIN_PAUSED_MIGRATION, VIR_DOMAIN_RUNNING_MIGRATION_CANCELED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED. */
 const PAUSED_MIGRATION = 2
@@ -174,6 +174,11 @@ export async function confirm(s: MigrationState, uuid: string, flags: number, ca
     s.completed.set(uuid, out.job)
   }
   const run = dom.run
+  if (cancelled && out?.postcopy) {
+    // The destination already ran the guest: resuming here would fork it; libvirt leaves it paused (post-copy failed).
+    postcopyFailed(s, dom)
+    return
+  }
   if (cancelled) {
     if (run && !run.gone && out?.wasRunning && dom.state === DomainState.PAUSED) {
       dom.state = DomainState.RUNNING
