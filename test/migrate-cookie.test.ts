@@ -7,6 +7,7 @@ import type {JobStats} from '../src/lib/drivers/migration-types.js'
 
 const wire = (s: JobStats) => ({type: s.type, params: s.params.map(toWireParam)})
 import {MigrationJob} from '../src/lib/drivers/qemu/migration/job.js'
+import {el} from '../src/lib/conf/xml.js'
 
 const ID = {name: 'g', uuid: '11111111-2222-3333-4444-555555555555', hostname: 'a', hostuuid: 'aaaaaaaa-0000-0000-0000-000000000001'}
 const HERE = 'bbbbbbbb-0000-0000-0000-000000000002'
@@ -52,4 +53,28 @@ test('CLI options -> libvirt flags and typed parameters; a job as a record', (t)
   job.end(3)
   t.is(jobRecord(wire(job.stats())).success, true)
   t.is(jobRecord(wire(job.stats())).data_remaining, 0)
+})
+
+test("storage migration: the cookie's <nbd port> and disks with their capacity, both ways; which disks are copied", async (t) => {
+  const buf = formatCookie({...ID, nbd: {port: 49153, disks: [{target: 'vdb', capacity: 16777216n}]}})
+  t.regex(buf.toString(), /<nbd port='49153'>\s*<disk target='vdb' capacity='16777216'\/>\s*<\/nbd>/)
+  t.deepEqual(parseCookie(buf, {hostuuid: HERE}).nbd, {port: 49153, disks: [{target: 'vdb', capacity: 16777216n}]})
+  t.deepEqual(parseCookie(formatCookie({...ID, nbd: {disks: []}}), {hostuuid: HERE}).nbd, {port: undefined, disks: []})
+  const bad = Buffer.from(`${buf.subarray(0, -1).toString().replace('49153', 'x')}\0`)
+  t.is(t.throws(() => parseCookie(bad, {hostuuid: HERE}))?.message, "internal error: Malformed nbd port 'x'")
+  const {copiesDisk} = await import('../src/lib/drivers/qemu/migration/storage-disks.js')
+  const disk = (o: Partial<{readonly: boolean; source: string; device: string; shared: boolean}>) => ({
+    type: 'file',
+    device: o.device ?? 'disk',
+    source: o.source,
+    target: 'vdb',
+    readonly: o.readonly ?? false,
+    xml: o.shared ? el('disk', {}, [el('shareable')]) : undefined,
+  })
+  t.true(copiesDisk(disk({source: '/x'}), []))
+  t.false(copiesDisk(disk({source: '/x', readonly: true}), []))
+  t.false(copiesDisk(disk({source: '/x', shared: true}), []))
+  t.false(copiesDisk(disk({}), []))
+  t.true(copiesDisk(disk({source: '/x', readonly: true}), ['vdb']))
+  t.false(copiesDisk(disk({source: '/x'}), ['vdc']))
 })

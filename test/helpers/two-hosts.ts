@@ -4,11 +4,11 @@
  * inside those namespaces, each with a TCP listener (auth none) and its own host UUID. The file
  * system is shared, so a disk or serial log path stands for shared storage.
  */
-import {appendFileSync, mkdirSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes, randomUUID} from 'node:crypto'
-import {run} from './daemon.js'
-import {netnsDaemon, type NetnsDaemon} from './netns.js'
+import {BIN, run, tempRoot} from './daemon.js'
+import {netnsDaemon, nsExec, type NetnsDaemon} from './netns.js'
 
 export interface Host extends NetnsDaemon {
   /** The host's address on the test subnet. */
@@ -18,6 +18,17 @@ export interface Host extends NetnsDaemon {
   tcpUri: string
   /** virsh against this host (over its UNIX socket). */
   virsh: (args: string[], timeout?: number) => Promise<{code: number; stdout: string; stderr: string}>
+  /** With `perHostDisks`: this host's own directory (as the test sees it) mounted at the hosts' common disk path. */
+  disks?: string
+}
+
+/** Options of startHosts beyond the positional ones. */
+export interface HostsOptions {
+  /**
+   * Local storage: each vctl daemon (and its QEMU) sees its own `ROOT/disks` at one common path
+   * (a bind mount in the daemon's mount namespace), so one disk path names a different file on each host.
+   */
+  perHostDisks?: boolean
 }
 
 function writeConfig(root: string, hostUuid: string, extra: string): void {
@@ -33,9 +44,11 @@ export async function startHosts(
   extraConf = '',
   kinds: Array<'vctl' | 'libvirtd'> = [],
   beforeStart?: (hosts: Host[]) => Promise<void>,
-): Promise<{hosts: Host[]; cleanup: () => Promise<void>}> {
+  opts: HostsOptions = {},
+): Promise<{hosts: Host[]; cleanup: () => Promise<void>; diskPath?: string}> {
   const subnet = `10.${200 + (randomBytes(1)[0] % 50)}.${randomBytes(1)[0]}`
   const hosts: Host[] = []
+  let diskPath: string | undefined
   const extraCleanups: Array<() => Promise<void>> = []
   const cleanup = async () => {
     for (const h of hosts) await h.cleanup().catch(() => undefined)
@@ -57,13 +70,34 @@ export async function startHosts(
       hosts.push(h)
     }
     await link(hosts, subnet, extraCleanups)
+    if (opts.perHostDisks) {
+      diskPath = tempRoot('vctl-migdisks-')
+      const common = diskPath
+      extraCleanups.push(() => Promise.resolve(rmSync(common, {recursive: true, force: true})))
+      for (const [i, h] of hosts.entries()) if (kinds[i] !== 'libvirtd') withOwnDisks(h, common)
+    }
     if (beforeStart) await beforeStart(hosts)
     await Promise.all(hosts.map((h) => h.start(['--listen'])))
   } catch (err) {
     await cleanup()
     throw err
   }
-  return {hosts, cleanup}
+  return {hosts, cleanup, diskPath}
+}
+
+const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`
+
+/** The daemon of `h` starts with ROOT/disks bind-mounted on `common` (`ip netns exec` gives it a mount namespace of its own). */
+function withOwnDisks(h: Host, common: string): void {
+  const own = join(h.root, 'disks')
+  mkdirSync(own, {recursive: true})
+  h.disks = own
+  h.start = async (extra = []) => {
+    const daemon = [process.execPath, BIN, 'daemon', 'start', '--root', h.root, '-d', ...extra].map(shq).join(' ')
+    const r = await nsExec(h.ns, 'sh', ['-c', `mount --bind ${shq(own)} ${shq(common)} && exec ${daemon}`], 120000)
+    if (r.code !== 0) throw new Error(`daemon start failed (${r.code}): ${r.stderr}${r.stdout}`)
+    h.pid = Number(readFileSync(join(h.root, 'run', 'libvirtd.pid'), 'utf8').trim())
+  }
 }
 
 async function ip(args: string[]): Promise<void> {

@@ -110,4 +110,14 @@ export interface MigrationDriver {
   /** Milliseconds. */
   setMaxDowntime(uuid: string, downtime: bigint, flags: number): Promise<void>
   getMaxDowntime(uuid: string, flags: number): Promise<bigint>
+  /** virDomainMigrateStartPostCopy. */
+  startPostCopy(uuid: string, flags: number): Promise<void>
+}
+
+/** The hypervisor's `events` emitter name of MIGRATION_ITERATION (virsh migrate --postcopy-after-precopy waits for it). */
+export const MIGRATION_ITERATION_EVENT = 'migration-iteration'
+
+export interface MigrationIterationMsg {
+  dom: DomainRef
+  iteration: number
 }

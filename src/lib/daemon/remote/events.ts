@@ -8,6 +8,7 @@ import type {PoolRefreshMsg} from '../../drivers/storage-vol-types.js'
 import {P, st, toDom, toObj, toSecret, type On, type EventKind} from './context.js'
 import {subscribeDeviceEvents} from './hotplug.js'
 import {subscribeTuningEvents} from './tuning-events.js'
+import {subscribeMigrationEvents} from './migration.js'
 
 /** Number of event IDs (VIR_*_EVENT_ID_LAST) of networks, storage pools and secrets. */
 const NETWORK_EVENT_ID_LAST = 2
@@ -71,6 +72,7 @@ export function registerEvents(on: On): void {
     s.detach.push(() => source.off(emitterEvent, listener))
     if (kind === 'domain') s.detach.push(subscribeDeviceEvents(conn, source))
     if (kind === 'domain') s.detach.push(subscribeTuningEvents(conn, source))
+    if (kind === 'domain') s.detach.push(subscribeMigrationEvents(conn, source))
     if (kind === 'secret') {
       const onValue = (msg: {ref: {uuid: string; usageType: number; usageID: string}}) => {
         for (const [id, cb] of s.callbacks) {

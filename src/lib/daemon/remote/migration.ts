@@ -5,10 +5,33 @@
  */
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
 import type {RpcConnection} from '../../rpc/server.js'
-import {MigrateFlags, type JobStats, type MigrationDriver} from '../../drivers/migration-types.js'
+import type {EventEmitter} from 'node:events'
+import {
+  MIGRATION_ITERATION_EVENT,
+  MigrateFlags,
+  type JobStats,
+  type MigrationDriver,
+  type MigrationIterationMsg,
+} from '../../drivers/migration-types.js'
 import {openMigrationPeer, toWireParam} from './migration-peer.js'
-import {P, hv, toDom, u, type On} from './context.js'
+import {P, hv, st, toDom, u, type On} from './context.js'
 import {openServerStream} from '../../rpc/stream.js'
+import {remote} from '../../rpc/programs/remote.js'
+
+/** VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION. */
+const DOMAIN_EVENT_ID_MIGRATION_ITERATION = 20
+
+/** Delivers the hypervisor's migration iteration events to this connection's callbacks; returns the function that stops. */
+export function subscribeMigrationEvents(conn: RpcConnection, source: EventEmitter): () => void {
+  const listener = (m: MigrationIterationMsg) => {
+    for (const [id, cb] of st(conn).callbacks) {
+      if (cb.kind !== 'domain' || cb.eventID !== DOMAIN_EVENT_ID_MIGRATION_ITERATION || (cb.uuid && cb.uuid !== m.dom.uuid)) continue
+      conn.sendEvent(remote, remote.events.DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, {callbackID: id, dom: toDom(m.dom), iteration: m.iteration})
+    }
+  }
+  source.on(MIGRATION_ITERATION_EVENT, listener)
+  return () => source.off(MIGRATION_ITERATION_EVENT, listener)
+}
 
 function migDrv(conn: RpcConnection): MigrationDriver {
   const m = hv(conn).migration
@@ -51,9 +74,9 @@ export function migrationJobInfo(s: JobStats) {
     memTotal: num(s, 'memory_total'),
     memProcessed: num(s, 'memory_processed'),
     memRemaining: num(s, 'memory_remaining'),
-    fileTotal: 0n,
-    fileProcessed: 0n,
-    fileRemaining: 0n,
+    fileTotal: num(s, 'disk_total'),
+    fileProcessed: num(s, 'disk_processed'),
+    fileRemaining: num(s, 'disk_remaining'),
   }
 }
 
@@ -104,5 +127,6 @@ export function registerMigration(on: On): void {
   on(P.DOMAIN_MIGRATE_CONFIRM3_PARAMS, (conn, {dom, params, cookie_in, flags, cancelled}) =>
     migDrv(conn).confirm(u(dom), params, cookie_in, flags, cancelled !== 0),
   )
+  on(P.DOMAIN_MIGRATE_START_POST_COPY, (conn, {dom, flags}) => migDrv(conn).startPostCopy(u(dom), flags))
   on(P.DOMAIN_MIGRATE_GET_MAX_DOWNTIME, async (conn, {dom, flags}) => ({downtime: await migDrv(conn).getMaxDowntime(u(dom), flags)}))
 }

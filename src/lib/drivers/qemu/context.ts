@@ -50,6 +50,8 @@ export interface Run {
   fakeRebooting: boolean
   /** Reason to record for the next STOP event (set by suspend). */
   pauseReason?: number
+  /** An outgoing migration's stream is running (a suspend meanwhile is libvirt's "paused (migration)"). */
+  migratingOut?: boolean
   graphicsPorts: (number | undefined)[]
   argv: string[]
   balloonKiB?: number

@@ -11,6 +11,9 @@ import {waitGone} from './exit.js'
 import {signalPid} from './process.js'
 import type {QmpClient} from './qmp.js'
 
+/** VIR_DOMAIN_PAUSED_MIGRATION and VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED. */
+const MIGRATION_PAUSE = {reason: 2, detail: 1} as const
+
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues. */
 export const ShutdownFlags = {ACPI_POWER_BTN: 1, GUEST_AGENT: 2, INITCTL: 4, SIGNAL: 8, PARAVIRT: 16} as const
 
@@ -88,12 +91,14 @@ export async function suspend(ctx: QemuContext, uuid: string): Promise<void> {
     if (dom.state === DomainState.PAUSED) return
     if (dom.state !== DomainState.RUNNING) throw errors.operationInvalid(ErrorDomain.DOMAIN, 'domain is not running')
     const qmp = ctx.requireMonitor(run)
-    run.pauseReason = PausedReason.USER
+    // During an outgoing migration libvirt records the pause as the migration's (paused (migration), Suspended Migrated).
+    const reason = run.migratingOut ? MIGRATION_PAUSE.reason : PausedReason.USER
+    run.pauseReason = reason
     await qmp.execute('stop')
     if (dom.run === run && dom.state === DomainState.RUNNING) {
       dom.state = DomainState.PAUSED
-      dom.reason = PausedReason.USER
-      ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SuspendedDetail.PAUSED)
+      dom.reason = reason
+      ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, run.migratingOut ? MIGRATION_PAUSE.detail : SuspendedDetail.PAUSED)
     }
     run.pauseReason = undefined
     await ctx.saveStatus(dom)

@@ -15,13 +15,26 @@ export interface CookieIdentity {
   hostuuid: string
 }
 
+/** `<nbd port='N'><disk target='vdb' capacity='BYTES'/>...</nbd>`: the disks a storage migration copies, and the destination's NBD port. */
+export interface CookieNbd {
+  port?: number
+  disks: Array<{target: string; capacity: bigint}>
+}
+
 export interface Cookie extends Partial<CookieIdentity> {
   /** `<statistics>` children, by element name (time_elapsed, downtime, memory_total, ...). */
   statistics?: Map<string, bigint>
+  nbd?: CookieNbd
 }
 
-export function formatCookie(c: CookieIdentity & {statistics?: Map<string, bigint>}): Buffer {
+function formatNbd(n: CookieNbd) {
+  const disks = n.disks.map((d) => el('disk', {target: d.target, capacity: d.capacity.toString()}))
+  return el('nbd', n.port ? {port: String(n.port)} : {}, disks)
+}
+
+export function formatCookie(c: CookieIdentity & {statistics?: Map<string, bigint>; nbd?: CookieNbd}): Buffer {
   const kids = [textEl('name', c.name), textEl('uuid', c.uuid), textEl('hostname', c.hostname), textEl('hostuuid', c.hostuuid)]
+  if (c.nbd) kids.push(formatNbd(c.nbd))
   if (c.statistics)
     kids.push(
       el(
@@ -58,6 +71,18 @@ export function parseCookie(buf: Buffer, local: {name?: string; uuid?: string; h
       if (e.kind !== 'element') continue
       const v = textOf(e).trim()
       if (/^-?\d+$/.test(v)) c.statistics.set(e.name, BigInt(v))
+    }
+  }
+  const nbd = child(root, 'nbd')
+  if (nbd) {
+    const port = attr(nbd, 'port')
+    if (port !== undefined && !/^\d+$/.test(port)) throw errors.internal(D, `Malformed nbd port '${port}'`)
+    c.nbd = {port: port === undefined ? undefined : Number(port), disks: []}
+    for (const d of childrenNamed(nbd, 'disk')) {
+      const target = attr(d, 'target')
+      const cap = attr(d, 'capacity') ?? '0'
+      if (target === undefined || !/^\d+$/.test(cap)) throw errors.internal(D, 'Malformed disk target')
+      c.nbd.disks.push({target, capacity: BigInt(cap)})
     }
   }
   for (const f of childrenNamed(root, 'feature')) {

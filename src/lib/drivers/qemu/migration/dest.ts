@@ -24,7 +24,10 @@ import {startDomain} from '../start.js'
 import {formatCookie, parseCookie} from './cookie.js'
 import {MigrationJob} from './job.js'
 import {releasePort, reservePort, setCapabilities, waitIncoming} from './qemu-stream.js'
-import {stringParam, type MigrationState} from './state.js'
+import {param, stringParam, type Incoming, type MigrationState} from './state.js'
+import {precreateStorage, removeCreated, startNbdServer, stopNbdServer} from './nbd-dest.js'
+import {disksToCopy, migrateDisks, STORAGE_FLAGS} from './storage-disks.js'
+import {checkPostcopyFlags, resumePostcopy} from './postcopy.js'
 import {socketSink, tunnelPath} from './tunnel.js'
 
 const STARTED_MIGRATED = 1
@@ -62,7 +65,8 @@ export async function prepare(
   const xml = stringParam(params, MigrateParam.DEST_XML)
   if (xml === undefined) throw errors.invalidArg(D, 'no domain XML passed')
   const def = definitions.parseForQemu(ctx, xml)
-  parseCookie(cookie, {name: def.name, uuid: def.uuid, hostuuid: s.hostUuid()})
+  const src = parseCookie(cookie, {name: def.name, uuid: def.uuid, hostuuid: s.hostUuid()})
+  checkPostcopyFlags(flags)
   const existing = ctx.domains.checkClash(def)
   if (existing?.run) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already active`)
   if (s.incoming.has(def.uuid)) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already being migrated here`)
@@ -76,27 +80,38 @@ export async function prepare(
   const listen = stringParam(params, MigrateParam.LISTEN_ADDRESS) ?? '0.0.0.0'
   const port = tunnel ? undefined : (uriPort(given) ?? (await reservePort(listen)))
   const dom = existing ?? ctx.addDomain(def.name, def.uuid)
-  s.incoming.set(def.uuid, {job, flags, def, port})
+  const entry: Incoming = {job, flags, def, port}
+  s.incoming.set(def.uuid, entry)
   try {
     await ctx.withJob(dom, async () => {
       if (dom.run) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already active`)
+      entry.storage = await precreateStorage(ctx.emulator, def, src.nbd, params, flags)
+      const copying = src.nbd !== undefined && (flags & STORAGE_FLAGS) !== 0 && disksToCopy(def, migrateDisks(params)).length > 0
+      const disksPort = param(params, MigrateParam.DISKS_PORT)
+      if (copying) entry.storage.port = typeof disksPort === 'number' && disksPort > 0 ? disksPort : await reservePort(listen)
       await startDomain(ctx, dom, def, true, {
         extraArgs: ['-incoming', 'defer'],
         startedDetail: STARTED_MIGRATED,
         pausedReason: PAUSED_MIGRATION,
         beforeCont: async (qmp) => {
-          await setCapabilities(qmp, {events: true})
+          await setCapabilities(qmp, {events: true, 'postcopy-ram': (flags & F.POSTCOPY) !== 0})
           const host = listen.includes(':') && !listen.startsWith('[') ? `[${listen}]` : listen
           await qmp.execute('migrate-incoming', {uri: tunnel ? `unix:${tunnel}` : `tcp:${host}:${String(port)}`})
+          if (entry.storage?.port !== undefined) await startNbdServer(qmp, def, params, listen, entry.storage.port)
         },
       })
     })
   } catch (err) {
     s.incoming.delete(def.uuid)
     releasePort(port)
+    releasePort(entry.storage?.port)
+    removeCreated(entry.storage)
+    // A guest object made for this migration goes with it (startDomain removes it when QEMU fails; not when failing before).
+    if (!existing && !dom.run && !dom.config) ctx.domains.remove(dom)
     throw err
   }
-  return {cookie: reply, uri: tunnel ? null : `tcp:${advertisedHost(pctx)}:${String(port)}`}
+  const nbd = entry.storage?.port !== undefined ? {port: entry.storage.port, disks: []} : undefined
+  return {cookie: formatCookie({...s.identity(def.name, def.uuid), nbd}), uri: tunnel ? null : `tcp:${advertisedHost(pctx)}:${String(port)}`}
 }
 
 /** Tunnelled: QEMU listens on a UNIX socket of ours, fed from the RPC stream through the returned sink. */
@@ -135,13 +150,16 @@ export async function finish(
   cancelled: boolean,
 ): Promise<{dom: DomainRef; cookie: Buffer}> {
   const {ctx} = s
-  const src = parseCookie(cookie, {name: stringParam(params, MigrateParam.DEST_NAME), hostuuid: s.hostUuid()})
-  const entry = src.uuid !== undefined ? s.incoming.get(src.uuid) : undefined
-  if (!entry || src.uuid === undefined)
-    throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${src.name ?? '?'}' is not processing incoming migration`)
-  const uuid = src.uuid
+  const dname = stringParam(params, MigrateParam.DEST_NAME)
+  const src = parseCookie(cookie, {name: dname, hostuuid: s.hostUuid()})
+  // A cancelled migration may come without a cookie (the source failed before it had one): the name says which.
+  const uuid = src.uuid ?? [...s.incoming.values()].find((e) => e.def.name === dname)?.def.uuid
+  const entry = uuid !== undefined ? s.incoming.get(uuid) : undefined
+  if (!entry || uuid === undefined)
+    throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${src.name ?? dname ?? '?'}' is not processing incoming migration`)
   s.incoming.delete(uuid)
   releasePort(entry.port)
+  releasePort(entry.storage?.port)
   const {job} = entry
   job.fromSource = src.statistics
   if (flags & F.OFFLINE) {
@@ -152,21 +170,33 @@ export async function finish(
     s.completed.set(uuid, job)
     return {dom: ref, cookie: formatCookie(s.identity(ref.name, uuid))}
   }
-  const dom = ctx.domains.get(uuid)
+  const found = ctx.domains.findByUuid(uuid)
+  if (!found) {
+    // QEMU already gave up on the stream and went away with the guest object.
+    removeCreated(entry.storage)
+    job.end(JobType.FAILED, 'migration in job: unexpectedly failed')
+    throw errors.operationFailed(D, cancelled ? 'migration in job: canceled by the source' : 'migration in job: unexpectedly failed')
+  }
+  const dom = found
   const run = dom.run
   try {
     if (cancelled) throw errors.operationFailed(D, 'migration in job: canceled by the source')
     if (!run || run.gone) throw errors.operationFailed(D, 'migration in job: unexpectedly failed')
     const qmp = ctx.requireMonitor(run)
-    await waitIncoming(qmp, job, () => run.gone)
-    job.end(JobType.COMPLETED)
-    s.completed.set(uuid, job)
+    const postcopy = (await waitIncoming(qmp, job, () => run.gone, (flags & F.POSTCOPY) !== 0)) === 'postcopy-active'
+    if (entry.storage?.port !== undefined) await stopNbdServer(qmp)
+    if (!postcopy) {
+      job.end(JobType.COMPLETED)
+      s.completed.set(uuid, job)
+    }
     if (flags & F.PERSIST_DEST) {
       const persistent = stringParam(params, MigrateParam.PERSIST_XML) ?? formatDomainXml(inactiveCopy(entry.def), {active: false, secure: true})
       await definitions.defineXML(ctx, persistent)
       dom.updated = false
     }
-    if (flags & F.PAUSED) {
+    if (postcopy) {
+      await resumePostcopy(s, dom, run, job)
+    } else if (flags & F.PAUSED) {
       dom.state = DomainState.PAUSED
       dom.reason = PAUSED_USER
       ctx.emitLifecycle(ctx.ref(dom), LifecycleEvent.SUSPENDED, SUSPENDED_PAUSED)
@@ -183,6 +213,7 @@ export async function finish(
     job.end(JobType.FAILED, (err as Error).message)
     s.completed.set(uuid, job)
     await killIncoming(s, dom)
+    removeCreated(entry.storage)
     throw err
   }
   return {dom: ctx.ref(dom), cookie: formatCookie({...s.identity(dom.name, uuid), statistics: downtimeStat(job.downtimeMs)})}

@@ -20,6 +20,7 @@ import * as dest from './dest.js'
 import * as source from './source.js'
 import {MigrationState} from './state.js'
 import {bytesPerSecond} from './qemu-stream.js'
+import {startPostCopy} from './postcopy.js'
 
 /** virDrvFeature numbers a QEMU connection supports for migration. */
 const FEATURES = new Set([
@@ -46,7 +47,7 @@ export class QemuMigration implements MigrationDriver {
   }
 
   begin(uuid: string, params: MigrationParam[], flags: number): Promise<{cookie: Buffer; xml: string}> {
-    return Promise.resolve(source.begin(this.s, uuid, params, flags))
+    return source.begin(this.s, uuid, params, flags)
   }
 
   prepare(params: MigrationParam[], cookie: Buffer, flags: number, pctx: PrepareContext): Promise<{cookie: Buffer; uri: string | null}> {
@@ -115,6 +116,10 @@ export class QemuMigration implements MigrationDriver {
     const run = this.ctx.requireActive(dom)
     this.s.tune(dom.uuid).downtime = downtime
     await this.ctx.requireMonitor(run).execute('migrate-set-parameters', {'downtime-limit': Number(downtime)})
+  }
+
+  startPostCopy(uuid: string, _flags: number): Promise<void> {
+    return startPostCopy(this.s, uuid)
   }
 
   getMaxDowntime(uuid: string, _flags: number): Promise<bigint> {

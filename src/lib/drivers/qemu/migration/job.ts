@@ -28,6 +28,8 @@ export class MigrationJob {
   pausedAtMs?: number
   /** The guest's real downtime: from the source's pause to the destination's resume, as libvirt measures it. */
   downtimeMs?: number
+  /** Storage migration: bytes of the disks' mirrors, to copy and copied. */
+  disk?: {total: number; processed: number}
 
   constructor(readonly operation: number) {}
 
@@ -73,8 +75,16 @@ export class MigrationJob {
       const total = ram.total ?? 0
       const done = ram.transferred ?? 0
       const left = this.type === JobType.COMPLETED ? 0 : (ram.remaining ?? 0)
-      params.push(ull('data_total', total), ull('data_processed', done), ull('data_remaining', left))
+      // As libvirt: data_* is memory plus the disks a storage migration copies.
+      const disk = this.disk
+      const dLeft = disk ? Math.max(0, disk.total - disk.processed) : 0
+      params.push(
+        ull('data_total', total + (disk?.total ?? 0)),
+        ull('data_processed', done + (disk?.processed ?? 0)),
+        ull('data_remaining', left + dLeft),
+      )
       params.push(ull('memory_total', total), ull('memory_processed', done), ull('memory_remaining', left))
+      if (disk) params.push(ull('disk_total', disk.total), ull('disk_processed', disk.processed), ull('disk_remaining', dLeft))
       params.push(
         ull('memory_constant', ram.duplicate ?? 0),
         ull('memory_normal', ram.normal ?? 0),

@@ -75,29 +75,58 @@ function nextEvent(qmp: QmpClient, ms: number): Promise<void> {
   })
 }
 
-/** Follows the migration until QEMU reports it over (completed, failed, cancelled). */
-export async function followMigration(qmp: QmpClient, job: MigrationJob, pollMs = 100): Promise<QueryMigrate> {
+/** Statuses at which QEMU's outgoing stream is over. */
+const OVER = new Set(['completed', 'failed', 'cancelled'])
+
+/** Follows the migration until QEMU reports it over (completed, failed, cancelled) or in one of `also`. */
+export async function followMigration(qmp: QmpClient, job: MigrationJob, pollMs = 100, also: ReadonlySet<string> = OVER): Promise<QueryMigrate> {
   for (;;) {
     const waiting = nextEvent(qmp, pollMs)
     const info = await qmp.execute<QueryMigrate>('query-migrate')
     job.update(info)
-    if (info.status === 'completed' || info.status === 'failed' || info.status === 'cancelled') return info
+    if (OVER.has(info.status ?? '') || also.has(info.status ?? '')) return info
     if (qmp.closed) throw errors.operationFailed(D, 'migration job: QEMU monitor closed')
     await waiting
   }
 }
 
+/** What the outgoing stream waits for beside the memory: a storage copy, a switch to post-copy. */
+export interface OutgoingHooks {
+  /** QEMU paused before the switch-over (capability pause-before-switchover): finish the disks' mirrors. */
+  preSwitchover?: () => Promise<void>
+  /** Post-copy: the source is done once QEMU is in postcopy-active (the destination pulls the rest). */
+  postcopy?: boolean
+}
+
 /** Starts the outgoing stream and follows it to its end; throws libvirt's errors when it does not complete. */
-export async function runOutgoing(qmp: QmpClient, job: MigrationJob, o: OutgoingOptions): Promise<QueryMigrate> {
-  await setCapabilities(qmp, o.capabilities)
+export async function runOutgoing(qmp: QmpClient, job: MigrationJob, o: OutgoingOptions, hooks: OutgoingHooks = {}): Promise<QueryMigrate> {
+  const caps = {...o.capabilities, 'pause-before-switchover': hooks.preSwitchover !== undefined, 'postcopy-ram': hooks.postcopy === true}
+  await setCapabilities(qmp, caps)
   const params: Record<string, unknown> = {'max-bandwidth': bytesPerSecond(o.maxBandwidth)}
   if (o.downtimeLimitMs !== undefined) params['downtime-limit'] = Number(o.downtimeLimitMs)
   await qmp.execute('migrate-set-parameters', params)
   await qmp.execute('migrate', {uri: o.uri})
-  const info = await followMigration(qmp, job)
-  if (info.status === 'completed') return info
-  if (info.status === 'cancelled' || job.aborted) throw abortedError('migration out')
-  throw errors.operationFailed(D, `migration out job: unexpectedly failed${info['error-desc'] ? `: ${info['error-desc']}` : ''}`)
+  const post = hooks.postcopy ? ['postcopy-active'] : []
+  let continued = false
+  try {
+    for (;;) {
+      const info = await followMigration(qmp, job, 100, new Set(continued ? post : ['pre-switchover', ...post]))
+      if (info.status === 'pre-switchover') {
+        continued = true
+        await hooks.preSwitchover?.()
+        await qmp.execute('migrate-continue', {state: 'pre-switchover'})
+        continue
+      }
+      if (info.status === 'completed' || info.status === 'postcopy-active') return info
+      if (info.status === 'cancelled' || job.aborted) throw abortedError('migration out')
+      throw errors.operationFailed(D, `migration out job: unexpectedly failed${info['error-desc'] ? `: ${info['error-desc']}` : ''}`)
+    }
+  } catch (err) {
+    // QEMU's stream still going (a hook failed): stop it, so that the guest stays here.
+    const now = await qmp.execute<QueryMigrate>('query-migrate').catch((): QueryMigrate => ({status: 'failed'}))
+    if (!OVER.has(now.status ?? '')) await qmp.execute('migrate_cancel').catch(() => undefined)
+    throw err
+  }
 }
 
 export function abortedError(what: string): VirError {
@@ -105,14 +134,20 @@ export function abortedError(what: string): VirError {
   return new VirError(78, D, `operation aborted: ${detail}`, {str1: 'operation aborted: %s', str2: detail})
 }
 
-/** Destination: waits for the incoming stream to be complete (QEMU exits by itself when it fails). */
-export async function waitIncoming(qmp: QmpClient, job: MigrationJob, gone: () => boolean): Promise<void> {
+/** Destination: waits for the incoming stream to be complete (or, for post-copy, running from here); QEMU exits by itself when it fails. */
+export async function waitIncoming(
+  qmp: QmpClient,
+  job: MigrationJob,
+  gone: () => boolean,
+  postcopy = false,
+): Promise<'completed' | 'postcopy-active'> {
   for (;;) {
     if (gone() || qmp.closed) throw errors.operationFailed(D, 'migration in job: unexpectedly failed')
     const waiting = nextEvent(qmp, 100)
     const info = await qmp.execute<QueryMigrate>('query-migrate').catch((): QueryMigrate => ({status: 'failed'}))
     job.update(info)
-    if (info.status === 'completed') return
+    if (info.status === 'completed') return 'completed'
+    if (postcopy && info.status === 'postcopy-active') return 'postcopy-active'
     if (info.status === 'failed' || info.status === 'cancelled') throw errors.operationFailed(D, 'migration in job: unexpectedly failed')
     await waiting
   }

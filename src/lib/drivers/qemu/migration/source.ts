@@ -26,6 +26,10 @@ import {runOutgoing} from './qemu-stream.js'
 import {tunnelPath, tunnelSource} from './tunnel.js'
 import type {QmpEvent} from '../qmp.js'
 import {param, stringParam, withParam, type MigrationState} from './state.js'
+import {beginNbd, checkStorageFlags} from './storage-disks.js'
+import {startStorageCopy} from './storage-source.js'
+import type {Mirrors} from './nbd-mirror.js'
+import {checkPostcopyFlags, markSourcePostcopy, postcopyFailed, sourceEvents, waitSourceComplete} from './postcopy.js'
 
 /** VIR_DOMAIN_PAUSED_MIGRATION, VIR_DOMAIN_RUNNING_MIGRATION_CANCELED, VIR_DOMAIN_EVENT_RESUMED_MIGRATED. */
 const PAUSED_MIGRATION = 2
@@ -48,9 +52,14 @@ function checkFlags(dom: QemuDomain, flags: number): void {
   }
 }
 
-export function begin(s: MigrationState, uuid: string, params: MigrationParam[], flags: number): {cookie: Buffer; xml: string} {
+export async function begin(s: MigrationState, uuid: string, params: MigrationParam[], flags: number): Promise<{cookie: Buffer; xml: string}> {
   const dom = s.ctx.domains.get(uuid)
   checkFlags(dom, flags)
+  if (s.outgoing.has(uuid)) throw errors.operationInvalid(ErrorDomain.DOMAIN, `another migration job is already running for domain '${dom.name}'`)
+  checkPostcopyFlags(flags)
+  const def = dom.live ?? dom.config
+  if (def) checkStorageFlags(def, params, flags)
+  const nbd = dom.live && !(flags & F.OFFLINE) ? await beginNbd(dom.run?.qmp, dom.live, params, flags) : undefined
   if (s.outgoing.has(uuid)) throw errors.operationInvalid(ErrorDomain.DOMAIN, `another migration job is already running for domain '${dom.name}'`)
   const given = stringParam(params, MigrateParam.DEST_XML)
   let xml: string
@@ -58,7 +67,7 @@ export function begin(s: MigrationState, uuid: string, params: MigrationParam[],
   else if (flags & F.OFFLINE || !dom.live) xml = formatDomainXml(dom.config ?? inactiveCopy(dom.live ?? dom.config!), {active: false, secure: true})
   else xml = formatDomainXml(inactiveCopy(dom.live), {active: false, secure: true})
   s.outgoing.set(uuid, {job: new MigrationJob(JobOperation.MIGRATION_OUT), flags, wasRunning: dom.state === DomainState.RUNNING})
-  return {cookie: formatCookie(s.identity(dom.name, uuid)), xml}
+  return {cookie: formatCookie({...s.identity(dom.name, uuid), nbd}), xml}
 }
 
 /** "tcp:host:port", "tcp://host:port" or "tcp://host" (with the port of the destination's answer) -> QEMU's "tcp:host:port". */
@@ -83,7 +92,7 @@ export async function performPhase(
   const dom = ctx.domains.get(uuid)
   let out = s.outgoing.get(uuid)
   if (!out) {
-    begin(s, uuid, params, flags)
+    await begin(s, uuid, params, flags)
     out = s.outgoing.get(uuid)!
   }
   const dest = parseCookie(cookie, {hostuuid: s.hostUuid()})
@@ -100,23 +109,39 @@ export async function performPhase(
   const bw = param(params, MigrateParam.BANDWIDTH)
   const speed = typeof bw === 'bigint' && bw > 0n ? bw : t.speed
   run.pauseReason = PAUSED_MIGRATION
+  run.migratingOut = true
+  const onPostcopy = sourceEvents(s, dom)
   const onStop = (ev: QmpEvent): void => {
     if (ev.event === 'STOP') out.job.pausedAtMs ??= Date.now()
+    onPostcopy(ev)
   }
   qmp.on('event', onStop)
+  let mirrors: Mirrors | undefined
   try {
-    await runOutgoing(qmp, out.job, {
-      uri: qemuUri(target),
-      capabilities: {events: true, 'auto-converge': (flags & F.AUTO_CONVERGE) !== 0, xbzrle: (flags & F.COMPRESSED) !== 0},
-      maxBandwidth: speed,
-      downtimeLimitMs: t.downtime,
-    })
+    mirrors = await startStorageCopy(s, uuid, qmp, params, flags, dest.nbd, qemuUri(target), speed)
+    const info = await runOutgoing(
+      qmp,
+      out.job,
+      {
+        uri: qemuUri(target),
+        capabilities: {events: true, 'auto-converge': (flags & F.AUTO_CONVERGE) !== 0, xbzrle: (flags & F.COMPRESSED) !== 0},
+        maxBandwidth: speed,
+        downtimeLimitMs: t.downtime,
+      },
+      {preSwitchover: mirrors ? () => mirrors!.complete() : undefined, postcopy: (flags & F.POSTCOPY) !== 0},
+    )
+    if (info.status === 'postcopy-active') {
+      out.postcopy = true
+      markSourcePostcopy(s, dom)
+    }
   } catch (err) {
+    await mirrors?.abort()
     if (dom.state === DomainState.RUNNING) run.pauseReason = undefined
     out.job.end(out.job.aborted ? JobType.CANCELLED : JobType.FAILED, (err as Error).message)
     throw err
   } finally {
     qmp.off('event', onStop)
+    run.migratingOut = false
   }
   out.job.end(JobType.COMPLETED)
   return reply()
@@ -127,6 +152,14 @@ export async function confirm(s: MigrationState, uuid: string, flags: number, ca
   const {ctx} = s
   const dom = ctx.domains.get(uuid)
   const out = s.outgoing.get(uuid)
+  // Post-copy: the destination runs the guest and pulls the pages it lacks from here until QEMU is done.
+  const qmp = dom.run?.qmp
+  if (out?.postcopy && !cancelled && qmp && !qmp.closed && !(await waitSourceComplete(s, dom, qmp, out.job))) {
+    s.outgoing.delete(uuid)
+    out.job.end(JobType.FAILED, 'migration out job: failed in post-copy phase')
+    s.completed.set(uuid, out.job)
+    throw errors.operationFailed(D, "job 'migration out' failed in post-copy phase")
+  }
   if (out && !cancelled) {
     try {
       const down = parseCookie(cookie, {hostuuid: s.hostUuid()}).statistics?.get('downtime')
@@ -141,6 +174,11 @@ export async function confirm(s: MigrationState, uuid: string, flags: number, ca
     s.completed.set(uuid, out.job)
   }
   const run = dom.run
+  if (cancelled && out?.postcopy) {
+    // The destination already ran the guest: resuming here would fork it; libvirt leaves it paused (post-copy failed).
+    postcopyFailed(s, dom)
+    return
+  }
   if (cancelled) {
     if (run && !run.gone && out?.wasRunning && dom.state === DomainState.PAUSED) {
       dom.state = DomainState.RUNNING
@@ -171,7 +209,7 @@ export async function performP2P(s: MigrationState, uuid: string, given: Migrati
   const params = stringParam(given, MigrateParam.DEST_NAME)
     ? given
     : withParam(given, {field: MigrateParam.DEST_NAME, type: ParamType.STRING, value: name})
-  const {cookie: c1, xml} = begin(s, uuid, params, flags)
+  const {cookie: c1, xml} = await begin(s, uuid, params, flags)
   const prepParams = withParam(params, {field: MigrateParam.DEST_XML, type: ParamType.STRING, value: xml})
   let prep: {cookie: Buffer; uri: string | null}
   let tunnel: {sink: TunnelSink; local: {path: string; remove: () => void}; src: {done: Promise<void>; close: () => void}} | undefined
@@ -196,6 +234,7 @@ export async function performP2P(s: MigrationState, uuid: string, given: Migrati
     const out = s.outgoing.get(uuid)
     if (out?.job.type !== JobType.UNBOUNDED) return
     lost = true
+    out.lost = true
     const qmp = s.ctx.domains.findByUuid(uuid)?.run?.qmp
     if (qmp && !qmp.closed) qmp.execute('migrate_cancel').catch(() => undefined)
   })

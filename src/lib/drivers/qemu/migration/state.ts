@@ -5,12 +5,17 @@ import type {QemuContext} from '../context.js'
 import type {MigrationParam} from '../../migration-types.js'
 import type {MigrationJob} from './job.js'
 import {BANDWIDTH_MAX} from './qemu-stream.js'
+import type {IncomingStorage} from './nbd-dest.js'
 
 export interface Outgoing {
   job: MigrationJob
   flags: number
   /** The state to go back to when the migration is cancelled. */
   wasRunning: boolean
+  /** Peer-to-peer: the connection to the destination was lost. */
+  lost?: boolean
+  /** QEMU switched to post-copy: the destination runs the guest, this side serves its missing pages. */
+  postcopy?: boolean
 }
 
 export interface Incoming {
@@ -18,6 +23,8 @@ export interface Incoming {
   flags: number
   def: DomainDef
   port?: number
+  /** Storage migration: images created here, the NBD server's port. */
+  storage?: IncomingStorage
 }
 
 export interface Tunables {

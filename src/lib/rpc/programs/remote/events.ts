@@ -12,6 +12,7 @@ export const remoteEvents = {
   DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED: event(333, deviceEventMsg),
   DOMAIN_EVENT_CALLBACK_TUNABLE: event(346, t.struct({callbackID: t.int, dom: domainHandle, params: t.typedParams(2048)})),
   DOMAIN_EVENT_CALLBACK_DEVICE_ADDED: event(354, deviceEventMsg),
+  DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION: event(359, t.struct({callbackID: t.int, dom: domainHandle, iteration: t.int})),
   CONNECT_EVENT_CONNECTION_CLOSED: event(362, t.struct({reason: t.int})),
   DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED: event(367, deviceEventMsg),
   STORAGE_POOL_EVENT_LIFECYCLE: event(370, t.struct({callbackID: t.int, pool: poolHandle, event: t.int, detail: t.int})),

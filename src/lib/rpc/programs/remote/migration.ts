@@ -38,5 +38,6 @@ export const migrationProcs = {
     t.struct({dom: domainHandle, cookie_out: cookie}),
   ),
   DOMAIN_MIGRATE_CONFIRM3_PARAMS: proc(307, t.struct({dom: domainHandle, params, cookie_in: cookie, flags: t.uint, cancelled: t.int}), t.voidType),
+  DOMAIN_MIGRATE_START_POST_COPY: proc(364, domFlags, t.voidType),
   DOMAIN_MIGRATE_GET_MAX_DOWNTIME: proc(387, domFlags, t.struct({downtime: u64}), {ro: true}),
 }
