@@ -55,12 +55,15 @@ function fleetGuest(): string {
   return xml.replace('</name>', `</name>\n  <uuid>${UUID}</uuid>`)
 }
 
-test.serial('the fleet guest: vctl keeps a redefinition from the same XML unchanged, with <boot dev=hd> and the console copying its serial source', async (t) => {
-  const xml = await defineAndRead(vctl!.uri('qemu'), fleetGuest())
-  t.regex(xml, /<cmdline>[^<]*<\/cmdline>\n {4}<boot dev='hd'\/>\n {2}<\/os>/)
-  const source = `<source path='${join(dir, 'serial.log')}' append='on'/>`
-  t.true(xml.includes(`<console type='file'>\n      ${source}\n      <target type='serial' port='0'/>`), xml)
-})
+test.serial(
+  'the fleet guest: vctl keeps a redefinition from the same XML unchanged, with <boot dev=hd> and the console copying its serial source',
+  async (t) => {
+    const xml = await defineAndRead(vctl!.uri('qemu'), fleetGuest())
+    t.regex(xml, /<cmdline>[^<]*<\/cmdline>\n {4}<boot dev='hd'\/>\n {2}<\/os>/)
+    const source = `<source path='${join(dir, 'serial.log')}' append='on'/>`
+    t.true(xml.includes(`<console type='file'>\n      ${source}\n      <target type='serial' port='0'/>`), xml)
+  },
+)
 
 test.serial('the fleet guest: vctl and real libvirtd give the same inactive XML', async (t) => {
   if (!real) return t.pass('needs root and Debian libvirtd')
@@ -68,4 +71,27 @@ test.serial('the fleet guest: vctl and real libvirtd give the same inactive XML'
   const theirs = await defineAndRead(real.uri, fleetGuest())
   t.is(ours, theirs)
   t.is((await virsh(real.uri, ['list', '--all', '--name'])).stdout.trim(), '')
+})
+
+test.serial('the fleet guest without a <uuid>: a second definition is refused with code 9, as the virt module expects', async (t) => {
+  const uris = [vctl!.uri('qemu'), ...(real ? [real.uri] : [])]
+  const answers: string[] = []
+  for (const uri of uris) {
+    const file = join(dir, 'nouuid.xml')
+    writeFileSync(file, guestXml('fleetnouuid', join(dir, 'serial.log')))
+    const code = `import libvirt,sys
+c = libvirt.open(${JSON.stringify(uri)})
+d = c.defineXML(open(${JSON.stringify(file)}).read())
+try:
+    c.defineXML(open(${JSON.stringify(file)}).read())
+    print('redefined')
+except libvirt.libvirtError as e:
+    print(e.get_error_code(), e.get_error_domain(), e.get_error_message().replace(d.UUIDString(), 'UUID'))
+d.undefine()`
+    const r = await python(code)
+    t.is(r.code, 0, r.stderr)
+    answers.push(r.stdout.trim())
+  }
+  t.is(answers[0], "9 20 operation failed: domain 'fleetnouuid' already exists with uuid UUID")
+  if (real) t.is(answers[0], answers[1])
 })
