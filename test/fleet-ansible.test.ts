@@ -7,7 +7,7 @@
  * same outcome task by task.
  */
 import test from 'ava'
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {run, tempRoot} from './helpers/daemon.js'
 import {startFleet, type Fleet} from './helpers/fleet.js'
@@ -21,7 +21,17 @@ let dir = ''
 const logs: string[] = []
 /** The vctl fleet's runs (up, up, stop, stop, down, down), to compare with real libvirtd's. */
 const vctlRuns: PlaybookRun[] = []
-const SEQUENCE = ['fleet-up.yml', 'fleet-up.yml', 'fleet-ops.yml', 'fleet-stop.yml', 'fleet-stop.yml', 'fleet-down.yml', 'fleet-down.yml']
+const SEQUENCE = [
+  'fleet-up.yml',
+  'fleet-up.yml',
+  'fleet-ops.yml',
+  'fleet-pool.yml',
+  'fleet-pool.yml',
+  'fleet-stop.yml',
+  'fleet-stop.yml',
+  'fleet-down.yml',
+  'fleet-down.yml',
+]
 
 const NET_XML = `<network>
   <name>fleetnet</name>
@@ -57,7 +67,14 @@ function writeInventory(tag: string, uris: string[]): string {
     const stop = i === 0 ? 'destroyed' : 'shutdown'
     return {
       name: `h${i}`,
-      vars: {libvirt_uri: uri, guest_name: `fleet${i}`, guest_xml_file: xml, net_xml_file: join(dir, 'net.xml'), stop_state: stop},
+      vars: {
+        libvirt_uri: uri,
+        guest_name: `fleet${i}`,
+        guest_xml_file: xml,
+        net_xml_file: join(dir, 'net.xml'),
+        stop_state: stop,
+        pool_dir: join(dir, `${tag}-pool${i}`),
+      },
     }
   })
   const inv = join(dir, `${tag}.ini`)
@@ -93,7 +110,7 @@ test.serial('virsh -c qemu+tcp://HOST/system reaches each host from the controll
 })
 
 test.serial('a playbook defines, starts, lists and stops a guest on each of three hosts; second runs change nothing', async (t) => {
-  t.timeout(900000)
+  t.timeout(1800000)
   const f = fleet!
   const inv = writeInventory(
     'fleet',
@@ -132,6 +149,17 @@ test.serial('a playbook defines, starts, lists and stops a guest on each of thre
     t.regex(JSON.stringify(facts), new RegExp(`"ipaddr":"192\\.168\\.150\\.\\d+","mac":"52:54:00:fe:00:0${i}"`))
   }
 
+  const pool = await play('fleet-pool.yml')
+  t.is(pool.code, 0, pool.why)
+  for (const h of names) t.is(recapOf(pool, h), 'ok=10 changed=4 failed=0 skipped=0 unreachable=0', h)
+  const poolAgain = await play('fleet-pool.yml')
+  t.is(poolAgain.code, 0, poolAgain.why)
+  for (const h of names) t.is(recapOf(poolAgain, h), 'ok=9 changed=0 failed=0 skipped=1 unreachable=0', h)
+  for (let i = 0; i < N; i++) {
+    t.regex((await f.virsh(i, ['pool-list'])).stdout, /fleetpool\s+active\s+yes/)
+    t.true(existsSync(join(dir, `fleet-pool${i}`)))
+  }
+
   const stop = await play('fleet-stop.yml')
   t.is(stop.code, 0, stop.why)
   for (const h of names) t.is(recapOf(stop, h), 'ok=2 changed=1 failed=0 skipped=0 unreachable=0', h)
@@ -145,16 +173,20 @@ test.serial('a playbook defines, starts, lists and stops a guest on each of thre
 
   const down = await play('fleet-down.yml')
   t.is(down.code, 0, down.why)
+  // Changed: the network and the pool; the module reports an undefine as unchanged (for libvirtd too).
+  for (const h of names) t.is(recapOf(down, h), 'ok=5 changed=2 failed=0 skipped=0 unreachable=0', h)
   for (let i = 0; i < N; i++) {
     t.is((await f.virsh(i, ['list', '--all', '--name'])).stdout.trim(), '')
     t.false((await f.virsh(i, ['net-list', '--all', '--name'])).stdout.split('\n').includes('fleetnet'))
+    t.false((await f.virsh(i, ['pool-list', '--all', '--name'])).stdout.split('\n').includes('fleetpool'))
+    t.false(existsSync(join(dir, `fleet-pool${i}`)))
   }
   const downAgain = await play('fleet-down.yml')
-  for (const h of names) t.is(recapOf(downAgain, h), 'ok=2 changed=0 failed=0 skipped=2 unreachable=0', h)
+  for (const h of names) t.is(recapOf(downAgain, h), 'ok=3 changed=0 failed=0 skipped=2 unreachable=0', h)
 })
 
 test.serial('the same playbooks against two real libvirtd 9.0 hosts report the same outcome, task by task', async (t) => {
-  t.timeout(900000)
+  t.timeout(1800000)
   if (vctlRuns.length !== SEQUENCE.length) return t.fail('the vctl fleet run did not complete')
   const real = await startHosts('far', 2, '', ['libvirtd', 'libvirtd'])
   try {
@@ -181,8 +213,8 @@ test.serial('the same playbooks against two real libvirtd 9.0 hosts report the s
 
 /**
  * What each task returned on `host`, with what differs between any two hosts taken out: UUIDs, the
- * networks' generated MACs, CPU time, free memory, the CPU clock, lease expiry times, and the `default`
- * network (Debian's packaging leaves it inactive in a copied /etc/libvirt; vctl defines and starts it
+ * networks' generated MACs, CPU time, free memory, the CPU clock, lease expiry times, pool sizes and paths, and the `default`
+ * network and pool (a copied Debian /etc/libvirt has the network inactive and no pool; vctl defines and starts both
  * on a fresh root, as a first install does). The running guest's live XML (get_xml) is left out: see
  * the README's Fleet paragraph for what still differs there.
  */
@@ -192,9 +224,12 @@ function comparable(run: PlaybookRun, host: string): string[] {
     .filter((x) => x.host === host && !SKIP.has(x.task))
     .map((x) => {
       const {invocation: _i, warnings: _w, deprecations: _d, ...r} = x.result
-      const nets = (r.networks ?? (r.ansible_facts as Record<string, unknown> | undefined)?.ansible_libvirt_networks) as
-        Record<string, unknown> | undefined
+      const facts = r.ansible_facts as Record<string, unknown> | undefined
+      const nets = (r.networks ?? facts?.ansible_libvirt_networks) as Record<string, unknown> | undefined
       if (nets) delete nets.default
+      const pools = (r.pools ?? facts?.ansible_libvirt_pools) as Record<string, unknown> | undefined
+      if (pools) delete pools.default
+      if (Array.isArray(r.list_pools)) r.list_pools = r.list_pools.filter((n) => n !== 'default')
       // Right after the guest started it may or may not hold its lease yet; fleet-ops compares them once both do.
       if (x.task === 'Network info') for (const n of Object.values(nets ?? {})) delete (n as Record<string, unknown>).dhcp_leases
       if (Array.isArray(r.list_nets)) r.list_nets = r.list_nets.filter((n) => n !== 'default')
@@ -203,6 +238,9 @@ function comparable(run: PlaybookRun, host: string): string[] {
         .replace(/52:54:00(?!:fe)(:[0-9a-f]{2}){3}/g, 'MAC')
         .replace(/"(cpuTime|cpumhz)":"\d+"/g, '"$1":"N"')
         .replace(/"(freemem|expirytime)":\d+/g, '"$1":1')
+        .replace(/"size_(available|total|used)":"\d+"/g, '"size_$1":"N"')
+        .replace(/<(capacity|allocation|available) unit='bytes'>\d+</g, '<$1>N<')
+        .replace(/(fleet|real)-pool(\d)/g, 'pool$2')
       return `${x.task}: ${text}`
     })
 }
