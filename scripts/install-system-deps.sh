@@ -23,6 +23,8 @@ PKGS=(
   # remote access: an sshd the SSH-transport tests start privately; cyrus-sasl's SCRAM/DIGEST-MD5 plug-ins
   # (virsh's side of SASL) and saslpasswd2 for the side-by-side runs against real libvirtd
   openssh-server netcat-openbsd libsasl2-modules sasl2-bin
+  # the fleet test: Ansible (7.x bundles the community collections, community.libvirt among them) across three vctl hosts; lxml for its virt_net module
+  ansible python3-lxml
 )
 missing=()
 for p in "${PKGS[@]}"; do

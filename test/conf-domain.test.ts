@@ -180,7 +180,8 @@ test('qemu domain with direct kernel boot, disks, cdrom, user net, serials and v
       kernel: '/var/lib/vctl/vmlinuz',
       initrd: '/var/lib/vctl/initrd.img',
       cmdline: 'console=ttyS0 root=/dev/vda rw',
-      boot: [],
+      // libvirt's post-parse spells out <boot dev='hd'/> for any HVM guest without boot configuration, a <kernel> or not.
+      boot: ['hd'],
     },
   )
   t.is(def.devices.emulator, '/usr/bin/qemu-system-x86_64')

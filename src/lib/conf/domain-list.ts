@@ -6,7 +6,7 @@
  * same UUID with another name) with libvirt's "operation failed" errors. Drivers extend the object
  * with what they track besides (a QEMU process, simulated CPU time).
  */
-import {errors} from '../errors.js'
+import {ErrorDomain, errors} from '../errors.js'
 import {parseUuid} from '../uuid.js'
 import type {DomainDef} from './domain.js'
 
@@ -123,16 +123,17 @@ export class DomainObjList<T extends DomainObj> {
 
   /**
    * The object a new definition replaces (same UUID and name), undefined when it is new; throws
-   * when it clashes: same UUID under another name, or same name under another UUID.
+   * when it clashes: same UUID under another name, or same name under another UUID. These come from
+   * libvirt's domain object list itself, so their error domain is VIR_FROM_DOMAIN whatever the driver.
    */
   checkClash(def: {name: string; uuid: string}): T | undefined {
     const same = this.byUuid.get(def.uuid)
     if (same) {
-      if (same.name !== def.name) throw errors.operationFailed(this.errDomain, `domain '${same.name}' is already defined with uuid ${def.uuid}`)
+      if (same.name !== def.name) throw errors.operationFailed(ErrorDomain.DOMAIN, `domain '${same.name}' is already defined with uuid ${def.uuid}`)
       return same
     }
     const named = this.byName.get(def.name)
-    if (named) throw errors.operationFailed(this.errDomain, `domain '${def.name}' already exists with uuid ${named.uuid}`)
+    if (named) throw errors.operationFailed(ErrorDomain.DOMAIN, `domain '${def.name}' already exists with uuid ${named.uuid}`)
     return undefined
   }
 

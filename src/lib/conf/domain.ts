@@ -421,8 +421,8 @@ export function domainFromXml(root: XmlElement): DomainDef {
   }
   assignPorts(devices.serials)
   assignPorts(devices.consoles)
-  // Without any boot configuration an HVM guest boots from its first disk; libvirt spells that out.
-  if (osType === 'hvm' && boot.length === 0 && kernel === undefined && !perDeviceBoot) boot.push('hd')
+  // Without any boot configuration an HVM guest boots from its first disk; libvirt spells that out (also beside a <kernel>).
+  if (osType === 'hvm' && boot.length === 0 && !perDeviceBoot) boot.push('hd')
 
   return {
     type,

@@ -7,7 +7,7 @@
  * video models and graphics listens.
  */
 import type {DomainDef} from '../../conf/domain.js'
-import {type XmlElement, attr, child, el, setAttr} from '../../conf/xml.js'
+import {type XmlElement, attr, child, cloneXml, el, setAttr} from '../../conf/xml.js'
 import {isQ35} from './argv.js'
 
 export function devicesOf(root: XmlElement): XmlElement {
@@ -174,11 +174,13 @@ function channelDefaults(devs: XmlElement): void {
   }
 }
 
-/** The first serial port is also the console when there is none (libvirt's console compatibility). */
+/** The first serial port is also the console when there is none (libvirt's console compatibility), with a copy of its source (append='on' too). */
 function serialConsole(def: DomainDef): void {
   const first = def.devices.serials[0] as DomainDef['devices']['serials'][number] | undefined
   if (first === undefined || def.devices.consoles.length > 0) return
-  def.devices.consoles.push({type: first.type, path: first.path, targetType: 'serial', targetPort: first.targetPort})
+  const source = child(first.xml, 'source')
+  const xml = source === undefined ? undefined : el('console', {type: first.type}, [cloneXml(source)])
+  def.devices.consoles.push({type: first.type, path: first.path, targetType: 'serial', targetPort: first.targetPort, xml})
 }
 
 /** Serial ports show the QEMU device behind them: `<target type='isa-serial'><model name='isa-serial'/></target>`. */
