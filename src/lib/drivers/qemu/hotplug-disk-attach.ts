@@ -1,0 +1,82 @@
+/**
+ * Live attach of a disk (libvirt's qemuDomainAttachDeviceDiskLive): the checks libvirt makes before
+ * touching the guest (duplicate target, a source that cannot be opened, the bus, the controller),
+ * the alias and addresses libvirt gives (virtio-diskN on the next free PCI slot, scsiC-B-U or
+ * scsiC-B-T-U at the drive address its target implies, usb-diskN on the next free USB port), a
+ * SCSI controller plugged when the guest has none at that index, then the nodes and the frontend.
+ * The caller commits the returned live definition once QEMU has the disk.
+ */
+import type {DomainDef} from '../../conf/domain.js'
+import {usbAddressElement, setAddress} from '../../conf/domain-address.js'
+import {attr, child, elementChildren, type XmlElement} from '../../conf/xml.js'
+import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import {defaultBus} from './argv.js'
+import {D, type QemuContext} from './context.js'
+import {parseForQemu} from './definitions.js'
+import {devicesOf} from './devices-implicit.js'
+import {parseDiskDevice} from './hotplug-config.js'
+import {checkSource, plugDisk} from './hotplug-disk.js'
+import {checkDiskBus, diskFrontendArgs, newScsiControllers, placementOf, scsiControllerArgs} from './hotplug-disk-bus.js'
+import {checkPciBuses} from './hotplug-pci.js'
+import {diskByTarget, setAlias, userAlias, withDevice} from './hotplug-xml.js'
+import type {QmpClient} from './qmp.js'
+import {resolveVolumeDisks} from './volume-disks.js'
+
+/** The lowest USB port on bus 0 no device of `def` uses (libvirt's next free port of controller 0). */
+function freeUsbPort(def: DomainDef): number {
+  const used = new Set<string>()
+  for (const e of elementChildren(devicesOf(def.root))) {
+    const a = child(e, 'address')
+    if (attr(a, 'type') === 'usb' && (attr(a, 'bus') ?? '0') === '0' && attr(a, 'port') !== undefined) used.add(attr(a, 'port')!)
+  }
+  for (const d of def.devices.disks) {
+    const a = child(d.xml, 'address')
+    if (attr(a, 'type') === 'usb' && attr(a, 'port') !== undefined) used.add(attr(a, 'port')!)
+  }
+  let port = 1
+  while (used.has(String(port))) port++
+  return port
+}
+
+/** Plugs the disk `given` into the running guest whose live definition is `def`; returns the new live definition and the disk's alias. */
+export async function attachDisk(ctx: QemuContext, qmp: QmpClient, def: DomainDef, dev: XmlElement): Promise<{next: DomainDef; alias: string}> {
+  const disk = parseDiskDevice(dev)
+  const other = diskByTarget(def, disk.target)
+  if (other) {
+    throw errors.xmlError(
+      ErrorDomain.DOMAIN,
+      `target '${disk.target}' duplicated for disk sources '${other.source ?? ''}' and '${disk.source ?? ''}'`,
+    )
+  }
+  const bus = disk.bus ?? defaultBus(disk.target) ?? 'virtio'
+  if (disk.device !== 'disk') throw unsupportedDevice(disk.device, bus)
+  if (disk.source !== undefined && (disk.type === 'file' || disk.type === 'block')) checkSource(disk.source)
+  checkDiskBus(def, disk, bus)
+  if (bus === 'usb' && attr(child(dev, 'address'), 'type') === undefined) setAddress(dev, usbAddressElement(0, String(freeUsbPort(def))))
+  const given = userAlias(dev)
+  const next = parseForQemu(ctx, withDevice(def, dev, {}))
+  checkPciBuses(def, next)
+  const p = placementOf(next, disk.target)
+  if (!p) throw errors.internal(D, `disk ${disk.target} vanished`)
+  const alias = given ?? p.alias
+  if (p.disk.xml) setAlias(p.disk.xml, alias)
+  if (p.disk.type === 'volume') {
+    // The storage driver says which file or device the volume is, as at start.
+    await resolveVolumeDisks({...next, devices: {...next.devices, disks: [p.disk]}}, ctx.volumes)
+    if (p.disk.source !== undefined) checkSource(p.disk.source)
+  }
+  const ctrls = newScsiControllers(def, next)
+  for (const c of ctrls) setAlias(c, `scsi${attr(c, 'index') ?? '0'}`)
+  await plugDisk(
+    qmp,
+    p.disk,
+    ctrls.map((c) => scsiControllerArgs(next, c)),
+    (format) => diskFrontendArgs(next, {...p, alias}, format),
+  )
+  return {next, alias}
+}
+
+function unsupportedDevice(_device: string, bus: string): VirError {
+  const what = `disk bus '${bus}' cannot be hotplugged.`
+  return new VirError(ErrorCode.OPERATION_UNSUPPORTED, D, `Operation not supported: ${what}`, {str1: 'Operation not supported: %s', str2: what})
+}
