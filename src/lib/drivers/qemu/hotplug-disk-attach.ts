@@ -4,9 +4,10 @@
  * the alias and addresses libvirt gives (virtio-diskN on the next free PCI slot, scsiC-B-U or
  * scsiC-B-T-U at the drive address its target implies, usb-diskN on the next free USB port), a
  * SCSI controller plugged when the guest has none at that index, then the nodes and the frontend.
- * The caller commits the returned live definition once QEMU has the disk.
+ * The disk is locked in virtlockd (through `lock`) before QEMU opens it. The caller commits the
+ * returned live definition once QEMU has the disk.
  */
-import type {DomainDef} from '../../conf/domain.js'
+import type {DomainDef, DomainDisk} from '../../conf/domain.js'
 import {usbAddressElement, setAddress} from '../../conf/domain-address.js'
 import {attr, child, elementChildren, type XmlElement} from '../../conf/xml.js'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
@@ -39,7 +40,13 @@ function freeUsbPort(def: DomainDef): number {
 }
 
 /** Plugs the disk `given` into the running guest whose live definition is `def`; returns the new live definition and the disk's alias. */
-export async function attachDisk(ctx: QemuContext, qmp: QmpClient, def: DomainDef, dev: XmlElement): Promise<{next: DomainDef; alias: string}> {
+export async function attachDisk(
+  ctx: QemuContext,
+  qmp: QmpClient,
+  def: DomainDef,
+  dev: XmlElement,
+  lock: (disk: DomainDisk) => Promise<(() => Promise<void>) | undefined>,
+): Promise<{next: DomainDef; alias: string}> {
   const disk = parseDiskDevice(dev)
   const other = diskByTarget(def, disk.target)
   if (other) {
@@ -67,12 +74,19 @@ export async function attachDisk(ctx: QemuContext, qmp: QmpClient, def: DomainDe
   }
   const ctrls = newScsiControllers(def, next)
   for (const c of ctrls) setAlias(c, `scsi${attr(c, 'index') ?? '0'}`)
-  await plugDisk(
-    qmp,
-    p.disk,
-    ctrls.map((c) => scsiControllerArgs(next, c)),
-    (format) => diskFrontendArgs(next, {...p, alias}, format),
-  )
+  // virtlockd first: a disk another guest holds is refused before QEMU is touched.
+  const unlock = await lock(p.disk)
+  try {
+    await plugDisk(
+      qmp,
+      p.disk,
+      ctrls.map((c) => scsiControllerArgs(next, c)),
+      (format) => diskFrontendArgs(next, {...p, alias}, format),
+    )
+  } catch (err) {
+    await unlock?.()
+    throw err
+  }
   return {next, alias}
 }
 

@@ -16,6 +16,7 @@ import {changeMedium, checkSource, delNodes, formatNodeOf, orphanFormatNode} fro
 import {attachDisk} from './hotplug-disk-attach.js'
 import {unpluggableBus} from './hotplug-disk-bus.js'
 import {checkPciBuses} from './hotplug-pci.js'
+import {lockPluggedDisk, unlockUnpluggedDisk} from './hotplug-lockd.js'
 import {delNetdev, plugHost, plugNic, unplugHost} from './hotplug-net.js'
 import {
   aliasOf,
@@ -57,10 +58,10 @@ function liveWith(ctx: QemuContext, def: DomainDef, dev: XmlElement): DomainDef 
 }
 
 export async function attachLive(ctx: QemuContext, d: QemuDomain, given: XmlElement): Promise<void> {
-  const {qmp, def} = live(ctx, d)
+  const {run, qmp, def} = live(ctx, d)
   const dev = cloneXml(given)
   if (dev.name === 'disk') {
-    const {next, alias} = await attachDisk(ctx, qmp, def, dev)
+    const {next, alias} = await attachDisk(ctx, qmp, def, dev, (disk) => lockPluggedDisk(ctx, d, run, def, disk))
     await commitLive(ctx, d, next)
     emit(ctx, d, 'added', alias)
     return
@@ -179,6 +180,7 @@ export async function finishRemoval(
   if (disk) {
     await delNodes(qmp, format ?? (await orphanFormatNode(qmp, disk.source).catch(() => undefined)))
     def.devices.disks = def.devices.disks.filter((x) => x !== disk)
+    await unlockUnpluggedDisk(ctx, d, run, def, disk)
   } else if (iface) {
     await delNetdev(qmp, alias)
     await unplugHost(ctx.networkPorts, def, iface)
