@@ -64,7 +64,13 @@ function steps(dir: string, check: (what: string) => Step): Step[] {
     {wait: 'serial-vs.log'},
     ['attach-disk', 'vs', `${dir}/d1.img`, 'sda', '--targetbus', 'scsi'],
     ['attach-disk', 'vs', `${dir}/d2.img`, 'sdc', '--targetbus', 'scsi'],
+    // A cdrom: scsi-cd on SCSI; IDE tried (QEMU refuses); virtio cannot be ejectable.
+    ['attach-disk', 'vs', `${dir}/d3.img`, 'sde', '--targetbus', 'scsi', '--type', 'cdrom'],
+    ['attach-disk', 'vs', `${dir}/d3.img`, 'hdd', '--type', 'cdrom'],
+    ['attach-disk', 'vs', `${dir}/d3.img`, 'vdd', '--type', 'cdrom'],
     ['dumpxml', 'vs'],
+    ['detach-disk', 'vs', 'sde'],
+    {gone: ['vs', "<target dev='sde'"]},
     ['detach-disk', 'vs', 'sdc'],
     {gone: ['vs', "<target dev='sdc'"]},
     ['domblklist', 'vs'],

@@ -2,19 +2,16 @@
  * Live attach of a disk (libvirt's qemuDomainAttachDeviceDiskLive): the checks libvirt makes before
  * touching the guest (duplicate target, a source that cannot be opened, the bus, the controller),
  * the alias and addresses libvirt gives (virtio-diskN on the next free PCI slot, scsiC-B-U or
- * scsiC-B-T-U at the drive address its target implies, usb-diskN on the next free USB port), a
- * SCSI controller plugged when the guest has none at that index, then the nodes and the frontend.
+ * scsiC-B-T-U at the drive address its target implies), a SCSI controller plugged when the guest has none at that index, then the nodes and the frontend.
  * The disk is locked in virtlockd (through `lock`) before QEMU opens it. The caller commits the
  * returned live definition once QEMU has the disk.
  */
 import type {DomainDef, DomainDisk} from '../../conf/domain.js'
-import {usbAddressElement, setAddress} from '../../conf/domain-address.js'
-import {attr, child, elementChildren, type XmlElement} from '../../conf/xml.js'
-import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import {attr, type XmlElement} from '../../conf/xml.js'
+import {ErrorDomain, errors} from '../../errors.js'
 import {defaultBus} from './argv.js'
 import {D, type QemuContext} from './context.js'
 import {parseForQemu} from './definitions.js'
-import {devicesOf} from './devices-implicit.js'
 import {parseDiskDevice} from './hotplug-config.js'
 import {checkSource, plugDisk} from './hotplug-disk.js'
 import {checkDiskBus, diskFrontendArgs, newScsiControllers, placementOf, scsiControllerArgs} from './hotplug-disk-bus.js'
@@ -22,22 +19,6 @@ import {checkPciBuses} from './hotplug-pci.js'
 import {diskByTarget, setAlias, userAlias, withDevice} from './hotplug-xml.js'
 import type {QmpClient} from './qmp.js'
 import {resolveVolumeDisks} from './volume-disks.js'
-
-/** The lowest USB port on bus 0 no device of `def` uses (libvirt's next free port of controller 0). */
-function freeUsbPort(def: DomainDef): number {
-  const used = new Set<string>()
-  for (const e of elementChildren(devicesOf(def.root))) {
-    const a = child(e, 'address')
-    if (attr(a, 'type') === 'usb' && (attr(a, 'bus') ?? '0') === '0' && attr(a, 'port') !== undefined) used.add(attr(a, 'port')!)
-  }
-  for (const d of def.devices.disks) {
-    const a = child(d.xml, 'address')
-    if (attr(a, 'type') === 'usb' && attr(a, 'port') !== undefined) used.add(attr(a, 'port')!)
-  }
-  let port = 1
-  while (used.has(String(port))) port++
-  return port
-}
 
 /** Plugs the disk `given` into the running guest whose live definition is `def`; returns the new live definition and the disk's alias. */
 export async function attachDisk(
@@ -56,10 +37,8 @@ export async function attachDisk(
     )
   }
   const bus = disk.bus ?? defaultBus(disk.target) ?? 'virtio'
-  if (disk.device !== 'disk') throw unsupportedDevice(disk.device, bus)
   if (disk.source !== undefined && (disk.type === 'file' || disk.type === 'block')) checkSource(disk.source)
   checkDiskBus(def, disk, bus)
-  if (bus === 'usb' && attr(child(dev, 'address'), 'type') === undefined) setAddress(dev, usbAddressElement(0, String(freeUsbPort(def))))
   const given = userAlias(dev)
   const next = parseForQemu(ctx, withDevice(def, dev, {}))
   checkPciBuses(def, next)
@@ -88,9 +67,4 @@ export async function attachDisk(
     throw err
   }
   return {next, alias}
-}
-
-function unsupportedDevice(_device: string, bus: string): VirError {
-  const what = `disk bus '${bus}' cannot be hotplugged.`
-  return new VirError(ErrorCode.OPERATION_UNSUPPORTED, D, `Operation not supported: ${what}`, {str1: 'Operation not supported: %s', str2: what})
 }

@@ -2,13 +2,13 @@
  * What a disk hotplug needs per bus, as libvirt 9.0's QEMU driver does it: the controller a disk's
  * drive address names must exist on the running guest (SCSI controllers are added on the fly, the
  * model libvirt picks, at the next free PCI slot; IDE and SATA ones are not), the device_add
- * arguments of the frontend (virtio-blk-pci, scsi-hd/scsi-cd, ide-hd/ide-cd, usb-storage), and the
+ * arguments of the frontend (virtio-blk-pci, scsi-hd/scsi-cd, ide-hd/ide-cd), and the
  * arguments of a SCSI controller plugged before its first disk. A bus QEMU cannot hotplug (IDE,
  * SATA) is still tried, so the error is QEMU's own, as libvirt reports it.
  */
 import type {DomainDef, DomainDisk} from '../../conf/domain.js'
 import {pciAddressOf, qemuPciAddr} from '../../conf/domain-address.js'
-import {attr, child, type XmlElement} from '../../conf/xml.js'
+import {attr, type XmlElement} from '../../conf/xml.js'
 import {errors} from '../../errors.js'
 import {isQ35, placeDisks, scsiModel, type DiskPlacement} from './argv.js'
 import {D} from './context.js'
@@ -34,6 +34,7 @@ export function pciBusAddr(def: DomainDef, e: XmlElement | undefined): Record<st
  * no hotplug for, or an IDE/SATA controller the guest does not have. `bus` is the disk's bus.
  */
 export function checkDiskBus(def: DomainDef, disk: DomainDisk, bus: string): void {
+  // (USB disks pass here and are refused by the driver's validation: vctl has no USB storage yet.)
   if (bus === 'fdc' || !['virtio', 'scsi', 'usb', 'ide', 'sata'].includes(bus)) {
     throw errors.internal(D, `Invalid bus type '${bus}' for disk`)
   }
@@ -65,11 +66,6 @@ export function placementOf(def: DomainDef, target: string): DiskPlacement | und
   return placeDisks(def).find((p) => p.disk.target === target)
 }
 
-/** The USB port of a disk (its `<address type='usb' port=.../>`). */
-function usbPort(d: DomainDisk): string {
-  return attr(child(d.xml, 'address'), 'port') ?? '1'
-}
-
 /** device_add arguments of a disk's frontend, `format` its format node (none for an empty drive). */
 export function diskFrontendArgs(def: DomainDef, p: DiskPlacement, format: string | undefined): Record<string, unknown> {
   const d = p.disk
@@ -95,8 +91,6 @@ export function diskFrontendArgs(def: DomainDef, p: DiskPlacement, format: strin
       const bus = isQ35(def.os.machine) && dr.controller === 0 ? `ide.${dr.unit}` : `sata${dr.controller}.${dr.unit}`
       return {driver: cd ? 'ide-cd' : 'ide-hd', bus, ...drive, id: p.alias}
     }
-    case 'usb':
-      return {driver: 'usb-storage', bus: 'usb.0', port: usbPort(d), ...drive, id: p.alias, removable: false}
     default:
       return {driver: 'virtio-blk-pci', ...pciBusAddr(def, d.xml), ...drive, id: p.alias}
   }
@@ -104,5 +98,5 @@ export function diskFrontendArgs(def: DomainDef, p: DiskPlacement, format: strin
 
 /** Whether a live disk on this bus can be unplugged (device_del). */
 export function unpluggableBus(bus: string | undefined): boolean {
-  return bus === 'virtio' || bus === 'scsi' || bus === 'usb'
+  return bus === 'virtio' || bus === 'scsi'
 }

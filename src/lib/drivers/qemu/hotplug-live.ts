@@ -98,7 +98,7 @@ function liveTarget(def: DomainDef, dev: XmlElement): string {
     const target = attr(child(dev, 'target'), 'dev') ?? ''
     const disk = diskByTarget(def, target)
     if (!disk) throw deviceMissing(D, `disk ${target} not found`)
-    if (!unpluggableBus(disk.bus) || disk.device !== 'disk') throw unsupported(`disk bus '${disk.bus ?? ''}' cannot be hotunplugged.`)
+    if (!unpluggableBus(disk.bus)) throw unsupported(`disk bus '${disk.bus ?? ''}' cannot be hotunplugged.`)
     return aliasOf(disk.xml) ?? ''
   }
   if (dev.name === 'interface') return aliasOf(findInterface(def, dev, ErrorDomain.DOMAIN).xml) ?? ''
