@@ -45,6 +45,8 @@ export async function attachDisk(
   const p = placementOf(next, disk.target)
   if (!p) throw errors.internal(D, `disk ${disk.target} vanished`)
   const alias = given ?? p.alias
+  // A cdrom is read-only whatever the XML says (libvirt's disk post-parse).
+  if (p.disk.device === 'cdrom') p.disk.readonly = true
   if (p.disk.xml) setAlias(p.disk.xml, alias)
   if (p.disk.type === 'volume') {
     // The storage driver says which file or device the volume is, as at start.
