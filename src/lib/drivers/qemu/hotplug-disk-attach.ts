@@ -2,9 +2,9 @@
  * Live attach of a disk (libvirt's qemuDomainAttachDeviceDiskLive): the checks libvirt makes before
  * touching the guest (duplicate target, a source that cannot be opened, the bus, the controller),
  * the alias and addresses libvirt gives (virtio-diskN on the next free PCI slot, scsiC-B-U or
- * scsiC-B-T-U at the drive address its target implies), a SCSI controller plugged when the guest has none at that index, then the nodes and the frontend.
- * The disk is locked in virtlockd (through `lock`) before QEMU opens it. The caller commits the
- * returned live definition once QEMU has the disk.
+ * scsiC-B-T-U at the drive address its target implies), a SCSI controller plugged when the guest
+ * has none at that index, then the nodes and the frontend. The disk is locked in virtlockd (through
+ * `lock`) before QEMU opens it. The caller commits the returned live definition once QEMU has it.
  */
 import type {DomainDef, DomainDisk} from '../../conf/domain.js'
 import {attr, type XmlElement} from '../../conf/xml.js'
@@ -20,7 +20,7 @@ import {diskByTarget, setAlias, userAlias, withDevice} from './hotplug-xml.js'
 import type {QmpClient} from './qmp.js'
 import {resolveVolumeDisks} from './volume-disks.js'
 
-/** Plugs the disk `given` into the running guest whose live definition is `def`; returns the new live definition and the disk's alias. */
+/** Plugs the disk `dev` into the running guest whose live definition is `def`; returns the new live definition and the disk's alias. */
 export async function attachDisk(
   ctx: QemuContext,
   qmp: QmpClient,
