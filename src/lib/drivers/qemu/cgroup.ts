@@ -106,17 +106,26 @@ export function placeGuest(pid: number, warn: (msg: string) => void): Controller
   return placed
 }
 
-function rmdir(dir: string): void {
+/** Removes a cgroup directory; false when it is still busy (the kernel has not let go of the last task yet). */
+function rmdir(dir: string): boolean {
   try {
     fs.rmdirSync(dir)
-  } catch {
-    // not there, or not empty yet
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'EBUSY'
   }
 }
 
-/** Removes a guest's cgroups once its process is gone. */
-export function removeGuest(pid: number): void {
-  for (const c of CONTROLLERS) rmdir(join(baseDir(c), nameOf(pid)))
+/**
+ * Removes a guest's cgroups once its process is gone. A cgroup the kernel still counts a dying task
+ * in (EBUSY) is tried again for a few seconds; one left after that goes at the next sweep.
+ */
+export async function removeGuest(pid: number, tries = 50, delayMs = 100): Promise<void> {
+  let left = CONTROLLERS.map((c) => join(baseDir(c), nameOf(pid)))
+  for (let i = 0; i < tries && left.length > 0; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, delayMs))
+    left = left.filter((dir) => !rmdir(dir))
+  }
 }
 
 export function readValue(controller: Controller, pid: number, file: string): string | undefined {
