@@ -29,8 +29,8 @@ async function boot(uri: string, dir: string): Promise<string> {
 }
 
 test.before(async () => {
-  // Guests get their own cgroups only when asked (see src/lib/drivers/qemu/cgroup.ts).
-  process.env.VCTL_GUEST_CGROUPS = '1'
+  // Guests get their own cgroups by default (src/lib/drivers/qemu/cgroup.ts).
+  delete process.env.VCTL_GUEST_CGROUPS
   d = await startDaemon(['--driver', 'qemu'])
   const starts: Promise<unknown>[] = [boot(d.uri('qemu'), d.root)]
   if (canRunLibvirtd) {

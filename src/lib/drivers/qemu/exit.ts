@@ -72,7 +72,7 @@ export function processGone(ctx: QemuContext, dom: QemuDomain, run: Run): void {
     // Logs closed and locks released before the status goes (a daemon dying in between
     // finds the status file and does it again); a new start waits for all of it (lastExit).
     await ctx.finish({name, uuid: dom.uuid}, run, why)
-    removeGuest(run.pid)
+    void removeGuest(run.pid)
     await unplugInterfaces(ctx.networkPorts, liveDef).catch(noop)
     await ctx.store.removeStatus(name).catch(noop)
     await fsp.rm(run.monitorPath, {force: true}).catch(noop)

@@ -6,11 +6,9 @@
  * `-close-tray`).
  */
 import {accessSync, constants} from 'node:fs'
-import type {DomainDef, DomainDisk} from '../../conf/domain.js'
-import {pciAddressOf, qemuPciAddr} from '../../conf/domain-address.js'
-import {isQ35} from './argv.js'
-import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
-import type {QmpClient} from './qmp.js'
+import type {DomainDisk} from '../../conf/domain.js'
+import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
+import {QmpError, type QmpClient} from './qmp.js'
 
 interface NamedNode {
   'node-name': string
@@ -82,20 +80,33 @@ export async function formatNodeOf(qmp: QmpClient, alias: string): Promise<strin
   return b?.inserted?.['node-name']
 }
 
-/** Plugs a virtio disk (with its PCI address already assigned in `def`) into the running guest. */
-export async function plugDisk(qmp: QmpClient, def: DomainDef, d: DomainDisk, alias: string): Promise<void> {
-  const format = d.source !== undefined ? await addNodes(qmp, d, d.readonly) : undefined
-  const a = pciAddressOf(d.xml)
-  const args: Record<string, unknown> = {driver: 'virtio-blk-pci', id: alias}
-  if (a) {
-    args.bus = a.bus === 0 ? (isQ35(def.os.machine) ? 'pcie.0' : 'pci.0') : `pci.${a.bus}`
-    args.addr = qemuPciAddr(a)
+/**
+ * Plugs a disk (its address already assigned in `def`) into the running guest: the SCSI controllers
+ * it needs first (`controllers`, device_add arguments), then its nodes and frontend. A failure
+ * removes what this call added, except controllers (libvirt keeps a controller it plugged too).
+ */
+export async function plugDisk(
+  qmp: QmpClient,
+  d: DomainDisk,
+  controllers: Record<string, unknown>[],
+  frontend: (format: string | undefined) => Record<string, unknown>,
+): Promise<void> {
+  for (const c of controllers) await deviceAdd(qmp, c)
+  const format = d.source !== undefined ? await addNodes(qmp, d, d.readonly || d.device === 'cdrom') : undefined
+  try {
+    await deviceAdd(qmp, frontend(format))
+  } catch (err) {
+    await delNodes(qmp, format)
+    throw err
   }
-  if (format) args.drive = format
+}
+
+/** device_add, a refusal reported as libvirt reports any failed QEMU command (an internal error). */
+export async function deviceAdd(qmp: QmpClient, args: Record<string, unknown>): Promise<void> {
   try {
     await qmp.execute('device_add', args)
   } catch (err) {
-    await delNodes(qmp, format)
+    if (err instanceof QmpError) throw errors.internal(ErrorDomain.QEMU, `unable to execute QEMU command '${err.command}': ${err.desc}`)
     throw err
   }
 }

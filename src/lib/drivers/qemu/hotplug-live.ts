@@ -9,12 +9,14 @@ import {cloneXml, type XmlElement} from '../../conf/xml.js'
 import type {DomainDef} from '../../conf/domain.js'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {DEVICE_EVENT, type DeviceEventMsg} from '../hotplug-types.js'
-import {defaultBus, diskNameToIndex} from './argv.js'
 import {D, type QemuContext, type QemuDomain, type Run} from './context.js'
 import {parseForQemu} from './definitions.js'
-import {resolveVolumeDisks} from './volume-disks.js'
 import {checkRemovable, parseDiskDevice} from './hotplug-config.js'
-import {changeMedium, checkSource, delNodes, formatNodeOf, orphanFormatNode, plugDisk} from './hotplug-disk.js'
+import {changeMedium, checkSource, delNodes, formatNodeOf, orphanFormatNode} from './hotplug-disk.js'
+import {attachDisk} from './hotplug-disk-attach.js'
+import {unpluggableBus} from './hotplug-disk-bus.js'
+import {checkPciBuses} from './hotplug-pci.js'
+import {lockPluggedDisk, unlockUnpluggedDisk} from './hotplug-lockd.js'
 import {delNetdev, plugHost, plugNic, unplugHost} from './hotplug-net.js'
 import {
   aliasOf,
@@ -56,30 +58,10 @@ function liveWith(ctx: QemuContext, def: DomainDef, dev: XmlElement): DomainDef 
 }
 
 export async function attachLive(ctx: QemuContext, d: QemuDomain, given: XmlElement): Promise<void> {
-  const {qmp, def} = live(ctx, d)
+  const {run, qmp, def} = live(ctx, d)
   const dev = cloneXml(given)
   if (dev.name === 'disk') {
-    const disk = parseDiskDevice(dev)
-    const other = diskByTarget(def, disk.target)
-    if (other)
-      throw errors.xmlError(
-        ErrorDomain.DOMAIN,
-        `target '${disk.target}' duplicated for disk sources '${other.source ?? ''}' and '${disk.source ?? ''}'`,
-      )
-    const bus = disk.bus ?? defaultBus(disk.target) ?? 'virtio'
-    if (bus !== 'virtio' || disk.device !== 'disk') throw unsupported(`disk bus '${bus}' cannot be hotplugged.`)
-    if (disk.source !== undefined && (disk.type === 'file' || disk.type === 'block')) checkSource(disk.source)
-    const alias = userAlias(dev) ?? `virtio-disk${diskNameToIndex(disk.target)}`
-    setAlias(dev, alias)
-    const next = liveWith(ctx, def, dev)
-    const nd = diskByTarget(next, disk.target)
-    if (!nd) throw errors.internal(D, `disk ${disk.target} vanished`)
-    if (nd.type === 'volume') {
-      // The storage driver says which file or device the volume is, as at start.
-      await resolveVolumeDisks({...next, devices: {...next.devices, disks: [nd]}}, ctx.volumes)
-      if (nd.source !== undefined) checkSource(nd.source)
-    }
-    await plugDisk(qmp, next, nd, alias)
+    const {next, alias} = await attachDisk(ctx, qmp, def, dev, (disk) => lockPluggedDisk(ctx, d, run, def, disk))
     await commitLive(ctx, d, next)
     emit(ctx, d, 'added', alias)
     return
@@ -88,6 +70,7 @@ export async function attachLive(ctx: QemuContext, d: QemuDomain, given: XmlElem
     const alias = userAlias(dev) ?? nextNetAlias(def)
     setAlias(dev, alias)
     const next = liveWith(ctx, def, dev)
+    checkPciBuses(def, next)
     const iface = next.devices.interfaces.find((i) => aliasOf(i.xml) === alias)
     if (!iface) throw errors.internal(D, `interface ${alias} vanished`)
     await plugHost(ctx.networkPorts, next, d.uuid, iface)
@@ -115,7 +98,7 @@ function liveTarget(def: DomainDef, dev: XmlElement): string {
     const target = attr(child(dev, 'target'), 'dev') ?? ''
     const disk = diskByTarget(def, target)
     if (!disk) throw deviceMissing(D, `disk ${target} not found`)
-    if (disk.bus !== 'virtio' || disk.device !== 'disk') throw unsupported(`disk bus '${disk.bus ?? ''}' cannot be hotunplugged.`)
+    if (!unpluggableBus(disk.bus)) throw unsupported(`disk bus '${disk.bus ?? ''}' cannot be hotunplugged.`)
     return aliasOf(disk.xml) ?? ''
   }
   if (dev.name === 'interface') return aliasOf(findInterface(def, dev, ErrorDomain.DOMAIN).xml) ?? ''
@@ -197,6 +180,7 @@ export async function finishRemoval(
   if (disk) {
     await delNodes(qmp, format ?? (await orphanFormatNode(qmp, disk.source).catch(() => undefined)))
     def.devices.disks = def.devices.disks.filter((x) => x !== disk)
+    await unlockUnpluggedDisk(ctx, d, run, def, disk)
   } else if (iface) {
     await delNetdev(qmp, alias)
     await unplugHost(ctx.networkPorts, def, iface)

@@ -9,6 +9,7 @@ import {NIC_MODELS, isQ35} from './argv.js'
 import type {NetworkPorts} from '../network-port-types.js'
 import {checkInterface, plugInterfaces, targetDev, unplugInterfaces} from './net-interface.js'
 import type {QmpClient} from './qmp.js'
+import {deviceAdd} from './hotplug-disk.js'
 
 const netdevId = (alias: string) => `host${alias}`
 
@@ -36,7 +37,7 @@ export async function plugNic(qmp: QmpClient, def: DomainDef, i: DomainInterface
     args.addr = qemuPciAddr(a)
   }
   try {
-    await qmp.execute('device_add', args)
+    await deviceAdd(qmp, args)
   } catch (err) {
     await qmp.execute('netdev_del', {id}).catch(() => undefined)
     throw err

@@ -57,6 +57,7 @@ export interface GuestLogClient {
 export interface DiskLockClient {
   acquireDiskLocks(sock: string, owner: {name: string; uuid: string; pid: number}, disks: DiskLock[], opts?: CallLimits): Promise<void>
   releaseOwner(sock: string, owner: {name: string; uuid: string; pid: number}, opts?: CallLimits): Promise<void>
+  releaseDiskLock(sock: string, owner: {name: string; uuid: string; pid: number}, path: string, opts?: CallLimits): Promise<void>
 }
 
 /** virtlogd as handed to the driver: where it listens and how to call it. */
@@ -275,6 +276,16 @@ export class GuestHelpers {
       await this.lockd.client.releaseOwner(use.socket, {name: dom.name, uuid: dom.uuid, pid}, CLEANUP)
     } catch (err) {
       this.log.warn(`qemu: cannot release the disk locks of '${dom.name}' in virtlockd: ${(err as Error).message}`)
+    }
+  }
+
+  /** Releases one disk's lock (a disk unplugged from the running guest); a failure is only logged. */
+  async releaseDiskLock(use: LockdUse, dom: GuestIdent, pid: number, path: string): Promise<void> {
+    if (!existsSync(use.socket) || !this.lockd) return
+    try {
+      await this.lockd.client.releaseDiskLock(use.socket, {name: dom.name, uuid: dom.uuid, pid}, path, CLEANUP)
+    } catch (err) {
+      this.log.warn(`qemu: cannot release the lock of '${path}' held by '${dom.name}' in virtlockd: ${(err as Error).message}`)
     }
   }
 

@@ -37,7 +37,7 @@ import {diskLocks, type GuestIdent, type LockdUse, type LogdUse, type OpenedLogs
 import {attachMonitor} from './monitor.js'
 import {allocateGraphicsPorts, releaseDisplayPorts} from './display-ports.js'
 import {MonitorGoneError, connectMonitor, pidRunning, qemuLogHeader, readLogSince, readProcStat, signalPid, spawnQemu} from './process.js'
-import {placeGuest} from './cgroup.js'
+import {guestCgroupsEnabled, placeGuest} from './cgroup.js'
 import type {QmpClient} from './qmp.js'
 import {plugInterfaces, unplugInterfaces} from './net-interface.js'
 import {setupBalloonStats} from './memstats.js'
@@ -171,8 +171,8 @@ export async function startDomain(ctx: QemuContext, dom: QemuDomain, def: Domain
       outFd = h.openFifo(opened.qemuFifo)
     }
     const spawned = spawnQemu(argv, logPath, headerExtra, outFd)
-    // Opt-in for now (VCTL_GUEST_CGROUPS=1): see cgroup.ts.
-    if (process.getuid?.() === 0 && process.env.VCTL_GUEST_CGROUPS === '1') placeGuest(spawned.pid, (m) => ctx.log.warn(m))
+    // Its own cgroup (cgroup.ts; VCTL_GUEST_CGROUPS=0 turns it off).
+    if (guestCgroupsEnabled()) placeGuest(spawned.pid, (m) => ctx.log.warn(m))
     if (outFd !== undefined) {
       fs.closeSync(outFd)
       outFd = undefined
