@@ -47,12 +47,12 @@ export function registerHost(on: On): void {
     // need_results is a yes/no: the client wants the names, not just how many.
     return {models: need_results ? models : [], ret: models.length}
   })
-  on(P.CONNECT_COMPARE_HYPERVISOR_CPU, (conn, {xmlCPU, flags}) => ({
-    result: need(conn, 'hypervisorCompareCpu', 'virConnectCompareHypervisorCPU')(xmlCPU, flags),
+  on(P.CONNECT_COMPARE_HYPERVISOR_CPU, (conn, {emulator, arch, machine, virttype, xmlCPU, flags}) => ({
+    result: need(conn, 'hypervisorCompareCpu', 'virConnectCompareHypervisorCPU')({emulator, arch, machine, virttype}, xmlCPU, flags),
   }))
-  on(P.CONNECT_BASELINE_HYPERVISOR_CPU, (conn, {xmlCPUs, flags}) => {
+  on(P.CONNECT_BASELINE_HYPERVISOR_CPU, (conn, {emulator, arch, machine, virttype, xmlCPUs, flags}) => {
     if (xmlCPUs.length === 0)
       throw new VirError(8, ErrorDomain.DOMAIN, 'invalid argument: nCpus in virConnectBaselineHypervisorCPU must be greater than 0')
-    return {cpu: need(conn, 'hypervisorBaselineCpu', 'virConnectBaselineHypervisorCPU')(xmlCPUs, flags)}
+    return {cpu: need(conn, 'hypervisorBaselineCpu', 'virConnectBaselineHypervisorCPU')({emulator, arch, machine, virttype}, xmlCPUs, flags)}
   })
 }

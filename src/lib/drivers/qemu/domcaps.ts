@@ -26,7 +26,7 @@ import {checkEmulator} from './definitions.js'
 const D = ErrorDomain.QEMU
 
 /** libvirt's virArch names (anything else is an "unknown architecture"). */
-const ARCHES = new Set(
+export const ARCHES = new Set(
   (
     'alpha armv6l armv7l armv7b aarch64 cris i686 ia64 lm32 loongarch64 m68k microblaze microblazeel mips mipsel mips64 mips64el ' +
     'openrisc parisc parisc64 ppc ppcle ppc64 ppc64le ppcemb riscv32 riscv64 s390 s390x sh4 sh4eb sparc sparc64 unicore32 x86_64 ' +

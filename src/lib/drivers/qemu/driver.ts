@@ -58,7 +58,8 @@ import {QemuTuning} from './tuning.js'
 import {QemuMigration} from './migration/index.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
-import {checkFlags} from '../host-types.js'
+import {checkFlags, type HypervisorCpuArgs} from '../host-types.js'
+import {baselineHypervisorCpu, compareHypervisorCpu} from './hypervisor-cpu.js'
 /** CPU features QEMU cannot give a guest, left out of a baseline (libvirt's virQEMUCapsCPUFilterFeatures). */
 const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke'])
 /** VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE, VIR_CONNECT_COMPARE_CPU_VALIDATE_XML */
@@ -162,6 +163,7 @@ export class QemuDriver implements HypervisorDriver {
     if (opts.hostUuid) host.hostUuid = opts.hostUuid
     ctx.probe = {
       caps,
+      compat: await compat,
       target,
       host,
       capsXml: buildCapabilitiesXml(caps, host, kvm, await compat),
@@ -283,6 +285,14 @@ export class QemuDriver implements HypervisorDriver {
     const {cpu} = this.ctx.probe.host
     const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
     return compareCpu(xml, {vendor: cpu.vendor, features}, D)
+  }
+
+  hypervisorBaselineCpu(hv: HypervisorCpuArgs, xmlCpus: string[], flags: number): string {
+    return baselineHypervisorCpu(this.ctx.probe, hv, xmlCpus, flags)
+  }
+
+  hypervisorCompareCpu(hv: HypervisorCpuArgs, xml: string, flags: number): number {
+    return compareHypervisorCpu(this.ctx.probe, hv, xml, flags)
   }
 
   nodeMemoryParameters(nparams: number, flags: number): ReturnType<typeof hostMemoryParameters> {
