@@ -20,7 +20,7 @@ export interface RealLibvirtd {
 export const canRunLibvirtd = process.getuid?.() === 0 && existsSync('/usr/sbin/libvirtd') && existsSync('/usr/bin/unshare')
 
 /** Starts the real libvirtd; `qemuConf` lines are appended to its qemu.conf, `libvirtdConf` to its libvirtd.conf. */
-export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?: string} = {}): Promise<RealLibvirtd> {
+export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?: string; hideKvm?: boolean} = {}): Promise<RealLibvirtd> {
   const base = tempRoot('vctl-real-libvirtd-')
   for (const x of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(base, x), {recursive: true})
   cpSync('/etc/libvirt', join(base, 'etc'), {recursive: true})
@@ -32,6 +32,8 @@ export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?:
     script,
     [
       'mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt',
+      // hideKvm: a /dev/kvm that cannot initialise, so that libvirtd sees TCG only (as vctl does on a host without vmx/svm).
+      ...(opts.hideKvm && existsSync('/dev/kvm') ? ['mount --bind /dev/null /dev/kvm'] : []),
       ...mounts.map((m) => `mount --bind ${base}/${m.split(':')[0]} ${m.split(':')[1]}`),
       `/usr/sbin/virtlogd -d -p ${base}/virtlogd.pid`,
       `exec /usr/sbin/libvirtd -p ${base}/libvirtd.pid`,
