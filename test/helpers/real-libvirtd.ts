@@ -32,8 +32,8 @@ export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?:
     script,
     [
       'mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt',
-      // hideKvm: a /dev/kvm that cannot initialise, so that libvirtd sees TCG only (as vctl does on a host without vmx/svm).
-      ...(opts.hideKvm && existsSync('/dev/kvm') ? ['mount --bind /dev/null /dev/kvm'] : []),
+      // hideKvm: a /dev/kvm that cannot initialise (an empty file), so that libvirtd sees TCG only (as vctl does on a host without vmx/svm).
+      ...(opts.hideKvm && existsSync('/dev/kvm') ? [`touch ${base}/nokvm`, `mount --bind ${base}/nokvm /dev/kvm`] : []),
       ...mounts.map((m) => `mount --bind ${base}/${m.split(':')[0]} ${m.split(':')[1]}`),
       `/usr/sbin/virtlogd -d -p ${base}/virtlogd.pid`,
       `exec /usr/sbin/libvirtd -p ${base}/libvirtd.pid`,

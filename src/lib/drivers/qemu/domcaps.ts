@@ -107,7 +107,11 @@ export function qemuDomainCapabilities(probe: QemuProbe, emulator: string, args:
     .filter((name) => !blockers || mapModels.has(name))
     .map((name) => {
       const b = blockers?.get(name)
-      return {name, usable: b === undefined ? 'unknown' : b.length ? 'no' : 'yes', vendor: blockers ? x86ModelVendor(name) || 'unknown' : cpuVendor(name)}
+      return {
+        name,
+        usable: b === undefined ? 'unknown' : b.length ? 'no' : 'yes',
+        vendor: blockers ? x86ModelVendor(name) || 'unknown' : cpuVendor(name),
+      }
     })
   const migratable = {name: '', values: ['on', 'off']}
   const dc: DomainCaps = {

@@ -60,6 +60,7 @@ import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
 import {checkFlags, type HypervisorCpuArgs} from '../host-types.js'
 import {baselineHypervisorCpu, compareHypervisorCpu} from './hypervisor-cpu.js'
+import {ALLOC_PAGES_SET, hostAllocPages, hostFreePages, hostSuspend} from './host-pages.js'
 /** CPU features QEMU cannot give a guest, left out of a baseline (libvirt's virQEMUCapsCPUFilterFeatures). */
 const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke'])
 /** VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE, VIR_CONNECT_COMPARE_CPU_VALIDATE_XML */
@@ -285,6 +286,20 @@ export class QemuDriver implements HypervisorDriver {
     const {cpu} = this.ctx.probe.host
     const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
     return compareCpu(xml, {vendor: cpu.vendor, features}, D)
+  }
+
+  nodeFreePages(pages: number[], startCell: number, cellCount: number, flags: number): bigint[] {
+    checkFlags(flags, 0, 'qemuNodeGetFreePages', D)
+    return hostFreePages(pages, startCell, cellCount)
+  }
+
+  nodeAllocPages(pageSizes: number[], pageCounts: bigint[], startCell: number, cellCount: number, flags: number): number {
+    checkFlags(flags, ALLOC_PAGES_SET, 'qemuNodeAllocPages', D)
+    return hostAllocPages(pageSizes, pageCounts, startCell, cellCount, flags)
+  }
+
+  nodeSuspendForDuration(target: number, duration: bigint, flags: number): void {
+    hostSuspend(target, duration, flags)
   }
 
   hypervisorBaselineCpu(hv: HypervisorCpuArgs, xmlCpus: string[], flags: number): string {

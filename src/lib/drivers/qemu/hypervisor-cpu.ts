@@ -73,7 +73,9 @@ export function resolveHypervisor(probe: QemuProbe, args: HvCpuArgs): Resolved {
     }
     caps = all.find((c) => sameBinary(c.emulator, given))
     if (!caps) throw errors.configUnsupported(D, `Emulator '${given}' is not supported by this daemon (it runs ${probe.caps.emulator})`)
-    if (args.arch !== null && args.arch !== archOf(caps)) throw errors.invalidArg(D, `Emulator '${given}' does not support arch '${args.arch}'`)
+    // A 64-bit x86 binary also serves i686 guests.
+    const serves = args.arch === null || args.arch === archOf(caps) || (args.arch === 'i686' && archOf(caps) === 'x86_64')
+    if (!serves) throw errors.invalidArg(D, `Emulator '${given}' does not support arch '${args.arch}'`)
   } else {
     const arch = args.arch ?? archOf(probe.caps)
     caps = all.find((c) => archOf(c) === arch)

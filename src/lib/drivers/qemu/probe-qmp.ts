@@ -22,6 +22,8 @@ export async function withProbeQemu<T>(
   const args = ['-machine', `none,accel=${accel}`, '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio']
   const child = spawn(emulator, args, {stdio: ['pipe', 'pipe', 'pipe'], env: {LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin'}})
   let stderr = ''
+  // QEMU may be gone before a write lands (EPIPE): its exit is what reports that.
+  child.stdin.on('error', () => {})
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (d: string) => {
     if (stderr.length < 8192) stderr += d
@@ -88,7 +90,6 @@ export async function withProbeQemu<T>(
     // The probe QEMU quits on its own; make sure it is gone even on errors.
     if (child.exitCode === null && child.signalCode === null) {
       const t = setTimeout(() => child.kill('SIGKILL'), 2000)
-      if (child.stdin.writable) child.stdin.write(JSON.stringify({execute: 'quit'}) + '\n')
       await new Promise<void>((r) => child.once('exit', () => r()))
       clearTimeout(t)
     }
