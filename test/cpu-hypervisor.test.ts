@@ -208,7 +208,7 @@ test('hypervisor-cpu-baseline and -compare of each CPU, with each flag, answer a
   const list: Call[] = []
   for (const [, xml] of cpuXmls()) {
     for (const flags of [0, 1, 2, 3]) list.push(['baseline', null, null, null, null, xml, flags])
-    for (const flags of [0, 1, 2]) list.push(['compare', null, null, null, null, xml, flags])
+    for (const flags of [0, 1]) list.push(['compare', null, null, null, null, xml, flags])
   }
   list.push(['baseline', null, null, null, null, CPUS.qemu64, 4], ['compare', null, null, null, null, CPUS.qemu64, 8])
   const [ours, theirs] = await Promise.all([calls(vctl.uri('qemu'), list), calls(real.uri, list)])

@@ -32,8 +32,15 @@ export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?:
     script,
     [
       'mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt',
-      // hideKvm: a /dev/kvm that cannot initialise (an empty file), so that libvirtd sees TCG only (as vctl does on a host without vmx/svm).
-      ...(opts.hideKvm && existsSync('/dev/kvm') ? [`touch ${base}/nokvm`, `mount --bind ${base}/nokvm /dev/kvm`] : []),
+      // hideKvm: a /dev without kvm (the rest bound from the real one), so that libvirtd sees TCG only, as vctl does on a host
+      // without vmx/svm. (A fake /dev/kvm makes libvirtd re-probe QEMU on every call; the host CPU then lacks what only KVM reports.)
+      ...(opts.hideKvm && existsSync('/dev/kvm')
+        ? [
+            `mkdir -p ${base}/olddev && mount --rbind /dev ${base}/olddev && mount -t tmpfs -o mode=755 vctl-dev /dev`,
+            `for e in ${base}/olddev/*; do n=\${e##*/}; [ "$n" = kvm ] && continue; if [ -L "$e" ]; then cp -P "$e" /dev/; ` +
+              `elif [ -d "$e" ]; then mkdir -p "/dev/$n" && mount --rbind "$e" "/dev/$n"; else touch "/dev/$n" && mount --bind "$e" "/dev/$n"; fi; done`,
+          ]
+        : []),
       ...mounts.map((m) => `mount --bind ${base}/${m.split(':')[0]} ${m.split(':')[1]}`),
       `/usr/sbin/virtlogd -d -p ${base}/virtlogd.pid`,
       `exec /usr/sbin/libvirtd -p ${base}/libvirtd.pid`,
