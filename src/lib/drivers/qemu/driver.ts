@@ -60,6 +60,7 @@ import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
 import {checkFlags, type HypervisorCpuArgs} from '../host-types.js'
 import {baselineHypervisorCpu, compareHypervisorCpu} from './hypervisor-cpu.js'
+import {setMemoryStatsPeriod} from './memstat-period.js'
 import {ALLOC_PAGES_SET, hostAllocPages, hostFreePages, hostSuspend} from './host-pages.js'
 /** CPU features QEMU cannot give a guest, left out of a baseline (libvirt's virQEMUCapsCPUFilterFeatures). */
 const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke'])
@@ -286,6 +287,10 @@ export class QemuDriver implements HypervisorDriver {
     const {cpu} = this.ctx.probe.host
     const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
     return compareCpu(xml, {vendor: cpu.vendor, features}, D)
+  }
+
+  setMemoryStatsPeriod(uuid: string, period: number, flags: number): Promise<void> {
+    return setMemoryStatsPeriod(this.ctx, uuid, period, flags)
   }
 
   nodeFreePages(pages: number[], startCell: number, cellCount: number, flags: number): bigint[] {
