@@ -20,7 +20,7 @@ export interface RealLibvirtd {
 export const canRunLibvirtd = process.getuid?.() === 0 && existsSync('/usr/sbin/libvirtd') && existsSync('/usr/bin/unshare')
 
 /** Starts the real libvirtd; `qemuConf` lines are appended to its qemu.conf, `libvirtdConf` to its libvirtd.conf. */
-export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?: string} = {}): Promise<RealLibvirtd> {
+export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?: string; hideKvm?: boolean} = {}): Promise<RealLibvirtd> {
   const base = tempRoot('vctl-real-libvirtd-')
   for (const x of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(base, x), {recursive: true})
   cpSync('/etc/libvirt', join(base, 'etc'), {recursive: true})
@@ -32,6 +32,15 @@ export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?:
     script,
     [
       'mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt',
+      // hideKvm: a /dev without kvm (the rest bound from the real one), so that libvirtd sees TCG only, as vctl does on a host
+      // without vmx/svm. (A fake /dev/kvm makes libvirtd re-probe QEMU on every call; the host CPU then lacks what only KVM reports.)
+      ...(opts.hideKvm && existsSync('/dev/kvm')
+        ? [
+            `mkdir -p ${base}/olddev && mount --rbind /dev ${base}/olddev && mount -t tmpfs -o mode=755 vctl-dev /dev`,
+            `for e in ${base}/olddev/*; do n=\${e##*/}; [ "$n" = kvm ] && continue; if [ -L "$e" ]; then cp -P "$e" /dev/; ` +
+              `elif [ -d "$e" ]; then mkdir -p "/dev/$n" && mount --rbind "$e" "/dev/$n"; else touch "/dev/$n" && mount --bind "$e" "/dev/$n"; fi; done`,
+          ]
+        : []),
       ...mounts.map((m) => `mount --bind ${base}/${m.split(':')[0]} ${m.split(':')[1]}`),
       `/usr/sbin/virtlogd -d -p ${base}/virtlogd.pid`,
       `exec /usr/sbin/libvirtd -p ${base}/libvirtd.pid`,

@@ -38,7 +38,8 @@ export interface DomainCaps {
   cpu?: {
     hostPassthrough: CapsSection
     maximum: CapsSection
-    hostModel: CapsSection
+    /** With the host-model CPU libvirt would give a guest (model, vendor, features), when known. */
+    hostModel: CapsSection & {cpu?: {model: string; vendor?: string; features: readonly {name: string; policy: string}[]}}
     custom: {supported: boolean; models: readonly CapsCpuModel[]}
   }
   memoryBacking?: CapsSection
@@ -83,11 +84,21 @@ function sectionEl(name: string, s: CapsSection, attrs: Record<string, string> =
   return el(name, {...attrs, supported: s.supported}, s.supported ? (s.enums ?? []).map(enumEl) : [])
 }
 
+function hostModelEl(h: NonNullable<DomainCaps['cpu']>['hostModel']): XmlElement {
+  const c = h.cpu
+  if (!h.supported || !c) return sectionEl('mode', h, {name: 'host-model'})
+  return el('mode', {name: 'host-model', supported: true}, [
+    textEl('model', c.model, {fallback: 'forbid'}),
+    c.vendor ? textEl('vendor', c.vendor) : undefined,
+    ...c.features.map((f) => el('feature', {policy: f.policy, name: f.name})),
+  ])
+}
+
 function cpuEl(cpu: NonNullable<DomainCaps['cpu']>): XmlElement {
   return el('cpu', {}, [
     sectionEl('mode', cpu.hostPassthrough, {name: 'host-passthrough'}),
     sectionEl('mode', cpu.maximum, {name: 'maximum'}),
-    sectionEl('mode', cpu.hostModel, {name: 'host-model'}),
+    hostModelEl(cpu.hostModel),
     el(
       'mode',
       {name: 'custom', supported: cpu.custom.supported},

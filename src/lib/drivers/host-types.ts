@@ -20,6 +20,14 @@ export interface NodeCpuStat {
   value: bigint
 }
 
+/** Which hypervisor the hypervisor CPU APIs ask about (each null: the driver's default). */
+export interface HypervisorCpuArgs {
+  emulator: string | null
+  arch: string | null
+  machine: string | null
+  virttype: string | null
+}
+
 export interface HostFactsDriver {
   getSysinfo?(flags: number): string
   /** virNodeGetCPUStats: with nparams 0, only how many there are. */
@@ -32,8 +40,8 @@ export interface HostFactsDriver {
   baselineCpu?(xmlCpus: string[], flags: number): string
   compareCpu?(xml: string, flags: number): number
   /** The hypervisor-aware variants (virConnectBaselineHypervisorCPU, virConnectCompareHypervisorCPU). */
-  hypervisorBaselineCpu?(xmlCpus: string[], flags: number): string
-  hypervisorCompareCpu?(xml: string, flags: number): number
+  hypervisorBaselineCpu?(hv: HypervisorCpuArgs, xmlCpus: string[], flags: number): string
+  hypervisorCompareCpu?(hv: HypervisorCpuArgs, xml: string, flags: number): number
 }
 
 /** libvirt's virCheckFlags error: VIR_ERR_INVALID_ARG, no "invalid argument" prefix, str1 the function, str2 "flags". */

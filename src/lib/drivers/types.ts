@@ -8,6 +8,8 @@ import type {EventEmitter} from 'node:events'
 import type {DomainObjRef} from '../conf/domain-list.js'
 import type {HostMemoryDriver} from './host-memory-types.js'
 import type {HostFactsDriver} from './host-types.js'
+import type {HostPagesDriver} from './host-pages-types.js'
+import type {MemstatPeriodDriver} from './memstat-period-types.js'
 import type {StorageVolApi} from './storage-vol-types.js'
 import type {ConsoleDriver} from './console-types.js'
 import type {SnapshotDriver} from './snapshot-types.js'
@@ -138,7 +140,16 @@ export interface DomainCapsArgs {
 
 /** A hypervisor driver: domains and host facts (libvirt's virHypervisorDriver). */
 export interface HypervisorDriver
-  extends HostMemoryDriver, HostFactsDriver, ConsoleDriver, DomainNetDriver, GraphicsDriver, HotplugDriver, TuningDriver {
+  extends
+    HostMemoryDriver,
+    HostFactsDriver,
+    HostPagesDriver,
+    MemstatPeriodDriver,
+    ConsoleDriver,
+    DomainNetDriver,
+    GraphicsDriver,
+    HotplugDriver,
+    TuningDriver {
   readonly name: string
   /** What CONNECT_GET_TYPE answers, e.g. "TEST" or "QEMU". */
   readonly type: string

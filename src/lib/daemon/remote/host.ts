@@ -47,12 +47,23 @@ export function registerHost(on: On): void {
     // need_results is a yes/no: the client wants the names, not just how many.
     return {models: need_results ? models : [], ret: models.length}
   })
-  on(P.CONNECT_COMPARE_HYPERVISOR_CPU, (conn, {xmlCPU, flags}) => ({
-    result: need(conn, 'hypervisorCompareCpu', 'virConnectCompareHypervisorCPU')(xmlCPU, flags),
+  on(P.NODE_SUSPEND_FOR_DURATION, (conn, {target, duration, flags}) => {
+    need(conn, 'nodeSuspendForDuration', 'virNodeSuspendForDuration')(target, duration, flags)
+  })
+  on(P.NODE_GET_FREE_PAGES, (conn, {pages, startCell, cellCount, flags}) => {
+    const counts = need(conn, 'nodeFreePages', 'virNodeGetFreePages')(pages, startCell, cellCount, flags)
+    if (counts.length > MAX_CELLS) throw errors.internal(ErrorDomain.RPC, `Too many NUMA cells: ${counts.length} > ${MAX_CELLS}`)
+    return {counts}
+  })
+  on(P.NODE_ALLOC_PAGES, (conn, {pageSizes, pageCounts, startCell, cellCount, flags}) => ({
+    ret: need(conn, 'nodeAllocPages', 'virNodeAllocPages')(pageSizes, pageCounts, startCell, cellCount, flags),
   }))
-  on(P.CONNECT_BASELINE_HYPERVISOR_CPU, (conn, {xmlCPUs, flags}) => {
+  on(P.CONNECT_COMPARE_HYPERVISOR_CPU, (conn, {emulator, arch, machine, virttype, xmlCPU, flags}) => ({
+    result: need(conn, 'hypervisorCompareCpu', 'virConnectCompareHypervisorCPU')({emulator, arch, machine, virttype}, xmlCPU, flags),
+  }))
+  on(P.CONNECT_BASELINE_HYPERVISOR_CPU, (conn, {emulator, arch, machine, virttype, xmlCPUs, flags}) => {
     if (xmlCPUs.length === 0)
       throw new VirError(8, ErrorDomain.DOMAIN, 'invalid argument: nCpus in virConnectBaselineHypervisorCPU must be greater than 0')
-    return {cpu: need(conn, 'hypervisorBaselineCpu', 'virConnectBaselineHypervisorCPU')(xmlCPUs, flags)}
+    return {cpu: need(conn, 'hypervisorBaselineCpu', 'virConnectBaselineHypervisorCPU')({emulator, arch, machine, virttype}, xmlCPUs, flags)}
   })
 }

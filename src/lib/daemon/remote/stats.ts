@@ -47,6 +47,11 @@ export function registerStats(on: On): void {
   on(P.DOMAIN_MEMORY_STATS, (conn, {dom, maxStats, flags}) =>
     then(guest(conn, 'virDomainMemoryStats').memoryStats(u(dom), maxStats, flags), (stats) => ({stats: stats.slice(0, maxStats)})),
   )
+  on(P.DOMAIN_SET_MEMORY_STATS_PERIOD, async (conn, {dom, period, flags}) => {
+    const drv = hv(conn)
+    if (!drv.setMemoryStatsPeriod) throw errors.noSupport(ErrorDomain.DOMAIN, 'virDomainSetMemoryStatsPeriod')
+    await drv.setMemoryStatsPeriod(u(dom), period, flags)
+  })
   on(P.DOMAIN_GET_BLOCK_INFO, (conn, {dom, path, flags}) => guest(conn, 'virDomainGetBlockInfo').blockInfo(u(dom), path, flags))
   on(P.DOMAIN_GET_JOB_INFO, (conn, {dom}) => {
     const m = migrationJob(conn, u(dom), 0)

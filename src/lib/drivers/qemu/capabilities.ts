@@ -3,10 +3,9 @@
  * path, mtime and size, like libvirt's capabilities cache), and the capabilities XML built from
  * it and the host facts (host.ts). Probing runs `EMULATOR -machine none,accel=kvm:tcg -nodefaults -display none
  * -qmp stdio` and asks query-version, query-target, query-machines, query-cpu-definitions,
- * query-kvm and query-command-line-options(sandbox). Nothing here runs on the request path: the
+ * query-kvm and query-command-line-options(sandbox), and QEMU's CPU model data (caps-cpu.ts). Nothing here runs on the request path: the
  * driver probes when it is created.
  */
-import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
@@ -15,9 +14,11 @@ import {formatCapabilities, type CapsMachine} from '../../conf/capabilities.js'
 import {ErrorCode, ErrorDomain, VirError} from '../../errors.js'
 import {writeFileAtomic} from '../../fs-atomic.js'
 import type {HostFacts} from './host.js'
+import {probeCpuData, type QemuCpuData} from './caps-cpu.js'
+import {withProbeQemu} from './probe-qmp.js'
 
 /** Bumped whenever QemuCaps changes shape, so stale cache files are re-probed. */
-export const CAPS_FORMAT_VERSION = 1
+export const CAPS_FORMAT_VERSION = 2
 
 export interface QemuMachine {
   name: string
@@ -46,6 +47,8 @@ export interface QemuCaps {
   kvm: {present: boolean; enabled: boolean}
   /** Whether `-sandbox` (seccomp) is available. */
   sandbox: boolean
+  /** QEMU's CPU model data per accelerator (x86 only; absent in caches of older formats and in fakes). */
+  cpuData?: QemuCpuData
   probedAtMs: number
 }
 
@@ -59,70 +62,13 @@ function versionNumber(v: {major: number; minor: number; micro: number}): number
   return v.major * 1_000_000 + v.minor * 1_000 + v.micro
 }
 
-/** Runs the probe QEMU and returns its answers. */
+/** Runs the probe QEMU (and, when /dev/kvm exists, a TCG-only one beside it for TCG's CPU data) and returns its answers. */
 export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Omit<QemuCaps, 'mtimeMs' | 'size' | 'kvmDevice'>> {
-  const args = ['-machine', 'none,accel=kvm:tcg', '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio']
-  const child = spawn(emulator, args, {stdio: ['pipe', 'pipe', 'pipe'], env: {LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin'}})
-  let stderr = ''
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (d: string) => {
-    if (stderr.length < 8192) stderr += d
-  })
-  const replies = new Map<string, (msg: Record<string, unknown>) => void>()
-  let greeting: Record<string, unknown> | undefined
-  let greetingWaiter: ((g: Record<string, unknown>) => void) | undefined
-  let buf = ''
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (d: string) => {
-    buf += d
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).trim()
-      buf = buf.slice(nl + 1)
-      if (!line) continue
-      let msg: Record<string, unknown>
-      try {
-        msg = JSON.parse(line) as Record<string, unknown>
-      } catch {
-        continue
-      }
-      if ('QMP' in msg) {
-        greeting = msg.QMP as Record<string, unknown>
-        greetingWaiter?.(greeting)
-      } else if (typeof msg.id === 'string') replies.get(msg.id)?.(msg)
-    }
-  })
-  const exited = new Promise<never>((_, reject) => {
-    child.on('error', (err) => reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, `Cannot check QEMU binary ${emulator}: ${err.message}`)))
-    child.on('exit', (code, sig) =>
-      reject(
-        new VirError(
-          ErrorCode.INTERNAL_ERROR,
-          ErrorDomain.QEMU,
-          `internal error: Failed to probe capabilities for ${emulator}: exited with ${sig ?? code}: ${stderr.trim()}`,
-        ),
-      ),
-    )
-  })
-  exited.catch(() => {})
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  let n = 0
-  const exec = async (execute: string, args?: Record<string, unknown>): Promise<unknown> => {
-    const id = `probe-${n++}`
-    const reply = new Promise<Record<string, unknown>>((resolve) => replies.set(id, resolve))
-    child.stdin.write(JSON.stringify({execute, arguments: args, id}) + '\n')
-    const msg = await Promise.race([reply, exited])
-    replies.delete(id)
-    if ('error' in msg) {
-      const e = msg.error as {desc?: string}
-      throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `internal error: probing ${emulator}: ${execute}: ${e.desc ?? 'error'}`)
-    }
-    return msg.return
-  }
-  try {
-    const g = await Promise.race([greeting ? Promise.resolve(greeting) : new Promise<Record<string, unknown>>((r) => (greetingWaiter = r)), exited])
-    const qver = (g.version as {qemu: {major: number; minor: number; micro: number}; package?: string}) ?? {qemu: {major: 0, minor: 0, micro: 0}}
-    await exec('qmp_capabilities')
+  // libvirt keeps QEMU's CPU data per accelerator; the TCG one needs a QEMU without KVM.
+  const tcgProbe = fs.existsSync('/dev/kvm') ? withProbeQemu(emulator, 'tcg', timeoutMs, (exec) => probeCpuData(exec, 'tcg')) : undefined
+  tcgProbe?.catch(() => {})
+  const main = await withProbeQemu(emulator, 'kvm:tcg', timeoutMs, async (exec, g) => {
+    const qver = g.version ?? {qemu: {major: 0, minor: 0, micro: 0}}
     const ver = (await exec('query-version')) as {qemu: {major: number; minor: number; micro: number}; package?: string}
     const target = (await exec('query-target')) as {arch: string}
     const machines = (await exec('query-machines')) as Array<{
@@ -134,46 +80,50 @@ export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Om
     }>
     const cpus = (await exec('query-cpu-definitions')) as Array<{name: string}>
     const kvm = (await exec('query-kvm')) as {present: boolean; enabled: boolean}
-    let sandbox = false
+    let sandbox: boolean
     try {
       const opts = (await exec('query-command-line-options', {option: 'sandbox'})) as Array<{option: string}>
       sandbox = opts.some((o) => o.option === 'sandbox')
     } catch {
       sandbox = false // "invalid option name: sandbox": built without seccomp
     }
-    child.stdin.write(JSON.stringify({execute: 'quit'}) + '\n')
-    const version = ver?.qemu ?? qver.qemu
-    const ms: QemuMachine[] = machines
-      .filter((m) => m.name !== 'none')
-      .map((m) => ({
-        name: m.name,
-        ...(m.alias ? {alias: m.alias} : {}),
-        isDefault: m['is-default'] === true,
-        maxCpus: m['cpu-max'],
-        deprecated: m.deprecated === true,
-      }))
-      .sort((a, b) => (a.isDefault === b.isDefault ? a.name.localeCompare(b.name) : a.isDefault ? -1 : 1))
-    return {
-      formatVersion: CAPS_FORMAT_VERSION,
-      emulator,
-      version,
-      package: ver?.package ?? qver.package ?? '',
-      versionNumber: versionNumber(version),
-      arch: target.arch,
-      machines: ms,
-      cpuModels: cpus.map((c) => c.name).sort(),
-      kvm: {present: kvm.present, enabled: kvm.enabled},
-      sandbox,
-      probedAtMs: Date.now(),
-    }
-  } finally {
-    clearTimeout(timer)
-    // The probe QEMU quits on its own; make sure it is gone even on errors.
-    if (child.exitCode === null && child.signalCode === null) {
-      const t = setTimeout(() => child.kill('SIGKILL'), 2000)
-      await new Promise<void>((r) => child.once('exit', () => r()))
-      clearTimeout(t)
-    }
+    const x86 = target.arch === 'x86_64' || target.arch === 'i386'
+    const accelCpu = x86 ? await probeCpuData(exec, kvm.enabled ? 'kvm' : 'tcg') : undefined
+    return {ver, qver, target, machines, cpus, kvm, sandbox, accelCpu}
+  })
+  const {ver, qver, target, machines, cpus, kvm, sandbox, accelCpu} = main
+  const cpuData: QemuCpuData = {}
+  if (accelCpu && kvm.enabled) {
+    cpuData.kvm = accelCpu
+    cpuData.tcg = await tcgProbe
+  } else {
+    await tcgProbe?.catch(() => undefined)
+    if (accelCpu) cpuData.tcg = accelCpu
+  }
+  const version = ver?.qemu ?? qver.qemu
+  const ms: QemuMachine[] = machines
+    .filter((m) => m.name !== 'none')
+    .map((m) => ({
+      name: m.name,
+      ...(m.alias ? {alias: m.alias} : {}),
+      isDefault: m['is-default'] === true,
+      maxCpus: m['cpu-max'],
+      deprecated: m.deprecated === true,
+    }))
+    .sort((a, b) => (a.isDefault === b.isDefault ? a.name.localeCompare(b.name) : a.isDefault ? -1 : 1))
+  return {
+    formatVersion: CAPS_FORMAT_VERSION,
+    emulator,
+    version,
+    package: ver?.package ?? qver.package ?? '',
+    versionNumber: versionNumber(version),
+    arch: target.arch,
+    machines: ms,
+    cpuModels: cpus.map((c) => c.name).sort(),
+    kvm: {present: kvm.present, enabled: kvm.enabled},
+    sandbox,
+    cpuData,
+    probedAtMs: Date.now(),
   }
 }
 

@@ -109,6 +109,8 @@ export function inactiveCopy(def: DomainDef): DomainDef {
 /** The probed QEMU binary and host, filled in by QemuDriver.create. */
 export interface QemuProbe {
   caps: QemuCaps
+  /** The capabilities of the 32-bit sibling binaries (qemu-system-i386), for the hypervisor CPU APIs. */
+  compat?: QemuCaps[]
   target: QemuTarget
   host: HostFacts
   capsXml: string

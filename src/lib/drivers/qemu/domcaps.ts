@@ -22,11 +22,13 @@ import {canonicalMachine, defaultMachine} from './capabilities.js'
 import type {QemuProbe} from './context.js'
 import type {DomainCapsArgs} from '../types.js'
 import {checkEmulator} from './definitions.js'
+import {hostModelCpu, hvModels} from './hypervisor-cpu.js'
+import {x86ModelNames, x86ModelVendor} from '../../conf/cpu-x86.js'
 
 const D = ErrorDomain.QEMU
 
 /** libvirt's virArch names (anything else is an "unknown architecture"). */
-const ARCHES = new Set(
+export const ARCHES = new Set(
   (
     'alpha armv6l armv7l armv7b aarch64 cris i686 ia64 lm32 loongarch64 m68k microblaze microblazeel mips mipsel mips64 mips64el ' +
     'openrisc parisc parisc64 ppc ppcle ppc64 ppc64le ppcemb riscv32 riscv64 s390 s390x sh4 sh4eb sparc sparc64 unicore32 x86_64 ' +
@@ -96,7 +98,22 @@ export function qemuDomainCapabilities(probe: QemuProbe, emulator: string, args:
 
   // Like libvirt: the named models, without QEMU's versioned aliases (-v1...) and the special ones.
   const named = caps.cpuModels.filter((m) => !/-v\d+$/.test(m) && !['base', 'max', 'host'].includes(m))
-  const models: CapsCpuModel[] = named.reverse().map((name) => ({name, usable: 'unknown', vendor: cpuVendor(name)}))
+  // With QEMU's CPU data (caps-cpu.ts): only the models libvirt's CPU map knows, usable unless QEMU names blockers.
+  const data = domain === 'kvm' ? caps.cpuData?.kvm : caps.cpuData?.tcg
+  const blockers = data ? hvModels(data) : undefined
+  const mapModels = new Set(x86ModelNames())
+  const models: CapsCpuModel[] = named
+    .reverse()
+    .filter((name) => !blockers || mapModels.has(name))
+    .map((name) => {
+      const b = blockers?.get(name)
+      return {
+        name,
+        usable: b === undefined ? 'unknown' : b.length ? 'no' : 'yes',
+        vendor: blockers ? x86ModelVendor(name) || 'unknown' : cpuVendor(name),
+      }
+    })
+  const migratable = {name: '', values: ['on', 'off']}
   const dc: DomainCaps = {
     path,
     domain,
@@ -106,9 +123,9 @@ export function qemuDomainCapabilities(probe: QemuProbe, emulator: string, args:
     iothreads: false,
     os: {supported: true, firmware: [], loader: NO},
     cpu: {
-      hostPassthrough: {supported: domain === 'kvm'},
-      maximum: {supported: true},
-      hostModel: {supported: true},
+      hostPassthrough: {supported: domain === 'kvm', enums: data ? [{...migratable, name: 'hostPassthroughMigratable'}] : []},
+      maximum: {supported: true, enums: data ? [{...migratable, name: 'maximumMigratable'}] : []},
+      hostModel: {supported: true, cpu: data ? hostModelCpu(data, true) : undefined},
       custom: {supported: true, models},
     },
     memoryBacking: NO,

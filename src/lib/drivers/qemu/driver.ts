@@ -60,7 +60,10 @@ import {QemuTuning} from './tuning.js'
 import {QemuMigration} from './migration/index.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
-import {checkFlags} from '../host-types.js'
+import {checkFlags, type HypervisorCpuArgs} from '../host-types.js'
+import {baselineHypervisorCpu, compareHypervisorCpu} from './hypervisor-cpu.js'
+import {setMemoryStatsPeriod} from './memstat-period.js'
+import {ALLOC_PAGES_SET, hostAllocPages, hostFreePages, hostSuspend} from './host-pages.js'
 /** CPU features QEMU cannot give a guest, left out of a baseline (libvirt's virQEMUCapsCPUFilterFeatures). */
 const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke'])
 /** VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE, VIR_CONNECT_COMPARE_CPU_VALIDATE_XML */
@@ -273,6 +276,32 @@ export class QemuDriver implements HypervisorDriver {
     const {cpu} = this.ctx.probe.host
     const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
     return compareCpu(xml, {vendor: cpu.vendor, features}, D)
+  }
+
+  setMemoryStatsPeriod(uuid: string, period: number, flags: number): Promise<void> {
+    return setMemoryStatsPeriod(this.ctx, uuid, period, flags)
+  }
+
+  nodeFreePages(pages: number[], startCell: number, cellCount: number, flags: number): bigint[] {
+    checkFlags(flags, 0, 'qemuNodeGetFreePages', D)
+    return hostFreePages(pages, startCell, cellCount)
+  }
+
+  nodeAllocPages(pageSizes: number[], pageCounts: bigint[], startCell: number, cellCount: number, flags: number): number {
+    checkFlags(flags, ALLOC_PAGES_SET, 'qemuNodeAllocPages', D)
+    return hostAllocPages(pageSizes, pageCounts, startCell, cellCount, flags)
+  }
+
+  nodeSuspendForDuration(target: number, duration: bigint, flags: number): void {
+    hostSuspend(target, duration, flags)
+  }
+
+  hypervisorBaselineCpu(hv: HypervisorCpuArgs, xmlCpus: string[], flags: number): string {
+    return baselineHypervisorCpu(this.ctx.probe, hv, xmlCpus, flags)
+  }
+
+  hypervisorCompareCpu(hv: HypervisorCpuArgs, xml: string, flags: number): number {
+    return compareHypervisorCpu(this.ctx.probe, hv, xml, flags)
   }
 
   nodeMemoryParameters(nparams: number, flags: number): ReturnType<typeof hostMemoryParameters> {

@@ -12,6 +12,7 @@ export function lazyProbe(caps: QemuCaps, target: QemuProbe['target'], kvm: bool
   let capsXml: string | undefined
   const probe: QemuProbe = {
     caps,
+    compat,
     target,
     get host(): HostFacts {
       if (!host) {

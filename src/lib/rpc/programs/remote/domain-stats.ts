@@ -65,6 +65,7 @@ export const domainStatsProcs = {
   ),
   DOMAIN_GET_HOSTNAME: proc(277, domFlags, t.struct({hostname: s})),
   DOMAIN_GET_JOB_STATS: proc(298, domFlags, t.struct({type: t.int, params: t.typedParams(JOB_STATS_MAX)}), {ro: true}),
+  DOMAIN_SET_MEMORY_STATS_PERIOD: proc(308, t.struct({dom: domainHandle, period: t.int, flags: t.uint}), t.voidType),
   DOMAIN_CORE_DUMP_WITH_FORMAT: proc(334, t.struct({dom: domainHandle, to: s, dumpformat: t.uint, flags: t.uint}), t.voidType),
   DOMAIN_GET_TIME: proc(337, domFlags, t.struct({seconds: t.hyper, nseconds: t.uint})),
   DOMAIN_SET_TIME: proc(338, t.struct({dom: domainHandle, seconds: t.hyper, nseconds: t.uint, flags: t.uint}), t.voidType),

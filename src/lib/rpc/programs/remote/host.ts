@@ -26,6 +26,7 @@ export const hostProcs = {
     t.struct({params: t.array(t.struct({field: s, value: t.uhyper}), CPU_STATS_MAX), nparams: t.int}),
     {ro: true},
   ),
+  NODE_SUSPEND_FOR_DURATION: proc(250, t.struct({target: t.uint, duration: t.uhyper, flags: t.uint}), t.voidType),
   NODE_SET_MEMORY_PARAMETERS: proc(288, t.struct({params: t.typedParams(MEMORY_PARAMETERS_MAX), flags: t.uint}), t.voidType),
   NODE_GET_MEMORY_PARAMETERS: proc(
     289,
@@ -38,6 +39,17 @@ export const hostProcs = {
     t.struct({arch: s, need_results: t.int, flags: t.uint}),
     t.struct({models: t.array(s, CPU_MODELS_MAX), ret: t.int}),
     {ro: true},
+  ),
+  NODE_GET_FREE_PAGES: proc(
+    340,
+    t.struct({pages: t.array(t.uint, MAX_CELLS), startCell: t.int, cellCount: t.uint, flags: t.uint}),
+    t.struct({counts: t.array(t.uhyper, MAX_CELLS)}),
+    {ro: true},
+  ),
+  NODE_ALLOC_PAGES: proc(
+    347,
+    t.struct({pageSizes: t.array(t.uint, MAX_CELLS), pageCounts: t.array(t.uhyper, MAX_CELLS), startCell: t.int, cellCount: t.uint, flags: t.uint}),
+    t.struct({ret: t.int}),
   ),
   CONNECT_COMPARE_HYPERVISOR_CPU: proc(393, t.struct({...hvCpuArgs, xmlCPU: s, flags: t.uint}), t.struct({result: t.int})),
   CONNECT_BASELINE_HYPERVISOR_CPU: proc(394, t.struct({...hvCpuArgs, xmlCPUs: t.array(s, BASELINE_MAX), flags: t.uint}), t.struct({cpu: s})),
