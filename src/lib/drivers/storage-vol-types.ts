@@ -44,6 +44,11 @@ export interface VolUpload {
 /** A download in progress: chunks until null. */
 export interface VolDownload {
   next(): Promise<VolChunk | null>
+  /**
+   * Where offered, used instead of next(): reads the next bytes straight into `into` (filled in
+   * order) and says how many, or returns the next hole, or null at the end.
+   */
+  nextInto?(into: Buffer[]): Promise<number | {hole: bigint} | null>
   close(): Promise<void>
 }
 

@@ -60,6 +60,27 @@ export const STREAMS_DOMAIN = 38
 /** Bytes a stream may have in flight in each direction before its producer is held. */
 export const STREAM_WINDOW = 256 * 1024
 
+/** Bytes of a STREAM packet before its data: the length word and the header. */
+const DATA_HEADER = 28
+
+/**
+ * A reusable buffer laid out as consecutive STREAM packets of STREAM_CHUNK_MAX data bytes each, with
+ * the room for each packet's header left before its slot: a source reads straight into `slots`
+ * (readv) and ServerStream.sendFrame sends the packets from the same memory.
+ */
+export interface DataFrame {
+  buf: Buffer
+  slots: Buffer[]
+}
+
+/** A frame for up to `packets` full STREAM packets. */
+export function dataFrame(packets: number): DataFrame {
+  const size = DATA_HEADER + STREAM_CHUNK_MAX
+  const buf = Buffer.allocUnsafe(packets * size)
+  const slots = Array.from({length: packets}, (_, i) => buf.subarray(i * size + DATA_HEADER, (i + 1) * size))
+  return {buf, slots}
+}
+
 /** remote's virNetStreamHole: the payload of a STREAM_HOLE packet. */
 export const streamHole = t.struct({length: t.hyper, flags: t.uint})
 
@@ -107,8 +128,8 @@ export class ServerStream extends EventEmitter {
   /** Bytes written to the socket and not yet flushed. */
   private txPending = 0
   private txBlocked = false
-  /** Packets made before the call's reply went out. */
-  private early: Buffer[] | undefined = []
+  /** Packets made before the call's reply went out (with what runs once each is written). */
+  private early: Array<{buf: Buffer; done?: () => void}> | undefined = []
   /** We sent our end of data. */
   private sentEnd = false
   closed = false
@@ -123,7 +144,7 @@ export class ServerStream extends EventEmitter {
     setImmediate(() => {
       const early = this.early ?? []
       this.early = undefined
-      for (const b of early) this.send(b)
+      for (const e of early) this.send(e.buf, e.done)
     })
   }
 
@@ -134,7 +155,7 @@ export class ServerStream extends EventEmitter {
 
   /** Bytes queued towards the client and not yet flushed to the socket. */
   get pendingOut(): number {
-    return this.txPending + (this.early?.reduce((n, b) => n + b.length, 0) ?? 0)
+    return this.txPending + (this.early?.reduce((n, e) => n + e.buf.length, 0) ?? 0)
   }
 
   /** Bytes received from the client and not yet consumed. */
@@ -151,6 +172,42 @@ export class ServerStream extends EventEmitter {
       w.bytes(part)
       this.send(finishPacket(w))
     }
+    return this.hasRoom()
+  }
+
+  /**
+   * Sends the first `bytes` data bytes a source put in `f`'s slots (in order), as consecutive STREAM
+   * packets, without copying them; `done` runs once the socket no longer needs `f` (written, or the
+   * stream or connection gone), and `f` may then be filled again. False once the window is full.
+   */
+  sendFrame(f: DataFrame, bytes: number, done: () => void): boolean {
+    if (this.closed || this.sentEnd || bytes <= 0) {
+      done()
+      return !this.closed && !this.sentEnd && this.hasRoom()
+    }
+    let off = 0
+    for (let left = bytes; left > 0; left -= STREAM_CHUNK_MAX) {
+      const n = Math.min(left, STREAM_CHUNK_MAX)
+      const b = f.buf
+      b.writeUInt32BE(DATA_HEADER + n, off)
+      b.writeUInt32BE(this.key.prog, off + 4)
+      b.writeUInt32BE(this.key.vers, off + 8)
+      b.writeInt32BE(this.key.proc, off + 12)
+      b.writeInt32BE(MessageType.STREAM, off + 16)
+      b.writeUInt32BE(this.key.serial, off + 20)
+      b.writeInt32BE(MessageStatus.CONTINUE, off + 24)
+      off += DATA_HEADER + n
+    }
+    let called = false
+    const once = () => {
+      if (called) return
+      called = true
+      this.off('close', once)
+      done()
+    }
+    // A connection that closes drops what it had queued without calling back: release on close too.
+    this.once('close', once)
+    if (!this.send(f.buf.subarray(0, off), once)) once()
     return this.hasRoom()
   }
 
@@ -221,14 +278,16 @@ export class ServerStream extends EventEmitter {
     return startPacket({...this.key, type, status}, size)
   }
 
-  private send(buf: Buffer): void {
+  /** Queues a packet; false when it was dropped (the connection is gone), `done` then never runs. */
+  private send(buf: Buffer, done?: () => void): boolean {
     if (this.early) {
-      this.early.push(buf)
-      return
+      this.early.push({buf, done})
+      return true
     }
-    if (this.conn.closed || !this.conn.socket.writable) return
+    if (this.conn.closed || !this.conn.socket.writable) return false
     this.txPending += buf.length
     this.conn.sendRaw(buf, undefined, () => {
+      done?.()
       this.txPending -= buf.length
       if (this.txBlocked && this.txPending < this.window / 2) {
         this.txBlocked = false
@@ -237,6 +296,7 @@ export class ServerStream extends EventEmitter {
         setImmediate(() => this.emit('drain'))
       }
     })
+    return true
   }
 
   /** A STREAM or STREAM_HOLE packet from the client. */
@@ -354,7 +414,7 @@ export class ServerStream extends EventEmitter {
 
   /** Sends even after close (confirmations), in order with earlier packets. */
   private sendNow(buf: Buffer): void {
-    if (this.early) this.early.push(buf)
+    if (this.early) this.early.push({buf})
     else this.conn.sendRaw(buf)
   }
 

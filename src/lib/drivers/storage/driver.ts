@@ -27,7 +27,8 @@ import {FsBackend} from './backend-fs.js'
 import {DiskBackend} from './backend-disk.js'
 import {probeVolume} from './probe.js'
 import {unsupported} from './sys.js'
-import {openDownload, openUpload} from './transfer.js'
+import {openDownload} from './download.js'
+import {openUpload} from './transfer.js'
 import {StoragePools, type PoolObj, type StorageDriverOptions} from './pools.js'
 
 const S = ErrorDomain.STORAGE

@@ -12,32 +12,20 @@
 import * as fsp from 'node:fs/promises'
 import type {FileHandle} from 'node:fs/promises'
 
-import {ErrorDomain, VirError, errors} from '../../errors.js'
-import type {VolChunk, VolDownload, VolUpload} from '../storage-vol-types.js'
+import {VirError} from '../../errors.js'
+import type {VolChunk, VolUpload} from '../storage-vol-types.js'
 import {partialPath, sysErr} from './file-ops.js'
-import {nextData} from './seek-data.js'
 import {DIRECT_ALIGN, DirectWriter, writevAll} from './direct-write.js'
 
-const S = ErrorDomain.STORAGE
-/** Bytes read per download step (a zero run of this size becomes a hole). */
+/** Bytes read per step when copying a volume's tail. */
 const READ_SIZE = 1 << 20
 /** Upload bytes gathered per write, and the most queued behind the stream. */
 const BATCH = 4 << 20
 const MAX_QUEUED = 16 << 20
 const ZERO = Buffer.alloc(READ_SIZE)
-/** Granularity of hole detection on sparse downloads (a filesystem block). */
-const SEGMENT = 4096
 
 function isZero(b: Buffer): boolean {
   return b.length === ZERO.length ? b.equals(ZERO) : b.equals(ZERO.subarray(0, b.length))
-}
-
-async function sizeOf(fh: FileHandle, path: string): Promise<bigint> {
-  const st = await fh.stat({bigint: true})
-  if (!st.isBlockDevice()) return st.size
-  const name = (await fsp.realpath(path)).replace(/^\/dev\//, '')
-  const sectors = await fsp.readFile(`/sys/class/block/${name}/size`, 'utf8').catch(() => '0')
-  return BigInt(sectors.trim() || '0') * 512n
 }
 
 /** Opens an upload into `path`; `done` runs once it is over (finished, aborted or failed). */
@@ -203,119 +191,5 @@ async function copyTail(src: string, dst: FileHandle, from: bigint, to: bigint):
     }
   } finally {
     await fh.close()
-  }
-}
-
-/** Opens a download of `path` from `offset` for `length` bytes (0: to the end). */
-export async function openDownload(path: string, offset: bigint, length: bigint, sparse: boolean, done: () => void): Promise<VolDownload> {
-  let fh: FileHandle
-  try {
-    fh = await fsp.open(path, 'r')
-  } catch (err) {
-    done()
-    throw sysErr(`Unable to open '${path}'`, err)
-  }
-  const size = await sizeOf(fh, path)
-  if (offset > size) {
-    await fh.close()
-    done()
-    throw errors.invalidArg(S, `offset ${offset} is beyond the end of the volume (${size} bytes)`)
-  }
-  const stop = length === 0n || offset + length > size ? size : offset + length
-  let pos = offset
-  let closed = false
-  const buf = Buffer.alloc(READ_SIZE)
-  /** Chunks read but not yet handed out (a read may hold data and holes). */
-  const ready: VolChunk[] = []
-  let hole = 0n
-  let useSeek = sparse && (await fh.stat()).isFile()
-  let extentEnd = -1n
-  let fdClosed = false
-  const closeFd = async () => {
-    if (fdClosed) return
-    fdClosed = true
-    await fh.close().catch(() => {})
-  }
-  /** The transfer is over (the stream closed): the volume is no longer in use. */
-  const close = async () => {
-    if (closed) return
-    closed = true
-    await closeFd()
-    done()
-  }
-  /** Reads the next block; zero runs of SEGMENT bytes become holes when sparse, consecutive holes merge. */
-  const fill = async (): Promise<boolean> => {
-    while (ready.length === 0) {
-      if (pos >= stop) return false
-      if (useSeek && pos >= extentEnd) {
-        // The kernel knows the holes: skip them without reading.
-        const e = await nextData(fh.fd, pos)
-        if (e === undefined) useSeek = false
-        else if (e === null || e.start >= stop) {
-          ready.push({hole: stop - pos})
-          pos = stop
-          return true
-        } else {
-          if (e.start > pos) ready.push({hole: e.start - pos})
-          pos = e.start
-          extentEnd = e.end < stop ? e.end : stop
-          if (ready.length) return true
-        }
-      }
-      const limit = useSeek ? extentEnd : stop
-      const want = limit - pos < BigInt(READ_SIZE) ? Number(limit - pos) : READ_SIZE
-      const {bytesRead} = await fh.read(buf, 0, want, Number(pos))
-      if (bytesRead === 0) return false
-      pos += BigInt(bytesRead)
-      if (!sparse || useSeek) {
-        ready.push(Buffer.from(buf.subarray(0, bytesRead)))
-        return true
-      }
-      if (isZero(buf.subarray(0, bytesRead))) {
-        hole += BigInt(bytesRead)
-        if (pos >= stop) {
-          ready.push({hole})
-          hole = 0n
-        }
-        continue
-      }
-      let dataStart = -1
-      for (let off = 0; off < bytesRead; off += SEGMENT) {
-        const seg = buf.subarray(off, Math.min(off + SEGMENT, bytesRead))
-        if (isZero(seg)) {
-          if (dataStart >= 0) ready.push(Buffer.from(buf.subarray(dataStart, off)))
-          dataStart = -1
-          hole += BigInt(seg.length)
-        } else {
-          if (hole > 0n) ready.push({hole})
-          hole = 0n
-          if (dataStart < 0) dataStart = off
-        }
-      }
-      if (dataStart >= 0) ready.push(Buffer.from(buf.subarray(dataStart, bytesRead)))
-      // A hole at the end of this block may continue in the next: keep it open unless this is the end.
-      if (hole > 0n && pos >= stop) {
-        ready.push({hole})
-        hole = 0n
-      }
-    }
-    return true
-  }
-  return {
-    async next() {
-      if (closed || fdClosed) return null
-      if (ready.length === 0 && !(await fill())) {
-        if (hole > 0n) {
-          const h = hole
-          hole = 0n
-          return {hole: h}
-        }
-        // End of data; the volume stays in use until the client finishes the stream.
-        await closeFd()
-        return null
-      }
-      return ready.shift() ?? null
-    },
-    close,
   }
 }
