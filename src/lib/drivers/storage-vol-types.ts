@@ -36,7 +36,8 @@ export type VolChunk = Buffer | {hole: bigint}
 
 /** An upload in progress: chunks in order, then finish (or abort). */
 export interface VolUpload {
-  write(c: VolChunk): Promise<void>
+  /** The next chunk; `release` (when given) is called once the chunk's bytes are written or dropped: its buffer is then reused. */
+  write(c: VolChunk, release?: () => void): Promise<void>
   finish(): Promise<void>
   abort(): Promise<void>
 }

@@ -52,6 +52,7 @@ import {
   type Packet,
 } from './message.js'
 import * as t from './codec.js'
+import {releasePacketBuffer} from './packet-pool.js'
 import {ErrorCode, VirError} from '../errors.js'
 import type {RpcConnection} from './server.js'
 
@@ -89,8 +90,12 @@ export type StreamChunk = Buffer | {hole: bigint}
 
 /** Takes what the client sends on a stream. */
 export interface StreamConsumer {
-  /** The next chunk, in order. Return a promise while busy: later chunks wait, bounded by the window. */
-  chunk(c: StreamChunk): void | Promise<void>
+  /**
+   * The next chunk, in order. Return a promise while busy: later chunks wait, bounded by the window.
+   * `release`, with data received into a reusable buffer: call it once the bytes are no longer
+   * needed (written out), and the buffer serves a later packet (see packet-pool.ts).
+   */
+  chunk(c: StreamChunk, release?: () => void): void | Promise<void>
   /** The client finished sending, after every chunk was consumed. A rejection is sent back as the error. */
   finish?(): void | Promise<void>
   /** The client aborted, the daemon failed the stream, or the connection closed. */
@@ -111,7 +116,7 @@ export interface StreamOptions {
   window?: number
 }
 
-type RxItem = {kind: 'chunk'; chunk: StreamChunk; size: number} | {kind: 'finish'; header: Header}
+type RxItem = {kind: 'chunk'; chunk: StreamChunk; size: number; release?: () => void} | {kind: 'finish'; header: Header}
 
 /** Server side of one stream; see the file header. Events: 'drain', 'close'. */
 export class ServerStream extends EventEmitter {
@@ -320,7 +325,8 @@ export class ServerStream extends EventEmitter {
     if (p.status === MessageStatus.CONTINUE) {
       // The packet's bytes are the daemon's own (the frame decoder never reuses them): no copy.
       const data = p.buf.subarray(28)
-      if (data.length > 0) this.queue({kind: 'chunk', chunk: data, size: data.length})
+      const whole = p.buf
+      if (data.length > 0) this.queue({kind: 'chunk', chunk: data, size: data.length, release: () => releasePacketBuffer(whole)})
     } else if (p.status === MessageStatus.OK) {
       this.queue({kind: 'finish', header: p})
     } else {
@@ -354,7 +360,7 @@ export class ServerStream extends EventEmitter {
         if (this.rxBytes < this.window) this.unhold()
         let r: void | Promise<void>
         try {
-          r = this.consumer?.chunk(item.chunk)
+          r = this.consumer?.chunk(item.chunk, item.release)
         } catch (err) {
           this.failWrite(err)
           break

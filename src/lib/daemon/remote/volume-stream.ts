@@ -93,7 +93,7 @@ export function registerVolumeStreams(on: On): void {
     const up = await drv.volUpload(vol, offset, length, flags)
     const st = openServerStream(conn, {allowSkip: (flags & VolTransferFlags.SPARSE_STREAM) !== 0}, call)
     st.setConsumer({
-      chunk: (c) => up.write(c),
+      chunk: (c, release) => up.write(c, release),
       finish: () => up.finish(),
       abort: () => void up.abort(),
     })

@@ -2,6 +2,7 @@
  * The `dir` pool: a directory whose files (and subdirectories) are the volumes. Also the base of the
  * `fs` pool, which mounts a filesystem on the directory first.
  */
+import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -10,9 +11,10 @@ import type {PoolDef} from '../../conf/pool.js'
 import {FILE_FORMATS, checkVolName, type VolDef} from '../../conf/volume.js'
 import {VolCreateFlags, VolResizeFlags} from '../storage-vol-types.js'
 import type {PoolBackend, RefreshResult, Vol} from './backend.js'
-import {PARTIAL_PREFIX, cloneFileVolume, createFileVolume, resizeFile, sysErr, wipeFile} from './file-ops.js'
+import {cloneFileVolume, createFileVolume, resizeFile, sysErr, wipeFile} from './file-ops.js'
 import {probeVolume} from './probe.js'
 import {unsupported} from './sys.js'
+import {clearMark, fileId, interruptedUploads, isUploadMark} from './upload-mark.js'
 
 const S = ErrorDomain.STORAGE
 /** Files probed at once during a refresh. */
@@ -31,7 +33,15 @@ export async function scanDir(dir: string): Promise<Vol[]> {
   } catch (err) {
     throw sysErr(`cannot open directory '${dir}'`, err)
   }
-  names = names.filter((n) => !n.startsWith(PARTIAL_PREFIX)).sort()
+  const fileOf = (n: string) => {
+    try {
+      return fileId(fs.statSync(join(dir, n), {bigint: true}))
+    } catch {
+      return undefined
+    }
+  }
+  const interrupted = interruptedUploads(dir, names, fileOf)
+  names = names.filter((n) => !isUploadMark(n)).sort()
   const vols: Vol[] = []
   for (let i = 0; i < names.length; i += PROBE_PARALLEL) {
     const batch = names.slice(i, i + PROBE_PARALLEL)
@@ -43,6 +53,7 @@ export async function scanDir(dir: string): Promise<Vol[]> {
         name: batch[j],
         key: path,
         path,
+        ...(interrupted.has(batch[j]) ? {interrupted: true} : {}),
         def: {
           name: batch[j],
           type: p.type,
@@ -160,6 +171,7 @@ export class DirBackend implements PoolBackend {
     try {
       if (vol.def.type === 'dir') await fsp.rmdir(vol.path)
       else await fsp.unlink(vol.path)
+      clearMark(vol.path)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw sysErr(`cannot unlink file '${vol.path}'`, err)
     }
