@@ -35,7 +35,6 @@ test('odd packet sizes, odd holes: the volume holds exactly what was uploaded, i
   const expected = Buffer.from(old)
   const outcomes: Array<boolean | undefined> = []
   const up = await openUpload(vol, 0n, 0n, (c) => outcomes.push(c))
-  t.true(existsSync(markPath(vol)), 'marked before the first byte')
   t.deepEqual(interrupted(dir), [], 'an upload in progress is not an interrupted one')
   let pos = 0
   let released = 0
@@ -49,6 +48,9 @@ test('odd packet sizes, odd holes: the volume holds exactly what was uploaded, i
     await up.write(b, () => released++)
   }
   for (let i = 0; i < 40; i++) await send(262120)
+  await waitFor('the mark', () => existsSync(markPath(vol)), 10000)
+  t.true(readFileSync(markPath(vol), 'utf8').includes('"writing"'))
+  t.deepEqual(interrupted(dir), [], 'an upload in progress is not an interrupted one')
   await up.write({hole: 12345n})
   expected.fill(0, pos, pos + 12345)
   pos += 12345

@@ -12,7 +12,7 @@ import {FILE_FORMATS, checkVolName, type VolDef} from '../../conf/volume.js'
 import {VolCreateFlags, VolResizeFlags} from '../storage-vol-types.js'
 import type {PoolBackend, RefreshResult, Vol} from './backend.js'
 import {cloneFileVolume, createFileVolume, resizeFile, sysErr, wipeFile} from './file-ops.js'
-import {probeVolume} from './probe.js'
+import {refreshProbe, type ProbeMemo} from './probe.js'
 import {unsupported} from './sys.js'
 import {clearMark, fileId, interruptedUploads, isUploadMark} from './upload-mark.js'
 
@@ -25,7 +25,10 @@ export function targetOf(def: PoolDef): string {
   return def.targetPath
 }
 
-/** Probes every entry of `dir` as a volume of `poolName`. */
+/** The last refresh's probe of each file, by directory and name (see refreshProbe). */
+const memos = new Map<string, Map<string, ProbeMemo>>()
+
+/** Probes every entry of `dir` as a volume. */
 export async function scanDir(dir: string): Promise<Vol[]> {
   let names: string[]
   try {
@@ -43,9 +46,17 @@ export async function scanDir(dir: string): Promise<Vol[]> {
   const interrupted = interruptedUploads(dir, names, fileOf)
   names = names.filter((n) => !isUploadMark(n)).sort()
   const vols: Vol[] = []
+  const last = memos.get(dir)
+  const next = new Map<string, ProbeMemo>()
   for (let i = 0; i < names.length; i += PROBE_PARALLEL) {
     const batch = names.slice(i, i + PROBE_PARALLEL)
-    const probed = await Promise.all(batch.map((n) => probeVolume(join(dir, n), {light: true})))
+    const probed = await Promise.all(
+      batch.map(async (n) => {
+        const r = await refreshProbe(join(dir, n), last?.get(n))
+        if (r.memo) next.set(n, r.memo)
+        return r.probed
+      }),
+    )
     probed.forEach((p, j) => {
       if (p === undefined) return
       const path = join(dir, batch[j])
@@ -70,6 +81,7 @@ export async function scanDir(dir: string): Promise<Vol[]> {
       })
     })
   }
+  memos.set(dir, next)
   return vols
 }
 

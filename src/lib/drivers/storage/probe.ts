@@ -168,12 +168,12 @@ function readHead(path: string, size: number): Head | undefined {
  * vanished files). The header reads are synchronous, as libvirt's: a refresh of a thousand files
  * costs a few milliseconds this way, against a thread-pool round trip per call otherwise.
  */
-export async function probeVolume(path: string, opts: {light?: boolean} = {}): Promise<Probed | undefined> {
+export async function probeVolume(path: string, opts: {light?: boolean; stat?: fs.Stats} = {}): Promise<Probed | undefined> {
   let st: BigIntStats | fs.Stats
   try {
     // A refresh (light) skips what only dumpxml shows: permissions and timestamps (read again then),
     // and needs no nanoseconds: plain numbers are cheaper to get.
-    st = opts.light ? fs.statSync(path) : fs.statSync(path, {bigint: true})
+    st = opts.light ? (opts.stat ?? fs.statSync(path)) : fs.statSync(path, {bigint: true})
   } catch {
     return undefined
   }
@@ -209,6 +209,34 @@ export async function probeVolume(path: string, opts: {light?: boolean} = {}): P
     }
   }
   return {...base, type: 'file', format: 'raw', capacity: size}
+}
+
+/** A refresh's probe of one file, and the stat it was made with (see refreshProbe). */
+export interface ProbeMemo {
+  key: string
+  probed: Probed
+}
+
+/** A file changed this recently may change again within the same timestamp tick: probed again next time. */
+const RACY_MS = 2000
+
+/**
+ * probeVolume(path, {light: true}) for a pool refresh, reusing `last` (the previous refresh's memo of
+ * the same path) when the file's device, inode, mode, size, allocation and modification and change
+ * times are all the same: any write to the file moves its times, so its header is unchanged. Returns
+ * the probe and the memo for the next refresh (none for a file changed within RACY_MS).
+ */
+export async function refreshProbe(path: string, last: ProbeMemo | undefined): Promise<{probed?: Probed; memo?: ProbeMemo}> {
+  let st: fs.Stats
+  try {
+    st = fs.statSync(path)
+  } catch {
+    return {}
+  }
+  const key = `${st.dev}:${st.ino}:${st.mode}:${st.size}:${st.blocks}:${st.mtimeMs}:${st.ctimeMs}`
+  if (last?.key === key) return {probed: last.probed, memo: last}
+  const probed = await probeVolume(path, {light: true, stat: st})
+  return {probed, memo: probed && Date.now() - st.ctimeMs > RACY_MS ? {key, probed} : undefined}
 }
 
 function backingOf(path: string, format: string): VolBacking {

@@ -93,12 +93,13 @@ async function writeMark(vol: string, mark: Mark, durable: boolean): Promise<voi
  * written. False where no mark can be kept (its directory is not writable).
  */
 export async function markUploading(vol: string, file: string): Promise<boolean> {
+  active.set(vol, (active.get(vol) ?? 0) + 1)
   try {
     await writeMark(vol, {state: 'writing', file}, true)
   } catch {
+    uploadEnded(vol)
     return false
   }
-  active.set(vol, (active.get(vol) ?? 0) + 1)
   return true
 }
 
@@ -130,8 +131,8 @@ export function settle(vol: string): Promise<void> {
       } finally {
         await fh.close()
       }
-      // Removed only if it still says "written" (a new upload may have started meanwhile).
-      if (readMark(markPath(vol))?.state === 'written') await fsp.rm(markPath(vol), {force: true})
+      // Removed only if it still says "written" and no new upload has started meanwhile.
+      if (!active.has(vol) && readMark(markPath(vol))?.state === 'written') fs.rmSync(markPath(vol), {force: true})
     } catch {
       // the volume is gone or unreadable: its mark is dealt with at the next refresh
     } finally {

@@ -80,7 +80,8 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
   }
   const st = await fh.stat({bigint: true})
   const isFile = st.isFile()
-  const marked = isFile && (await markUploading(path, fileId(st)))
+  // The mark is made durable while the first bytes arrive: the writes wait for it (see `chain`).
+  const marked = isFile ? markUploading(path, fileId(st)) : Promise.resolve(false)
   let pos = offset
   let written = 0n
   let over = false
@@ -91,7 +92,7 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
   let batchAt = pos
   let queued = 0
   /** The writes, one after the other; `chain` is the last, `inFlight` those not done, oldest first. */
-  let chain: Promise<void> = Promise.resolve()
+  let chain: Promise<void> = marked.then(() => {})
   const inFlight: Array<Promise<void>> = []
   let failure: unknown
   const queue = (n: number, job: () => Promise<void>, after: Array<() => void> = []) => {
@@ -124,7 +125,7 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
     flush()
     await chain
     await fh.close().catch(() => {})
-    if (marked) uploadEnded(path)
+    if (await marked) uploadEnded(path)
     done(complete && failure === undefined)
   }
   const room = (n: bigint): bigint => {
@@ -176,7 +177,7 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
       try {
         if (isFile && (await fh.stat({bigint: true})).size < pos) await fh.truncate(Number(pos))
         // Complete: every byte is in the page cache. The mark says so, the data is synced after.
-        if (marked) await markWritten(path, fileId(st))
+        if (await marked) await markWritten(path, fileId(st))
         await end(true)
       } catch (err) {
         await end()
