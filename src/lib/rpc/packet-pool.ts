@@ -9,7 +9,7 @@
  * the buffer to the garbage collector, as before). At most POOL_BYTES are kept.
  */
 
-/** Bytes of free buffers kept for reuse (more than a stream's queue holds: see transfer.ts). */
+/** Bytes of free buffers kept for reuse (more than a stream's queue holds: see drivers/storage/upload.ts). */
 const POOL_BYTES = 48 << 20
 
 /** Free buffers, by length. */
