@@ -52,7 +52,9 @@ import {
   type Packet,
 } from './message.js'
 import * as t from './codec.js'
+export {dataFrame, type DataFrame} from './stream-frame.js'
 import {releasePacketBuffer} from './packet-pool.js'
+import {frameHeaders, type DataFrame} from './stream-frame.js'
 import {ErrorCode, VirError} from '../errors.js'
 import type {RpcConnection} from './server.js'
 
@@ -60,27 +62,6 @@ import type {RpcConnection} from './server.js'
 export const STREAMS_DOMAIN = 38
 /** Bytes a stream may have in flight in each direction before its producer is held. */
 export const STREAM_WINDOW = 256 * 1024
-
-/** Bytes of a STREAM packet before its data: the length word and the header. */
-const DATA_HEADER = 28
-
-/**
- * A reusable buffer laid out as consecutive STREAM packets of STREAM_CHUNK_MAX data bytes each, with
- * the room for each packet's header left before its slot: a source reads straight into `slots`
- * (readv) and ServerStream.sendFrame sends the packets from the same memory.
- */
-export interface DataFrame {
-  buf: Buffer
-  slots: Buffer[]
-}
-
-/** A frame for up to `packets` full STREAM packets. */
-export function dataFrame(packets: number): DataFrame {
-  const size = DATA_HEADER + STREAM_CHUNK_MAX
-  const buf = Buffer.allocUnsafe(packets * size)
-  const slots = Array.from({length: packets}, (_, i) => buf.subarray(i * size + DATA_HEADER, (i + 1) * size))
-  return {buf, slots}
-}
 
 /** remote's virNetStreamHole: the payload of a STREAM_HOLE packet. */
 export const streamHole = t.struct({length: t.hyper, flags: t.uint})
@@ -190,19 +171,7 @@ export class ServerStream extends EventEmitter {
       done()
       return !this.closed && !this.sentEnd && this.hasRoom()
     }
-    let off = 0
-    for (let left = bytes; left > 0; left -= STREAM_CHUNK_MAX) {
-      const n = Math.min(left, STREAM_CHUNK_MAX)
-      const b = f.buf
-      b.writeUInt32BE(DATA_HEADER + n, off)
-      b.writeUInt32BE(this.key.prog, off + 4)
-      b.writeUInt32BE(this.key.vers, off + 8)
-      b.writeInt32BE(this.key.proc, off + 12)
-      b.writeInt32BE(MessageType.STREAM, off + 16)
-      b.writeUInt32BE(this.key.serial, off + 20)
-      b.writeInt32BE(MessageStatus.CONTINUE, off + 24)
-      off += DATA_HEADER + n
-    }
+    const off = frameHeaders(f, this.key, bytes)
     let called = false
     const once = () => {
       if (called) return
