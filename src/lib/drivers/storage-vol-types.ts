@@ -36,7 +36,8 @@ export type VolChunk = Buffer | {hole: bigint}
 
 /** An upload in progress: chunks in order, then finish (or abort). */
 export interface VolUpload {
-  write(c: VolChunk): Promise<void>
+  /** The next chunk; `release` (when given) is called once the chunk's bytes are written or dropped: its buffer is then reused. */
+  write(c: VolChunk, release?: () => void): Promise<void>
   finish(): Promise<void>
   abort(): Promise<void>
 }
@@ -44,6 +45,11 @@ export interface VolUpload {
 /** A download in progress: chunks until null. */
 export interface VolDownload {
   next(): Promise<VolChunk | null>
+  /**
+   * Where offered, used instead of next(): reads the next bytes straight into `into` (filled in
+   * order) and says how many, or returns the next hole, or null at the end.
+   */
+  nextInto?(into: Buffer[]): Promise<number | {hole: bigint} | null>
   close(): Promise<void>
 }
 

@@ -100,6 +100,8 @@ export class FdReader {
   /** Bytes of the current packet seen so far, and its length once known (0 before). */
   private pos = 0
   private len = 0
+  /** The length of the last packet completed. */
+  private lastLen = 0
   /** The stream is not RPC framing any more (bad length): read freely, FrameDecoder reports it. */
   private lost = false
   private holding = false
@@ -183,7 +185,10 @@ export class FdReader {
     // A read that got all it asked for leaves more queued, typically pipelined calls: look at
     // them (MSG_PEEK) and take every whole packet up to the end of the first with descriptors.
     // (Not while holding: what is queued then starts with descriptor bytes; startReading() asks again.)
-    if (peek && this.filled && !this.lost && !this.holding) n = Math.max(n, this.safeQueued())
+    // After a large packet (stream data), the next is most likely large too: read just its header and
+    // the rest in place, rather than peek (and copy) its first 64 KiB twice.
+    const afterLarge = this.pos === 0 && this.lastLen >= OWN_READ_MIN
+    if (peek && this.filled && !this.lost && !this.holding && !afterLarge) n = Math.max(n, this.safeQueued())
     this.asked = n
     if (n >= OWN_READ_MIN) {
       // A large read (stream data, big calls) goes to a buffer of its own, handed on without a copy.
@@ -305,6 +310,7 @@ export class FdReader {
       }
       if (this.len && this.pos === this.len) {
         const withFds = this.head.readInt32BE(16) === this.fdType
+        this.lastLen = this.len
         this.pos = 0
         if (withFds) {
           if (this.len < CAPTURE) {

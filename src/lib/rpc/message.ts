@@ -5,6 +5,7 @@
 import {XdrReader, XdrWriter} from './xdr.js'
 import {VirError} from '../errors.js'
 import * as t from './codec.js'
+import {takePacketBuffer} from './packet-pool.js'
 
 export const MESSAGE_MAX = 33554432
 export const HEADER_SIZE = 24
@@ -251,7 +252,7 @@ export class FrameDecoder {
 
   /** Moves the partial packet at `off` (all the bytes held, fewer than `len`) into a buffer of its own. */
   private assemble(len: number): void {
-    const asm = Buffer.allocUnsafe(len)
+    const asm = takePacketBuffer(len)
     let fill = this.buf.copy(asm, 0, this.off)
     for (const c of this.chunks) fill += c.copy(asm, fill)
     this.asm = asm

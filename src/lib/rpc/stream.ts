@@ -52,6 +52,9 @@ import {
   type Packet,
 } from './message.js'
 import * as t from './codec.js'
+export {dataFrame, type DataFrame} from './stream-frame.js'
+import {releasePacketBuffer} from './packet-pool.js'
+import {frameHeaders, type DataFrame} from './stream-frame.js'
 import {ErrorCode, VirError} from '../errors.js'
 import type {RpcConnection} from './server.js'
 
@@ -68,8 +71,12 @@ export type StreamChunk = Buffer | {hole: bigint}
 
 /** Takes what the client sends on a stream. */
 export interface StreamConsumer {
-  /** The next chunk, in order. Return a promise while busy: later chunks wait, bounded by the window. */
-  chunk(c: StreamChunk): void | Promise<void>
+  /**
+   * The next chunk, in order. Return a promise while busy: later chunks wait, bounded by the window.
+   * `release`, with data received into a reusable buffer: call it once the bytes are no longer
+   * needed (written out), and the buffer serves a later packet (see packet-pool.ts).
+   */
+  chunk(c: StreamChunk, release?: () => void): void | Promise<void>
   /** The client finished sending, after every chunk was consumed. A rejection is sent back as the error. */
   finish?(): void | Promise<void>
   /** The client aborted, the daemon failed the stream, or the connection closed. */
@@ -90,7 +97,7 @@ export interface StreamOptions {
   window?: number
 }
 
-type RxItem = {kind: 'chunk'; chunk: StreamChunk; size: number} | {kind: 'finish'; header: Header}
+type RxItem = {kind: 'chunk'; chunk: StreamChunk; size: number; release?: () => void} | {kind: 'finish'; header: Header}
 
 /** Server side of one stream; see the file header. Events: 'drain', 'close'. */
 export class ServerStream extends EventEmitter {
@@ -107,8 +114,8 @@ export class ServerStream extends EventEmitter {
   /** Bytes written to the socket and not yet flushed. */
   private txPending = 0
   private txBlocked = false
-  /** Packets made before the call's reply went out. */
-  private early: Buffer[] | undefined = []
+  /** Packets made before the call's reply went out (with what runs once each is written). */
+  private early: Array<{buf: Buffer; done?: () => void}> | undefined = []
   /** We sent our end of data. */
   private sentEnd = false
   closed = false
@@ -123,7 +130,7 @@ export class ServerStream extends EventEmitter {
     setImmediate(() => {
       const early = this.early ?? []
       this.early = undefined
-      for (const b of early) this.send(b)
+      for (const e of early) this.send(e.buf, e.done)
     })
   }
 
@@ -134,7 +141,7 @@ export class ServerStream extends EventEmitter {
 
   /** Bytes queued towards the client and not yet flushed to the socket. */
   get pendingOut(): number {
-    return this.txPending + (this.early?.reduce((n, b) => n + b.length, 0) ?? 0)
+    return this.txPending + (this.early?.reduce((n, e) => n + e.buf.length, 0) ?? 0)
   }
 
   /** Bytes received from the client and not yet consumed. */
@@ -151,6 +158,30 @@ export class ServerStream extends EventEmitter {
       w.bytes(part)
       this.send(finishPacket(w))
     }
+    return this.hasRoom()
+  }
+
+  /**
+   * Sends the first `bytes` data bytes a source put in `f`'s slots (in order), as consecutive STREAM
+   * packets, without copying them; `done` runs once the socket no longer needs `f` (written, or the
+   * stream or connection gone), and `f` may then be filled again. False once the window is full.
+   */
+  sendFrame(f: DataFrame, bytes: number, done: () => void): boolean {
+    if (this.closed || this.sentEnd || bytes <= 0) {
+      done()
+      return !this.closed && !this.sentEnd && this.hasRoom()
+    }
+    const off = frameHeaders(f, this.key, bytes)
+    let called = false
+    const once = () => {
+      if (called) return
+      called = true
+      this.off('close', once)
+      done()
+    }
+    // A connection that closes drops what it had queued without calling back: release on close too.
+    this.once('close', once)
+    if (!this.send(f.buf.subarray(0, off), once)) once()
     return this.hasRoom()
   }
 
@@ -221,14 +252,16 @@ export class ServerStream extends EventEmitter {
     return startPacket({...this.key, type, status}, size)
   }
 
-  private send(buf: Buffer): void {
+  /** Queues a packet; false when it was dropped (the connection is gone), `done` then never runs. */
+  private send(buf: Buffer, done?: () => void): boolean {
     if (this.early) {
-      this.early.push(buf)
-      return
+      this.early.push({buf, done})
+      return true
     }
-    if (this.conn.closed || !this.conn.socket.writable) return
+    if (this.conn.closed || !this.conn.socket.writable) return false
     this.txPending += buf.length
     this.conn.sendRaw(buf, undefined, () => {
+      done?.()
       this.txPending -= buf.length
       if (this.txBlocked && this.txPending < this.window / 2) {
         this.txBlocked = false
@@ -237,6 +270,7 @@ export class ServerStream extends EventEmitter {
         setImmediate(() => this.emit('drain'))
       }
     })
+    return true
   }
 
   /** A STREAM or STREAM_HOLE packet from the client. */
@@ -260,7 +294,8 @@ export class ServerStream extends EventEmitter {
     if (p.status === MessageStatus.CONTINUE) {
       // The packet's bytes are the daemon's own (the frame decoder never reuses them): no copy.
       const data = p.buf.subarray(28)
-      if (data.length > 0) this.queue({kind: 'chunk', chunk: data, size: data.length})
+      const whole = p.buf
+      if (data.length > 0) this.queue({kind: 'chunk', chunk: data, size: data.length, release: () => releasePacketBuffer(whole)})
     } else if (p.status === MessageStatus.OK) {
       this.queue({kind: 'finish', header: p})
     } else {
@@ -294,7 +329,7 @@ export class ServerStream extends EventEmitter {
         if (this.rxBytes < this.window) this.unhold()
         let r: void | Promise<void>
         try {
-          r = this.consumer?.chunk(item.chunk)
+          r = this.consumer?.chunk(item.chunk, item.release)
         } catch (err) {
           this.failWrite(err)
           break
@@ -354,7 +389,7 @@ export class ServerStream extends EventEmitter {
 
   /** Sends even after close (confirmations), in order with earlier packets. */
   private sendNow(buf: Buffer): void {
-    if (this.early) this.early.push(buf)
+    if (this.early) this.early.push({buf})
     else this.conn.sendRaw(buf)
   }
 

@@ -5,7 +5,7 @@
  */
 import {ErrorDomain, VirError, errors} from '../../errors.js'
 import {VolTransferFlags, type VolDownload} from '../../drivers/storage-vol-types.js'
-import {openServerStream, STREAMS_DOMAIN, untilDrained, type ServerStream} from '../../rpc/stream.js'
+import {dataFrame, openServerStream, STREAMS_DOMAIN, untilDrained, type DataFrame, type ServerStream} from '../../rpc/stream.js'
 import {P, poolDrv, type On} from './context.js'
 
 const S = ErrorDomain.STORAGE
@@ -44,6 +44,47 @@ async function pump(st: ServerStream, down: VolDownload): Promise<void> {
   }
 }
 
+/** STREAM packets per frame (about 1 MiB per read), and frames per download: one being read, the others on the socket. */
+const FRAME_PACKETS = 4
+const FRAMES = 3
+
+/**
+ * Sends a download that reads straight into the stream's packets: a few frames in rotation, each
+ * filled by the file (readv) while the others are on the socket, refilled once written. Memory stays
+ * at FRAMES frames whatever the client's pace; nothing is copied or allocated per packet.
+ */
+async function pumpFrames(st: ServerStream, nextInto: NonNullable<VolDownload['nextInto']>): Promise<void> {
+  const free: DataFrame[] = Array.from({length: FRAMES}, () => dataFrame(FRAME_PACKETS))
+  let wake: (() => void) | undefined
+  const release = (f: DataFrame) => {
+    free.push(f)
+    wake?.()
+  }
+  const onClose = () => wake?.()
+  st.on('close', onClose)
+  try {
+    for (;;) {
+      while (free.length === 0 && !st.closed) await new Promise<void>((r) => (wake = r))
+      wake = undefined
+      const f = free.pop()
+      if (!f || st.closed) return
+      const r = await nextInto(f.slots)
+      if (st.closed) return
+      if (r === null) {
+        st.end()
+        return
+      }
+      if (typeof r === 'number') st.sendFrame(f, r, () => release(f))
+      else {
+        free.push(f)
+        if (!st.writeHole(r.hole)) await untilDrained(st)
+      }
+    }
+  } finally {
+    st.off('close', onClose)
+  }
+}
+
 export function registerVolumeStreams(on: On): void {
   on(P.STORAGE_VOL_UPLOAD, async (conn, {vol, offset, length, flags}) => {
     const call = conn.currentCall
@@ -52,7 +93,7 @@ export function registerVolumeStreams(on: On): void {
     const up = await drv.volUpload(vol, offset, length, flags)
     const st = openServerStream(conn, {allowSkip: (flags & VolTransferFlags.SPARSE_STREAM) !== 0}, call)
     st.setConsumer({
-      chunk: (c) => up.write(c),
+      chunk: (c, release) => up.write(c, release),
       finish: () => up.finish(),
       abort: () => void up.abort(),
     })
@@ -64,6 +105,13 @@ export function registerVolumeStreams(on: On): void {
     const down = await drv.volDownload(vol, offset, length, flags)
     const st = openServerStream(conn, {allowSkip: (flags & VolTransferFlags.SPARSE_STREAM) !== 0}, call)
     st.on('close', () => void down.close())
-    void pump(st, down)
+    const nextInto = down.nextInto?.bind(down)
+    if (nextInto) {
+      void pumpFrames(st, nextInto)
+        .catch((err: unknown) => st.fail(asVirError(err)))
+        .finally(() => {
+          if (st.closed) void down.close()
+        })
+    } else void pump(st, down)
   })
 }

@@ -2,6 +2,7 @@
  * The `dir` pool: a directory whose files (and subdirectories) are the volumes. Also the base of the
  * `fs` pool, which mounts a filesystem on the directory first.
  */
+import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -10,9 +11,10 @@ import type {PoolDef} from '../../conf/pool.js'
 import {FILE_FORMATS, checkVolName, type VolDef} from '../../conf/volume.js'
 import {VolCreateFlags, VolResizeFlags} from '../storage-vol-types.js'
 import type {PoolBackend, RefreshResult, Vol} from './backend.js'
-import {PARTIAL_PREFIX, cloneFileVolume, createFileVolume, resizeFile, sysErr, wipeFile} from './file-ops.js'
-import {probeVolume} from './probe.js'
+import {cloneFileVolume, createFileVolume, resizeFile, sysErr, wipeFile} from './file-ops.js'
+import {refreshProbe, type ProbeMemo} from './probe.js'
 import {unsupported} from './sys.js'
+import {clearMark, fileId, interruptedUploads, isUploadMark} from './upload-mark.js'
 
 const S = ErrorDomain.STORAGE
 /** Files probed at once during a refresh. */
@@ -23,7 +25,10 @@ export function targetOf(def: PoolDef): string {
   return def.targetPath
 }
 
-/** Probes every entry of `dir` as a volume of `poolName`. */
+/** The last refresh's probe of each file, by directory and name (see refreshProbe). */
+const memos = new Map<string, Map<string, ProbeMemo>>()
+
+/** Probes every entry of `dir` as a volume. */
 export async function scanDir(dir: string): Promise<Vol[]> {
   let names: string[]
   try {
@@ -31,11 +36,27 @@ export async function scanDir(dir: string): Promise<Vol[]> {
   } catch (err) {
     throw sysErr(`cannot open directory '${dir}'`, err)
   }
-  names = names.filter((n) => !n.startsWith(PARTIAL_PREFIX)).sort()
+  const fileOf = (n: string) => {
+    try {
+      return fileId(fs.statSync(join(dir, n), {bigint: true}))
+    } catch {
+      return undefined
+    }
+  }
+  const interrupted = interruptedUploads(dir, names, fileOf)
+  names = names.filter((n) => !isUploadMark(n)).sort()
   const vols: Vol[] = []
+  const last = memos.get(dir)
+  const next = new Map<string, ProbeMemo>()
   for (let i = 0; i < names.length; i += PROBE_PARALLEL) {
     const batch = names.slice(i, i + PROBE_PARALLEL)
-    const probed = await Promise.all(batch.map((n) => probeVolume(join(dir, n), {light: true})))
+    const probed = await Promise.all(
+      batch.map(async (n) => {
+        const r = await refreshProbe(join(dir, n), last?.get(n))
+        if (r.memo) next.set(n, r.memo)
+        return r.probed
+      }),
+    )
     probed.forEach((p, j) => {
       if (p === undefined) return
       const path = join(dir, batch[j])
@@ -43,6 +64,7 @@ export async function scanDir(dir: string): Promise<Vol[]> {
         name: batch[j],
         key: path,
         path,
+        ...(interrupted.has(batch[j]) ? {interrupted: true} : {}),
         def: {
           name: batch[j],
           type: p.type,
@@ -59,6 +81,7 @@ export async function scanDir(dir: string): Promise<Vol[]> {
       })
     })
   }
+  memos.set(dir, next)
   return vols
 }
 
@@ -160,6 +183,7 @@ export class DirBackend implements PoolBackend {
     try {
       if (vol.def.type === 'dir') await fsp.rmdir(vol.path)
       else await fsp.unlink(vol.path)
+      clearMark(vol.path)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw sysErr(`cannot unlink file '${vol.path}'`, err)
     }

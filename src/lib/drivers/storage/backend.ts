@@ -15,6 +15,8 @@ export interface Vol {
   def: VolDef
   /** Transfers (upload, download) running on it. */
   inUse?: number
+  /** An upload into it was cut short: its content is neither the old nor the new (upload-mark.ts). */
+  interrupted?: boolean
 }
 
 export interface PoolSizes {

@@ -27,7 +27,9 @@ import {FsBackend} from './backend-fs.js'
 import {DiskBackend} from './backend-disk.js'
 import {probeVolume} from './probe.js'
 import {unsupported} from './sys.js'
-import {openDownload, openUpload} from './transfer.js'
+import {openDownload} from './download.js'
+import {openUpload} from './upload.js'
+import {clearMark} from './upload-mark.js'
 import {StoragePools, type PoolObj, type StorageDriverOptions} from './pools.js'
 
 const S = ErrorDomain.STORAGE
@@ -192,6 +194,7 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     const p = this.getPool(uuid)
     this.requireActive(p)
     const src = this.getVol(clone)
+    if (src.v.interrupted) throw incomplete(src.v)
     const def = parseVolXml(xml, {optCapacity: true, docName: 'storage_volume_definition'})
     def.capacity ??= src.v.def.capacity
     if (def.capacity !== undefined && src.v.def.capacity !== undefined && def.capacity < src.v.def.capacity) def.capacity = src.v.def.capacity
@@ -217,6 +220,9 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     if (algorithm < 0 || algorithm > WipeAlgorithm.TRIM) throw errors.invalidArg(S, `wiping algorithm ${algorithm} not supported`)
     const {p, v} = this.getVol(ref)
     await this.backendOf(p.def).wipeVol(p.def, v, algorithm)
+    // Its content is known again (the pattern): no longer an interrupted upload.
+    if (v.interrupted && v.def.type !== 'block') clearMark(v.path)
+    v.interrupted = undefined
     await this.refreshVol(v)
   }
 
@@ -281,7 +287,9 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     const {p, v} = this.getVol(ref)
     if (v.def.type === 'dir') throw unsupported(`cannot upload to directory volume '${v.name}'`)
     const release = this.claim(p, v)
-    return openUpload(v.path, offset, length, () => {
+    return openUpload(v.path, offset, length, (complete) => {
+      // A completed upload makes the volume whole (whatever it was); one cut short leaves it incomplete.
+      if (complete !== undefined) v.interrupted = complete ? undefined : true
       release()
       void this.refreshAfterUpload(p)
     })
@@ -298,6 +306,7 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     checkFlags(flags, VolTransferFlags.SPARSE_STREAM, 'storageVolDownload')
     const {p, v} = this.getVol(ref)
     if (v.def.type === 'dir') throw unsupported(`cannot download directory volume '${v.name}'`)
+    if (v.interrupted) throw incomplete(v)
     return openDownload(v.path, offset, length, (flags & VolTransferFlags.SPARSE_STREAM) !== 0, this.claim(p, v))
   }
 
@@ -308,6 +317,7 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     if (!p.active) return Promise.reject(errors.operationInvalid(S, `storage pool '${pool}' containing volume '${volume}' is not active`))
     const v = p.vols.get(volume)
     if (!v) return Promise.reject(noVol(`no storage vol with matching name '${volume}'`))
+    if (v.interrupted) return Promise.reject(incomplete(v))
     const type = v.def.type === 'block' ? 'block' : v.def.type === 'dir' ? 'dir' : 'file'
     return Promise.resolve({path: v.path, type, format: v.def.format})
   }
@@ -322,6 +332,14 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     await this.volDelete(ref, 0)
     return true
   }
+}
+
+/**
+ * A volume whose upload was cut short, asked for as a whole volume (download, clone, a guest's disk):
+ * refused, as libvirt refuses a volume still being allocated, until it is uploaded again, wiped or deleted.
+ */
+function incomplete(v: Vol): VirError {
+  return errors.operationInvalid(S, `volume '${v.name}' is incomplete: its upload was interrupted`)
 }
 
 /** Creates the driver and brings its pools up (default pool, running and autostart pools). */

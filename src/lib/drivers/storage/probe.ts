@@ -96,10 +96,6 @@ function hasMagic(buf: Buffer): boolean {
   return OTHER_MAGICS.some(([at, m]) => buf.length >= at + m.length && buf.subarray(at, at + m.length).equals(m))
 }
 
-function isIso(buf: Buffer, size: bigint): boolean {
-  return size > 0x8006n && buf.length >= 0x8006 && buf.subarray(0x8001, 0x8006).toString('latin1') === 'CD001'
-}
-
 interface QemuImgInfo {
   format?: string
   'virtual-size'?: number
@@ -127,8 +123,22 @@ async function blockSize(path: string): Promise<bigint> {
   }
 }
 
-/** Reads the first `n` bytes of a file (fewer if it is shorter). */
-function readHead(path: string, size: bigint, n: number): Buffer | undefined {
+/** The first bytes of most files, read into one buffer (probes run synchronously, one at a time). */
+const small = Buffer.allocUnsafe(SMALL_READ)
+const isoMagic = Buffer.allocUnsafe(5)
+
+interface Head {
+  /** The first bytes (a view of a shared buffer: use it before the next probe). */
+  buf: Buffer
+  qcow2?: Qcow2Header
+  iso: boolean
+}
+
+/**
+ * Reads what tells a file's format, with one open: its first 4 KiB, more when a qcow2 header runs
+ * past them, and the five bytes of an iso's volume descriptor at 0x8001. Undefined when unreadable.
+ */
+function readHead(path: string, size: number): Head | undefined {
   let fd: number
   try {
     fd = fs.openSync(path, 'r')
@@ -136,10 +146,16 @@ function readHead(path: string, size: bigint, n: number): Buffer | undefined {
     return undefined
   }
   try {
-    const want = Number(size < BigInt(n) ? size : BigInt(n))
-    const buf = Buffer.alloc(want)
-    const got = fs.readSync(fd, buf, 0, want, 0)
-    return buf.subarray(0, got)
+    let buf = small.subarray(0, fs.readSync(fd, small, 0, Math.min(size, SMALL_READ), 0))
+    let qcow2 = parseQcow2(buf)
+    // qcow2 header extensions and the backing file name may lie beyond the first 4 KiB (rarely).
+    if (qcow2 !== undefined && !qcow2.complete && buf.length === SMALL_READ) {
+      const big = Buffer.allocUnsafe(Math.min(size, HEADER_READ))
+      buf = big.subarray(0, fs.readSync(fd, big, 0, big.length, 0))
+      qcow2 = parseQcow2(buf)
+    }
+    const iso = qcow2 === undefined && size > 0x8006 && fs.readSync(fd, isoMagic, 0, 5, 0x8001) === 5 && isoMagic.toString('latin1') === 'CD001'
+    return {buf, qcow2, iso}
   } catch {
     return undefined
   } finally {
@@ -152,42 +168,37 @@ function readHead(path: string, size: bigint, n: number): Buffer | undefined {
  * vanished files). The header reads are synchronous, as libvirt's: a refresh of a thousand files
  * costs a few milliseconds this way, against a thread-pool round trip per call otherwise.
  */
-export async function probeVolume(path: string, opts: {light?: boolean} = {}): Promise<Probed | undefined> {
-  let st: BigIntStats
+export async function probeVolume(path: string, opts: {light?: boolean; stat?: fs.Stats} = {}): Promise<Probed | undefined> {
+  let st: BigIntStats | fs.Stats
   try {
-    st = fs.statSync(path, {bigint: true})
+    // A refresh (light) skips what only dumpxml shows: permissions and timestamps (read again then),
+    // and needs no nanoseconds: plain numbers are cheaper to get.
+    st = opts.light ? (opts.stat ?? fs.statSync(path)) : fs.statSync(path, {bigint: true})
   } catch {
     return undefined
   }
-  // A refresh (light) skips what only dumpxml shows: permissions and timestamps are read again then.
+  const size = BigInt(st.size)
   const base = {
-    perms: opts.light ? undefined : permsOf(st),
-    timestamps: opts.light ? undefined : timestampsOf(st),
-    allocation: st.blocks * 512n,
-    physical: st.size,
+    perms: typeof st.size === 'bigint' ? permsOf(st as BigIntStats) : undefined,
+    timestamps: typeof st.size === 'bigint' ? timestampsOf(st as BigIntStats) : undefined,
+    allocation: BigInt(st.blocks) * 512n,
+    physical: size,
   }
-  if (st.isDirectory()) return {...base, type: 'dir', format: 'dir', capacity: st.size}
+  if (st.isDirectory()) return {...base, type: 'dir', format: 'dir', capacity: size}
   if (st.isBlockDevice()) {
-    const size = await blockSize(path)
-    return {...base, type: 'block', format: 'none', capacity: size, allocation: size, physical: size}
+    const bsize = await blockSize(path)
+    return {...base, type: 'block', format: 'none', capacity: bsize, allocation: bsize, physical: bsize}
   }
   if (!st.isFile()) return undefined
-  let buf = readHead(path, st.size, SMALL_READ)
-  if (buf === undefined) return undefined
-  let q = parseQcow2(buf)
-  // qcow2 header extensions and the backing file name may lie beyond the first 4 KiB (rarely).
-  if (q !== undefined && !q.complete && buf.length === SMALL_READ) {
-    buf = readHead(path, st.size, HEADER_READ) ?? buf
-    q = parseQcow2(buf)
-  }
-  // An iso's volume descriptor is at 32 KiB.
-  if (q === undefined && buf.length === SMALL_READ && st.size > 0x8006n) buf = readHead(path, st.size, 0x8006) ?? buf
+  const head = readHead(path, Number(st.size))
+  if (head === undefined) return undefined
+  const q = head.qcow2
   if (q !== undefined) {
     const backing = q.backingPath === undefined ? undefined : backingOf(resolve(dirname(path), q.backingPath), q.backingFormat ?? 'raw')
     return {...base, type: 'file', format: 'qcow2', capacity: q.capacity, backing}
   }
-  if (isIso(buf, st.size)) return {...base, type: 'file', format: 'iso', capacity: st.size}
-  if (hasMagic(buf)) {
+  if (head.iso) return {...base, type: 'file', format: 'iso', capacity: size}
+  if (hasMagic(head.buf)) {
     try {
       const info = await qemuImgInfo(path)
       const bpath = info['full-backing-filename'] ?? info['backing-filename']
@@ -197,7 +208,35 @@ export async function probeVolume(path: string, opts: {light?: boolean} = {}): P
       // qemu-img could not read it: report the file as raw, as libvirt does for unknown content.
     }
   }
-  return {...base, type: 'file', format: 'raw', capacity: st.size}
+  return {...base, type: 'file', format: 'raw', capacity: size}
+}
+
+/** A refresh's probe of one file, and the stat it was made with (see refreshProbe). */
+export interface ProbeMemo {
+  key: string
+  probed: Probed
+}
+
+/** A file changed this recently may change again within the same timestamp tick: probed again next time. */
+const RACY_MS = 2000
+
+/**
+ * probeVolume(path, {light: true}) for a pool refresh, reusing `last` (the previous refresh's memo of
+ * the same path) when the file's device, inode, mode, size, allocation and modification and change
+ * times are all the same: any write to the file moves its times, so its header is unchanged. Returns
+ * the probe and the memo for the next refresh (none for a file changed within RACY_MS).
+ */
+export async function refreshProbe(path: string, last: ProbeMemo | undefined): Promise<{probed?: Probed; memo?: ProbeMemo}> {
+  let st: fs.Stats
+  try {
+    st = fs.statSync(path)
+  } catch {
+    return {}
+  }
+  const key = `${st.dev}:${st.ino}:${st.mode}:${st.size}:${st.blocks}:${st.mtimeMs}:${st.ctimeMs}`
+  if (last?.key === key) return {probed: last.probed, memo: last}
+  const probed = await probeVolume(path, {light: true, stat: st})
+  return {probed, memo: probed && Date.now() - st.ctimeMs > RACY_MS ? {key, probed} : undefined}
 }
 
 function backingOf(path: string, format: string): VolBacking {

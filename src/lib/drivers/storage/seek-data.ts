@@ -1,7 +1,8 @@
 /**
  * Where the data and the holes of a sparse file are, from the kernel (lseek SEEK_DATA / SEEK_HOLE,
  * through koffi), as libvirt finds them for sparse downloads: no need to read the holes.
- * Undefined when libc cannot be loaded, and the caller falls back to reading.
+ * Undefined when libc cannot be loaded, and the caller falls back to reading. Also the reverse:
+ * punching a hole where a sparse upload sends one.
  */
 const SEEK_DATA = 3
 const SEEK_HOLE = 4
@@ -34,4 +35,26 @@ export async function nextData(fd: number, pos: bigint): Promise<{start: bigint;
   const end = f(fd, start, SEEK_HOLE)
   if (end < 0n) return undefined
   return {start, end}
+}
+
+type Fallocate = (fd: number, mode: number, off: bigint, len: bigint) => number
+let fallocate: Fallocate | null | undefined
+const FALLOC_FL_KEEP_SIZE = 1
+const FALLOC_FL_PUNCH_HOLE = 2
+
+/**
+ * Makes [off, off+len) of a regular file read as zeros without writing them (fallocate
+ * PUNCH_HOLE | KEEP_SIZE), as a sparse upload's holes. False where the filesystem or libc cannot.
+ */
+export async function punchHole(fd: number, off: bigint, len: bigint): Promise<boolean> {
+  if (fallocate === undefined) {
+    try {
+      const koffi = (await import('koffi')).default
+      const fn = koffi.load('libc.so.6').func('int fallocate(int fd, int mode, int64_t offset, int64_t len)')
+      fallocate = (f, m, o, l) => fn(f, m, o, l) as number
+    } catch {
+      fallocate = null
+    }
+  }
+  return fallocate !== null && len > 0n && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) === 0
 }
