@@ -278,9 +278,7 @@ export class QemuDriver implements HypervisorDriver {
     return compareCpu(xml, {vendor: cpu.vendor, features}, D)
   }
 
-  setMemoryStatsPeriod(uuid: string, period: number, flags: number): Promise<void> {
-    return setMemoryStatsPeriod(this.ctx, uuid, period, flags)
-  }
+  setMemoryStatsPeriod = (uuid: string, period: number, flags: number): Promise<void> => setMemoryStatsPeriod(this.ctx, uuid, period, flags)
 
   nodeFreePages(pages: number[], startCell: number, cellCount: number, flags: number): bigint[] {
     checkFlags(flags, 0, 'qemuNodeGetFreePages', D)
@@ -292,17 +290,12 @@ export class QemuDriver implements HypervisorDriver {
     return hostAllocPages(pageSizes, pageCounts, startCell, cellCount, flags)
   }
 
-  nodeSuspendForDuration(target: number, duration: bigint, flags: number): void {
-    hostSuspend(target, duration, flags)
-  }
+  nodeSuspendForDuration = (target: number, duration: bigint, flags: number): void => hostSuspend(target, duration, flags)
 
-  hypervisorBaselineCpu(hv: HypervisorCpuArgs, xmlCpus: string[], flags: number): string {
-    return baselineHypervisorCpu(this.ctx.probe, hv, xmlCpus, flags)
-  }
+  hypervisorBaselineCpu = (hv: HypervisorCpuArgs, xmlCpus: string[], flags: number): string =>
+    baselineHypervisorCpu(this.ctx.probe, hv, xmlCpus, flags)
 
-  hypervisorCompareCpu(hv: HypervisorCpuArgs, xml: string, flags: number): number {
-    return compareHypervisorCpu(this.ctx.probe, hv, xml, flags)
-  }
+  hypervisorCompareCpu = (hv: HypervisorCpuArgs, xml: string, flags: number): number => compareHypervisorCpu(this.ctx.probe, hv, xml, flags)
 
   nodeMemoryParameters(nparams: number, flags: number): ReturnType<typeof hostMemoryParameters> {
     return hostMemoryParameters(nparams, flags)
