@@ -129,14 +129,14 @@ for (const ro of [false, true]) {
       }
     }
     // A sample of the unimplemented answers: libvirtd's "not supported" naming the public API, or the read-only denial.
-    const nodeSuspend = replies.get(250) // NODE_SUSPEND_FOR_DURATION: no such function in vctl's drivers, RO-denied in libvirt
+    const blockResize = replies.get(251) // DOMAIN_BLOCK_RESIZE: no such function in vctl's drivers, RO-denied in libvirt
     if (ro) {
-      tt.is(nodeSuspend?.code, 29)
-      tt.is(nodeSuspend?.message, 'operation forbidden: read only access prevents virNodeSuspendForDuration')
+      tt.is(blockResize?.code, 29)
+      tt.is(blockResize?.message, 'operation forbidden: read only access prevents virDomainBlockResize')
     } else {
-      tt.is(nodeSuspend?.code, 3)
-      tt.is(nodeSuspend?.domain, 20)
-      tt.is(nodeSuspend?.message, 'this function is not supported by the connection driver: virNodeSuspendForDuration')
+      tt.is(blockResize?.code, 3)
+      tt.is(blockResize?.domain, 20)
+      tt.is(blockResize?.message, 'this function is not supported by the connection driver: virDomainBlockResize')
     }
     tt.true(REMOTE_PROC_LAST < 450)
   })
