@@ -4,11 +4,11 @@
 // locked with the guest's QEMU pid before QEMU opens it, released when it is unplugged, and with the
 // rest when the guest stops.
 import test from 'ava'
-import {readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {listLocks} from '../src/lib/services/lock/client.js'
 import {python, startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, guestXml, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
+import {guestXml, killGuestsUnder, openFiles, qemuPidsUnder, READY, waitForLog} from './helpers/guest.js'
 
 const root = realpathSync(tempRoot('vctl-hotplug-lockd-'))
 const daemons: TestDaemon[] = []
@@ -18,18 +18,6 @@ test.after.always(async () => {
   for (const d of daemons.reverse()) await d.stop()
   rmSync(root, {recursive: true, force: true})
 })
-
-function openFiles(pid: number): string[] {
-  const out: string[] = []
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`))
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return out
-}
 
 test('hotplug takes, refuses and releases virtlockd locks', async (t) => {
   t.timeout(300000)

@@ -4,10 +4,10 @@
 // controller libvirt plugs on the fly). On the vctl side QEMU must hold the plugged disk's file open
 // and let go of it on detach, and the tiny guest on q35 must see its virtio disk come and go.
 import test from 'ava'
-import {mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, countInLog, guestXml, qemuPidsUnder, waitForLog} from './helpers/guest.js'
+import {countInLog, guestXml, openFiles, qemuPidsUnder, READY, waitForLog} from './helpers/guest.js'
 import {killUnder} from './helpers/netns.js'
 import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
 
@@ -112,18 +112,6 @@ function devicesPart(xml: string): string {
       return s.replace(/^( {4}<controller [^>]*)>\n {4}<\/controller>$/, '$1/>')
     })
     .join('\n')
-}
-
-function openFiles(pid: number): string[] {
-  const out: string[] = []
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`))
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return out
 }
 
 async function session(uri: string, dir: string, check: (what: string) => Step): Promise<string[]> {

@@ -3,12 +3,12 @@
 // come and go, --config edits the definition on disk, a restarted daemon still knows hot-plugged
 // devices, and libvirt-python sees DEVICE_ADDED / DEVICE_REMOVED events.
 import test from 'ava'
-import {readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createConnection} from 'node:net'
 import {once} from 'node:events'
 import {python, startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, guestXml, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
+import {guestXml, killGuestsUnder, openFiles, qemuPidsUnder, READY, waitForLog} from './helpers/guest.js'
 
 let d: TestDaemon | undefined
 const root = tempRoot('vctl-hotplug-')
@@ -20,18 +20,6 @@ test.after.always(async () => {
 })
 
 /** The files a process has open. */
-function openFiles(pid: number): string[] {
-  const out: string[] = []
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`))
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return out
-}
-
 /** Resumes a guest through its QMP socket directly (no daemon is attached to it). */
 async function qmpCont(pid: number): Promise<void> {
   const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')

@@ -1,5 +1,5 @@
 /** The tiny test guest (scripts/build-test-guest.sh) and helpers to watch real QEMU guests. */
-import {existsSync, readFileSync, readdirSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, readlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {ROOT_DIR} from './daemon.js'
 
@@ -72,6 +72,19 @@ function qemuProcessesUnder(marker: string): {pid: number; name: string}[] {
     const nameArg = cmd[cmd.indexOf('-name') + 1] ?? ''
     const m = /guest=([^,]+)/.exec(nameArg)
     out.push({pid: Number(pid), name: m ? m[1] : `pid${pid}`})
+  }
+  return out
+}
+
+/** The paths a process has open (its /proc fd links; one closed meanwhile is skipped). */
+export function openFiles(pid: number): string[] {
+  const out: string[] = []
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      out.push(readlinkSync(`/proc/${pid}/fd/${fd}`))
+    } catch {
+      // closed meanwhile
+    }
   }
   return out
 }
