@@ -12,7 +12,8 @@ import {RpcConnection, HandlerTable} from '../src/lib/rpc/server.js'
 import {RpcClient} from '../src/lib/rpc/client.js'
 import {defineProgram, proc} from '../src/lib/rpc/program.js'
 import * as c from '../src/lib/rpc/codec.js'
-import {openServerStream, STREAM_WINDOW, type ServerStream, type StreamChunk} from '../src/lib/rpc/stream.js'
+import {giveFrame, openServerStream, STREAM_WINDOW, takeFrame, untilDrained, type ServerStream, type StreamChunk} from '../src/lib/rpc/stream.js'
+import {pooledFrames} from '../src/lib/rpc/stream-frame.js'
 import {openStream, type ClientStream} from '../src/lib/rpc/stream-client.js'
 import {FrameDecoder, MessageStatus, MessageType, buildPacket, finishPacket, startPacket} from '../src/lib/rpc/message.js'
 import {VirError} from '../src/lib/errors.js'
@@ -29,7 +30,7 @@ interface Fixture {
   path: string
   server: Server
   /** What the server saw. */
-  state: {maxIn: number; maxOut: number; produced: number; closed: number; aborted: number; received: Buffer[]; finished: number}
+  state: {maxIn: number; maxOut: number; produced: number; closed: number; aborted: number; received: Buffer[]; finished: number; reusable: boolean[]}
   streams: ServerStream[]
 }
 
@@ -50,7 +51,7 @@ async function fixture(t: {teardown: (fn: () => void) => void}): Promise<Fixture
   const fx: Fixture = {
     path,
     server: createServer(),
-    state: {maxIn: 0, maxOut: 0, produced: 0, closed: 0, aborted: 0, received: [], finished: 0},
+    state: {maxIn: 0, maxOut: 0, produced: 0, closed: 0, aborted: 0, received: [], finished: 0, reusable: []},
     streams: [],
   }
   const {state} = fx
@@ -87,6 +88,21 @@ async function fixture(t: {teardown: (fn: () => void) => void}): Promise<Fixture
         st.pipeFrom(Readable.from([data.subarray(0, args.size / 2), data.subarray(args.size / 2)]))
       }
       if (args.mode.includes('infinite')) st.pipeFrom(infinite(state))
+      if (args.mode.includes('frames')) {
+        // `size` bytes of 0x63 in frames of two packets, sent as fast as the socket takes them
+        // (after the reply: the handler does not wait).
+        void (async () => {
+          let left = args.size
+          while (left > 0 && !st.closed) {
+            const f = takeFrame(2)
+            const n = Math.min(left, f.slots[0].length * 2)
+            for (const slot of f.slots) slot.fill(0x63)
+            left -= n
+            if (!st.sendFrame(f, n, (reusable) => state.reusable.push(reusable))) await untilDrained(st)
+          }
+          if (!st.closed) st.end()
+        })()
+      }
       if (args.mode.includes('sparse')) {
         st.write(Buffer.from('abc'))
         st.writeHole(1000000n)
@@ -156,6 +172,37 @@ test('upload with a slow consumer: data arrives whole, the daemon queues at most
   // one window, plus at most one packet read past it
   t.true(fx.state.maxIn <= STREAM_WINDOW + 262144, `queued ${fx.state.maxIn}`)
   t.true(fx.state.maxIn > 0)
+})
+
+test('frames: the bytes of each reach the client in order; each is reusable once the socket took it, not when its stream closed first', async (t) => {
+  const fx = await fixture(t)
+  const cl = await client(fx, t)
+  const size = 5 * 262120 + 77
+  const {stream} = await openStream(cl, prog, prog.procs.OPEN, {mode: 'frames', size})
+  const got = Buffer.concat(await readAll(stream))
+  t.true(got.equals(Buffer.alloc(size, 0x63)))
+  await stream.finish()
+  t.deepEqual(fx.state.reusable, [true, true, true], 'three frames, each written whole')
+
+  // A client that stops reading, then goes: the frames still queued on its socket are not reused.
+  const other = await RpcClient.connect({path: fx.path}, [prog])
+  await openStream(other, prog, prog.procs.OPEN, {mode: 'frames', size: 64 * 1024 * 1024})
+  await sleep(300)
+  other.destroy()
+  await sleep(200)
+  t.true(fx.state.reusable.slice(3).includes(false), 'frames dropped with the stream')
+})
+
+test('frames are kept for the next transfer, a few at most, each once', (t) => {
+  const before = pooledFrames()
+  const frames = Array.from({length: 10}, () => takeFrame(3))
+  for (const f of frames) giveFrame(f)
+  giveFrame(frames[0])
+  const kept = pooledFrames()
+  t.true(kept > before && kept <= 6, `${kept} frames kept`)
+  const again = takeFrame(3)
+  t.true(frames.includes(again), 'a frame given back serves the next transfer')
+  t.false(frames.includes(takeFrame(4)), 'a frame of another size is made anew')
 })
 
 test('a client that never reads: the daemon stops reading the source, keeps a bounded buffer, and serves other calls', async (t) => {

@@ -52,7 +52,7 @@ import {
   type Packet,
 } from './message.js'
 import * as t from './codec.js'
-export {dataFrame, type DataFrame} from './stream-frame.js'
+export {dataFrame, giveFrame, takeFrame, type DataFrame} from './stream-frame.js'
 import {releasePacketBuffer} from './packet-pool.js'
 import {frameHeaders, type DataFrame} from './stream-frame.js'
 import {ErrorCode, VirError} from '../errors.js'
@@ -166,22 +166,24 @@ export class ServerStream extends EventEmitter {
    * packets, without copying them; `done` runs once the socket no longer needs `f` (written, or the
    * stream or connection gone), and `f` may then be filled again. False once the window is full.
    */
-  sendFrame(f: DataFrame, bytes: number, done: () => void): boolean {
+  sendFrame(f: DataFrame, bytes: number, done: (reusable: boolean) => void): boolean {
     if (this.closed || this.sentEnd || bytes <= 0) {
-      done()
+      done(true)
       return !this.closed && !this.sentEnd && this.hasRoom()
     }
     const off = frameHeaders(f, this.key, bytes)
     let called = false
-    const once = () => {
+    const once = (reusable: boolean) => {
       if (called) return
       called = true
-      this.off('close', once)
-      done()
+      this.off('close', onClose)
+      done(reusable)
     }
-    // A connection that closes drops what it had queued without calling back: release on close too.
-    this.once('close', once)
-    if (!this.send(f.buf.subarray(0, off), once)) once()
+    // A connection that closes drops what it had queued without calling back: release on close too,
+    // but the frame may still be queued on the socket then, so it must not be filled again.
+    const onClose = () => once(false)
+    this.once('close', onClose)
+    if (!this.send(f.buf.subarray(0, off), () => once(true))) once(true)
     return this.hasRoom()
   }
 

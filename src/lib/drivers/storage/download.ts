@@ -25,12 +25,13 @@ function isZero(b: Buffer): boolean {
   return b.length === ZERO.length ? b.equals(ZERO) : b.equals(ZERO.subarray(0, b.length))
 }
 
-async function sizeOf(fh: FileHandle, path: string): Promise<bigint> {
+/** The size of a file or block device, and whether it is a regular file. */
+async function sizeOf(fh: FileHandle, path: string): Promise<{size: bigint; isFile: boolean}> {
   const st = await fh.stat({bigint: true})
-  if (!st.isBlockDevice()) return st.size
+  if (!st.isBlockDevice()) return {size: st.size, isFile: st.isFile()}
   const name = (await fsp.realpath(path)).replace(/^\/dev\//, '')
   const sectors = await fsp.readFile(`/sys/class/block/${name}/size`, 'utf8').catch(() => '0')
-  return BigInt(sectors.trim() || '0') * 512n
+  return {size: BigInt(sectors.trim() || '0') * 512n, isFile: false}
 }
 
 /** The first `n` bytes of `bufs` (views, no copy). */
@@ -53,7 +54,7 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
     done()
     throw sysErr(`Unable to open '${path}'`, err)
   }
-  const size = await sizeOf(fh, path)
+  const {size, isFile} = await sizeOf(fh, path)
   if (offset > size) {
     await fh.close()
     done()
@@ -62,12 +63,21 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   const stop = length === 0n || offset + length > size ? size : offset + length
   let pos = offset
   let closed = false
-  const buf = Buffer.alloc(READ_SIZE)
+  // Only the chunked reads (next) need a buffer of their own: nextInto reads into the caller's.
+  let buf: Buffer | undefined
   /** Chunks read but not yet handed out (a read may hold data and holes). */
   const ready: VolChunk[] = []
   let hole = 0n
   // Whether the kernel can tell where the holes are (undefined: lseek is not available here).
-  let useSeek = sparse && (await fh.stat()).isFile() && (await nextData(fh.fd, offset)) !== undefined
+  // The first extent, asked for here to learn whether lseek works, is the first one used.
+  let first = sparse && isFile ? await nextData(fh.fd, offset) : undefined
+  let useSeek = first !== undefined
+  const extentFrom = (at: bigint) => {
+    if (first === undefined || at !== offset) return nextData(fh.fd, at)
+    const e = first
+    first = undefined
+    return Promise.resolve(e)
+  }
   let extentEnd = -1n
   let fdClosed = false
   const closeFd = async () => {
@@ -88,7 +98,7 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
       if (pos >= stop) return false
       if (useSeek && pos >= extentEnd) {
         // The kernel knows the holes: skip them without reading.
-        const e = await nextData(fh.fd, pos)
+        const e = await extentFrom(pos)
         if (e === undefined) useSeek = false
         else if (e === null || e.start >= stop) {
           ready.push({hole: stop - pos})
@@ -103,6 +113,7 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
       }
       const limit = useSeek ? extentEnd : stop
       const want = limit - pos < BigInt(READ_SIZE) ? Number(limit - pos) : READ_SIZE
+      buf ??= Buffer.allocUnsafe(READ_SIZE)
       const {bytesRead} = await fh.read(buf, 0, want, Number(pos))
       if (bytesRead === 0) return false
       pos += BigInt(bytesRead)
@@ -144,7 +155,7 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   const nextInto = async (into: Buffer[]): Promise<number | {hole: bigint} | null> => {
     if (closed || fdClosed) return null
     if (pos < stop && useSeek && pos >= extentEnd) {
-      const e = await nextData(fh.fd, pos)
+      const e = await extentFrom(pos)
       if (e === undefined) {
         useSeek = false // lseek failed after all: the rest goes as data
       } else if (e === null || e.start >= stop) {

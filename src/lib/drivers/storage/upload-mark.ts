@@ -4,7 +4,8 @@
  *
  * An upload writes in place, as libvirtd's does; before its first byte a small hidden file
  * `.vctl-upload-NAME` beside the volume says "writing" (synced, with its directory: it is on disk
- * before any of the volume's new bytes can be). When the last byte is written the mark says
+ * before any of the volume's new bytes can be). Each state is one fixed-size record written over
+ * the previous one. When the last byte is written the mark says
  * "written" with the kernel's boot id, the client is told the upload succeeded, and the volume's
  * data is then synced in the background and the mark removed. So no upload waits for the disk
  * (libvirtd does not sync either), and yet:
@@ -21,8 +22,9 @@ import * as fs from 'node:fs'
 import type {BigIntStats} from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
+import {promisify} from 'node:util'
 
-import {PARTIAL_PREFIX, partialPath} from './file-ops.js'
+import {PARTIAL_PREFIX} from './file-ops.js'
 
 /** Prefix of the mark files (hidden from the pool's volumes, as the partial files). */
 export const UPLOAD_MARK_PREFIX = '.vctl-upload-'
@@ -60,32 +62,53 @@ function currentBoot(): string {
   return bootId
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const dh = await fsp.open(dir, 'r')
-  try {
-    await dh.sync().catch(() => {})
-  } finally {
-    await dh.close()
-  }
+const fsync = promisify(fs.fsync)
+const fdatasync = promisify(fs.fdatasync)
+
+/** Bytes of a mark's record: every state is written whole over the last, padded to this size. */
+const MARK_SIZE = 256
+
+function record(mark: Mark): Buffer {
+  const json = JSON.stringify(mark)
+  if (json.length > MARK_SIZE) throw new Error(`upload mark of ${json.length} bytes`)
+  const b = Buffer.alloc(MARK_SIZE, ' ')
+  b.write(json)
+  return b
 }
 
-/** Writes the mark through a hidden temporary file renamed over it; `durable`: synced with its directory. */
-async function writeMark(vol: string, mark: Mark, durable: boolean): Promise<void> {
-  const tmp = partialPath(vol)
-  const fh = await fsp.open(tmp, 'wx', 0o600)
+/**
+ * Writes `mark` over the start of the volume's mark file, created when missing: one write of a
+ * whole record of fixed size, so that a crash leaves the old state or the new one, never a mixture
+ * (no rename: replacing a file by rename makes ext4 write the new one out at once, a disk wait in
+ * the middle of the upload). Only metadata and the page cache: done at once. Returns the open file.
+ */
+function putMark(vol: string, mark: Mark): number {
+  const path = markPath(vol)
+  const {O_WRONLY, O_CREAT, O_NOFOLLOW} = fs.constants
+  const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_NOFOLLOW, 0o600)
   try {
-    await fh.writeFile(JSON.stringify(mark))
-    if (durable) await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
-    await fsp.rename(tmp, markPath(vol))
+    if (fs.writeSync(fd, record(mark), 0, MARK_SIZE, 0) !== MARK_SIZE) throw Object.assign(new Error('short write'), {code: 'EIO'})
+    // Anything past the record (a mark written by hand) would make it unreadable.
+    if (fs.fstatSync(fd).size > MARK_SIZE) fs.ftruncateSync(fd, MARK_SIZE)
   } catch (err) {
-    await fsp.rm(tmp, {force: true})
+    fs.closeSync(fd)
     throw err
   }
-  if (durable) await syncDir(dirname(vol))
+  return fd
+}
+
+/** The mark, on disk once this resolves: the file and its directory synced, both at once. */
+async function writeDurableMark(vol: string, mark: Mark): Promise<void> {
+  const fd = putMark(vol, mark)
+  let dir: number | undefined
+  try {
+    dir = fs.openSync(dirname(vol), 'r')
+    // A directory that cannot be synced (some filesystems) holds the mark as well as it can.
+    await Promise.all([fdatasync(fd), fsync(dir).catch(() => {})])
+  } finally {
+    fs.closeSync(fd)
+    if (dir !== undefined) fs.closeSync(dir)
+  }
 }
 
 /**
@@ -95,7 +118,7 @@ async function writeMark(vol: string, mark: Mark, durable: boolean): Promise<voi
 export async function markUploading(vol: string, file: string): Promise<boolean> {
   active.set(vol, (active.get(vol) ?? 0) + 1)
   try {
-    await writeMark(vol, {state: 'writing', file}, true)
+    await writeDurableMark(vol, {state: 'writing', file})
   } catch {
     uploadEnded(vol)
     return false
@@ -112,10 +135,10 @@ export function uploadEnded(vol: string): void {
 
 /**
  * Every byte of the upload is written (in the page cache): marks it so, then syncs the volume in the
- * background and removes the mark. The caller may report success as soon as this resolves.
+ * background and removes the mark. The caller may report success as soon as this returns.
  */
-export async function markWritten(vol: string, file: string): Promise<void> {
-  await writeMark(vol, {state: 'written', file, boot: currentBoot()}, false)
+export function markWritten(vol: string, file: string): void {
+  fs.closeSync(putMark(vol, {state: 'written', file, boot: currentBoot()}))
   void settle(vol)
 }
 
@@ -152,7 +175,8 @@ function readMark(path: string): Mark | undefined {
     const m = JSON.parse(fs.readFileSync(path, 'utf8')) as Partial<Mark>
     if ((m.state === 'writing' || m.state === 'written') && typeof m.file === 'string') return {state: m.state, file: m.file, boot: m.boot}
   } catch {
-    // unreadable or half-written (it is written through a rename, so only by hand): treat as absent
+    // unreadable (empty: the daemon stopped between creating and writing it, before any byte of the
+    // volume was written; or made by hand): treat as absent
   }
   return undefined
 }

@@ -49,10 +49,9 @@ export async function writevAll(fh: FileHandle, bufs: Buffer[], at: number): Pro
   }
 }
 
-/** Makes [at, at+len) read as zeros. */
-async function zeroRange(fh: FileHandle, isFile: boolean, at: bigint, len: bigint): Promise<void> {
-  if (isFile) {
-    const size = (await fh.stat({bigint: true})).size
+/** Makes [at, at+len) read as zeros; `size`: the file's size (regular files), past which nothing needs clearing. */
+async function zeroRange(fh: FileHandle, size: bigint | undefined, at: bigint, len: bigint): Promise<void> {
+  if (size !== undefined) {
     // Past the end there is nothing to clear: the final size is set at finish.
     const end = at + len < size ? at + len : size
     if (end <= at || (await punchHole(fh.fd, at, end - at))) return
@@ -83,6 +82,8 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
   // The mark is made durable while the first bytes arrive: the writes wait for it (see `chain`).
   const marked = isFile ? markUploading(path, fileId(st)) : Promise.resolve(false)
   let pos = offset
+  // The file's size as the writes (in order, on `chain`) leave it: nothing else writes it meanwhile.
+  let size = st.size
   let written = 0n
   let over = false
   // The batch being gathered, and the packets' buffers to give back once it is written.
@@ -114,7 +115,15 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
     if (batchLen === 0) return
     const bufs = batch
     const at = Number(batchAt)
-    queue(batchLen, () => writevAll(fh, bufs, at), releases)
+    const upTo = BigInt(at + batchLen)
+    queue(
+      batchLen,
+      async () => {
+        await writevAll(fh, bufs, at)
+        if (upTo > size) size = upTo
+      },
+      releases,
+    )
     batch = []
     releases = []
     batchLen = 0
@@ -160,7 +169,7 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
           flush()
           const n = room(c.hole)
           const at = pos
-          queue(0, () => zeroRange(fh, isFile, at, n))
+          queue(0, () => zeroRange(fh, isFile ? size : undefined, at, n))
           pos += n
           written += n
         }
@@ -175,9 +184,9 @@ export async function openUpload(path: string, offset: bigint, length: bigint, d
       await chain
       await check()
       try {
-        if (isFile && (await fh.stat({bigint: true})).size < pos) await fh.truncate(Number(pos))
+        if (isFile && size < pos) await fh.truncate(Number(pos))
         // Complete: every byte is in the page cache. The mark says so, the data is synced after.
-        if (await marked) await markWritten(path, fileId(st))
+        if (await marked) markWritten(path, fileId(st))
         await end(true)
       } catch (err) {
         await end()
