@@ -11,7 +11,6 @@ import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {Script} from 'node:vm'
 import {dirname, join, resolve} from 'node:path'
-import {pathToFileURL} from 'node:url'
 
 const ROOT = resolve(import.meta.dirname, '..')
 
@@ -139,7 +138,24 @@ const daemonBuild = await build({
   legalComments: 'none',
   logLevel: 'warning',
 })
-const daemonCode = daemonBuild.outputFiles[0].text
+/**
+ * esbuild's __toESM, which every `import * as fs from 'node:fs'` (and default import) of a CommonJS
+ * module runs once per importing module, copying the module's every property into a new object:
+ * for fifty modules importing node:fs a starting daemon made fifty copies. The same object serves
+ * them all here (the copies are read-only views of the same module), made once per module.
+ */
+function shareToEsm(code) {
+  const helper = /var __toESM=(\(mod,isNodeMode,target\)=>\(target=mod!=null\?[^;]*\)\);)/
+  const m = helper.exec(code)
+  if (!m) throw new Error("daemon bundle: esbuild's __toESM helper not found (has esbuild changed?)")
+  const shared =
+    'var __vctlEsm=new WeakMap;var __toESM=(mod,isNodeMode,target)=>{' +
+    'if(target!==void 0||mod===null||(typeof mod!=="object"&&typeof mod!=="function"))return __vctlToEsm(mod,isNodeMode,target);' +
+    'let c=__vctlEsm.get(mod);if(!c)__vctlEsm.set(mod,(c=[]));const i=isNodeMode?1:0;return c[i]??(c[i]=__vctlToEsm(mod,isNodeMode))};' +
+    `var __vctlToEsm=${m[1]}`
+  return code.replace(helper, () => shared)
+}
+const daemonCode = shareToEsm(daemonBuild.outputFiles[0].text)
 // Code compiled from a cache cannot run import(): every module is in the bundle, and node's own are require()d.
 if (/(?<![\w$."'`])import\(/.test(daemonCode)) throw new Error('daemon bundle: an import() was left in it; bundle or require() that module')
 writeFileSync(DAEMON, `(function (exports, require, module, __filename, __dirname, __vctlImportMetaUrl) {${daemonCode}\n})`)
@@ -162,10 +178,9 @@ script.runInThisContext().call(vendor.exports, vendor.exports, createRequire(VEN
 await vendor.exports.Config.load(ROOT)
 writeFileSync(`${VENDOR}.cache`, script.createCachedData())
 
-// The daemon's code cache, made after running the bundle's top level (what every daemon runs first).
-const daemonScript = new Script(readFileSync(DAEMON, 'utf8'), {filename: DAEMON})
-const daemonModule = {exports: {}}
-daemonScript
-  .runInThisContext()
-  .call(daemonModule.exports, daemonModule.exports, createRequire(DAEMON), daemonModule, DAEMON, dirname(DAEMON), pathToFileURL(DAEMON).href)
-writeFileSync(`${DAEMON}.cache`, daemonScript.createCachedData())
+// The daemon's code cache, made in a process of its own after a daemon started from the bundle has
+// answered a client's first calls (scripts/daemon-code-cache.mjs).
+execFileSync(process.execPath, [join(ROOT, 'scripts/daemon-code-cache.mjs'), DAEMON, `${DAEMON}.cache`], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  timeout: 120000,
+})

@@ -3,12 +3,11 @@
  * TLS, and sockets inherited through systemd socket activation.
  */
 import {createServer, connect, type Server, type Socket} from 'node:net'
-import {createServer as createTlsServer, type TLSSocket, type TlsOptions} from 'node:tls'
 import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, unlinkSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {execFileSync} from 'node:child_process'
-import type {LogSink} from './logging.js'
-import {checkTlsClient, parseCaBundle, type PeerVerdict} from './tls-peer.js'
+import type {TlsListenOptions} from './tls-listen.js'
+export type {TlsListenOptions} from './tls-listen.js'
 
 export type ListenerRole = 'rw' | 'ro' | 'admin' | 'tcp' | 'tls'
 
@@ -87,44 +86,29 @@ export async function listenUnix(
   return listener
 }
 
-/** TLS options plus libvirt's client certificate checks. */
-export interface TlsListenOptions extends TlsOptions {
-  /** tls_allowed_dn_list: glob patterns the client's DN must match (see tls-dn.ts). */
-  allowedDn?: string[]
-  /** Where refusals and certificate warnings are reported. */
-  log?: Pick<LogSink, 'warn' | 'error'>
-}
-
-/** The options node:tls gets: verification stays on our side (see tls-peer.ts) so the purpose rules are libvirt's. */
-function serverTlsOptions(tls: TlsListenOptions): TlsOptions {
-  const {allowedDn: _allowedDn, log: _log, ...rest} = tls
-  return {...rest, requestCert: true, rejectUnauthorized: false}
-}
-
-function onSecure(listener: Listener, onConnection: OnConnection, tls: TlsListenOptions) {
-  // tls_no_verify_certificate: libvirt ignores every failed check, the DN list included.
-  const requireValid = tls.rejectUnauthorized !== false
-  const trusted = tls.ca ? parseCaBundle(tls.ca) : []
-  return (s: TLSSocket) => {
-    if (requireValid) {
-      let verdict: PeerVerdict
-      try {
-        verdict = checkTlsClient(s, {trusted, allowedDn: tls.allowedDn})
-      } catch (err) {
-        verdict = {ok: false, reason: `Unable to verify TLS peer: ${(err as Error).message}`}
-      }
-      if (!verdict.ok) {
-        // libvirt closes without confirming the session when the client's certificate is refused.
-        tls.log?.error(`TLS client on ${listener.address} refused: ${verdict.reason}`)
-        s.destroy()
-        return
-      }
-      for (const w of verdict.warnings) tls.log?.warn(w)
-    }
-    // libvirt's TLS handshake ends with the server confirming with a single 0x01 byte.
-    s.write(Buffer.from([1]))
-    onConnection(s, listener)
+/**
+ * The server of a TCP or inherited socket: plain, or TLS with libvirt's client checks when `tls` is
+ * given (tls-listen.ts, loaded only then: node:tls and its certificate code cost a starting daemon
+ * several ms it needs only when it listens for TLS).
+ */
+async function serverFor(tls: TlsListenOptions | undefined, address: string, onSocket: (s: Socket) => void): Promise<Server> {
+  if (tls) {
+    const {tlsServer} = await import('./tls-listen.js')
+    return tlsServer(tls, onSocket, address)
   }
+  const server = createServer({noDelay: true})
+  server.on('connection', onSocket)
+  return server
+}
+
+/** A listener on a server made by serverFor (no client can come before it listens, so before this returns). */
+async function listenerFor(role: ListenerRole, address: string, onConnection: OnConnection, tls?: TlsListenOptions): Promise<Listener> {
+  const box: {listener?: Listener} = {}
+  const server = await serverFor(tls, address, (s) => {
+    if (box.listener) onConnection(s, box.listener)
+    else s.destroy()
+  })
+  return (box.listener = {role, address, server})
 }
 
 export async function listenTcp(
@@ -134,12 +118,8 @@ export async function listenTcp(
   onConnection: OnConnection,
   tls?: TlsListenOptions,
 ): Promise<Listener> {
-  const server = tls ? createTlsServer(serverTlsOptions(tls)) : createServer({noDelay: true})
-  const listener: Listener = {role, address: `${host ?? '*'}:${port}`, server}
-  if (tls) {
-    server.on('secureConnection', onSecure(listener, onConnection, tls))
-    server.on('tlsClientError', () => {})
-  } else server.on('connection', (s: Socket) => onConnection(s, listener))
+  const listener = await listenerFor(role, `${host ?? '*'}:${port}`, onConnection, tls)
+  const {server} = listener
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${listener.address}: ${err.code ?? err.message}`)))
     server.listen({host: host && host !== '*' ? host : undefined, port}, () => resolve())
@@ -174,12 +154,8 @@ export function roleForFdName(name: string): ListenerRole {
 
 export async function listenFd(fd: ActivatedFd, onConnection: OnConnection, tls?: TlsListenOptions): Promise<Listener> {
   const role = roleForFdName(fd.name)
-  const server = role === 'tls' && tls ? createTlsServer(serverTlsOptions(tls)) : createServer({noDelay: true})
-  const listener: Listener = {role, address: `fd:${fd.fd}(${fd.name || 'unnamed'})`, server}
-  if (role === 'tls' && tls) {
-    server.on('secureConnection', onSecure(listener, onConnection, tls))
-    server.on('tlsClientError', () => {})
-  } else server.on('connection', (s: Socket) => onConnection(s, listener))
+  const listener = await listenerFor(role, `fd:${fd.fd}(${fd.name || 'unnamed'})`, onConnection, role === 'tls' ? tls : undefined)
+  const {server} = listener
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({fd: fd.fd}, () => resolve())

@@ -147,7 +147,7 @@ export class Daemon {
       await d.setupServices()
       await d.setupListeners(fds, opts.listen ?? false)
       const listening = phase()
-      opts.onListening?.()
+      d.whenServing(() => opts.onListening?.())
       await d.setupDrivers()
       await d.gate.finish()
       log.debug(`start-up (ms since the process started, wall/CPU): config ${configured}, listening ${listening}, drivers ${phase()}`)
@@ -220,6 +220,22 @@ export class Daemon {
   }
 
   /**
+   * Runs `ready` (systemd's readiness) once the daemon serves. Socket-activated, a client already
+   * waits: the notification (which loads a native library) waits as the other drivers do.
+   */
+  private whenServing(ready: () => void): void {
+    if (!this.activated) ready()
+    else void this.othersOrDelay().then(() => !this.stopping && ready())
+  }
+
+  /** Once something needs more than the hypervisor drivers (see StartupGate.othersNeeded), or OTHERS_DELAY_MS. */
+  private async othersOrDelay(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.gate.othersWanted, new Promise<void>((r) => (timer = setTimeout(r, OTHERS_DELAY_MS)))])
+    clearTimeout(timer)
+  }
+
+  /**
    * The drivers, once the daemon listens: hypervisors first (startup-gate.ts holds the calls that
    * need them). Socket-activated with a client connected: the other drivers' set-up would
    * compete with its first calls for the process, so it starts once something needs them, a
@@ -228,10 +244,7 @@ export class Daemon {
   private async setupDrivers(): Promise<void> {
     if (this.name === 'virtproxyd') return
     const settle = async (): Promise<void> => {
-      if (!this.activated || this.clients.size === 0) return
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([this.gate.othersWanted, new Promise<void>((r) => (timer = setTimeout(r, OTHERS_DELAY_MS)))])
-      clearTimeout(timer)
+      if (this.activated && this.clients.size > 0) await this.othersOrDelay()
     }
     await setupDrivers(this, (driver) => this.hosts(driver), this.gate, settle)
   }

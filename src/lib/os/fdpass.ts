@@ -284,6 +284,20 @@ export function peekNow(socketFd: number, buf: Buffer): number {
   return n > 0 ? n : 0
 }
 
+/** How long after its first use peekSoon waits to load the native library (off a starting daemon's first answers). */
+const PEEK_LOAD_DELAY_MS = 1000
+let peekLoad: NodeJS.Timeout | undefined
+
+/**
+ * peekNow, but only once the native library is loaded (loading it takes several ms): until then 0,
+ * and it is loaded a little later, in the background. For optimisations that can wait.
+ */
+export function peekSoon(socketFd: number, buf: Buffer): number {
+  if (libc) return peekNow(socketFd, buf)
+  peekLoad ??= setTimeout(() => load(), PEEK_LOAD_DELAY_MS).unref()
+  return 0
+}
+
 /** A close-on-exec duplicate of a descriptor (fcntl F_DUPFD_CLOEXEC). */
 export function dupFd(fd: number): number {
   const {fcntl, errno} = load()

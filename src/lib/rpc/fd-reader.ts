@@ -16,7 +16,7 @@
  */
 import type {Socket} from 'node:net'
 import {readSync} from 'node:fs'
-import {MAX_FDS_PER_CALL, closeFds, peekNow, recvFds, recvFdsNow} from '../os/fdpass.js'
+import {MAX_FDS_PER_CALL, closeFds, peekSoon, recvFds, recvFdsNow} from '../os/fdpass.js'
 import {HEADER_SIZE, LEN_SIZE, MESSAGE_MAX} from './message.js'
 
 const HEAD = LEN_SIZE + HEADER_SIZE
@@ -228,7 +228,7 @@ export class FdReader {
   /** How many of the bytes queued now can be read without reaching descriptor bytes. */
   private safeQueued(): number {
     this.peekBuf ??= Buffer.allocUnsafe(65536)
-    const queued = peekNow(this.fd, this.peekBuf)
+    const queued = peekSoon(this.fd, this.peekBuf)
     return queued > 0 ? safeLength(this.head, this.pos, this.len, this.peekBuf.subarray(0, queued), this.fdType) : 0
   }
 
