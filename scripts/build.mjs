@@ -12,6 +12,17 @@ import {createRequire} from 'node:module'
 import {Script} from 'node:vm'
 import {dirname, join, resolve} from 'node:path'
 
+/**
+ * The daemon's bundle is read as latin1 (bin/vctl-daemon.cjs, code-cache.ts): a one-byte string at
+ * once, where decoding 1.7 MB of UTF-8 costs a starting daemon several ms. That holds only for ASCII,
+ * which esbuild writes almost always (not in regular expressions: oclif's bundle has one, and is read
+ * as UTF-8).
+ */
+function assertAscii(file, code) {
+  // eslint-disable-next-line no-control-regex -- the range starts at NUL on purpose
+  const at = code.search(/[^\x00-\x7f]/)
+  if (at >= 0) throw new Error(`${file}: not ASCII at offset ${at} (${JSON.stringify(code.slice(at - 40, at + 20))}); it is read as latin1`)
+}
 const ROOT = resolve(import.meta.dirname, '..')
 
 function tsFiles(dir) {
@@ -158,6 +169,7 @@ function shareToEsm(code) {
 const daemonCode = shareToEsm(daemonBuild.outputFiles[0].text)
 // Code compiled from a cache cannot run import(): every module is in the bundle, and node's own are require()d.
 if (/(?<![\w$."'`])import\(/.test(daemonCode)) throw new Error('daemon bundle: an import() was left in it; bundle or require() that module')
+assertAscii(DAEMON, daemonCode)
 writeFileSync(DAEMON, `(function (exports, require, module, __filename, __dirname, __vctlImportMetaUrl) {${daemonCode}\n})`)
 
 // oclif.manifest.json: the commands' flags, args and help, so oclif finds and describes a command

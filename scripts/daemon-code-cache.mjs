@@ -63,7 +63,7 @@ function firstCalls(path) {
 
 const root = mkdtempSync(join(tmpdir(), 'vctl-code-cache-'))
 try {
-  const script = new Script(readFileSync(bundle, 'utf8'), {filename: bundle})
+  const script = new Script(readFileSync(bundle, 'latin1'), {filename: bundle})
   const mod = {exports: {}}
   script.runInThisContext().call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname(bundle), pathToFileURL(bundle).href)
   const lean = mod.exports
