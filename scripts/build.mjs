@@ -166,7 +166,26 @@ function shareToEsm(code) {
     `var __vctlToEsm=${m[1]}`
   return code.replace(helper, () => shared)
 }
-const daemonCode = shareToEsm(daemonBuild.outputFiles[0].text)
+/**
+ * Node modules that cost a starting daemon milliseconds to load (node:crypto alone about 7 ms on these
+ * machines) and that it needs only later, if at all: each `require()` of one in the bundle becomes
+ * a stand-in that loads the module at its first use (a call, a property read). Namespace imports
+ * (__toESM) copy the module's properties at once, so they are left as they are.
+ */
+const LAZY_BUILTINS = ['node:crypto', 'node:child_process', 'node:tty', 'node:readline']
+function lazyBuiltins(code) {
+  const lazy =
+    'var __vctlLazy=(id)=>{let m;const load=()=>m??(m=require(id));return new Proxy({},{get:(_,k)=>load()[k],' +
+    'has:(_,k)=>k in load(),ownKeys:()=>Reflect.ownKeys(load()),' +
+    'getOwnPropertyDescriptor:(_,k)=>{const d=Reflect.getOwnPropertyDescriptor(load(),k);if(d)d.configurable=true;return d}})};'
+  let n = 0
+  const out = code.replace(/(?<!__toESM\()require\("(node:[a-z_/]+)"\)/g, (all, id) =>
+    LAZY_BUILTINS.includes(id) ? (n++, `__vctlLazy("${id}")`) : all,
+  )
+  if (n === 0) throw new Error('daemon bundle: no require() of a lazy builtin found; check lazyBuiltins')
+  return lazy + out
+}
+const daemonCode = lazyBuiltins(shareToEsm(daemonBuild.outputFiles[0].text))
 // Code compiled from a cache cannot run import(): every module is in the bundle, and node's own are require()d.
 if (/(?<![\w$."'`])import\(/.test(daemonCode)) throw new Error('daemon bundle: an import() was left in it; bundle or require() that module')
 assertAscii(DAEMON, daemonCode)

@@ -75,8 +75,9 @@ async function tryDefine(
 
 function probeCache(root: string): {machines: {name: string; alias?: string; maxCpus: number; isDefault: boolean}[]; cpuModels: string[]} {
   const dir = join(root, 'var/cache/libvirt/qemu/capabilities')
-  const file = readdirSync(dir).find((f) => f.endsWith('.json'))
-  if (!file) throw new Error(`no probe cache in ${dir}`)
+  // one file per emulator, named by its path (qemu-system-i386's beside it)
+  const file = readdirSync(dir).find((f) => f === `${encodeURIComponent('/usr/bin/qemu-system-x86_64')}.json`)
+  if (!file) throw new Error(`no probe cache of qemu-system-x86_64 in ${dir}`)
   return JSON.parse(readFileSync(join(dir, file), 'utf8')) as ReturnType<typeof probeCache>
 }
 

@@ -127,8 +127,13 @@ export async function probeQemu(emulator: string, timeoutMs = 30000): Promise<Om
   }
 }
 
+/**
+ * The cache file of `emulator`: its path escaped into one file name (a hash of it only when that
+ * would be too long), so that a starting daemon reads its capabilities without loading node:crypto.
+ */
 function cacheFile(cacheDir: string, emulator: string): string {
-  return join(cacheDir, createHash('sha256').update(emulator).digest('hex') + '.json')
+  const name = encodeURIComponent(emulator)
+  return join(cacheDir, `${name.length <= 200 ? name : createHash('sha256').update(emulator).digest('hex')}.json`)
 }
 
 /**

@@ -12,8 +12,6 @@ import type {VcpuInfo} from '../tuning-types.js'
 import {D, type QemuContext, type Run} from './context.js'
 import {clockTicks} from './process.js'
 
-const run = promisify(execFile)
-
 /** The thread id of each online vCPU, by vCPU number. */
 export async function vcpuThreads(ctx: QemuContext, r: Run): Promise<Map<number, number>> {
   const qmp = ctx.requireMonitor(r)
@@ -60,7 +58,7 @@ export async function vcpuInfo(ctx: QemuContext, r: Run): Promise<{info: VcpuInf
 /** sched_setaffinity on one thread. */
 export async function setAffinity(tid: number, cpus: number[]): Promise<void> {
   try {
-    await run('taskset', ['-pc', cpus.join(','), String(tid)])
+    await promisify(execFile)('taskset', ['-pc', cpus.join(','), String(tid)])
   } catch (err) {
     throw errors.systemError(D, `cannot set CPU affinity on process ${tid}: ${(err as Error).message.split('\n')[0]}`)
   }
