@@ -24,7 +24,7 @@ import {hostProcs} from './remote/host.js'
 import {migrationProcs} from './remote/migration.js'
 import {remoteEvents} from './remote/events.js'
 import {hotplugProcs} from './remote/domain-hotplug.js'
-import {legacyEventProcs, legacyEvents} from './remote/events-legacy.js'
+import {legacyEventProcs} from './remote/events-legacy.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
@@ -83,7 +83,7 @@ export const remote = defineProgram(
     ...migrationProcs,
     ...legacyEventProcs,
   },
-  {...remoteEvents, ...legacyEvents},
+  remoteEvents,
 )
 
 /** Domain event IDs (virDomainEventID) and the MESSAGE procedure each is delivered with. */
