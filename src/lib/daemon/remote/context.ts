@@ -31,6 +31,8 @@ export interface Callback {
   kind: EventKind
   eventID: number
   uuid?: string
+  /** Registered through the old-style calls (events-legacy.ts): sent the old-style messages. */
+  legacy?: true
 }
 
 export interface ConnState {

@@ -9,6 +9,7 @@ import {P, st, toDom, toObj, toSecret, type On, type EventKind} from './context.
 import {subscribeDeviceEvents} from './hotplug.js'
 import {subscribeTuningEvents} from './tuning-events.js'
 import {subscribeMigrationEvents} from './migration.js'
+import {checkNotTracked, registerLegacyEvents, sendLegacyDomainEvent} from './events-legacy.js'
 
 /** Number of event IDs (VIR_*_EVENT_ID_LAST) of networks, storage pools and secrets. */
 const NETWORK_EVENT_ID_LAST = 2
@@ -28,9 +29,11 @@ export function registerEvents(on: On): void {
         throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `invalid argument: unsupported event ID ${eventID}`)
       }
       const s = st(conn)
+      const uuid = handle ? uuidToString(handle.uuid) : undefined
+      checkNotTracked(s, kind, eventID, uuid)
       ensureSubscribed(conn, kind)
       const id = s.nextCallback++
-      s.callbacks.set(id, {kind, eventID, uuid: handle ? uuidToString(handle.uuid) : undefined})
+      s.callbacks.set(id, {kind, eventID, uuid})
       return {callbackID: id}
     }
   const deregister =
@@ -51,6 +54,7 @@ export function registerEvents(on: On): void {
   on(P.CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, deregister('pool'))
   on(P.CONNECT_SECRET_EVENT_REGISTER_ANY, register('secret', SECRET_EVENT_ID_LAST))
   on(P.CONNECT_SECRET_EVENT_DEREGISTER_ANY, deregister('secret'))
+  registerLegacyEvents(on, (conn) => ensureSubscribed(conn, 'domain'))
 
   function ensureSubscribed(conn: RpcConnection, kind: EventKind): void {
     const s = st(conn)
@@ -101,7 +105,8 @@ export function registerEvents(on: On): void {
       if (cb.kind !== kind) continue
       if (kind === 'domain') {
         const m = msg as DomainEventMsg
-        if (cb.uuid && cb.uuid !== m.dom.uuid) continue
+        if (cb.legacy) sendLegacyDomainEvent(conn, cb.eventID, m)
+        if (cb.legacy || (cb.uuid && cb.uuid !== m.dom.uuid)) continue
         if (m.kind === 'lifecycle' && cb.eventID === EVENT_ID_LIFECYCLE) {
           conn.sendEvent(remote, remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE, {callbackID: id, dom: toDom(m.dom), event: m.event, detail: m.detail})
         } else if (m.kind === 'reboot' && cb.eventID === DOMAIN_EVENT_ID_REBOOT) {

@@ -5,6 +5,7 @@ import {remote} from '../../rpc/programs/remote.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import {AffectFlags, DEVICE_EVENT, type DeviceEventMsg, type DeviceHotplug} from '../../drivers/hotplug-types.js'
 import {P, hv, st, toDom, u, type On} from './context.js'
+import {sendLegacyDeviceEvent} from './events-legacy.js'
 
 /** virDomainEventID of the device events. */
 const EVENT_ID = {removed: 15, added: 19, 'removal-failed': 22} as const
@@ -35,7 +36,8 @@ export function registerHotplug(on: On): void {
 export function subscribeDeviceEvents(conn: RpcConnection, source: EventEmitter): () => void {
   const listener = (msg: DeviceEventMsg) => {
     for (const [id, cb] of st(conn).callbacks) {
-      if (cb.kind !== 'domain' || cb.eventID !== EVENT_ID[msg.kind] || (cb.uuid && cb.uuid !== msg.dom.uuid)) continue
+      if (cb.kind === 'domain' && cb.legacy) sendLegacyDeviceEvent(conn, cb.eventID, msg)
+      if (cb.kind !== 'domain' || cb.legacy || cb.eventID !== EVENT_ID[msg.kind] || (cb.uuid && cb.uuid !== msg.dom.uuid)) continue
       conn.sendEvent(remote, EVENTS[msg.kind], {callbackID: id, dom: toDom(msg.dom), devAlias: msg.alias})
     }
   }

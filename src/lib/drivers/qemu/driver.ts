@@ -60,6 +60,7 @@ import {QemuTuning} from './tuning.js'
 import {QemuMigration} from './migration/index.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
 import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
+import {validateCpuXml} from '../../conf/cpu-validate.js'
 import {checkFlags, type HypervisorCpuArgs} from '../host-types.js'
 import {baselineHypervisorCpu, compareHypervisorCpu} from './hypervisor-cpu.js'
 import {setMemoryStatsPeriod} from './memstat-period.js'
@@ -273,6 +274,7 @@ export class QemuDriver implements HypervisorDriver {
 
   compareCpu(xml: string, flags: number): number {
     checkFlags(flags, COMPARE_FAIL_INCOMPATIBLE | COMPARE_VALIDATE_XML, 'qemuConnectCompareCPU', D)
+    if (flags & COMPARE_VALIDATE_XML) validateCpuXml(xml, D)
     const {cpu} = this.ctx.probe.host
     const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
     return compareCpu(xml, {vendor: cpu.vendor, features}, D)

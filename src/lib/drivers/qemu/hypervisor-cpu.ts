@@ -9,6 +9,7 @@ import * as fs from 'node:fs'
 import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {VIRT_TYPES} from '../../conf/domain.js'
 import {compareX86Xml} from '../../conf/cpu-x86-compare.js'
+import {validateCpuXml} from '../../conf/cpu-validate.js'
 import {
   HvBaselineFlags,
   baselineX86,
@@ -132,6 +133,7 @@ export function compareHypervisorCpu(probe: QemuProbe, args: HvCpuArgs, xml: str
       `Operation not supported: QEMU '${r.caps.emulator}' does not support reporting CPU model for virttype '${r.virttype}'`,
     )
   }
+  if (flags & COMPARE_VALIDATE_XML) validateCpuXml(xml, D)
   const hv = hostModelCpu(r.data, false)
   const host: X86CpuDef = {type: 'guest', mode: 'custom', match: 'exact', model: hv.model, vendor: hv.vendor, features: hv.features}
   return compareX86Xml(host, xml, (flags & COMPARE_FAIL_INCOMPATIBLE) !== 0)

@@ -24,6 +24,7 @@ import {hostProcs} from './remote/host.js'
 import {migrationProcs} from './remote/migration.js'
 import {remoteEvents} from './remote/events.js'
 import {hotplugProcs} from './remote/domain-hotplug.js'
+import {legacyEventProcs} from './remote/events-legacy.js'
 
 export {domainHandle, networkHandle, poolHandle, volHandle, secretHandle} from './remote/types.js'
 export type {DomainHandle, NetworkHandle, PoolHandle, VolHandle, SecretHandle} from './remote/types.js'
@@ -54,6 +55,7 @@ export const remoteFamilies = {
   hostProcs,
   hotplugProcs,
   migrationProcs,
+  legacyEventProcs,
 }
 
 export const remote = defineProgram(
@@ -79,6 +81,7 @@ export const remote = defineProgram(
     ...hostProcs,
     ...hotplugProcs,
     ...migrationProcs,
+    ...legacyEventProcs,
   },
   remoteEvents,
 )

@@ -6,6 +6,10 @@ import {nodeDeviceHandle} from './nodedev.js'
 import {deviceEventMsg} from './domain-hotplug.js'
 
 export const remoteEvents = {
+  // Old-style messages, for registrations through CONNECT_DOMAIN_EVENT_REGISTER(_ANY) (no callback ID).
+  DOMAIN_EVENT_LIFECYCLE: event(107, t.struct({dom: domainHandle, event: t.int, detail: t.int})),
+  DOMAIN_EVENT_REBOOT: event(169, t.struct({dom: domainHandle})),
+  DOMAIN_EVENT_DEVICE_REMOVED: event(311, t.struct({dom: domainHandle, devAlias: t.nonnullString})),
   NETWORK_EVENT_LIFECYCLE: event(315, t.struct({callbackID: t.int, net: networkHandle, event: t.int, detail: t.int})),
   DOMAIN_EVENT_CALLBACK_LIFECYCLE: event(318, t.struct({callbackID: t.int, dom: domainHandle, event: t.int, detail: t.int})),
   DOMAIN_EVENT_CALLBACK_REBOOT: event(319, t.struct({callbackID: t.int, dom: domainHandle})),
