@@ -5,27 +5,15 @@
 // (vctl.counter): on vctl, a restored guest must go on counting where it stopped, without booting.
 import test from 'ava'
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, readFileSync, rmSync, writeFileSync, existsSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, startDaemon, tempRoot, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, countInLog, guestXml, killGuestsUnder, waitForLog} from './helpers/guest.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {run, waitFor} from './helpers/daemon.js'
+import {READY, countInLog, guestXml, waitForLog} from './helpers/guest.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
-const root = tempRoot('vctl-savecmp-')
-let d: TestDaemon | undefined
-let real: RealLibvirtd | undefined
 const watchers: ChildProcess[] = []
-
-test.after.always(async () => {
-  for (const w of watchers) w.kill()
-  if (d) {
-    killGuestsUnder(d.root)
-    await d.stop()
-  }
-  if (real) await real.stop()
-  killGuestsUnder(root)
-  rmSync(root, {recursive: true, force: true})
-})
+const pair = sideBySide('vctl-savecmp-', {daemonArgs: ['--driver', 'qemu'], cleanup: () => watchers.forEach((w) => w.kill())})
+const root = pair.root
 
 interface Side {
   label: string
@@ -169,16 +157,11 @@ async function session(s: Side, checks: string[]): Promise<void> {
 
 test.serial('save, restore and managed save: virsh on vctl as on libvirtd 9.0, events included', async (t) => {
   t.timeout(900000)
-  const starts: Promise<unknown>[] = [startDaemon(['--driver', 'qemu']).then((x) => (d = x))]
-  if (canRunLibvirtd) starts.push(startRealLibvirtd().then((x) => (real = x)))
-  await Promise.all(starts)
-  if (!d) throw new Error('no vctl daemon')
-  const vs = newSide('vctl', d.uri('qemu'))
+  const {vctl, real} = await pair.start()
+  const vs = newSide('vctl', vctl.uri('qemu'))
   const vChecks: string[] = []
-  const sessions = [session(vs, vChecks)]
-  const rs = real ? newSide('real', real.uri) : undefined
-  if (rs) sessions.push(session(rs, []))
-  await Promise.all(sessions)
+  const rs = newSide('real', real.uri)
+  await Promise.all([session(vs, vChecks), session(rs, [])])
 
   // vctl on its own: the guest continued (counts go on from where they were; one boot only)
   for (const c of vChecks) {
@@ -190,12 +173,8 @@ test.serial('save, restore and managed save: virsh on vctl as on libvirtd 9.0, e
     t.is(third, first + 2, c)
     t.is(ready, 1, `${c}: no second boot`)
   }
-  t.false(existsSync(join(d.root, 'var/lib/libvirt/qemu/save/g1.save')), 'managed save image gone')
+  t.false(existsSync(join(vctl.root, 'var/lib/libvirt/qemu/save/g1.save')), 'managed save image gone')
 
-  if (!rs) {
-    t.log('real libvirtd not available: vctl side only')
-    return
-  }
   t.deepEqual(vs.steps, rs.steps)
   t.deepEqual(vs.events, rs.events)
 })
