@@ -3,15 +3,13 @@
 // reboot, ACPI shutdown, destroy, paused start): the sequences must be the same, down to the id
 // the STOPPED event carries (-1 after destroy, the old id after the guest's own shutdown).
 import test from 'ava'
-import {spawn, type ChildProcess} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {run, waitFor} from './helpers/daemon.js'
 import {READY, guestXml, waitForLog} from './helpers/guest.js'
 import {sideBySide} from './helpers/side-by-side.js'
 
-const watchers: ChildProcess[] = []
-const pair = sideBySide('vctl-events-', {daemonArgs: ['--driver', 'qemu'], cleanup: () => watchers.forEach((w) => w.kill())})
+const pair = sideBySide('vctl-events-', {daemonArgs: ['--driver', 'qemu']})
 const root = pair.root
 
 /** Prints "lifecycle EVENT DETAIL active|-1" and "reboot" lines for every domain event. */
@@ -40,14 +38,8 @@ interface Side {
 }
 
 async function watch(s: Side): Promise<void> {
-  const w = spawn('/usr/bin/python3', ['-c', WATCHER, s.uri], {stdio: ['ignore', 'pipe', 'inherit']})
-  watchers.push(w)
-  let buf = ''
-  w.stdout.on('data', (chunk: Buffer) => {
-    buf += chunk.toString()
-    const lines = buf.split('\n')
-    buf = lines.pop() ?? ''
-    s.events.push(...lines.map((l) => l.trim()).filter(Boolean))
+  pair.watch('/usr/bin/python3', ['-c', WATCHER, s.uri], (l) => {
+    if (l.trim()) s.events.push(l.trim())
   })
   await waitFor(`${s.label}: event watcher`, () => s.events.includes('ready'), 30000)
   s.events.length = 0

@@ -4,15 +4,13 @@
 // the lifecycle event sequences must be the same. The tiny guest counts on its serial console
 // (vctl.counter): on vctl, a restored guest must go on counting where it stopped, without booting.
 import test from 'ava'
-import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {run, waitFor} from './helpers/daemon.js'
 import {READY, countInLog, guestXml, waitForLog} from './helpers/guest.js'
 import {sideBySide} from './helpers/side-by-side.js'
 
-const watchers: ChildProcess[] = []
-const pair = sideBySide('vctl-savecmp-', {daemonArgs: ['--driver', 'qemu'], cleanup: () => watchers.forEach((w) => w.kill())})
+const pair = sideBySide('vctl-savecmp-', {daemonArgs: ['--driver', 'qemu']})
 const root = pair.root
 
 interface Side {
@@ -32,15 +30,14 @@ function newSide(label: string, uri: string): Side {
 
 /** Lifecycle and reboot events of `virsh event --all --loop`, without timestamps. */
 function watch(s: Side): void {
-  const w = spawn('virsh', ['-c', s.uri, 'event', '--all', '--loop'], {stdio: ['ignore', 'pipe', 'ignore'], env: {...process.env, LC_ALL: 'C'}})
-  watchers.push(w)
-  let buf = ''
-  w.stdout.on('data', (chunk: Buffer) => {
-    buf += chunk.toString()
-    const lines = buf.split('\n')
-    buf = lines.pop() ?? ''
-    for (const l of lines) if (/event '(lifecycle|reboot)'/.test(l)) s.events.push(l.trim())
-  })
+  pair.watch(
+    'virsh',
+    ['-c', s.uri, 'event', '--all', '--loop'],
+    (l) => {
+      if (/event '(lifecycle|reboot)'/.test(l)) s.events.push(l.trim())
+    },
+    {stderr: 'ignore', env: {...process.env, LC_ALL: 'C'}},
+  )
 }
 
 function norm(s: Side, text: string): string {

@@ -1,9 +1,10 @@
 /**
  * The fixture of the side-by-side tests: a vctl daemon and Debian's real libvirtd 9.0 (test/helpers/real-libvirtd.ts)
  * started together for one test file, the same steps run against both by the test, and one tear-down: what the test
- * started of its own (`cleanup`), every QEMU under the file's temp dir, both daemons, the temp dir.
+ * started of its own (`watch`), every QEMU under the file's temp dir, both daemons, the temp dir.
  */
 import test from 'ava'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {startDaemon, tempRoot, type TestDaemon} from './daemon.js'
@@ -14,8 +15,6 @@ export interface SideBySideOptions {
   /** Arguments of `vctl daemon start` (e.g. ['--driver', 'qemu']). */
   daemonArgs?: string[]
   real?: RealLibvirtdOptions
-  /** Runs first at tear-down (event watchers and other processes the test spawned). */
-  cleanup?: () => void
 }
 
 export interface Daemons {
@@ -31,6 +30,8 @@ export interface SideBySide {
    * cannot run here: setup installs it, so its absence is a defect, not a reason to pass.
    */
   start(): Promise<Daemons>
+  /** Spawns a process of the test (an event watcher) that is killed at tear-down; `onLine` gets each whole line of its stdout. */
+  watch(cmd: string, args: string[], onLine: (line: string) => void, opts?: {env?: NodeJS.ProcessEnv; stderr?: 'inherit' | 'ignore'}): ChildProcess
 }
 
 /** Registers the tear-down (test.after.always) of a side-by-side test file; call it once, at the top of the file. */
@@ -38,10 +39,11 @@ export function sideBySide(prefix: string, opts: SideBySideOptions = {}): SideBy
   const root = tempRoot(prefix)
   let starts: [Promise<TestDaemon>, Promise<RealLibvirtd>] | undefined
   let started: Promise<Daemons> | undefined
+  const watchers: ChildProcess[] = []
 
   test.after.always(async () => {
     try {
-      opts.cleanup?.()
+      for (const w of watchers) w.kill()
       // Both daemons' guests log to files under root (the guest XML names them): no guest outlives the file.
       killGuestsUnder(root)
       // Settled, not raced: a daemon still starting when the other failed is stopped too.
@@ -60,6 +62,18 @@ export function sideBySide(prefix: string, opts: SideBySideOptions = {}): SideBy
       starts ??= [startDaemon(opts.daemonArgs ?? [], {root: join(root, 'daemon'), keepRoot: true}), startRealLibvirtd(opts.real)]
       started ??= Promise.all(starts).then(([vctl, real]) => ({vctl, real}))
       return started
+    },
+    watch(cmd, args, onLine, wopts = {}) {
+      const w = spawn(cmd, args, {stdio: ['ignore', 'pipe', wopts.stderr ?? 'inherit'], env: wopts.env ?? process.env})
+      watchers.push(w)
+      let buf = ''
+      w.stdout.on('data', (chunk: Buffer) => {
+        buf += chunk.toString()
+        const lines = buf.split('\n')
+        buf = lines.pop() ?? ''
+        for (const line of lines) onLine(line)
+      })
+      return w
     },
   }
 }
