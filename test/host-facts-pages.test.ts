@@ -81,7 +81,7 @@ test('node suspend: flags, target, and every target unsupported (the host is nev
   )
 })
 
-const pair = sideBySide('vctl-pages-', {real: {hideKvm: true}})
+const pair = sideBySide('vctl-pages-cmp-', {real: {hideKvm: true}})
 
 /**
  * Whether libvirtd could actually suspend this host (logind on a system bus, or pm-utils): then only invalid targets
