@@ -8,90 +8,24 @@
 // BENCH_DAEMON_RUNS times (default 7) on the same directories: the first start is cold (QEMU
 // capabilities probed), the median is taken over the warm ones, as on a host that has run before.
 import {spawn} from 'node:child_process'
-import {connect} from 'node:net'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {join} from 'node:path'
+import {ROOT, firstAnswer, median} from './harness.mjs'
 import {privateLibvirtd, waitGone} from './private-libvirtd.mjs'
 
-const ROOT = resolve(import.meta.dirname, '..')
 const RUNS = Number(process.env.BENCH_DAEMON_RUNS ?? 7)
 const POLL_MS = 2
 const SETTLE_MS = 1500
 const START_TIMEOUT_MS = 30000
-
-const REMOTE = 0x20008086
-const PROC = {CONNECT_OPEN: 1, CONNECT_GET_VERSION: 4, AUTH_LIST: 66}
-
-function xdrString(s) {
-  const b = Buffer.from(s)
-  const pad = (4 - (b.length % 4)) % 4
-  const out = Buffer.alloc(4 + b.length + pad)
-  out.writeUInt32BE(b.length, 0)
-  b.copy(out, 4)
-  return out
-}
-
-function message(proc, serial, payload = Buffer.alloc(0)) {
-  const h = Buffer.alloc(28)
-  h.writeUInt32BE(28 + payload.length, 0)
-  h.writeUInt32BE(REMOTE, 4)
-  h.writeUInt32BE(1, 8)
-  h.writeInt32BE(proc, 12)
-  h.writeUInt32BE(0, 16) // CALL
-  h.writeUInt32BE(serial, 20)
-  h.writeUInt32BE(0, 24)
-  return Buffer.concat([h, payload])
-}
-
-/** One connection: the calls a client makes before its first real answer; resolves on the last reply. */
-function firstCall(path) {
-  const calls = [
-    message(PROC.AUTH_LIST, 0),
-    message(
-      PROC.CONNECT_OPEN,
-      1,
-      Buffer.concat([Buffer.from([0, 0, 0, 1]), xdrString(process.env.BENCH_DAEMON_URI ?? 'test:///default'), Buffer.alloc(4)]),
-    ),
-    message(PROC.CONNECT_GET_VERSION, 2),
-  ]
-  return new Promise((resolveCall, reject) => {
-    const s = connect(path)
-    let buf = Buffer.alloc(0)
-    let next = 0
-    s.once('connect', () => s.write(calls[next++]))
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d])
-      while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0)) {
-        const len = buf.readUInt32BE(0)
-        const status = buf.readUInt32BE(24)
-        buf = buf.subarray(len)
-        if (status !== 0) {
-          s.destroy()
-          reject(new Error(`call ${next - 1} failed`))
-          return
-        }
-        if (next === calls.length) {
-          s.destroy()
-          resolveCall()
-          return
-        }
-        s.write(calls[next++])
-      }
-    })
-    s.once('error', (err) => {
-      s.destroy()
-      reject(err)
-    })
-  })
-}
+const URI = process.env.BENCH_DAEMON_URI ?? 'test:///default'
 
 async function untilAnswered(path, t0) {
   for (;;) {
     if (performance.now() - t0 > START_TIMEOUT_MS) throw new Error(`no answer on ${path}`)
     if (existsSync(path)) {
       try {
-        await firstCall(path)
+        await firstAnswer(path, URI)
         return performance.now() - t0
       } catch {
         // not listening yet, or the drivers are not up
@@ -126,11 +60,6 @@ async function once(d) {
   process.kill(pid, 'SIGTERM')
   await waitExited(pid)
   return {ms, rss}
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
 }
 
 async function series(d) {

@@ -10,81 +10,17 @@
 // run at once and their activations alternate, so both daemons see the same load on a shared
 // machine. The first run is cold (QEMU capabilities probed); the median is taken over the
 // BENCH_ACTIVATION_RUNS (default 7) warm ones. Run with: node --import tsx bench/socket-activation.mjs
-import {connect} from 'node:net'
-import {resolve} from 'node:path'
+import {ROOT, alternating, firstAnswer, median} from './harness.mjs'
 
-const ROOT = resolve(import.meta.dirname, '..')
 const RUNS = Number(process.env.BENCH_ACTIVATION_RUNS ?? 7)
-const REMOTE = 0x20008086
-const PROC = {CONNECT_OPEN: 1, CONNECT_GET_VERSION: 4, AUTH_LIST: 66}
-
-function xdrString(s) {
-  const b = Buffer.from(s)
-  const out = Buffer.alloc(4 + b.length + ((4 - (b.length % 4)) % 4))
-  out.writeUInt32BE(b.length, 0)
-  b.copy(out, 4)
-  return out
-}
-
-function message(proc, serial, payload = Buffer.alloc(0)) {
-  const h = Buffer.alloc(28)
-  h.writeUInt32BE(28 + payload.length, 0)
-  h.writeUInt32BE(REMOTE, 4)
-  h.writeUInt32BE(1, 8)
-  h.writeInt32BE(proc, 12)
-  h.writeUInt32BE(0, 16)
-  h.writeUInt32BE(serial, 20)
-  h.writeUInt32BE(0, 24)
-  return Buffer.concat([h, payload])
-}
-
-/** connect(), then the calls a client makes before its first real answer; resolves with the ms taken. */
-function firstAnswer(path) {
-  const calls = [
-    message(PROC.AUTH_LIST, 0),
-    message(PROC.CONNECT_OPEN, 1, Buffer.concat([Buffer.from([0, 0, 0, 1]), xdrString('qemu:///system'), Buffer.alloc(4)])),
-    message(PROC.CONNECT_GET_VERSION, 2),
-  ]
-  const t0 = performance.now()
-  return new Promise((done, reject) => {
-    const s = connect(path)
-    let buf = Buffer.alloc(0)
-    let next = 0
-    const timer = setTimeout(() => (s.destroy(), reject(new Error(`no answer on ${path} within 60 s`))), 60000)
-    s.once('connect', () => s.write(calls[next++]))
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d])
-      while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0)) {
-        const len = buf.readUInt32BE(0)
-        const status = buf.readUInt32BE(24)
-        buf = buf.subarray(len)
-        if (status !== 0) {
-          clearTimeout(timer)
-          s.destroy()
-          reject(new Error(`call ${next - 1} failed`))
-          return
-        }
-        if (next === calls.length) {
-          clearTimeout(timer)
-          s.destroy()
-          done(performance.now() - t0)
-          return
-        }
-        s.write(calls[next++])
-      }
-    })
-    s.once('error', (err) => (clearTimeout(timer), s.destroy(), reject(err)))
-  })
-}
 
 if (process.argv[2] === '--client') {
   // Inside the container: one measurement, printed in ms.
-  console.log((await firstAnswer(process.argv[3])).toFixed(3))
+  console.log((await firstAnswer(process.argv[3], 'qemu:///system', {timeoutMs: 60000})).toFixed(3))
   process.exit(0)
 }
 
 const {bootContainer} = await import('../test/helpers/systemd-container.ts')
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** One activation: the client's time, and the CPU the daemon (all its threads) has used when read just after it. */
 async function activation(c) {
@@ -111,8 +47,7 @@ const runs = Object.fromEntries(names.map((n) => [n, []]))
 try {
   await Promise.all(names.map((n, i) => boxes[i].ok(setups[n])))
   for (let r = 0; r <= RUNS; r++) {
-    const order = r % 2 ? [1, 0] : [0, 1]
-    for (const i of order) runs[names[i]].push(await activation(boxes[i]))
+    for (const i of alternating(r, [0, 1])) runs[names[i]].push(await activation(boxes[i]))
   }
 } finally {
   await Promise.all(boxes.map((b) => b.stop()))

@@ -6,8 +6,8 @@ import {join} from 'node:path'
 import {baselineX86, decodeX86Guest, expandX86, parseX86Cpu} from '../src/lib/conf/cpu-x86-guest.js'
 import {computeX86, compareX86Xml} from '../src/lib/conf/cpu-x86-compare.js'
 import {VirError} from '../src/lib/errors.js'
-import {run, startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {run, virsh} from './helpers/daemon.js'
+import {sideBySide, type Daemons} from './helpers/side-by-side.js'
 
 const HV = new Map<string, string[]>([
   ['qemu64', []],
@@ -147,23 +147,19 @@ const CPUS: Record<string, string> = {
   hostModel: "<cpu mode='host-model'/>",
 }
 
-let vctl: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-let dir = ''
+const pair = sideBySide('vctl-hvcpu-', {real: {hideKvm: true}})
+const dir = pair.root
 let hostCpu = ''
-test.before(async () => {
-  if (!canRunLibvirtd) return
-  dir = tempRoot('vctl-hvcpu-')
-  for (const [name, xml] of Object.entries(CPUS)) writeFileSync(join(dir, `${name}.xml`), xml + '\n')
-  ;[vctl, real] = await Promise.all([startDaemon(), startRealLibvirtd({hideKvm: true})])
-  // The capabilities' host CPU of this machine, as real libvirtd reports it.
-  const caps = (await virsh(real.uri, ['capabilities'], {timeout: 120000})).stdout
-  writeFileSync(join(dir, 'caps.xml'), caps)
-  hostCpu = /<cpu>[\s\S]*?<\/cpu>/.exec(caps)?.[0] ?? ''
-})
-test.after.always(async () => {
-  await Promise.all([vctl?.stop(), real?.stop()])
-})
+/** Both daemons, the CPU files, and the capabilities' host CPU of this machine as real libvirtd reports it (once). */
+let ready: Promise<Daemons> | undefined
+const both = () =>
+  (ready ??= pair.start().then(async (daemons) => {
+    for (const [name, xml] of Object.entries(CPUS)) writeFileSync(join(dir, `${name}.xml`), xml + '\n')
+    const caps = (await virsh(daemons.real.uri, ['capabilities'], {timeout: 120000})).stdout
+    writeFileSync(join(dir, 'caps.xml'), caps)
+    hostCpu = /<cpu>[\s\S]*?<\/cpu>/.exec(caps)?.[0] ?? ''
+    return daemons
+  }))
 
 type Call = [
   op: 'baseline' | 'compare',
@@ -201,10 +197,7 @@ const cpuXmls = (): Array<[string, string]> => [['caps', hostCpu], ...Object.ent
 
 test('hypervisor-cpu-baseline and -compare of each CPU, with each flag, answer as libvirtd 9.0 (libvirt-python)', async (t) => {
   t.timeout(600_000) // the real libvirtd is slow to accept connections on a loaded machine
-  if (!vctl || !real) {
-    t.pass('real libvirtd cannot run here')
-    return
-  }
+  const {vctl, real} = await both()
   const list: Call[] = []
   for (const [, xml] of cpuXmls()) {
     for (const flags of [0, 1, 2, 3]) list.push(['baseline', null, null, null, null, xml, flags])
@@ -221,10 +214,7 @@ test('hypervisor-cpu-baseline and -compare of each CPU, with each flag, answer a
 
 test('hypervisor CPU arguments (virttype, arch, emulator, machine) answer as libvirtd 9.0', async (t) => {
   t.timeout(600_000) // the real libvirtd is slow to accept connections on a loaded machine
-  if (!vctl || !real) {
-    t.pass('real libvirtd cannot run here')
-    return
-  }
+  const {vctl, real} = await both()
   const list: Call[] = []
   for (const [em, arch, mach, vt] of [
     [null, null, null, 'kvm'],
@@ -248,10 +238,7 @@ test('hypervisor CPU arguments (virttype, arch, emulator, machine) answer as lib
 
 test('the real virsh prints the same for hypervisor-cpu-baseline --features and hypervisor-cpu-compare', async (t) => {
   t.timeout(600_000) // the real libvirtd is slow to accept connections on a loaded machine
-  if (!vctl || !real) {
-    t.pass('real libvirtd cannot run here')
-    return
-  }
+  const {vctl, real} = await both()
   for (const args of [
     ['hypervisor-cpu-baseline', '--features', join(dir, 'caps.xml')],
     ['hypervisor-cpu-compare', join(dir, 'qemu64.xml')],
@@ -265,10 +252,7 @@ test('the real virsh prints the same for hypervisor-cpu-baseline --features and 
 
 test("domcapabilities' CPU modes (host-model, custom usable) as libvirtd 9.0", async (t) => {
   t.timeout(600_000) // the real libvirtd is slow to accept connections on a loaded machine
-  if (!vctl || !real) {
-    t.pass('real libvirtd cannot run here')
-    return
-  }
+  const {vctl, real} = await both()
   const cpuOf = (x: string) => /<cpu>[\s\S]*<\/cpu>/.exec(x)?.[0] ?? ''
   for (const args of [[], ['--machine', 'q35']]) {
     const [a, b] = await Promise.all([

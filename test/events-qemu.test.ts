@@ -3,28 +3,14 @@
 // reboot, ACPI shutdown, destroy, paused start): the sequences must be the same, down to the id
 // the STOPPED event carries (-1 after destroy, the old id after the guest's own shutdown).
 import test from 'ava'
-import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, startDaemon, tempRoot, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, guestXml, killGuestsUnder, waitForLog} from './helpers/guest.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {run, waitFor} from './helpers/daemon.js'
+import {READY, guestXml, waitForLog} from './helpers/guest.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
-const root = tempRoot('vctl-events-')
-let d: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-const watchers: ChildProcess[] = []
-
-test.after.always(async () => {
-  for (const w of watchers) w.kill()
-  if (d) {
-    killGuestsUnder(d.root)
-    await d.stop()
-  }
-  if (real) await real.stop()
-  killGuestsUnder(root)
-  rmSync(root, {recursive: true, force: true})
-})
+const pair = sideBySide('vctl-events-', {daemonArgs: ['--driver', 'qemu']})
+const root = pair.root
 
 /** Prints "lifecycle EVENT DETAIL active|-1" and "reboot" lines for every domain event. */
 const WATCHER = `
@@ -52,14 +38,8 @@ interface Side {
 }
 
 async function watch(s: Side): Promise<void> {
-  const w = spawn('/usr/bin/python3', ['-c', WATCHER, s.uri], {stdio: ['ignore', 'pipe', 'inherit']})
-  watchers.push(w)
-  let buf = ''
-  w.stdout.on('data', (chunk: Buffer) => {
-    buf += chunk.toString()
-    const lines = buf.split('\n')
-    buf = lines.pop() ?? ''
-    s.events.push(...lines.map((l) => l.trim()).filter(Boolean))
+  pair.watch('/usr/bin/python3', ['-c', WATCHER, s.uri], (l) => {
+    if (l.trim()) s.events.push(l.trim())
   })
   await waitFor(`${s.label}: event watcher`, () => s.events.includes('ready'), 30000)
   s.events.length = 0
@@ -135,15 +115,10 @@ const collapse = (steps: string[][]) => steps.map((evs) => evs.filter((e, i) => 
 
 test.serial('lifecycle events of a QEMU guest are libvirt 9.0 ones (start, pause, reboot, shutdown, destroy; id -1 once stopped)', async (t) => {
   t.timeout(900000)
-  const starts: Promise<unknown>[] = [startDaemon(['--driver', 'qemu']).then((x) => (d = x))]
-  if (canRunLibvirtd) starts.push(startRealLibvirtd().then((x) => (real = x)))
-  await Promise.all(starts)
-  if (!d) throw new Error('no vctl daemon')
-  mkdirSync(root, {recursive: true})
-  const vs: Side = {label: 'vctl', uri: d.uri('qemu'), serial: join(root, 'vctl-serial.log'), events: []}
-  const rs: Side | undefined = real ? {label: 'real', uri: real.uri, serial: join(root, 'real-serial.log'), events: []} : undefined
-  const [vlog, rlog] = await Promise.all([session(vs), rs ? session(rs) : Promise.resolve(undefined)])
-  if (rlog) t.deepEqual(collapse(vlog), collapse(rlog))
-  else t.log('real libvirtd not available: compared with the recorded libvirt 9.0 sequence only')
+  const {vctl, real} = await pair.start()
+  const vs: Side = {label: 'vctl', uri: vctl.uri('qemu'), serial: join(root, 'vctl-serial.log'), events: []}
+  const rs: Side = {label: 'real', uri: real.uri, serial: join(root, 'real-serial.log'), events: []}
+  const [vlog, rlog] = await Promise.all([session(vs), session(rs)])
+  t.deepEqual(collapse(vlog), collapse(rlog))
   t.deepEqual(collapse(vlog), EXPECTED)
 })

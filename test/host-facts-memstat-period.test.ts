@@ -3,28 +3,18 @@
 import test from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {virsh} from './helpers/daemon.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
 const XML = `<domain type='qemu'><name>mp1</name><memory unit='MiB'>128</memory><os><type arch='x86_64'>hvm</type></os>
 <devices><memballoon model='virtio'/></devices></domain>`
 
-let vctl: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-test.before(async () => {
-  if (canRunLibvirtd) [vctl, real] = await Promise.all([startDaemon(), startRealLibvirtd({hideKvm: true})])
-})
-test.after.always(async () => {
-  await Promise.all([vctl?.stop(), real?.stop()])
-})
+const pair = sideBySide('vctl-mp-', {real: {hideKvm: true}})
 
 test('dommemstat --period --config / --live / 0 / negative as libvirtd 9.0', async (t) => {
   t.timeout(600_000)
-  if (!vctl || !real) {
-    t.pass('real libvirtd cannot run here')
-    return
-  }
-  const file = join(tempRoot('vctl-mp-'), 'mp1.xml')
+  const {vctl, real} = await pair.start()
+  const file = join(pair.root, 'mp1.xml')
   writeFileSync(file, XML)
   const balloon = (x: string) => /<memballoon[\s\S]*?<\/memballoon>/.exec(x)?.[0] ?? ''
   const outs: string[][] = []

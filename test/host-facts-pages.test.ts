@@ -6,8 +6,8 @@ import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {hostAllocPages, hostFreePages, hostSuspend} from '../src/lib/drivers/qemu/host-pages.js'
 import {VirError} from '../src/lib/errors.js'
-import {run, startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {run, tempRoot, virsh} from './helpers/daemon.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
 function fakeSys() {
   const root = tempRoot('vctl-pages-')
@@ -81,14 +81,7 @@ test('node suspend: flags, target, and every target unsupported (the host is nev
   )
 })
 
-let vctl: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-test.before(async () => {
-  if (canRunLibvirtd) [vctl, real] = await Promise.all([startDaemon(), startRealLibvirtd({hideKvm: true})])
-})
-test.after.always(async () => {
-  await Promise.all([vctl?.stop(), real?.stop()])
-})
+const pair = sideBySide('vctl-pages-cmp-', {real: {hideKvm: true}})
 
 /**
  * Whether libvirtd could actually suspend this host (logind on a system bus, or pm-utils): then only invalid targets
@@ -118,10 +111,7 @@ const VIRSH_CASES = [
 
 test('virsh freepages, allocpages and nodesuspend answer as libvirtd 9.0', async (t) => {
   t.timeout(600_000)
-  if (!vctl || !real) {
-    t.pass('real libvirtd cannot run here')
-    return
-  }
+  const {vctl, real} = await pair.start()
   const pool = readFileSync('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages', 'utf8')
   for (const args of VIRSH_CASES) {
     const [a, b] = await Promise.all([virsh(vctl.uri('qemu'), args), virsh(real.uri, args, {timeout: 120000})])
@@ -138,10 +128,7 @@ test('virsh freepages, allocpages and nodesuspend answer as libvirtd 9.0', async
 
 test('libvirt-python: getFreePages, allocPages and suspendForDuration errors and flags as libvirtd 9.0', async (t) => {
   t.timeout(600_000)
-  if (!vctl || !real) {
-    t.pass('real libvirtd cannot run here')
-    return
-  }
+  const {vctl, real} = await pair.start()
   const code = `
 import json, sys, libvirt
 libvirt.registerErrorHandler(lambda *a: None, None)

@@ -2,24 +2,14 @@
 // Debian's real libvirtd 9.0 in a private mount namespace: every step's exit code and output
 // (paths of each side's own files normalised) must match, good input and bad.
 import test from 'ava'
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
+import {virsh, waitFor} from './helpers/daemon.js'
 import {READY, guestXml, waitForLog} from './helpers/guest.js'
-import {killUnder} from './helpers/netns.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
-const root = tempRoot('vctl-hotplug-cmp-')
-let d: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-
-test.after.always(async () => {
-  // Both guests are named hp: kill by path (killGuestsUnder keys its PIDs by guest name).
-  killUnder(root)
-  if (d) await d.stop()
-  if (real) await real.stop()
-  rmSync(root, {recursive: true, force: true})
-})
+const pair = sideBySide('vctl-hotplug-cmp-')
+const root = pair.root
 
 const MAC = '52:54:00:aa:bb:cc'
 
@@ -123,11 +113,9 @@ async function boot(uri: string, dir: string): Promise<void> {
 }
 
 test('virsh hotplug session: vctl answers as libvirtd 9.0 does', async (t) => {
-  if (!canRunLibvirtd) return t.pass('needs root, libvirtd and unshare')
   t.timeout(600000)
-  d = await startDaemon([], {root: join(root, 'vctl'), keepRoot: true})
-  real = await startRealLibvirtd()
-  const vUri = d.uri('qemu')
+  const {vctl, real} = await pair.start()
+  const vUri = vctl.uri('qemu')
   const vDir = join(root, 'vctl-files')
   const rDir = join(root, 'real-files')
   await Promise.all([boot(vUri, vDir), boot(real.uri, rDir)])

@@ -4,23 +4,14 @@
 // controller libvirt plugs on the fly). On the vctl side QEMU must hold the plugged disk's file open
 // and let go of it on detach, and the tiny guest on q35 must see its virtio disk come and go.
 import test from 'ava'
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {startDaemon, tempRoot, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
+import {virsh, waitFor} from './helpers/daemon.js'
 import {countInLog, guestXml, openFiles, qemuPidsUnder, READY, waitForLog} from './helpers/guest.js'
-import {killUnder} from './helpers/netns.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
-const root = tempRoot('vctl-hotplug-scsi-')
-let d: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-
-test.after.always(async () => {
-  killUnder(root)
-  if (d) await d.stop()
-  if (real) await real.stop()
-  rmSync(root, {recursive: true, force: true})
-})
+const pair = sideBySide('vctl-hotplug-scsi-', {daemonArgs: ['--driver', 'qemu']})
+const root = pair.root
 
 const MAC = '52:54:00:aa:bb:cc'
 const q35 = (xml: string) => xml.replace("machine='pc'", "machine='q35'")
@@ -134,10 +125,8 @@ async function session(uri: string, dir: string, check: (what: string) => Step):
 }
 
 test('SCSI, IDE/SATA and q35 hotplug: vctl answers as libvirtd 9.0 does', async (t) => {
-  if (!canRunLibvirtd) return t.pass('needs root, libvirtd and unshare')
   t.timeout(900000)
-  d = await startDaemon(['--driver', 'qemu'], {root: join(root, 'vctl'), keepRoot: true})
-  real = await startRealLibvirtd()
+  const {vctl, real} = await pair.start()
   const vDir = join(root, 'vctl-files')
   const rDir = join(root, 'real-files')
   prepare(vDir)
@@ -162,7 +151,7 @@ test('SCSI, IDE/SATA and q35 hotplug: vctl answers as libvirtd 9.0 does', async 
       t.is(countInLog(join(vDir, 'serial-q.log'), 'VCTL-GUEST BLK +'), 1)
     },
   }
-  const [mine, theirs] = await Promise.all([session(d.uri('qemu'), vDir, (what) => ({check: checks[what]})), session(real.uri, rDir, none)])
+  const [mine, theirs] = await Promise.all([session(vctl.uri('qemu'), vDir, (what) => ({check: checks[what]})), session(real.uri, rDir, none)])
   t.is(mine.length, theirs.length)
   for (let i = 0; i < theirs.length; i++) t.is(mine[i], theirs[i])
   // The SCSI controller vctl plugged carries libvirt's alias and PCI slot.

@@ -11,7 +11,7 @@ import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {freePort, isRunning, run, startDaemon, tempRoot, vctl, waitExit, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {canRunLibvirtd} from './helpers/real-libvirtd.js'
+import {requireRealLibvirtd} from './helpers/real-libvirtd.js'
 import {RpcClient} from '../src/lib/rpc/client.js'
 import {remote} from '../src/lib/rpc/programs/remote.js'
 import {saslAuthenticate} from '../src/lib/rpc/sasl/client.js'
@@ -143,7 +143,8 @@ async function startReal(): Promise<Target> {
 test.before(async () => {
   root = tempRoot('vctl-sasl-digest-')
   targets.push(await startVctl())
-  if (canRunLibvirtd) targets.push(await startReal())
+  requireRealLibvirtd()
+  targets.push(await startReal())
 })
 
 test.after.always(async () => {

@@ -4,28 +4,14 @@
 // the lifecycle event sequences must be the same. The tiny guest counts on its serial console
 // (vctl.counter): on vctl, a restored guest must go on counting where it stopped, without booting.
 import test from 'ava'
-import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, readFileSync, rmSync, writeFileSync, existsSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, startDaemon, tempRoot, waitFor, type TestDaemon} from './helpers/daemon.js'
-import {READY, countInLog, guestXml, killGuestsUnder, waitForLog} from './helpers/guest.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {run, waitFor} from './helpers/daemon.js'
+import {READY, countInLog, guestXml, waitForLog} from './helpers/guest.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
-const root = tempRoot('vctl-savecmp-')
-let d: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-const watchers: ChildProcess[] = []
-
-test.after.always(async () => {
-  for (const w of watchers) w.kill()
-  if (d) {
-    killGuestsUnder(d.root)
-    await d.stop()
-  }
-  if (real) await real.stop()
-  killGuestsUnder(root)
-  rmSync(root, {recursive: true, force: true})
-})
+const pair = sideBySide('vctl-savecmp-', {daemonArgs: ['--driver', 'qemu']})
+const root = pair.root
 
 interface Side {
   label: string
@@ -44,15 +30,14 @@ function newSide(label: string, uri: string): Side {
 
 /** Lifecycle and reboot events of `virsh event --all --loop`, without timestamps. */
 function watch(s: Side): void {
-  const w = spawn('virsh', ['-c', s.uri, 'event', '--all', '--loop'], {stdio: ['ignore', 'pipe', 'ignore'], env: {...process.env, LC_ALL: 'C'}})
-  watchers.push(w)
-  let buf = ''
-  w.stdout.on('data', (chunk: Buffer) => {
-    buf += chunk.toString()
-    const lines = buf.split('\n')
-    buf = lines.pop() ?? ''
-    for (const l of lines) if (/event '(lifecycle|reboot)'/.test(l)) s.events.push(l.trim())
-  })
+  pair.watch(
+    'virsh',
+    ['-c', s.uri, 'event', '--all', '--loop'],
+    (l) => {
+      if (/event '(lifecycle|reboot)'/.test(l)) s.events.push(l.trim())
+    },
+    {stderr: 'ignore', env: {...process.env, LC_ALL: 'C'}},
+  )
 }
 
 function norm(s: Side, text: string): string {
@@ -169,16 +154,11 @@ async function session(s: Side, checks: string[]): Promise<void> {
 
 test.serial('save, restore and managed save: virsh on vctl as on libvirtd 9.0, events included', async (t) => {
   t.timeout(900000)
-  const starts: Promise<unknown>[] = [startDaemon(['--driver', 'qemu']).then((x) => (d = x))]
-  if (canRunLibvirtd) starts.push(startRealLibvirtd().then((x) => (real = x)))
-  await Promise.all(starts)
-  if (!d) throw new Error('no vctl daemon')
-  const vs = newSide('vctl', d.uri('qemu'))
+  const {vctl, real} = await pair.start()
+  const vs = newSide('vctl', vctl.uri('qemu'))
   const vChecks: string[] = []
-  const sessions = [session(vs, vChecks)]
-  const rs = real ? newSide('real', real.uri) : undefined
-  if (rs) sessions.push(session(rs, []))
-  await Promise.all(sessions)
+  const rs = newSide('real', real.uri)
+  await Promise.all([session(vs, vChecks), session(rs, [])])
 
   // vctl on its own: the guest continued (counts go on from where they were; one boot only)
   for (const c of vChecks) {
@@ -190,12 +170,8 @@ test.serial('save, restore and managed save: virsh on vctl as on libvirtd 9.0, e
     t.is(third, first + 2, c)
     t.is(ready, 1, `${c}: no second boot`)
   }
-  t.false(existsSync(join(d.root, 'var/lib/libvirt/qemu/save/g1.save')), 'managed save image gone')
+  t.false(existsSync(join(vctl.root, 'var/lib/libvirt/qemu/save/g1.save')), 'managed save image gone')
 
-  if (!rs) {
-    t.log('real libvirtd not available: vctl side only')
-    return
-  }
   t.deepEqual(vs.steps, rs.steps)
   t.deepEqual(vs.events, rs.events)
 })

@@ -4,20 +4,12 @@
 import test from 'ava'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, startDaemon, tempRoot, type TestDaemon} from './helpers/daemon.js'
-import {guestXml, killGuestsUnder} from './helpers/guest.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {run} from './helpers/daemon.js'
+import {guestXml} from './helpers/guest.js'
+import {sideBySide} from './helpers/side-by-side.js'
 
-const root = tempRoot('vctl-snapcmp-')
-let d: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-
-test.after.always(async () => {
-  killGuestsUnder(root)
-  if (d) await d.stop()
-  if (real) await real.stop()
-  await run('rm', ['-rf', root])
-})
+const pair = sideBySide('vctl-snapcmp-', {daemonArgs: ['--driver', 'qemu']})
+const root = pair.root
 
 function steps(dir: string): string[] {
   return [
@@ -95,11 +87,9 @@ async function session(uri: string, dir: string): Promise<string[]> {
 }
 
 test('the same snapshot session against vctl and real libvirtd 9.0', async (t) => {
-  // Setup installs libvirtd and the suite runs as root: a missing piece is a failure, not a pass.
-  t.true(canRunLibvirtd, 'needs root, /usr/sbin/libvirtd and unshare')
-  d = await startDaemon(['--driver', 'qemu'], {root: join(root, 'vctl')})
-  const ours = await session(d.uri('qemu'), join(root, 'img-vctl'))
-  real = await startRealLibvirtd()
+  // Setup installs libvirtd and the suite runs as root: a missing piece is a failure, not a pass (pair.start rejects).
+  const {vctl, real} = await pair.start()
+  const ours = await session(vctl.uri('qemu'), join(root, 'img-vctl'))
   const theirs = await session(real.uri, join(root, 'img-libvirt'))
   const names = steps('DIR')
   if (process.env.SNAP_DEBUG) t.log(ours.map((o, i) => `## ${names[i]}\n${o}\n-- libvirtd:\n${theirs[i]}`).join('\n'))

@@ -4,23 +4,14 @@
 // field names equal group by group. Then what only vctl's side checks: the dumps are real ELF /
 // kdump / migration-stream files, the counters are plausible, the agent errors with a channel.
 import test from 'ava'
-import {closeSync, mkdirSync, openSync, readSync, rmSync} from 'node:fs'
+import {closeSync, mkdirSync, openSync, readSync} from 'node:fs'
 import {join} from 'node:path'
-import {startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
-import {killGuestsUnder} from './helpers/guest.js'
-import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
+import {virsh} from './helpers/daemon.js'
+import {sideBySide} from './helpers/side-by-side.js'
 import {runAll, startGuest, waitBalloonStats, type CommandResult} from './helpers/stats-compare.js'
 
-const root = tempRoot('vctl-statscmp-')
-let d: TestDaemon | undefined
-let real: RealLibvirtd | undefined
-
-test.after.always(async () => {
-  await d?.stop().catch(() => undefined)
-  await real?.stop().catch(() => undefined)
-  killGuestsUnder(root)
-  rmSync(root, {recursive: true, force: true})
-})
+const pair = sideBySide('vctl-statscmp-', {daemonArgs: ['--driver', 'qemu']})
+const root = pair.root
 
 /** The output with figures, units and column padding masked, and the temp dir named DIR. */
 function mask(r: CommandResult, dir: string): string {
@@ -152,16 +143,11 @@ async function session(uri: string, dir: string): Promise<Side> {
 }
 
 test.serial('virsh statistics and guest control: vctl answers as libvirtd 9.0 does for the same guest', async (t) => {
-  if (!canRunLibvirtd) {
-    t.log('needs root, /usr/sbin/libvirtd and unshare')
-    t.pass()
-    return
-  }
   t.timeout(900000)
   const [vdir, rdir] = [join(root, 'v'), join(root, 'r')]
   mkdirSync(vdir)
   mkdirSync(rdir)
-  ;[d, real] = await Promise.all([startDaemon(['--driver', 'qemu']), startRealLibvirtd()])
+  const {vctl: d, real} = await pair.start()
   const [v, r] = await Promise.all([session(d.uri('qemu'), vdir), session(real.uri, rdir)])
 
   for (const part of ['first', 'after', 'agent'] as const) {

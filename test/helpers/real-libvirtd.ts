@@ -19,8 +19,24 @@ export interface RealLibvirtd {
 
 export const canRunLibvirtd = process.getuid?.() === 0 && existsSync('/usr/sbin/libvirtd') && existsSync('/usr/bin/unshare')
 
+/**
+ * Throws (failing the calling test or hook) unless the real libvirtd can run here. Setup installs it
+ * (scripts/install-system-deps.sh) and the suite runs as root: its absence is a defect, never a pass.
+ */
+export function requireRealLibvirtd(): void {
+  if (!canRunLibvirtd)
+    throw new Error('the real libvirtd cannot run here: needs root, /usr/sbin/libvirtd and /usr/bin/unshare (scripts/install-system-deps.sh)')
+}
+
+export interface RealLibvirtdOptions {
+  qemuConf?: string
+  libvirtdConf?: string
+  hideKvm?: boolean
+}
+
 /** Starts the real libvirtd; `qemuConf` lines are appended to its qemu.conf, `libvirtdConf` to its libvirtd.conf. */
-export async function startRealLibvirtd(opts: {qemuConf?: string; libvirtdConf?: string; hideKvm?: boolean} = {}): Promise<RealLibvirtd> {
+export async function startRealLibvirtd(opts: RealLibvirtdOptions = {}): Promise<RealLibvirtd> {
+  requireRealLibvirtd()
   const base = tempRoot('vctl-real-libvirtd-')
   for (const x of ['etc', 'run', 'lib', 'log', 'cache']) mkdirSync(join(base, x), {recursive: true})
   cpSync('/etc/libvirt', join(base, 'etc'), {recursive: true})
