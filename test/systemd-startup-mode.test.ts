@@ -13,7 +13,8 @@ const SOCKETS = ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket
 const flat = (s: string) => s.replace(/\s*\n\s*›\s*/g, ' ')
 
 test.before(async () => {
-  if (unavailable) return
+  // What a container needs is installed by setup (scripts/install-system-deps.sh): missing, the tests fail.
+  if (unavailable) throw new Error(`a systemd container cannot boot here: ${unavailable}`)
   c = await bootContainer({variant: 'base'})
   await c.ok(`node ${BIN} units install && node ${BIN} mode switch monolithic --yes`)
   await c.ok(`mkdir -p /etc/libvirt && printf 'listen_tls = 0\\nlisten_tcp = 1\\nauth_tcp = "none"\\n' > /etc/libvirt/libvirtd.conf`)
@@ -30,7 +31,7 @@ const box = (): SystemdContainer => {
 const enabledStates = async (units: string[]) => (await box().sh(`systemctl is-enabled ${units.join(' ')}`)).stdout.trim().split('\n')
 const activeStates = async (units: string[]) => (await box().sh(`systemctl is-active ${units.join(' ')}`)).stdout.trim().split('\n')
 
-const maybe = unavailable ? test.skip : test.serial
+const maybe = test.serial
 
 maybe('bad input: an unknown name and a read-only unit directory change nothing', async (t) => {
   const c = box()
