@@ -3,7 +3,6 @@
 // alternating rounds, a client's first answered call, and the printed table. Each bench keeps only
 // its own workload.
 import {execFileSync, spawn} from 'node:child_process'
-import {connect} from 'node:net'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -107,74 +106,7 @@ export const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length
 /** The items in the order of round `round`: as given on even rounds, reversed on odd ones (so neither side always goes first). */
 export const alternating = (round, items) => (round % 2 ? [...items].reverse() : items)
 
-const REMOTE = 0x20008086
-const PROC = {CONNECT_OPEN: 1, CONNECT_GET_VERSION: 4, AUTH_LIST: 66}
-
-function xdrString(s) {
-  const b = Buffer.from(s)
-  const out = Buffer.alloc(4 + b.length + ((4 - (b.length % 4)) % 4))
-  out.writeUInt32BE(b.length, 0)
-  b.copy(out, 4)
-  return out
-}
-
-/** A CALL of the remote program: header (length, program, version 1, procedure, type 0, serial, status 0) and payload. */
-function rpcCall(proc, serial, payload = Buffer.alloc(0)) {
-  const h = Buffer.alloc(28)
-  h.writeUInt32BE(28 + payload.length, 0)
-  h.writeUInt32BE(REMOTE, 4)
-  h.writeUInt32BE(1, 8)
-  h.writeInt32BE(proc, 12)
-  h.writeUInt32BE(0, 16)
-  h.writeUInt32BE(serial, 20)
-  h.writeUInt32BE(0, 24)
-  return Buffer.concat([h, payload])
-}
-
-/**
- * connect() on a daemon socket, then the calls a client makes before its first real answer (AUTH_LIST,
- * CONNECT_OPEN `uri`, CONNECT_GET_VERSION), one after the other; resolves with the ms from just before
- * connect() to the last reply. Rejects on a failed call, a socket error, or after `timeoutMs` (when given).
- */
-export function firstAnswer(path, uri, {timeoutMs} = {}) {
-  const calls = [
-    rpcCall(PROC.AUTH_LIST, 0),
-    rpcCall(PROC.CONNECT_OPEN, 1, Buffer.concat([Buffer.from([0, 0, 0, 1]), xdrString(uri), Buffer.alloc(4)])),
-    rpcCall(PROC.CONNECT_GET_VERSION, 2),
-  ]
-  const t0 = performance.now()
-  return new Promise((done, reject) => {
-    const s = connect(path)
-    let buf = Buffer.alloc(0)
-    let next = 0
-    const timer = timeoutMs
-      ? setTimeout(() => (s.destroy(), reject(new Error(`no answer on ${path} within ${timeoutMs / 1000} s`))), timeoutMs)
-      : undefined
-    s.once('connect', () => s.write(calls[next++]))
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d])
-      while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0)) {
-        const len = buf.readUInt32BE(0)
-        const status = buf.readUInt32BE(24)
-        buf = buf.subarray(len)
-        if (status !== 0) {
-          clearTimeout(timer)
-          s.destroy()
-          reject(new Error(`call ${next - 1} failed`))
-          return
-        }
-        if (next === calls.length) {
-          clearTimeout(timer)
-          s.destroy()
-          done(performance.now() - t0)
-          return
-        }
-        s.write(calls[next++])
-      }
-    })
-    s.once('error', (err) => (clearTimeout(timer), s.destroy(), reject(err)))
-  })
-}
+export {firstAnswer} from '../scripts/first-answer.mjs'
 
 /** Milliseconds since `t0` (from process.hrtime.bigint()). */
 export const msSince = (t0) => Number(process.hrtime.bigint() - t0) / 1e6
