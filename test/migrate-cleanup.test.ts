@@ -157,3 +157,28 @@ test.serial("B's QEMU killed during a --copy-storage-all migration: A reports it
   t.regex(job.stderr, /error: failed to get domain 'ck1'/)
   await A.virsh(['destroy', 'ck1'])
 })
+
+test.serial('the client of a managed migration killed in the middle: B destroys the incoming guest and deletes its volume; A runs on', async (t) => {
+  t.timeout(300000)
+  await imageOnA('m1.qcow2')
+  const onB = join(B.disks ?? '', 'm1.qcow2')
+  const log = await startCounter(A, 'cm1', diskXml('m1.qcow2'))
+  t.is((await A.virsh(['migrate-setspeed', 'cm1', '1'])).code, 0)
+  // Managed direct (no --p2p): virsh itself holds the connection to B that prepared the migration.
+  const child = spawn('virsh', ['-c', A.uri, 'migrate', '--live', '--copy-storage-all', 'cm1', B.uri], {stdio: 'ignore'})
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+  await waitJob(A, 'cm1')
+  t.true((await volsOnB()).includes('m1.qcow2'))
+  t.regex((await B.virsh(['list', '--name'])).stdout, /cm1/)
+  child.kill('SIGKILL')
+  await exited
+  await until('B to destroy cm1', async () => /^\s*$/.test((await B.virsh(['list', '--all', '--name'])).stdout))
+  await until('the volume on B to go', () => !existsSync(onB))
+  t.false((await volsOnB()).includes('m1.qcow2'))
+  // A's perform fails once B's side is gone: no job left, the guest running on, never rebooted.
+  await until('the job on A to end', async () => /Job type:\s+None/.test((await A.virsh(['domjobinfo', 'cm1'])).stdout), 60000)
+  t.is((await A.virsh(['domstate', 'cm1'])).stdout.trim(), 'running')
+  await waitCountAbove(log, lastCount(log) + 3, 60000)
+  t.is(countInLog(log, READY), 1)
+  await A.virsh(['destroy', 'cm1'])
+})

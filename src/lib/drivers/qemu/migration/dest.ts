@@ -73,7 +73,11 @@ export async function prepare(
   const job = new MigrationJob(JobOperation.MIGRATION_IN)
   const reply = formatCookie(s.identity(def.name, def.uuid))
   if (flags & F.OFFLINE) {
-    s.incoming.set(def.uuid, {job, flags, def})
+    const offline: Incoming = {job, flags, def}
+    s.incoming.set(def.uuid, offline)
+    pctx.onClose?.(() => {
+      if (s.incoming.get(def.uuid) === offline) s.incoming.delete(def.uuid)
+    })
     return {cookie: reply, uri: null}
   }
   const given = stringParam(params, MigrateParam.URI)
@@ -113,6 +117,14 @@ export async function prepare(
   // The guest's QEMU may end before finish (killed, crashed): as libvirt, this side then cleans up by itself.
   const run = dom.run
   if (run) void run.exited.then(() => incomingGone(s, def.uuid, entry))
+  // So does the connection that prepared it, closing before finish: the incoming guest is destroyed (libvirt's autodestroy).
+  pctx.onClose?.(() => {
+    if (s.incoming.get(def.uuid) !== entry) return
+    ctx.log.warn(`qemu: the connection that prepared the incoming migration of '${def.name}' closed; destroying it`)
+    // Stopped as libvirt's autodestroy stops it: destroyed.
+    if (dom.run && !dom.run.gone) dom.run.stopping = 'destroy'
+    void killIncoming(s, dom)
+  })
   const nbd = entry.storage?.port !== undefined ? {port: entry.storage.port, disks: []} : undefined
   return {cookie: formatCookie({...s.identity(def.name, def.uuid), nbd}), uri: tunnel ? null : `tcp:${advertisedHost(pctx)}:${String(port)}`}
 }
@@ -123,10 +135,11 @@ export async function prepareTunnel(
   params: MigrationParam[],
   cookie: Buffer,
   flags: number,
+  pctx: PrepareContext = {},
 ): Promise<{cookie: Buffer; sink: TunnelSink}> {
   const t = tunnelPath()
   try {
-    const r = await prepare(s, params, cookie, flags, {}, t.path)
+    const r = await prepare(s, params, cookie, flags, {onClose: pctx.onClose}, t.path)
     const sink = await socketSink(t.path)
     return {cookie: r.cookie, sink: {...sink, finish: () => sink.finish().finally(t.remove), abort: () => (sink.abort(), t.remove())}}
   } catch (err) {
