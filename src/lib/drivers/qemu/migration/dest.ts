@@ -116,14 +116,14 @@ export async function prepare(
   }
   // The guest's QEMU may end before finish (killed, crashed): as libvirt, this side then cleans up by itself.
   const run = dom.run
-  if (run) void run.exited.then(() => incomingGone(s, def.uuid, entry))
+  if (run) void run.exited.then(() => incomingGone(s, def.uuid, entry)).catch(() => undefined)
   // So does the connection that prepared it, closing before finish: the incoming guest is destroyed (libvirt's autodestroy).
   pctx.onClose?.(() => {
     if (s.incoming.get(def.uuid) !== entry) return
     ctx.log.warn(`qemu: the connection that prepared the incoming migration of '${def.name}' closed; destroying it`)
     // Stopped as libvirt's autodestroy stops it: destroyed.
     if (dom.run && !dom.run.gone) dom.run.stopping = 'destroy'
-    void killIncoming(s, dom)
+    void killIncoming(s, dom).catch(() => undefined)
   })
   const nbd = entry.storage?.port !== undefined ? {port: entry.storage.port, disks: []} : undefined
   return {cookie: formatCookie({...s.identity(def.name, def.uuid), nbd}), uri: tunnel ? null : `tcp:${advertisedHost(pctx)}:${String(port)}`}
