@@ -196,6 +196,7 @@ export async function downloadVol(
 export interface RemoteVolumes {
   resolveVolume(pool: string, volume: string): Promise<{path: string; type: 'file' | 'block' | 'dir' | 'network'; format?: string}>
   deleteVolumeByPath(path: string): Promise<boolean>
+  precreateVolume(pool: {dir: string} | {name: string}, name: string, xml: string, flags: number): Promise<string | undefined>
 }
 
 /** virtqemud's view of virtstoraged's volumes, over the RPC protocol (libvirt's modular daemons do the same). */
@@ -230,6 +231,21 @@ export function remoteStorageVolumes(socketPath: string, uri: string): RemoteVol
         } catch {
           return false
         }
+      }),
+    precreateVolume: (where, name, xml, flags) =>
+      withConn(async (c) => {
+        const {pool} =
+          'dir' in where
+            ? await c.call(P.STORAGE_POOL_LOOKUP_BY_TARGET_PATH, {path: where.dir})
+            : await c.call(P.STORAGE_POOL_LOOKUP_BY_NAME, {name: where.name})
+        try {
+          await c.call(P.STORAGE_VOL_LOOKUP_BY_NAME, {pool, name})
+          return undefined
+        } catch (err) {
+          if (!(err instanceof VirError) || err.code !== ErrorCode.NO_STORAGE_VOL) throw err
+        }
+        const {vol} = await c.call(P.STORAGE_VOL_CREATE_XML, {pool, xml, flags})
+        return (await c.call(P.STORAGE_VOL_GET_PATH, {vol})).name
       }),
   }
 }

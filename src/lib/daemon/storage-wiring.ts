@@ -55,6 +55,7 @@ function comingVolumes(driver: Promise<StorageDriverImpl | undefined>): StorageV
   return {
     resolveVolume: async (pool, volume) => (await ready()).resolveVolume(pool, volume),
     deleteVolumeByPath: async (path) => (await driver)?.deleteVolumeByPath(path) ?? false,
+    precreateVolume: async (pool, name, xml, flags) => (await ready()).precreateVolume(pool, name, xml, flags),
   }
 }
 

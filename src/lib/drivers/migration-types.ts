@@ -89,6 +89,8 @@ export interface MigrationPeer {
 export interface PrepareContext {
   /** The local IP address of the client's connection, when it is a TCP one. */
   localAddress?: string
+  /** Calls `fn` once the connection that prepared the migration closes (libvirt destroys an incoming guest not finished by then). */
+  onClose?: (fn: () => void) => void
 }
 
 export interface MigrationDriver {
@@ -97,7 +99,7 @@ export interface MigrationDriver {
   begin(uuid: string, params: MigrationParam[], flags: number): Promise<{cookie: Buffer; xml: string}>
   prepare(params: MigrationParam[], cookie: Buffer, flags: number, ctx: PrepareContext): Promise<{cookie: Buffer; uri: string | null}>
   /** Tunnelled: QEMU's incoming stream fed from `sink` (the RPC stream's consumer). */
-  prepareTunnel(params: MigrationParam[], cookie: Buffer, flags: number): Promise<{cookie: Buffer; sink: TunnelSink}>
+  prepareTunnel(params: MigrationParam[], cookie: Buffer, flags: number, ctx?: PrepareContext): Promise<{cookie: Buffer; sink: TunnelSink}>
   /** Direct (managed) when `peer` is absent; peer-to-peer otherwise (the whole protocol run from here). */
   perform(uuid: string, params: MigrationParam[], cookie: Buffer, flags: number, peer?: MigrationPeer): Promise<Buffer>
   finish(params: MigrationParam[], cookie: Buffer, flags: number, cancelled: boolean): Promise<{dom: DomainRef; cookie: Buffer}>

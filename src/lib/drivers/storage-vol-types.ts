@@ -96,6 +96,12 @@ export interface StorageVolumes {
   resolveVolume(pool: string, volume: string): Promise<{path: string; type: 'file' | 'block' | 'dir' | 'network'; format?: string}>
   /** Deletes the volume that holds `path` (undefine --remove-all-storage); false when no pool holds it. */
   deleteVolumeByPath(path: string): Promise<boolean>
+  /**
+   * A storage migration's missing disk (libvirt's migration pre-creation): the active pool whose target
+   * is `pool.dir` (libvirt's NO_STORAGE_POOL error when none) or named `pool.name`, then volume `name`
+   * there, created from `xml` unless the pool has it. The new volume's path, undefined when it existed.
+   */
+  precreateVolume(pool: {dir: string} | {name: string}, name: string, xml: string, flags: number): Promise<string | undefined>
 }
 
 /** A pool's refresh event (VIR_STORAGE_POOL_EVENT_ID_REFRESH): storage drivers emit it as 'pool-refresh' on their `events`. */

@@ -91,12 +91,15 @@ export function registerMigration(on: On): void {
   })
   on(P.DOMAIN_MIGRATE_PREPARE3_PARAMS, async (conn, {params, cookie_in, flags}) => {
     const local = conn.socket.localAddress
-    const r = await migDrv(conn).prepare(params, cookie_in, flags, {localAddress: typeof local === 'string' && local !== '' ? local : undefined})
+    const r = await migDrv(conn).prepare(params, cookie_in, flags, {
+      localAddress: typeof local === 'string' && local !== '' ? local : undefined,
+      onClose: (fn) => conn.onClose(fn),
+    })
     return {cookie_out: r.cookie, uri_out: r.uri}
   })
   on(P.DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, async (conn, {params, cookie_in, flags}) => {
     const call = conn.currentCall
-    const r = await migDrv(conn).prepareTunnel(params, cookie_in, flags)
+    const r = await migDrv(conn).prepareTunnel(params, cookie_in, flags, {onClose: (fn) => conn.onClose(fn)})
     const st = openServerStream(conn, {}, call)
     st.setConsumer({
       chunk: (c) => (Buffer.isBuffer(c) ? r.sink.write(c) : undefined),

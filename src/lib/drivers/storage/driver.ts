@@ -322,6 +322,12 @@ export class StorageDriverImpl extends StoragePools implements StorageDriver, St
     return Promise.resolve({path: v.path, type, format: v.def.format})
   }
 
+  async precreateVolume(pool: {dir: string} | {name: string}, name: string, xml: string, flags: number): Promise<string | undefined> {
+    const p = 'dir' in pool ? this.getPool(this.lookupPoolByTargetPath(pool.dir).uuid) : this.poolByName(pool.name)
+    if (p.vols.has(name)) return undefined
+    return this.volGetPath(await this.volCreateXML(p.def.uuid, xml, flags))
+  }
+
   async deleteVolumeByPath(path: string): Promise<boolean> {
     let ref: VolRef
     try {

@@ -219,9 +219,10 @@ export class StoragePools {
   }
 
   lookupPoolByTargetPath(path: string): PoolRef {
-    const clean = path.replace(/\/+$/, '') || '/'
+    // As virFileSanitizePath: no repeated or trailing slashes (the message shows both when they differ).
+    const clean = path.replace(/\/{2,}/g, '/').replace(/\/+$/, '') || '/'
     for (const p of this.pools.values()) if (p.active && p.def.targetPath === clean) return this.ref(p)
-    throw errors.noPool(`no storage pool with matching target path '${path}'`)
+    throw errors.noPool(`no storage pool with matching target path '${path}'${clean === path ? '' : ` (${clean})`}`)
   }
 
   /** libvirt's duplicate checks: same name or UUID with the other different, or another pool on the same target. */

@@ -73,7 +73,11 @@ export async function prepare(
   const job = new MigrationJob(JobOperation.MIGRATION_IN)
   const reply = formatCookie(s.identity(def.name, def.uuid))
   if (flags & F.OFFLINE) {
-    s.incoming.set(def.uuid, {job, flags, def})
+    const offline: Incoming = {job, flags, def}
+    s.incoming.set(def.uuid, offline)
+    pctx.onClose?.(() => {
+      if (s.incoming.get(def.uuid) === offline) s.incoming.delete(def.uuid)
+    })
     return {cookie: reply, uri: null}
   }
   const given = stringParam(params, MigrateParam.URI)
@@ -85,7 +89,7 @@ export async function prepare(
   try {
     await ctx.withJob(dom, async () => {
       if (dom.run) throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${def.name}' is already active`)
-      entry.storage = await precreateStorage(ctx.emulator, def, src.nbd, params, flags)
+      entry.storage = await precreateStorage(ctx.volumes, def, src.nbd, params, flags)
       const copying = src.nbd !== undefined && (flags & STORAGE_FLAGS) !== 0 && disksToCopy(def, migrateDisks(params)).length > 0
       const disksPort = param(params, MigrateParam.DISKS_PORT)
       if (copying) entry.storage.port = typeof disksPort === 'number' && disksPort > 0 ? disksPort : await reservePort(listen)
@@ -105,11 +109,22 @@ export async function prepare(
     s.incoming.delete(def.uuid)
     releasePort(port)
     releasePort(entry.storage?.port)
-    removeCreated(entry.storage)
     // A guest object made for this migration goes with it (startDomain removes it when QEMU fails; not when failing before).
     if (!existing && !dom.run && !dom.config) ctx.domains.remove(dom)
+    await removeCreated(entry.storage)
     throw err
   }
+  // The guest's QEMU may end before finish (killed, crashed): as libvirt, this side then cleans up by itself.
+  const run = dom.run
+  if (run) void run.exited.then(() => incomingGone(s, def.uuid, entry)).catch(() => undefined)
+  // So does the connection that prepared it, closing before finish: the incoming guest is destroyed (libvirt's autodestroy).
+  pctx.onClose?.(() => {
+    if (s.incoming.get(def.uuid) !== entry) return
+    ctx.log.warn(`qemu: the connection that prepared the incoming migration of '${def.name}' closed; destroying it`)
+    // Stopped as libvirt's autodestroy stops it: destroyed.
+    if (dom.run && !dom.run.gone) dom.run.stopping = 'destroy'
+    void killIncoming(s, dom).catch(() => undefined)
+  })
   const nbd = entry.storage?.port !== undefined ? {port: entry.storage.port, disks: []} : undefined
   return {cookie: formatCookie({...s.identity(def.name, def.uuid), nbd}), uri: tunnel ? null : `tcp:${advertisedHost(pctx)}:${String(port)}`}
 }
@@ -120,10 +135,11 @@ export async function prepareTunnel(
   params: MigrationParam[],
   cookie: Buffer,
   flags: number,
+  pctx: PrepareContext = {},
 ): Promise<{cookie: Buffer; sink: TunnelSink}> {
   const t = tunnelPath()
   try {
-    const r = await prepare(s, params, cookie, flags, {}, t.path)
+    const r = await prepare(s, params, cookie, flags, {onClose: pctx.onClose}, t.path)
     const sink = await socketSink(t.path)
     return {cookie: r.cookie, sink: {...sink, finish: () => sink.finish().finally(t.remove), abort: () => (sink.abort(), t.remove())}}
   } catch (err) {
@@ -142,6 +158,17 @@ async function killIncoming(s: MigrationState, dom: QemuDomain): Promise<void> {
   await run.exited
 }
 
+/** The incoming guest's QEMU ended before finish took the migration over: its job fails, its ports and created volumes go. */
+async function incomingGone(s: MigrationState, uuid: string, entry: Incoming): Promise<void> {
+  if (s.incoming.get(uuid) !== entry) return
+  s.incoming.delete(uuid)
+  releasePort(entry.port)
+  releasePort(entry.storage?.port)
+  entry.job.end(JobType.FAILED, 'migration in job: unexpectedly failed')
+  s.completed.set(uuid, entry.job)
+  await removeCreated(entry.storage)
+}
+
 export async function finish(
   s: MigrationState,
   params: MigrationParam[],
@@ -155,8 +182,13 @@ export async function finish(
   // A cancelled migration may come without a cookie (the source failed before it had one): the name says which.
   const uuid = src.uuid ?? [...s.incoming.values()].find((e) => e.def.name === dname)?.def.uuid
   const entry = uuid !== undefined ? s.incoming.get(uuid) : undefined
-  if (!entry || uuid === undefined)
-    throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${src.name ?? dname ?? '?'}' is not processing incoming migration`)
+  if (!entry || uuid === undefined) {
+    const name = src.name ?? dname ?? '?'
+    // The incoming guest already went (its QEMU ended before finish): libvirt no longer has the domain.
+    if (!(uuid !== undefined ? ctx.domains.findByUuid(uuid) : ctx.domains.findByName(name)))
+      throw errors.noDomain(D, `no domain with matching name '${name}'`)
+    throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${name}' is not processing incoming migration`)
+  }
   s.incoming.delete(uuid)
   releasePort(entry.port)
   releasePort(entry.storage?.port)
@@ -173,7 +205,7 @@ export async function finish(
   const found = ctx.domains.findByUuid(uuid)
   if (!found) {
     // QEMU already gave up on the stream and went away with the guest object.
-    removeCreated(entry.storage)
+    await removeCreated(entry.storage)
     job.end(JobType.FAILED, 'migration in job: unexpectedly failed')
     throw errors.operationFailed(D, cancelled ? 'migration in job: canceled by the source' : 'migration in job: unexpectedly failed')
   }
@@ -213,7 +245,7 @@ export async function finish(
     job.end(JobType.FAILED, (err as Error).message)
     s.completed.set(uuid, job)
     await killIncoming(s, dom)
-    removeCreated(entry.storage)
+    await removeCreated(entry.storage)
     throw err
   }
   return {dom: ctx.ref(dom), cookie: formatCookie({...s.identity(dom.name, uuid), statistics: downtimeStat(job.downtimeMs)})}

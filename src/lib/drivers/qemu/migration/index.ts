@@ -54,8 +54,8 @@ export class QemuMigration implements MigrationDriver {
     return dest.prepare(this.s, params, cookie, flags, pctx)
   }
 
-  prepareTunnel(params: MigrationParam[], cookie: Buffer, flags: number): Promise<{cookie: Buffer; sink: TunnelSink}> {
-    return dest.prepareTunnel(this.s, params, cookie, flags)
+  prepareTunnel(params: MigrationParam[], cookie: Buffer, flags: number, pctx: PrepareContext = {}): Promise<{cookie: Buffer; sink: TunnelSink}> {
+    return dest.prepareTunnel(this.s, params, cookie, flags, pctx)
   }
 
   async perform(uuid: string, params: MigrationParam[], cookie: Buffer, flags: number, peer?: MigrationPeer): Promise<Buffer> {
