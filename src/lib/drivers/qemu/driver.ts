@@ -34,7 +34,7 @@ import {lazyProbe} from './lazy-probe.js'
 import {nodeFreeMemoryBytes} from './host.js'
 import {kvmMaxVcpus} from './host-kvm.js'
 import {noFlags, readSysinfo} from './sysinfo.js'
-import {cpuModelNamesFor, x86ModelFeatures} from '../../conf/cpu-x86.js'
+import {cpuModelNamesFor} from '../../conf/cpu-x86.js'
 import {hostCellsFree, hostCpuStats, hostMemoryParameters, setHostMemoryParameters} from './host-facts.js'
 import type {AnyTypedParam} from '../host-types.js'
 import {hostMemoryStats} from '../host-memory.js'
@@ -59,17 +59,13 @@ import {QemuGuest} from './guest.js'
 import {QemuTuning} from './tuning.js'
 import {QemuMigration} from './migration/index.js'
 import {UNDEFINE_SNAPSHOTS_METADATA} from '../snapshot-types.js'
-import {BaselineFlags, baselineCpu, compareCpu} from '../../conf/cpu-baseline.js'
-import {validateCpuXml} from '../../conf/cpu-validate.js'
+import {BaselineFlags, baselineCpu} from '../../conf/cpu-baseline.js'
 import {checkFlags, type HypervisorCpuArgs} from '../host-types.js'
-import {baselineHypervisorCpu, compareHypervisorCpu} from './hypervisor-cpu.js'
+import {baselineHypervisorCpu, compareHostCpu, compareHypervisorCpu} from './hypervisor-cpu.js'
 import {setMemoryStatsPeriod} from './memstat-period.js'
 import {ALLOC_PAGES_SET, hostAllocPages, hostFreePages, hostSuspend} from './host-pages.js'
 /** CPU features QEMU cannot give a guest, left out of a baseline (libvirt's virQEMUCapsCPUFilterFeatures). */
 const QEMU_UNAVAILABLE_FEATURES = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke'])
-/** VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE, VIR_CONNECT_COMPARE_CPU_VALIDATE_XML */
-const COMPARE_FAIL_INCOMPATIBLE = 1
-const COMPARE_VALIDATE_XML = 2
 import {QemuHotplug} from './hotplug.js'
 
 export {ShutdownFlags} from './lifecycle.js'
@@ -272,13 +268,7 @@ export class QemuDriver implements HypervisorDriver {
     return baselineCpu(xmlCpus, flags, D, QEMU_UNAVAILABLE_FEATURES)
   }
 
-  compareCpu(xml: string, flags: number): number {
-    checkFlags(flags, COMPARE_FAIL_INCOMPATIBLE | COMPARE_VALIDATE_XML, 'qemuConnectCompareCPU', D)
-    if (flags & COMPARE_VALIDATE_XML) validateCpuXml(xml, D)
-    const {cpu} = this.ctx.probe.host
-    const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
-    return compareCpu(xml, {vendor: cpu.vendor, features}, D)
-  }
+  compareCpu = (xml: string, flags: number): number => compareHostCpu(this.ctx.probe, xml, flags)
 
   setMemoryStatsPeriod = (uuid: string, period: number, flags: number): Promise<void> => setMemoryStatsPeriod(this.ctx, uuid, period, flags)
 

@@ -10,6 +10,8 @@ import {ErrorCode, ErrorDomain, VirError, errors} from '../../errors.js'
 import {VIRT_TYPES} from '../../conf/domain.js'
 import {compareX86Xml} from '../../conf/cpu-x86-compare.js'
 import {validateCpuXml} from '../../conf/cpu-validate.js'
+import {compareCpu} from '../../conf/cpu-baseline.js'
+import {x86ModelFeatures} from '../../conf/cpu-x86.js'
 import {
   HvBaselineFlags,
   baselineX86,
@@ -121,6 +123,15 @@ export function baselineHypervisorCpu(probe: QemuProbe, args: HvCpuArgs, xmlCpus
   const {cpu, outputVendor} = baselineX86(cpus, hvModels(r.data), new Set(r.data.known))
   const features = flags & HvBaselineFlags.EXPAND_FEATURES ? expandX86(cpu) : cpu.features
   return formatGuestCpu({model: cpu.model, vendor: outputVendor ? cpu.vendor : undefined, features})
+}
+
+/** CONNECT_COMPARE_CPU: `xml` against the host's CPU (its model's features and its own). */
+export function compareHostCpu(probe: QemuProbe, xml: string, flags: number): number {
+  checkFlags(flags, COMPARE_FAIL_INCOMPATIBLE | COMPARE_VALIDATE_XML, 'qemuConnectCompareCPU', D)
+  if (flags & COMPARE_VALIDATE_XML) validateCpuXml(xml, D)
+  const {cpu} = probe.host
+  const features = new Set([...(x86ModelFeatures(cpu.model ?? '') ?? []), ...cpu.features])
+  return compareCpu(xml, {vendor: cpu.vendor, features}, D)
 }
 
 export function compareHypervisorCpu(probe: QemuProbe, args: HvCpuArgs, xml: string, flags: number): number {
