@@ -12,6 +12,9 @@ import {fileId, interruptedUploads, markPath} from '../src/lib/drivers/storage/u
 import {pooledBytes, releasePacketBuffer, takePacketBuffer} from '../src/lib/rpc/packet-pool.js'
 import {waitFor} from './helpers/daemon.js'
 
+// The data of a finished upload is synced (and its mark removed) at once here, not 30 s later.
+process.env.VCTL_UPLOAD_SETTLE_MS = '0'
+
 function tempDir(t: {teardown: (fn: () => void) => void}): string {
   const dir = mkdtempSync(join(tmpdir(), 'vctl-upload-'))
   t.teardown(() => rmSync(dir, {recursive: true, force: true}))

@@ -7,7 +7,7 @@
  * before any of the volume's new bytes can be). Each state is one fixed-size record written over
  * the previous one. When the last byte is written the mark says
  * "written" with the kernel's boot id, the client is told the upload succeeded, and the volume's
- * data is then synced in the background and the mark removed. So no upload waits for the disk
+ * data is synced in the background a little later (settleDelayMs) and the mark removed. So no upload waits for the disk
  * (libvirtd does not sync either), and yet:
  * - a mark that says "writing": the upload never finished; the volume is incomplete;
  * - "written" in the same boot: every byte reached the page cache before the daemon went away, so
@@ -139,7 +139,17 @@ export function uploadEnded(vol: string): void {
  */
 export function markWritten(vol: string, file: string): void {
   fs.closeSync(putMark(vol, {state: 'written', file, boot: currentBoot()}))
-  void settle(vol)
+  setTimeout(() => void settle(vol), settleDelayMs()).unref()
+}
+
+/**
+ * How long after an upload its data is synced: by then the kernel has most likely written it back on
+ * its own (dirty pages expire after 30 s), so the sync costs little and adds no burst of writes just
+ * after the upload, when the next operations run. Until then the mark says "written" (complete in
+ * this boot). VCTL_UPLOAD_SETTLE_MS changes it (tests).
+ */
+function settleDelayMs(): number {
+  return Number(process.env.VCTL_UPLOAD_SETTLE_MS ?? 30_000)
 }
 
 /** Syncs the volume's data, then removes its mark (once at a time per volume). */
