@@ -12,7 +12,7 @@ import {fileId, interruptedUploads, markPath} from '../src/lib/drivers/storage/u
 import {pooledBytes, releasePacketBuffer, takePacketBuffer} from '../src/lib/rpc/packet-pool.js'
 import {waitFor} from './helpers/daemon.js'
 
-// The data of a finished upload is synced (and its mark removed) at once here, not 30 s later.
+// The data of a finished upload is synced (and its mark removed) at once here, not two minutes later.
 process.env.VCTL_UPLOAD_SETTLE_MS = '0'
 
 function tempDir(t: {teardown: (fn: () => void) => void}): string {

@@ -143,13 +143,14 @@ export function markWritten(vol: string, file: string): void {
 }
 
 /**
- * How long after an upload its data is synced: by then the kernel has most likely written it back on
- * its own (dirty pages expire after 30 s), so the sync costs little and adds no burst of writes just
- * after the upload, when the next operations run. Until then the mark says "written" (complete in
- * this boot). VCTL_UPLOAD_SETTLE_MS changes it (tests).
+ * How long after an upload its data is synced: two minutes, by when the kernel has written it back on
+ * its own (dirty pages expire after 30 s, and the flusher runs every 5 s), so that the sync costs a
+ * cache flush and not a burst of writes competing with whatever runs next (syncing a GiB at once
+ * slowed the daemon's next operations). Until then the mark says "written": complete in this boot,
+ * incomplete after a power loss. VCTL_UPLOAD_SETTLE_MS changes it (tests).
  */
 function settleDelayMs(): number {
-  return Number(process.env.VCTL_UPLOAD_SETTLE_MS ?? 30_000)
+  return Number(process.env.VCTL_UPLOAD_SETTLE_MS ?? 120_000)
 }
 
 /** Syncs the volume's data, then removes its mark (once at a time per volume). */
