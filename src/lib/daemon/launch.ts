@@ -27,7 +27,8 @@ type ChildMsg = {ready: true; pid: number} | {error: string}
 export async function runForeground(opts: DaemonOptions): Promise<Daemon> {
   process.umask(DAEMON_UMASK)
   const {Daemon} = await import('./server.js')
-  // systemd's readiness as libvirtd sends it: once the sockets accept, drivers maybe still starting.
+  // systemd's readiness: once the sockets accept, drivers maybe still starting; socket-activated, once
+  // the first client is served (Daemon.whenServing).
   const onListening = () => {
     if (!process.env.NOTIFY_SOCKET) return
     void import('./notify.js').then(({notifyReady}) => notifyReady())

@@ -23,7 +23,7 @@ export interface DataFrame {
 }
 
 /** A frame for up to `packets` full STREAM packets. */
-export function dataFrame(packets: number): DataFrame {
+function dataFrame(packets: number): DataFrame {
   const size = DATA_HEADER + STREAM_CHUNK_MAX
   const buf = Buffer.allocUnsafeSlow(packets * size)
   const slots = Array.from({length: packets}, (_, i) => buf.subarray(i * size + DATA_HEADER, (i + 1) * size))

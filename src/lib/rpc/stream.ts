@@ -52,7 +52,7 @@ import {
   type Packet,
 } from './message.js'
 import * as t from './codec.js'
-export {dataFrame, giveFrame, takeFrame, type DataFrame} from './stream-frame.js'
+export {giveFrame, takeFrame, type DataFrame} from './stream-frame.js'
 import {releasePacketBuffer} from './packet-pool.js'
 import {frameHeaders, type DataFrame} from './stream-frame.js'
 import {ErrorCode, VirError} from '../errors.js'
@@ -163,8 +163,10 @@ export class ServerStream extends EventEmitter {
 
   /**
    * Sends the first `bytes` data bytes a source put in `f`'s slots (in order), as consecutive STREAM
-   * packets, without copying them; `done` runs once the socket no longer needs `f` (written, or the
-   * stream or connection gone), and `f` may then be filled again. False once the window is full.
+   * packets, without copying them; `done` runs once the stream is done with `f`: `reusable` when its
+   * bytes were written (or never queued) and `f` may be filled again, false when the stream or its
+   * connection closed first (the socket may still hold `f`: it must not be filled again). False once
+   * the window is full.
    */
   sendFrame(f: DataFrame, bytes: number, done: (reusable: boolean) => void): boolean {
     if (this.closed || this.sentEnd || bytes <= 0) {

@@ -26,6 +26,8 @@ export type HandlerGate = <A, R>(
 
 export const P = remote.procs
 export type EventKind = 'domain' | 'network' | 'pool' | 'secret'
+/** libvirt's VIR_DOMAIN_EVENT_ID_* that vctl emits. */
+export const DomainEventId = {LIFECYCLE: 0, REBOOT: 1, DEVICE_REMOVED: 15, DEVICE_ADDED: 19, DEVICE_REMOVAL_FAILED: 22} as const
 
 export interface Callback {
   kind: EventKind

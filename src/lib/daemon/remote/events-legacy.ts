@@ -10,12 +10,10 @@ import {remote} from '../../rpc/programs/remote.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import type {DomainEventMsg} from '../../drivers/types.js'
 import type {DeviceEventMsg} from '../../drivers/hotplug-types.js'
-import {P, st, toDom, type ConnState, type EventKind, type On} from './context.js'
+import {DomainEventId, P, st, toDom, type ConnState, type EventKind, type On} from './context.js'
 
-/** VIR_DOMAIN_EVENT_ID_LIFECYCLE, _REBOOT, _DEVICE_REMOVED: the last one old-style registration accepts. */
-const ID_LIFECYCLE = 0
-const ID_REBOOT = 1
-const ID_DEVICE_REMOVED = 15
+/** The last event ID an old-style registration accepts. */
+const ID_LAST_LEGACY = DomainEventId.DEVICE_REMOVED
 
 const internal = (msg: string) => new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: ${msg}`)
 
@@ -50,14 +48,14 @@ export function registerLegacyEvents(on: On, subscribe: (conn: RpcConnection) =>
     throw internal(`domain event ${eventID} not registered`)
   }
   const checkId = (eventID: number) => {
-    if (eventID < 0 || eventID > ID_DEVICE_REMOVED) throw internal(`unsupported event ID ${eventID}`)
+    if (eventID < 0 || eventID > ID_LAST_LEGACY) throw internal(`unsupported event ID ${eventID}`)
   }
   on(P.CONNECT_DOMAIN_EVENT_REGISTER, (conn) => {
-    add(conn, ID_LIFECYCLE)
+    add(conn, DomainEventId.LIFECYCLE)
     return {cb_registered: 0}
   })
   on(P.CONNECT_DOMAIN_EVENT_DEREGISTER, (conn) => {
-    remove(conn, ID_LIFECYCLE)
+    remove(conn, DomainEventId.LIFECYCLE)
     return {cb_registered: 0}
   })
   on(P.CONNECT_DOMAIN_EVENT_REGISTER_ANY, (conn, {eventID}) => {
@@ -72,16 +70,16 @@ export function registerLegacyEvents(on: On, subscribe: (conn: RpcConnection) =>
 
 /** Sends a lifecycle or reboot event to an old-style registration of `eventID`. */
 export function sendLegacyDomainEvent(conn: RpcConnection, eventID: number, m: DomainEventMsg): void {
-  if (m.kind === 'lifecycle' && eventID === ID_LIFECYCLE) {
+  if (m.kind === 'lifecycle' && eventID === DomainEventId.LIFECYCLE) {
     conn.sendEvent(remote, remote.events.DOMAIN_EVENT_LIFECYCLE, {dom: toDom(m.dom), event: m.event, detail: m.detail})
-  } else if (m.kind === 'reboot' && eventID === ID_REBOOT) {
+  } else if (m.kind === 'reboot' && eventID === DomainEventId.REBOOT) {
     conn.sendEvent(remote, remote.events.DOMAIN_EVENT_REBOOT, {dom: toDom(m.dom)})
   }
 }
 
 /** Sends a device event to an old-style registration of `eventID` (only removal has an old-style message). */
 export function sendLegacyDeviceEvent(conn: RpcConnection, eventID: number, m: DeviceEventMsg): void {
-  if (m.kind === 'removed' && eventID === ID_DEVICE_REMOVED) {
+  if (m.kind === 'removed' && eventID === DomainEventId.DEVICE_REMOVED) {
     conn.sendEvent(remote, remote.events.DOMAIN_EVENT_DEVICE_REMOVED, {dom: toDom(m.dom), devAlias: m.alias})
   }
 }

@@ -5,7 +5,7 @@ import type {RpcConnection} from '../../rpc/server.js'
 import {uuidToString} from '../../uuid.js'
 import type {DomainEventMsg, ObjectEventMsg, SecretRef} from '../../drivers/types.js'
 import type {PoolRefreshMsg} from '../../drivers/storage-vol-types.js'
-import {P, st, toDom, toObj, toSecret, type On, type EventKind} from './context.js'
+import {DomainEventId, P, st, toDom, toObj, toSecret, type On, type EventKind} from './context.js'
 import {subscribeDeviceEvents} from './hotplug.js'
 import {subscribeTuningEvents} from './tuning-events.js'
 import {subscribeMigrationEvents} from './migration.js'
@@ -15,9 +15,8 @@ import {checkNotTracked, registerLegacyEvents, sendLegacyDomainEvent} from './ev
 const NETWORK_EVENT_ID_LAST = 2
 const STORAGE_POOL_EVENT_ID_LAST = 2
 const SECRET_EVENT_ID_LAST = 2
-/** Event IDs: lifecycle (every kind), reboot (domains), value changed (secrets). */
+/** Event IDs: lifecycle (every kind), value changed (secrets), refresh (pools); domains' in DomainEventId. */
 const EVENT_ID_LIFECYCLE = 0
-const DOMAIN_EVENT_ID_REBOOT = 1
 const SECRET_EVENT_ID_VALUE_CHANGED = 1
 const STORAGE_POOL_EVENT_ID_REFRESH = 1
 
@@ -109,7 +108,7 @@ export function registerEvents(on: On): void {
         if (cb.legacy || (cb.uuid && cb.uuid !== m.dom.uuid)) continue
         if (m.kind === 'lifecycle' && cb.eventID === EVENT_ID_LIFECYCLE) {
           conn.sendEvent(remote, remote.events.DOMAIN_EVENT_CALLBACK_LIFECYCLE, {callbackID: id, dom: toDom(m.dom), event: m.event, detail: m.detail})
-        } else if (m.kind === 'reboot' && cb.eventID === DOMAIN_EVENT_ID_REBOOT) {
+        } else if (m.kind === 'reboot' && cb.eventID === DomainEventId.REBOOT) {
           conn.sendEvent(remote, remote.events.DOMAIN_EVENT_CALLBACK_REBOOT, {callbackID: id, dom: toDom(m.dom)})
         }
         continue

@@ -4,11 +4,15 @@ import {ErrorDomain, errors} from '../../errors.js'
 import {remote} from '../../rpc/programs/remote.js'
 import type {RpcConnection} from '../../rpc/server.js'
 import {AffectFlags, DEVICE_EVENT, type DeviceEventMsg, type DeviceHotplug} from '../../drivers/hotplug-types.js'
-import {P, hv, st, toDom, u, type On} from './context.js'
+import {DomainEventId, P, hv, st, toDom, u, type On} from './context.js'
 import {sendLegacyDeviceEvent} from './events-legacy.js'
 
 /** virDomainEventID of the device events. */
-const EVENT_ID = {removed: 15, added: 19, 'removal-failed': 22} as const
+const EVENT_ID = {
+  removed: DomainEventId.DEVICE_REMOVED,
+  added: DomainEventId.DEVICE_ADDED,
+  'removal-failed': DomainEventId.DEVICE_REMOVAL_FAILED,
+} as const
 const EVENTS = {
   removed: remote.events.DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
   added: remote.events.DOMAIN_EVENT_CALLBACK_DEVICE_ADDED,

@@ -92,24 +92,32 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
     await closeFd()
     done()
   }
+  /**
+   * At the end of an extent, when the kernel knows the holes (lseek): moves to the next data and
+   * returns the hole skipped, if any (to the end when no data follows). Null when data follows at
+   * once, or lseek is not used (or failed after all: the rest then goes as data, read).
+   */
+  const skipHole = async (): Promise<{hole: bigint} | null> => {
+    if (pos >= stop || !useSeek || pos < extentEnd) return null
+    const e = await extentFrom(pos)
+    if (e === undefined) {
+      useSeek = false
+      return null
+    }
+    const next = e === null || e.start >= stop ? stop : e.start
+    if (e !== null) extentEnd = e.end < stop ? e.end : stop
+    const hole = next - pos
+    pos = next
+    return hole > 0n ? {hole} : null
+  }
   /** Reads the next block; zero runs of SEGMENT bytes become holes when sparse, consecutive holes merge. */
   const fill = async (): Promise<boolean> => {
     while (ready.length === 0) {
       if (pos >= stop) return false
-      if (useSeek && pos >= extentEnd) {
-        // The kernel knows the holes: skip them without reading.
-        const e = await extentFrom(pos)
-        if (e === undefined) useSeek = false
-        else if (e === null || e.start >= stop) {
-          ready.push({hole: stop - pos})
-          pos = stop
-          return true
-        } else {
-          if (e.start > pos) ready.push({hole: e.start - pos})
-          pos = e.start
-          extentEnd = e.end < stop ? e.end : stop
-          if (ready.length) return true
-        }
+      const skipped = await skipHole()
+      if (skipped) {
+        ready.push(skipped)
+        return true
       }
       const limit = useSeek ? extentEnd : stop
       const want = limit - pos < BigInt(READ_SIZE) ? Number(limit - pos) : READ_SIZE
@@ -154,23 +162,8 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   /** Reads into `into`; holes from the kernel when sparse. */
   const nextInto = async (into: Buffer[]): Promise<number | {hole: bigint} | null> => {
     if (closed || fdClosed) return null
-    if (pos < stop && useSeek && pos >= extentEnd) {
-      const e = await extentFrom(pos)
-      if (e === undefined) {
-        useSeek = false // lseek failed after all: the rest goes as data
-      } else if (e === null || e.start >= stop) {
-        const h = stop - pos
-        pos = stop
-        return {hole: h}
-      } else {
-        extentEnd = e.end < stop ? e.end : stop
-        if (e.start > pos) {
-          const h = e.start - pos
-          pos = e.start
-          return {hole: h}
-        }
-      }
-    }
+    const skipped = await skipHole()
+    if (skipped) return skipped
     const limit = useSeek ? extentEnd : stop
     if (pos >= limit) {
       // End of data; the volume stays in use until the client finishes the stream.

@@ -5,10 +5,10 @@
  * An upload writes in place, as libvirtd's does; before its first byte a small hidden file
  * `.vctl-upload-NAME` beside the volume says "writing" (synced, with its directory: it is on disk
  * before any of the volume's new bytes can be). Each state is one fixed-size record written over
- * the previous one. When the last byte is written the mark says
- * "written" with the kernel's boot id, the client is told the upload succeeded, and the volume's
- * data is synced in the background a little later (settleDelayMs) and the mark removed. So no upload waits for the disk
- * (libvirtd does not sync either), and yet:
+ * the previous one. When the last byte is written the mark says "written" with the kernel's boot
+ * id, the client is told the upload succeeded, and two minutes later (settleDelayMs) the volume's
+ * data is synced and the mark removed. So no upload waits for the volume's data to reach the disk
+ * (libvirtd does not sync at all), and yet:
  * - a mark that says "writing": the upload never finished; the volume is incomplete;
  * - "written" in the same boot: every byte reached the page cache before the daemon went away, so
  *   the volume is complete (the sync is done again and the mark removed);
@@ -134,8 +134,8 @@ export function uploadEnded(vol: string): void {
 }
 
 /**
- * Every byte of the upload is written (in the page cache): marks it so, then syncs the volume in the
- * background and removes the mark. The caller may report success as soon as this returns.
+ * Every byte of the upload is written (in the page cache): marks it so, and later (settleDelayMs)
+ * syncs the volume and removes the mark. The caller may report success as soon as this returns.
  */
 export function markWritten(vol: string, file: string): void {
   fs.closeSync(putMark(vol, {state: 'written', file, boot: currentBoot()}))

@@ -106,9 +106,7 @@ export async function prepare(
       })
     })
   } catch (err) {
-    s.incoming.delete(def.uuid)
-    releasePort(port)
-    releasePort(entry.storage?.port)
+    dropIncoming(s, def.uuid, entry)
     // A guest object made for this migration goes with it (startDomain removes it when QEMU fails; not when failing before).
     if (!existing && !dom.run && !dom.config) ctx.domains.remove(dom)
     await removeCreated(entry.storage)
@@ -158,12 +156,17 @@ async function killIncoming(s: MigrationState, dom: QemuDomain): Promise<void> {
   await run.exited
 }
 
-/** The incoming guest's QEMU ended before finish took the migration over: its job fails, its ports and created volumes go. */
-async function incomingGone(s: MigrationState, uuid: string, entry: Incoming): Promise<void> {
-  if (s.incoming.get(uuid) !== entry) return
+/** Takes the incoming migration of `uuid` out of the state and frees its ports (migration and NBD). */
+function dropIncoming(s: MigrationState, uuid: string, entry: Incoming): void {
   s.incoming.delete(uuid)
   releasePort(entry.port)
   releasePort(entry.storage?.port)
+}
+
+/** The incoming guest's QEMU ended before finish took the migration over: its job fails, its ports and created volumes go. */
+async function incomingGone(s: MigrationState, uuid: string, entry: Incoming): Promise<void> {
+  if (s.incoming.get(uuid) !== entry) return
+  dropIncoming(s, uuid, entry)
   entry.job.end(JobType.FAILED, 'migration in job: unexpectedly failed')
   s.completed.set(uuid, entry.job)
   await removeCreated(entry.storage)
@@ -189,9 +192,7 @@ export async function finish(
       throw errors.noDomain(D, `no domain with matching name '${name}'`)
     throw errors.operationInvalid(ErrorDomain.DOMAIN, `domain '${name}' is not processing incoming migration`)
   }
-  s.incoming.delete(uuid)
-  releasePort(entry.port)
-  releasePort(entry.storage?.port)
+  dropIncoming(s, uuid, entry)
   const {job} = entry
   job.fromSource = src.statistics
   if (flags & F.OFFLINE) {
