@@ -19,7 +19,8 @@ test.before(async () => {
   await defineGuest(ns, 'ck-run', {devices: `${SERIAL_PTY}\n${VNC}`})
   await startGuest(ns, 'ck-run')
   // No display: its page shows the serial console (the test guest has a shell on ttyS0).
-  await defineGuest(ns, 'ck-ser', {devices: SERIAL_PTY})
+  // quiet: kernel messages printed while the shell echoes a typed command would split its line.
+  await defineGuest(ns, 'ck-ser', {devices: SERIAL_PTY, cmdline: 'console=ttyS0 quiet panic=-1 cryptomgr.notests'})
   ck = await startCockpit(ns)
   browser = await puppeteer.launch({
     executablePath: '/usr/bin/chromium',
