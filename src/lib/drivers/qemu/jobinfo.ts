@@ -97,14 +97,15 @@ export class DomainJob {
       u('memory_total', m.total)
       u('memory_processed', m.processed)
       u('memory_remaining', m.remaining)
+      // As libvirt: the bandwidth only once QEMU measured one, the page size only when known.
+      if (m.bps) u('memory_bps', m.bps)
       u('memory_constant', m.constant)
       u('memory_normal', m.normal)
       u('memory_normal_bytes', m.normalBytes)
-      u('memory_bps', m.bps)
-      u('memory_dirty_rate', m.dirtyRate)
-      u('memory_page_size', m.pageSize)
-      u('memory_iteration', m.iteration)
-      u('memory_postcopy_requests', m.postcopyRequests)
+      u('memory_dirty_rate', m.dirtyRate ?? 0n)
+      u('memory_iteration', m.iteration ?? 0n)
+      u('memory_postcopy_requests', m.postcopyRequests ?? 0n)
+      if (m.pageSize) u('memory_page_size', m.pageSize)
     }
     return out
   }

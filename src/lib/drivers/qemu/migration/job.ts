@@ -90,7 +90,8 @@ export class MigrationJob {
         ull('memory_normal', ram.normal ?? 0),
         ull('memory_normal_bytes', ram['normal-bytes'] ?? 0),
       )
-      params.push(ull('memory_bps', ((ram.mbps ?? 0) * 1e6) / 8), ull('memory_dirty_rate', ram['dirty-pages-rate'] ?? 0))
+      if (ram.mbps) params.push(ull('memory_bps', (ram.mbps * 1e6) / 8))
+      params.push(ull('memory_dirty_rate', ram['dirty-pages-rate'] ?? 0))
       params.push(ull('memory_page_size', ram['page-size'] ?? 4096), ull('memory_iteration', ram['dirty-sync-count'] ?? 0))
       if (i['cpu-throttle-percentage'] !== undefined)
         params.push({field: 'auto_converge_throttle', type: ParamType.INT, value: i['cpu-throttle-percentage']})
