@@ -2,7 +2,8 @@
  * QMP client and capability probing against a real QEMU (`-machine none`, no guest).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -190,9 +191,12 @@ test('capabilities are cached on disk per binary and reused', async (t) => {
     info: (m: string) => lines.push(`info ${m}`),
     warn: (m: string) => lines.push(`warn ${m}`),
   }
+  // A cache file of an earlier version (named by a hash of the path) goes once the binary is probed.
+  const hashNamed = join(dir, `${createHash('sha256').update(EMULATOR).digest('hex')}.json`)
+  writeFileSync(hashNamed, '{}')
   const a = await loadQemuCaps(EMULATOR, dir, log)
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'))
-  t.is(files.length, 1)
+  t.deepEqual(files, [`${encodeURIComponent(EMULATOR)}.json`])
   const mtime = statSync(join(dir, files[0])).mtimeMs
   t.true(lines.some((l) => l.startsWith('info qemu: probed')))
   lines.length = 0

@@ -176,7 +176,14 @@ export async function loadQemuCaps(emulator: string, cacheDir: string, log: Prob
   } catch (err) {
     log.warn(`qemu: cannot cache capabilities in ${file}: ${(err as Error).message}`)
   }
+  await dropHashNamedCache(cacheDir, emulator, file)
   return caps
+}
+
+/** Earlier versions named every cache file by a hash of the emulator's path: once probed again, that file is stale. */
+async function dropHashNamedCache(cacheDir: string, emulator: string, current: string): Promise<void> {
+  const old = join(cacheDir, `${createHash('sha256').update(emulator).digest('hex')}.json`)
+  if (old !== current) await fsp.rm(old, {force: true}).catch(() => undefined)
 }
 
 export function errnoText(e: NodeJS.ErrnoException): string {
