@@ -3,9 +3,8 @@
  * virNetDevGetFeatures does (the `<feature name='...'/>` list of a net node device). ioctl and
  * socket are called through koffi, loaded on first use. Linux x86-64/arm64 layouts (LP64).
  */
-import {createRequire} from 'node:module'
 import {existsSync} from 'node:fs'
-import type Koffi from 'koffi'
+import {libc as loadLibc} from './libc.js'
 
 interface IfReq {
   ifr_name: string
@@ -22,8 +21,7 @@ let libc: Libc | undefined
 
 function load(): Libc {
   if (libc) return libc
-  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi
-  const lib = koffi.load('libc.so.6')
+  const {koffi, lib} = loadLibc()
   const ifreq = koffi.struct({ifr_name: koffi.array('char', 16), ifr_data: 'void *', pad: koffi.array('uint8_t', 16)})
   // koffi types its functions loosely; these are the C prototypes declared just here.
   libc = {

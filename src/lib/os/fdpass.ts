@@ -9,9 +9,8 @@
  * running. Descriptors received are close-on-exec; descriptors sent stay owned by the caller.
  */
 import {closeSync} from 'node:fs'
-import {createRequire} from 'node:module'
 import type {Socket} from 'node:net'
-import type Koffi from 'koffi'
+import {libc as loadLibc} from './libc.js'
 
 const AF_UNIX = 1
 const SOCK_STREAM = 1
@@ -84,8 +83,7 @@ let libc: Libc | undefined
 
 function load(): Libc {
   if (libc) return libc
-  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi
-  const lib = koffi.load('libc.so.6')
+  const {koffi, lib} = loadLibc()
   const iovec = koffi.struct({iov_base: 'void *', iov_len: 'size_t'})
   const msghdr = koffi.struct({
     msg_name: 'void *',

@@ -5,8 +5,7 @@
  * Sending from the service's own process lets systemd attribute it without NotifyAccess=all, and
  * costs no fork of a large process at the moment the daemon starts serving.
  */
-import {createRequire} from 'node:module'
-import type Koffi from 'koffi'
+import {libc as loadLibc} from './libc.js'
 
 const AF_UNIX = 1
 const SOCK_DGRAM = 2
@@ -26,8 +25,7 @@ let libc: NotifyLibc | undefined
 
 function load(): NotifyLibc {
   if (libc) return libc
-  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi
-  const lib = koffi.load('libc.so.6')
+  const {koffi, lib} = loadLibc()
   // koffi types its functions loosely; these are the C prototypes declared just here.
   libc = {
     errno: () => koffi.errno(),

@@ -5,8 +5,7 @@
  * Every failure is "unknown" (undefined), as when /dev/kvm is absent.
  */
 import {closeSync, constants, openSync} from 'node:fs'
-import {createRequire} from 'node:module'
-import type Koffi from 'koffi'
+import {libc} from '../../os/libc.js'
 
 const KVM_CREATE_VM = 0xae01
 const KVM_CHECK_EXTENSION = 0xae03
@@ -26,8 +25,7 @@ let ioctl: Ioctl | undefined | null
 function load(): Ioctl | undefined {
   if (ioctl === undefined) {
     try {
-      const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi
-      const lib = koffi.load('libc.so.6')
+      const {lib} = libc()
       // koffi types its functions loosely; these are the C prototypes declared just here.
       ioctl = {
         ptr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as Ioctl['ptr'],

@@ -70,13 +70,13 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   let hole = 0n
   // Whether the kernel can tell where the holes are (undefined: lseek is not available here).
   // The first extent, asked for here to learn whether lseek works, is the first one used.
-  let first = sparse && isFile ? await nextData(fh.fd, offset) : undefined
+  let first = sparse && isFile ? nextData(fh.fd, offset) : undefined
   let useSeek = first !== undefined
   const extentFrom = (at: bigint) => {
     if (first === undefined || at !== offset) return nextData(fh.fd, at)
     const e = first
     first = undefined
-    return Promise.resolve(e)
+    return e
   }
   let extentEnd = -1n
   let fdClosed = false
@@ -97,9 +97,9 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
    * returns the hole skipped, if any (to the end when no data follows). Null when data follows at
    * once, or lseek is not used (or failed after all: the rest then goes as data, read).
    */
-  const skipHole = async (): Promise<{hole: bigint} | null> => {
+  const skipHole = (): {hole: bigint} | null => {
     if (pos >= stop || !useSeek || pos < extentEnd) return null
-    const e = await extentFrom(pos)
+    const e = extentFrom(pos)
     if (e === undefined) {
       useSeek = false
       return null
@@ -114,7 +114,7 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   const fill = async (): Promise<boolean> => {
     while (ready.length === 0) {
       if (pos >= stop) return false
-      const skipped = await skipHole()
+      const skipped = skipHole()
       if (skipped) {
         ready.push(skipped)
         return true
@@ -162,7 +162,7 @@ export async function openDownload(path: string, offset: bigint, length: bigint,
   /** Reads into `into`; holes from the kernel when sparse. */
   const nextInto = async (into: Buffer[]): Promise<number | {hole: bigint} | null> => {
     if (closed || fdClosed) return null
-    const skipped = await skipHole()
+    const skipped = skipHole()
     if (skipped) return skipped
     const limit = useSeek ? extentEnd : stop
     if (pos >= limit) {

@@ -4,6 +4,8 @@
  * Undefined when libc cannot be loaded, and the caller falls back to reading. Also the reverse:
  * punching a hole where a sparse upload sends one.
  */
+import {libc} from '../../os/libc.js'
+
 const SEEK_DATA = 3
 const SEEK_HOLE = 4
 const ENXIO = 6
@@ -12,12 +14,10 @@ type Lseek = (fd: number, off: bigint, whence: number) => bigint
 
 let lseek: Lseek | null | undefined
 
-async function load(): Promise<Lseek | null> {
+function load(): Lseek | null {
   if (lseek !== undefined) return lseek
   try {
-    const koffi = (await import('koffi')).default
-    const libc = koffi.load('libc.so.6')
-    const fn = libc.func('int64_t lseek(int fd, int64_t offset, int whence)')
+    const fn = libc().lib.func('int64_t lseek(int fd, int64_t offset, int whence)')
     lseek = (fd, off, whence) => BigInt(fn(fd, off, whence) as number | bigint)
   } catch {
     lseek = null
@@ -26,12 +26,11 @@ async function load(): Promise<Lseek | null> {
 }
 
 /** The data extent at or after `pos`: [start, end), or null when only a hole remains. Undefined: not available. */
-export async function nextData(fd: number, pos: bigint): Promise<{start: bigint; end: bigint} | null | undefined> {
-  const f = await load()
+export function nextData(fd: number, pos: bigint): {start: bigint; end: bigint} | null | undefined {
+  const f = load()
   if (!f) return undefined
-  const koffi = (await import('koffi')).default
   const start = f(fd, pos, SEEK_DATA)
-  if (start < 0n) return koffi.errno() === ENXIO ? null : undefined
+  if (start < 0n) return libc().koffi.errno() === ENXIO ? null : undefined
   const end = f(fd, start, SEEK_HOLE)
   if (end < 0n) return undefined
   return {start, end}
@@ -46,11 +45,10 @@ const FALLOC_FL_PUNCH_HOLE = 2
  * Makes [off, off+len) of a regular file read as zeros without writing them (fallocate
  * PUNCH_HOLE | KEEP_SIZE), as a sparse upload's holes. False where the filesystem or libc cannot.
  */
-export async function punchHole(fd: number, off: bigint, len: bigint): Promise<boolean> {
+export function punchHole(fd: number, off: bigint, len: bigint): boolean {
   if (fallocate === undefined) {
     try {
-      const koffi = (await import('koffi')).default
-      const fn = koffi.load('libc.so.6').func('int fallocate(int fd, int mode, int64_t offset, int64_t len)')
+      const fn = libc().lib.func('int fallocate(int fd, int mode, int64_t offset, int64_t len)')
       fallocate = (f, m, o, l) => fn(f, m, o, l) as number
     } catch {
       fallocate = null

@@ -54,7 +54,7 @@ async function zeroRange(fh: FileHandle, size: bigint | undefined, at: bigint, l
   if (size !== undefined) {
     // Past the end there is nothing to clear: the final size is set at finish.
     const end = at + len < size ? at + len : size
-    if (end <= at || (await punchHole(fh.fd, at, end - at))) return
+    if (end <= at || punchHole(fh.fd, at, end - at)) return
     len = end - at
   }
   for (let p = at; p < at + len;) {
