@@ -3,7 +3,7 @@
 // rollback after a real failure (a socket unit that fails to start).
 import test from 'ava'
 import {BIN} from './helpers/daemon.js'
-import {bootContainer, containerUnavailable, type SystemdContainer} from './helpers/systemd-container.js'
+import {bootContainer, containerUnavailable, settledState, type SystemdContainer} from './helpers/systemd-container.js'
 import {startableDrivers} from '../src/lib/systemd/mode.js'
 
 const unavailable = containerUnavailable()
@@ -36,26 +36,12 @@ const MONO = ['libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket']
 const MODULAR = ['virtqemud.socket', 'virtsecretd.socket', 'virtproxyd.socket', 'virtproxyd-ro.socket']
 const maybe = test.serial
 
-/**
- * The state of a socket-activated service once it has had the time to say it is ready: it sends
- * READY=1 once its first client is served (at most 250 ms after it started), so just after that
- * client it may still be "activating".
- */
-async function settledState(unit: string): Promise<string> {
-  let state = ''
-  for (const start = Date.now(); Date.now() - start < 5000; await new Promise((r) => setTimeout(r, 100))) {
-    state = (await box().sh(`systemctl is-active ${unit}`)).stdout.trim()
-    if (state !== 'activating') break
-  }
-  return state
-}
-
 maybe('monolithic: libvirtd is socket-activated by the real virsh', async (t) => {
   const c = box()
   t.deepEqual(await states(MONO), Object.fromEntries(MONO.map((u) => [u, 'active/enabled'])))
   const r = await c.sh('virsh -c qemu:///system list --all')
   t.is(r.code, 0, r.stderr)
-  t.is(await settledState('libvirtd.service'), 'active')
+  t.is(await settledState(box(), 'libvirtd.service'), 'active')
 })
 
 maybe('a socket that fails to start: the switch to modular is rolled back on the live systemd', async (t) => {
@@ -76,7 +62,7 @@ maybe('a socket that fails to start: the switch to modular is rolled back on the
   t.deepEqual(await states([...MONO, ...MODULAR]), before)
   const list = await c.sh('virsh -c qemu:///system list --all')
   t.is(list.code, 0, list.stderr)
-  t.is(await settledState('libvirtd.service'), 'active')
+  t.is(await settledState(box(), 'libvirtd.service'), 'active')
 })
 
 maybe('modular: only startable daemons enabled, each started by its socket, the old socket reaches virtproxyd; back to monolithic', async (t) => {
@@ -111,11 +97,11 @@ maybe('modular: only startable daemons enabled, each started by its socket, the 
     }
     const r = await c.sh(`virsh -c ${d}:///system ${cmd}`)
     t.is(r.code, 0, `${d}: ${r.stderr}`)
-    t.is(await settledState(`virt${d}d.service`), 'active', d)
+    t.is(await settledState(box(), `virt${d}d.service`), 'active', d)
   }
   const proxied = await c.sh("virsh -c 'qemu+unix:///system?socket=/run/libvirt/libvirt-sock' list --all")
   t.is(proxied.code, 0, proxied.stderr)
-  t.is(await settledState('virtproxyd.service'), 'active')
+  t.is(await settledState(box(), 'virtproxyd.service'), 'active')
   t.is((await c.sh('systemctl is-active libvirtd.service')).stdout.trim(), 'inactive')
 
   const back = await c.sh(`node ${BIN} mode switch monolithic --yes --force`)
@@ -123,5 +109,5 @@ maybe('modular: only startable daemons enabled, each started by its socket, the 
   t.deepEqual(await states(MONO), Object.fromEntries(MONO.map((u) => [u, 'active/enabled'])))
   for (const d of drivers) t.is((await c.sh(`systemctl is-active virt${d}d.service virt${d}d.socket`)).stdout.trim(), 'inactive\ninactive', d)
   t.is((await c.sh('virsh -c qemu:///system list --all')).code, 0)
-  t.is(await settledState('libvirtd.service'), 'active')
+  t.is(await settledState(box(), 'libvirtd.service'), 'active')
 })

@@ -4,7 +4,7 @@
 // calls that need QEMU fail as libvirtd's do, the other drivers serve).
 import test from 'ava'
 import {BIN} from './helpers/daemon.js'
-import {bootContainer, containerUnavailable, type SystemdContainer} from './helpers/systemd-container.js'
+import {bootContainer, containerUnavailable, settledState, type SystemdContainer} from './helpers/systemd-container.js'
 
 const unavailable = containerUnavailable()
 let c: SystemdContainer | undefined
@@ -65,7 +65,7 @@ maybe('the real virsh socket-activates libvirtd with no QEMU installed; --timeou
   const list = await c.sh('virsh -c qemu:///system list --all')
   t.is(list.code, 0, list.stderr + (await c.journal('libvirtd.service')))
   t.regex(list.stdout, /Id\s+Name\s+State/)
-  t.is(await activeState('libvirtd.service'), 'active')
+  t.is(await settledState(c, 'libvirtd.service'), 'active')
   const first = await mainPid('libvirtd.service')
   t.true(first > 0)
 

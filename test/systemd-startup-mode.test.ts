@@ -5,7 +5,7 @@
 // half switched.
 import test from 'ava'
 import {BIN} from './helpers/daemon.js'
-import {bootContainer, containerUnavailable, type SystemdContainer} from './helpers/systemd-container.js'
+import {bootContainer, containerUnavailable, settledState, type SystemdContainer} from './helpers/systemd-container.js'
 
 const unavailable = containerUnavailable()
 let c: SystemdContainer | undefined
@@ -86,5 +86,5 @@ maybe('socket-activation: back to sockets, with the idle timeout; the guests cop
   t.not((await c.sh('test -e /etc/systemd/system/libvirt-guests.service')).code, 0)
   const list = await c.sh('virsh -c qemu:///system list --all')
   t.is(list.code, 0, list.stderr)
-  t.deepEqual(await activeStates(['libvirtd.service']), ['active'])
+  t.is(await settledState(c, 'libvirtd.service'), 'active')
 })
