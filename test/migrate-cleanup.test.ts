@@ -135,7 +135,7 @@ test.serial("B's QEMU killed during a --copy-storage-all migration: A reports it
   process.kill(A.pid, 'SIGSTOP')
   try {
     process.kill(pid, 'SIGKILL')
-    await waitExit(pid, 10000)
+    await waitExit(pid, 30000)
     // B: no domain, the volume it created deleted through its storage driver (the pool no longer lists it).
     await until('B to forget ck1', async () => /^\s*$/.test((await B.virsh(['list', '--all', '--name'])).stdout))
     await until('the volume on B to go', () => !existsSync(onB))

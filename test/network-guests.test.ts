@@ -120,7 +120,7 @@ test.serial('two guests on a NAT network: leases, each other, upstream through N
 
   // kill -9 of the daemon: guests and network go on; the restarted daemon reattaches.
   process.kill(d.pid, 'SIGKILL')
-  t.true(await waitExit(d.pid, 10000))
+  t.true(await waitExit(d.pid, 30000))
   const before = [countInLog(g2.log, 'PING 192.168.150.11 OK'), countInLog(g2.log, `PING ${UPSTREAM} OK`)]
   await d.start()
   await waitForLog(g2.log, 'PING 192.168.150.11 OK', before[0] + 2, 60000)
@@ -132,7 +132,7 @@ test.serial('two guests on a NAT network: leases, each other, upstream through N
   if (tap) t.not((await d.exec('ip', ['link', 'show', tap])).code, 0, 'tap removed')
   const pid = Number(readFileSync(join(d.root, 'run/libvirt/network/nat1.pid'), 'utf8'))
   t.is((await virsh(d.uri, ['net-destroy', 'nat1'])).code, 0)
-  t.true(await waitExit(pid, 10000), 'dnsmasq gone')
+  t.true(await waitExit(pid, 30000), 'dnsmasq gone')
   t.not((await d.exec('ip', ['link', 'show', 'virbr1'])).code, 0, 'bridge gone')
   t.not((await d.exec(NFT, ['list', 'table', 'inet', 'vctl_virbr1'])).code, 0, 'nft table gone')
 })

@@ -99,7 +99,7 @@ test.serial('clean-traffic: the guest gets its lease and pings; rules on its tap
 
   // a daemon restart keeps the binding and its rules; the guest keeps pinging
   process.kill(d.pid, 'SIGTERM')
-  t.true(await waitExit(d.pid, 15000))
+  t.true(await waitExit(d.pid, 30000))
   t.true((await nftTable()).includes(`chain ${tap}-out`), 'rules stay while the daemon is down')
   await d.start()
   t.regex((await virsh(d.uri, ['nwfilter-binding-list'])).stdout, new RegExp(`${tap}\\s+clean-traffic`))
