@@ -69,7 +69,7 @@ function migrateInBackground(args: string[]): Promise<{code: number; stderr: str
   })
 }
 
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 15000): Promise<void> {
+async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 60000): Promise<void> {
   for (const deadline = Date.now() + ms; !(await ok());) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))

@@ -104,7 +104,12 @@ test.serial('two guests on a NAT network: leases, each other, upstream through N
   t.true(nat > 0, 'upstream sees the masqueraded address')
   t.is(direct, 0, 'and never a guest address')
 
-  const leases = await virsh(d.uri, ['net-dhcp-leases', 'nat1'])
+  // The guests print their address on the ACK; dnsmasq records the lease around the same moment.
+  let leases = await virsh(d.uri, ['net-dhcp-leases', 'nat1'])
+  await waitFor('both leases recorded', async () => {
+    leases = await virsh(d.uri, ['net-dhcp-leases', 'nat1'])
+    return leases.stdout.includes('52:54:00:00:01:11') && leases.stdout.includes('52:54:00:00:01:12')
+  }).catch(() => undefined)
   t.regex(leases.stdout, /52:54:00:00:01:11\s+ipv4\s+192\.168\.150\.11\/24\s+g1/)
   t.regex(leases.stdout, /52:54:00:00:01:12\s+ipv4\s+192\.168\.150\.1\d\d\/24/)
   const one = await virsh(d.uri, ['net-dhcp-leases', 'nat1', '--mac', '52:54:00:00:01:12'])
