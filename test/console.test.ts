@@ -224,6 +224,8 @@ print(err(lambda: d.openConsole('serial0', c.newStream(0), 0)))
 })
 
 test.serial('a client that opens a console and never reads: the daemon stays bounded while the guest prints, others are served', async (t) => {
+  // Its waits are generous for a loaded machine; together they may exceed ava's default.
+  t.timeout(300000)
   const conn = await Connection.open(U)
   t.teardown(() => conn.rpc.destroy())
   const dom = (await conn.call(remote.procs.DOMAIN_LOOKUP_BY_NAME, {name: 'con1'})).dom

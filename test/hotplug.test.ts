@@ -57,6 +57,7 @@ print('\\n'.join(seen))
 `
 
 test('attach-disk, detach-disk, change-media, interfaces and --config on a running guest', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   d = await startDaemon(['--driver', 'qemu'], {root, keepRoot: true})
   const U = d.uri('qemu')
   const log = join(root, 'serial.log')

@@ -90,6 +90,7 @@ function leaseOf(log: string): string {
 }
 
 test.serial('two guests on a NAT network: leases, each other, upstream through NAT; restart safety', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g1 = guest('g1', netIface('nat1', '52:54:00:00:01:11'), [UPSTREAM])
   const g2 = guest('g2', netIface('nat1', '52:54:00:00:01:12'), ['192.168.150.11', UPSTREAM])
   for (const g of [g1, g2]) t.is((await virsh(d.uri, ['create', g.file])).code, 0)
@@ -143,6 +144,7 @@ test.serial('two guests on a NAT network: leases, each other, upstream through N
 })
 
 test.serial('an isolated network: guests reach each other, not upstream', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g3 = guest('g3', netIface('iso1', '52:54:00:00:02:11'), [])
   const g4 = guest('g4', netIface('iso1', '52:54:00:00:02:12'), ['192.168.160.11', UPSTREAM])
   for (const g of [g3, g4]) t.is((await virsh(d.uri, ['create', g.file])).code, 0)
@@ -154,6 +156,7 @@ test.serial('an isolated network: guests reach each other, not upstream', async 
 })
 
 test.serial("forward mode='bridge': the guest's tap sits on the admin's bridge", async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   t.is((await d.exec('ip', ['link', 'add', 'bradmin', 'type', 'bridge'])).code, 0)
   await d.exec('ip', ['link', 'set', 'bradmin', 'up'])
   const xml = join(d.root, 'br.xml')
@@ -170,6 +173,7 @@ test.serial("forward mode='bridge': the guest's tap sits on the admin's bridge",
 })
 
 test.serial('bad input: a guest on a network that is not running, or on a bridge that does not exist; nothing left behind', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g6 = guest('g6', netIface('iso1', '52:54:00:00:04:11'), [])
   await virsh(d.uri, ['net-destroy', 'iso1'])
   const r = await virsh(d.uri, ['create', g6.file])
