@@ -4,7 +4,7 @@
 import test from 'ava'
 import {readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {BIN, python, startDaemon, virsh, waitFor, type TestDaemon} from './helpers/daemon.js'
+import {BIN, python, run, startDaemon, virsh, waitFor, type RunResult, type TestDaemon} from './helpers/daemon.js'
 import {INITRD, KERNEL, killGuestsUnder} from './helpers/guest.js'
 import {Connection} from '../src/lib/client/connection.js'
 import {openConsole} from '../src/lib/client/console-stream.js'
@@ -87,14 +87,19 @@ interface PtyResult {
 }
 
 async function throughPty(cmd: string[]): Promise<PtyResult> {
-  const r = await python(`import sys; sys.argv = ['x', ${cmd.map((c) => JSON.stringify(c)).join(', ')}]\n${PTY_DRIVER}`)
+  const r = await longPython(`import sys; sys.argv = ['x', ${cmd.map((c) => JSON.stringify(c)).join(', ')}]\n${PTY_DRIVER}`)
   if (r.code !== 0) throw new Error(`pty driver failed: ${r.stderr}`)
   return JSON.parse(r.stdout) as PtyResult
 }
 
+/** Debian's python with room for the snippets' own waits (up to a minute each on a loaded machine). */
+function longPython(code: string): Promise<RunResult> {
+  return run('/usr/bin/python3', ['-c', code], {timeout: 180000})
+}
+
 /** A libvirt-python snippet against the daemon; prints what it prints. */
 async function py(code: string): Promise<string> {
-  const r = await python(
+  const r = await longPython(
     `import libvirt, sys, time\nlibvirt.registerErrorHandler(lambda c, e: None, None)\nc = libvirt.open(${JSON.stringify(U)})\n${code}`,
   )
   if (r.code !== 0) throw new Error(`python failed: ${r.stderr}`)
