@@ -1,8 +1,9 @@
 // The real virt-admin against the daemon's admin socket.
 import test from 'ava'
+import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, startDaemon, virsh, waitExit} from './helpers/daemon.js'
+import {run, startDaemon, waitExit, waitFor} from './helpers/daemon.js'
 
 test('virt-admin: version, servers, thread pool, clients, daemon timeout', async (t) => {
   const d = await startDaemon()
@@ -15,19 +16,30 @@ test('virt-admin: version, servers, thread pool, clients, daemon timeout', async
   t.regex(r.stdout, /1\s+libvirtd/)
   r = await run('virt-admin', ['-c', A, 'srv-threadpool-info', 'libvirtd'])
   t.regex(r.stdout, /maxWorkers\s+:\s+20/)
-  // A client held open by virsh shows up in the client list.
-  const held = virsh(d.uri('test'), ['event', '--all', '--timeout', '2'])
-  await new Promise((res) => setTimeout(res, 700))
-  r = await run('virt-admin', ['-c', A, 'srv-clients-info', 'libvirtd'])
-  t.regex(r.stdout, /nclients\s+:\s+1/)
-  r = await run('virt-admin', ['-c', A, 'srv-clients-list', 'libvirtd'])
-  t.regex(r.stdout, /unix/)
-  await held
+  // A client held open by virsh shows up in the client list (once virsh has connected: wait for it).
+  const held = spawn('virsh', ['-c', d.uri('test'), 'event', '--all', '--loop'], {stdio: 'ignore', env: {...process.env, LC_ALL: 'C'}})
+  const heldExit = new Promise((res) => held.once('exit', res))
+  try {
+    await waitFor('virsh to show up as a client', async () => {
+      r = await run('virt-admin', ['-c', A, 'srv-clients-info', 'libvirtd'])
+      return /nclients\s+:\s+1\b/.test(r.stdout)
+    })
+    t.regex(r.stdout, /nclients\s+:\s+1\b/)
+    r = await run('virt-admin', ['-c', A, 'srv-clients-list', 'libvirtd'])
+    t.regex(r.stdout, /unix/)
+  } finally {
+    held.kill('SIGTERM')
+    await heldExit
+  }
+  // Gone again once virsh has hung up, so the daemon is idle for the timeout below.
+  await waitFor('the client list to empty', async () =>
+    /nclients\s+:\s+0\b/.test((await run('virt-admin', ['-c', A, 'srv-clients-info', 'libvirtd'])).stdout),
+  )
   r = await run('virt-admin', ['-c', A, 'srv-threadpool-info', 'nosuch'])
   t.is(r.code, 1)
   r = await run('virt-admin', ['-c', A, 'daemon-timeout', '--timeout', '1'])
   t.is(r.code, 0, r.stderr)
-  t.true(await waitExit(d.pid, 5000))
+  t.true(await waitExit(d.pid, 30000))
   t.false(existsSync(join(d.root, 'run/libvirtd.pid')))
   await d.stop()
 })

@@ -40,8 +40,13 @@ class Transcript {
     }
   }
 
-  /** Moves the events received so far into the transcript once none has come for a while. */
-  async settle(quietMs = 700): Promise<void> {
+  /**
+   * Moves the events received so far into the transcript once none has come for a while. A call
+   * answered first (not in the transcript) lets the daemon send what it has queued before its
+   * reply, however slow the machine; the quiet time then catches late ones.
+   */
+  async settle(quietMs = 1000): Promise<void> {
+    await this.c.call(remote, P.CONNECT_GET_LIB_VERSION, undefined)
     let n = -1
     while (n !== this.events.length) {
       n = this.events.length

@@ -6,7 +6,7 @@
  * waited for; a peer that breaks the protocol is dropped; nothing leaks.
  */
 import test from 'ava'
-import {closeSync, fstatSync, mkdtempSync, openSync, readdirSync, statSync} from 'node:fs'
+import {closeSync, fstatSync, mkdtempSync, openSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {createServer, connect, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -17,6 +17,7 @@ import {RpcClient} from '../src/lib/rpc/client.js'
 import {WithFds} from '../src/lib/rpc/fd-writer.js'
 import {MessageStatus, MessageType, finishPacket, startPacket} from '../src/lib/rpc/message.js'
 import {closeFds, sendFdsNow, socketFd} from '../src/lib/os/fdpass.js'
+import {waitFor} from './helpers/daemon.js'
 
 const open = {preOpen: true, preAuth: true}
 const prog = defineProgram('FDTEST', 0x7e57fd00, 1, {
@@ -29,6 +30,7 @@ const prog = defineProgram('FDTEST', 0x7e57fd00, 1, {
 })
 
 const dir = mkdtempSync(join(tmpdir(), 'vctl-fdrpc-'))
+test.after.always(() => rmSync(dir, {recursive: true, force: true}))
 let nextSock = 0
 const openFdCount = () => readdirSync('/proc/self/fd').length
 
@@ -101,7 +103,7 @@ test.serial('descriptors go out with a call and come back with a reply, on a UNI
   // A plain call to a procedure that returns descriptors: they are closed for the caller.
   const before = openFdCount()
   tt.deepEqual(await c.call(prog, prog.procs.GIVE, {n: 2}), {n: 2})
-  for (let i = 0; i < 100 && openFdCount() > before; i++) await new Promise((r) => setTimeout(r, 20))
+  await waitFor('the descriptors to be closed', () => openFdCount() <= before).catch(() => undefined)
   // No leak: not more descriptors than before (the test process itself may close one of its own meanwhile).
   tt.true(openFdCount() <= before, `${openFdCount()} descriptors open, ${before} before`)
 })
@@ -143,7 +145,7 @@ test.serial('pipelined calls with and without descriptors keep their order; no d
     } else tt.deepEqual(r, {v: i})
   })
   // The server closes its copies once sendmsg returned, which may be just after the client got them.
-  for (let i = 0; i < 100 && openFdCount() > before; i++) await new Promise((r) => setTimeout(r, 20))
+  await waitFor('the descriptors to be closed', () => openFdCount() <= before).catch(() => undefined)
   // No leak: not more descriptors than before (the test process itself may close one of its own meanwhile).
   tt.true(openFdCount() <= before, `${openFdCount()} descriptors open, ${before} before`)
 })
@@ -180,7 +182,7 @@ test.serial('the server waits for descriptors that come late, then answers', asy
   await new Promise((r) => setTimeout(r, 100))
   tt.is(replies.length, 0)
   tt.is(sendFdsNow(fd, Buffer.from([0]), [zero]), 1)
-  for (let i = 0; i < 100 && replies.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+  await waitFor('the reply', () => replies.length > 0).catch(() => undefined)
   const reply = Buffer.concat(replies)
   tt.is(reply.readInt32BE(16), MessageType.REPLY)
   tt.is(reply.readInt32BE(24), MessageStatus.OK)
@@ -202,7 +204,7 @@ test.serial('a peer that announces too many descriptors, or sends a byte without
       await new Promise((r) => setTimeout(r, 50))
       sendFdsNow(fd, Buffer.from([0]), [])
     }
-    const timeout = new Promise<string>((r) => setTimeout(() => r('still open'), 5000))
+    const timeout = new Promise<string>((r) => setTimeout(() => r('still open'), 30000).unref())
     tt.is(await Promise.race([closed.then(() => 'closed'), timeout]), 'closed', bad)
     sock.destroy()
   }

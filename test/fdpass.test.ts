@@ -4,12 +4,13 @@
  * instead of failing; descriptors beyond the receiver's room are reported, not leaked.
  */
 import test from 'ava'
-import {closeSync, fstatSync, mkdtempSync, openSync, readSync, writeSync} from 'node:fs'
+import {closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {closeFds, recvFds, recvFdsNow, sendFds, sendFdsNow, socketPair} from '../src/lib/os/fdpass.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vctl-fdpass-'))
+test.after.always(() => rmSync(dir, {recursive: true, force: true}))
 
 /** The close-on-exec bit of a descriptor, from /proc/self/fdinfo (flags are octal; O_CLOEXEC = 02000000). */
 function cloexec(fd: number): boolean {
@@ -96,7 +97,7 @@ test('recvFdsNow answers null when nothing is there; recvFds waits for the sende
   const [a, b] = socketPair()
   t.teardown(() => closeFds([a, b]))
   t.is(recvFdsNow(b, 1), null)
-  const pending = recvFds(b, 1, 1, 5000)
+  const pending = recvFds(b, 1, 1, 30000)
   const started = Date.now()
   setTimeout(() => sendFdsNow(a, Buffer.from([7]), [a]), 100)
   const got = await pending
@@ -111,7 +112,7 @@ test('recvFds gives up after its timeout; end of file is empty data', async (t) 
   t.teardown(() => closeFds([b]))
   await t.throwsAsync(recvFds(b, 1, 1, 200), {message: /recvmsg failed: ETIMEDOUT/})
   closeFds([a])
-  const eof = await recvFds(b, 1, 1, 1000)
+  const eof = await recvFds(b, 1, 1, 30000)
   t.is(eof.data.length, 0)
   t.deepEqual(eof.fds, [])
 })
@@ -124,11 +125,11 @@ test('a full socket: sendFdsNow says null (EAGAIN), sendFds waits until the peer
   while (sendFdsNow(a, chunk, []) !== null) filled++
   t.true(filled > 0)
   t.is(sendFdsNow(a, Buffer.from([0]), [a]), null)
-  const sending = sendFds(a, Buffer.from([9]), [a], 10000)
+  const sending = sendFds(a, Buffer.from([9]), [a], 30000)
   // Drain the socket in the background; the descriptor arrives after the filler bytes.
   const buf = Buffer.alloc(65536)
-  let r = await recvFds(b, buf.length, 1, 5000)
-  while (r.fds.length === 0) r = await recvFds(b, buf.length, 1, 5000)
+  let r = await recvFds(b, buf.length, 1, 30000)
+  while (r.fds.length === 0) r = await recvFds(b, buf.length, 1, 30000)
   const fds = r.fds
   const last = r.data[r.data.length - 1]
   await sending

@@ -21,6 +21,7 @@ const NET = `<network>
 </network>`
 
 test('attach-interface / detach-interface on a network: port, tap on the bridge, NIC in QEMU', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   d = await netnsDaemon('hpn')
   await d.start()
   const U = d.uri

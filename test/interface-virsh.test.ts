@@ -53,7 +53,7 @@ test.after.always(async () => {
 })
 
 const waitUp = async (name: string) => {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 600; i++) {
     if ((await nsExec(d.ns, 'cat', [`/sys/class/net/${name}/operstate`])).stdout.trim() === 'up') return
     await new Promise((r) => setTimeout(r, 100))
   }

@@ -69,7 +69,7 @@ function migrateInBackground(args: string[]): Promise<{code: number; stderr: str
   })
 }
 
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 15000): Promise<void> {
+async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 60000): Promise<void> {
   for (const deadline = Date.now() + ms; !(await ok());) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))
@@ -135,7 +135,7 @@ test.serial("B's QEMU killed during a --copy-storage-all migration: A reports it
   process.kill(A.pid, 'SIGSTOP')
   try {
     process.kill(pid, 'SIGKILL')
-    await waitExit(pid, 10000)
+    await waitExit(pid, 30000)
     // B: no domain, the volume it created deleted through its storage driver (the pool no longer lists it).
     await until('B to forget ck1', async () => /^\s*$/.test((await B.virsh(['list', '--all', '--name'])).stdout))
     await until('the volume on B to go', () => !existsSync(onB))

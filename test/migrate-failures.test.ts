@@ -106,7 +106,7 @@ test.serial('the destination daemon killed in the middle: the guest keeps runnin
   const mig = await slowMigrate('kill1')
   await waitJob(A, 'kill1')
   process.kill(B.pid, 'SIGKILL')
-  await waitExit(B.pid, 10000)
+  await waitExit(B.pid, 30000)
   const r = await mig.done
   t.not(r.code, 0)
   t.regex(r.stderr, /error: /)

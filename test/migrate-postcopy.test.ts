@@ -64,8 +64,8 @@ async function landedOnB(t: ExecutionContext, name: string, log: string): Promis
 test.serial('--postcopy, then virsh migrate-postcopy in the middle: Suspended Post-copy on A, Resumed Post-copy then Migrated on B', async (t) => {
   t.timeout(300000)
   const log = await startCounter(A, 'pc1')
-  const evA = watchEvents(A.uri)
-  const evB = watchEvents(B.uri)
+  const evA = await watchEvents(A)
+  const evB = await watchEvents(B)
   const done = migrate(['--live', '--p2p', '--postcopy', '--bandwidth', '1', 'pc1', B.tcpUri])
   await waitJob(A, 'pc1')
   const sw = await A.virsh(['migrate-postcopy', 'pc1'])
@@ -87,7 +87,7 @@ test.serial('--postcopy --postcopy-after-precopy: iteration events reach virsh, 
   t.timeout(300000)
   const log = await startCounter(A, 'pc2')
   t.is((await A.virsh(['migrate-setmaxdowntime', 'pc2', '1'])).code, 0)
-  const evA = watchEvents(A.uri)
+  const evA = await watchEvents(A)
   const r = await migrate(['--live', '--p2p', '--postcopy', '--postcopy-after-precopy', '--bandwidth', '10', 'pc2', B.tcpUri])
   t.is(r.code, 0, r.stderr)
   await landedOnB(t, 'pc2', log)
@@ -105,13 +105,13 @@ test.serial(
   async (t) => {
     t.timeout(300000)
     const log = await startCounter(A, 'to1')
-    const evA = watchEvents(A.uri)
+    const evA = await watchEvents(A)
     const r = await migrate(['--live', '--p2p', '--postcopy', '--timeout', '1', '--timeout-postcopy', '--bandwidth', '10', 'to1', B.tcpUri])
     t.is(r.code, 0, r.stderr)
     await landedOnB(t, 'to1', log)
     t.regex(await evA.stop(), /'to1': Suspended Post-copy/)
     // And back, with the default action: virsh suspends the guest on B, which goes on migrating paused and runs on A.
-    const evB = watchEvents(B.uri)
+    const evB = await watchEvents(B)
     const back = await new Promise<Done>((resolve) => {
       const child = spawn('virsh', ['-c', B.uri, 'migrate', '--live', '--p2p', '--timeout', '2', '--bandwidth', '10', 'to1', A.tcpUri])
       let stderr = ''

@@ -26,9 +26,8 @@ test.after.always(async () => {
 test.serial('virsh migrate --live --p2p moves a running guest to B and back; the counter goes on, no reboot', async (t) => {
   t.timeout(300000)
   const log = await startCounter(A, 'm1')
-  const events = watchEvents(A.uri)
-  const eventsB = watchEvents(B.uri)
-  await new Promise((r) => setTimeout(r, 500))
+  const events = await watchEvents(A)
+  const eventsB = await watchEvents(B)
   const before = lastCount(log)
   const mig = await A.virsh(['migrate', '--live', '--p2p', 'm1', B.tcpUri])
   t.is(mig.code, 0, mig.stderr)

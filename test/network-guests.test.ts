@@ -90,6 +90,7 @@ function leaseOf(log: string): string {
 }
 
 test.serial('two guests on a NAT network: leases, each other, upstream through NAT; restart safety', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g1 = guest('g1', netIface('nat1', '52:54:00:00:01:11'), [UPSTREAM])
   const g2 = guest('g2', netIface('nat1', '52:54:00:00:01:12'), ['192.168.150.11', UPSTREAM])
   for (const g of [g1, g2]) t.is((await virsh(d.uri, ['create', g.file])).code, 0)
@@ -104,7 +105,12 @@ test.serial('two guests on a NAT network: leases, each other, upstream through N
   t.true(nat > 0, 'upstream sees the masqueraded address')
   t.is(direct, 0, 'and never a guest address')
 
-  const leases = await virsh(d.uri, ['net-dhcp-leases', 'nat1'])
+  // The guests print their address on the ACK; dnsmasq records the lease around the same moment.
+  let leases = await virsh(d.uri, ['net-dhcp-leases', 'nat1'])
+  await waitFor('both leases recorded', async () => {
+    leases = await virsh(d.uri, ['net-dhcp-leases', 'nat1'])
+    return leases.stdout.includes('52:54:00:00:01:11') && leases.stdout.includes('52:54:00:00:01:12')
+  }).catch(() => undefined)
   t.regex(leases.stdout, /52:54:00:00:01:11\s+ipv4\s+192\.168\.150\.11\/24\s+g1/)
   t.regex(leases.stdout, /52:54:00:00:01:12\s+ipv4\s+192\.168\.150\.1\d\d\/24/)
   const one = await virsh(d.uri, ['net-dhcp-leases', 'nat1', '--mac', '52:54:00:00:01:12'])
@@ -120,7 +126,7 @@ test.serial('two guests on a NAT network: leases, each other, upstream through N
 
   // kill -9 of the daemon: guests and network go on; the restarted daemon reattaches.
   process.kill(d.pid, 'SIGKILL')
-  t.true(await waitExit(d.pid, 10000))
+  t.true(await waitExit(d.pid, 30000))
   const before = [countInLog(g2.log, 'PING 192.168.150.11 OK'), countInLog(g2.log, `PING ${UPSTREAM} OK`)]
   await d.start()
   await waitForLog(g2.log, 'PING 192.168.150.11 OK', before[0] + 2, 60000)
@@ -132,12 +138,13 @@ test.serial('two guests on a NAT network: leases, each other, upstream through N
   if (tap) t.not((await d.exec('ip', ['link', 'show', tap])).code, 0, 'tap removed')
   const pid = Number(readFileSync(join(d.root, 'run/libvirt/network/nat1.pid'), 'utf8'))
   t.is((await virsh(d.uri, ['net-destroy', 'nat1'])).code, 0)
-  t.true(await waitExit(pid, 10000), 'dnsmasq gone')
+  t.true(await waitExit(pid, 30000), 'dnsmasq gone')
   t.not((await d.exec('ip', ['link', 'show', 'virbr1'])).code, 0, 'bridge gone')
   t.not((await d.exec(NFT, ['list', 'table', 'inet', 'vctl_virbr1'])).code, 0, 'nft table gone')
 })
 
 test.serial('an isolated network: guests reach each other, not upstream', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g3 = guest('g3', netIface('iso1', '52:54:00:00:02:11'), [])
   const g4 = guest('g4', netIface('iso1', '52:54:00:00:02:12'), ['192.168.160.11', UPSTREAM])
   for (const g of [g3, g4]) t.is((await virsh(d.uri, ['create', g.file])).code, 0)
@@ -149,6 +156,7 @@ test.serial('an isolated network: guests reach each other, not upstream', async 
 })
 
 test.serial("forward mode='bridge': the guest's tap sits on the admin's bridge", async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   t.is((await d.exec('ip', ['link', 'add', 'bradmin', 'type', 'bridge'])).code, 0)
   await d.exec('ip', ['link', 'set', 'bradmin', 'up'])
   const xml = join(d.root, 'br.xml')
@@ -165,6 +173,7 @@ test.serial("forward mode='bridge': the guest's tap sits on the admin's bridge",
 })
 
 test.serial('bad input: a guest on a network that is not running, or on a bridge that does not exist; nothing left behind', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g6 = guest('g6', netIface('iso1', '52:54:00:00:04:11'), [])
   await virsh(d.uri, ['net-destroy', 'iso1'])
   const r = await virsh(d.uri, ['create', g6.file])

@@ -179,7 +179,7 @@ test.serial('a device that appears, changes or goes is reported to event listene
   files(dev, {idVendor: 'ffff', idProduct: '0002', busnum: '1', devnum: '4'})
   link(join(sys, 'bus/usb/devices/1-3'), dev)
   const until = async (n: number) => {
-    for (let i = 0; i < 400 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 25))
+    for (let i = 0; i < 1200 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 25))
   }
   const onUpdate = (name: string) => seen.push({update: name})
   d.events.on('update', onUpdate)

@@ -5,7 +5,7 @@
 import test from 'ava'
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {BIN, run, tempRoot, virsh} from './helpers/daemon.js'
+import {BIN, run, tempRoot, virsh, waitExit} from './helpers/daemon.js'
 import {nsExec, realLibvirtd} from './helpers/netns.js'
 
 let real: Awaited<ReturnType<typeof realLibvirtd>> | undefined
@@ -39,15 +39,20 @@ test.before(async () => {
 })
 
 test.after.always(async () => {
+  const stopping: number[] = []
   for (const root of roots) {
     for (const pidFile of ['libvirtd.pid', 'virtnodedevd.pid']) {
       try {
-        process.kill(Number(readFileSync(join(root, 'run', pidFile), 'utf8').trim()), 'SIGTERM')
+        const pid = Number(readFileSync(join(root, 'run', pidFile), 'utf8').trim())
+        process.kill(pid, 'SIGTERM')
+        stopping.push(pid)
       } catch {
         // not this daemon's root, or gone
       }
     }
   }
+  // Gone before their roots are removed (a daemon still shutting down writes into its root).
+  await Promise.all(stopping.map((pid) => waitExit(pid)))
   await real?.cleanup()
   for (const root of roots) rmSync(root, {recursive: true, force: true})
 })

@@ -71,6 +71,7 @@ async function tapOf(name: string): Promise<string> {
 }
 
 test.serial('clean-traffic: the guest gets its lease and pings; rules on its tap survive a restart and go when it stops', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g = guest('clean', "<filterref filter='clean-traffic'/>")
   const start = await virsh(d.uri, ['create', g.file])
   t.is(start.code, 0, start.stderr)
@@ -99,7 +100,7 @@ test.serial('clean-traffic: the guest gets its lease and pings; rules on its tap
 
   // a daemon restart keeps the binding and its rules; the guest keeps pinging
   process.kill(d.pid, 'SIGTERM')
-  t.true(await waitExit(d.pid, 15000))
+  t.true(await waitExit(d.pid, 30000))
   t.true((await nftTable()).includes(`chain ${tap}-out`), 'rules stay while the daemon is down')
   await d.start()
   t.regex((await virsh(d.uri, ['nwfilter-binding-list'])).stdout, new RegExp(`${tap}\\s+clean-traffic`))
@@ -114,6 +115,7 @@ test.serial('clean-traffic: the guest gets its lease and pings; rules on its tap
 })
 
 test.serial('a filter naming another IP drops the guest’s IP and ARP traffic', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g = guest('spoofip', "<filterref filter='clean-traffic'><parameter name='IP' value='192.168.171.55'/></filterref>")
   t.is((await virsh(d.uri, ['create', g.file])).code, 0)
   // DHCP still passes (from 0.0.0.0), everything sent from the leased address does not
@@ -127,6 +129,7 @@ test.serial('a filter naming another IP drops the guest’s IP and ARP traffic',
 })
 
 test.serial('a filter naming another MAC drops every frame the guest sends', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g = guest('spoofmac', "<filterref filter='clean-traffic'><parameter name='MAC' value='52:54:00:de:ad:01'/></filterref>")
   t.is((await virsh(d.uri, ['create', g.file])).code, 0)
   await waitForLog(g.log, 'VCTL-GUEST READY', 1, 120000)
@@ -137,6 +140,7 @@ test.serial('a filter naming another MAC drops every frame the guest sends', asy
 })
 
 test.serial('redefining a filter a running guest uses re-applies its rules', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const uuid = 'c0ffee00-0000-4000-8000-000000000001'
   const allow = `<filter name='pingable' chain='root'><uuid>${uuid}</uuid><filterref filter='allow-arp'/><filterref filter='allow-ipv4'/></filter>`
   const deny = `<filter name='pingable' chain='root'><uuid>${uuid}</uuid><filterref filter='allow-arp'/><rule action='drop' direction='out'><mac protocolid='ipv4'/></rule></filter>`
@@ -157,6 +161,7 @@ test.serial('redefining a filter a running guest uses re-applies its rules', asy
 })
 
 test.serial('an unknown filter fails the start with libvirt’s error, leaving no tap or binding', async (t) => {
+  t.timeout(300000) // guests under TCG on a loaded machine: more than ava's default
   const g = guest('nofilter', "<filterref filter='no-such-filter'/>")
   const r = await virsh(d.uri, ['create', g.file])
   t.not(r.code, 0)

@@ -40,16 +40,56 @@ export async function startCounter(h: HostLike, name: string, extra = ''): Promi
   return log
 }
 
-/** `virsh event --all --loop` on `uri` until stop(), which returns what it printed. */
-export function watchEvents(uri: string): {stop: () => Promise<string>} {
-  const child = spawn('virsh', ['-c', uri, 'event', '--all', '--loop'], {stdio: ['ignore', 'pipe', 'ignore']})
+let probes = 0
+
+/**
+ * Defines and undefines a throw-away domain on `h` and waits until the watcher has printed its
+ * Undefined event: events go out in order on one connection, so the watcher is registered (and has
+ * printed every event before that) however slow the machine is.
+ */
+async function probeEvent(h: HostLike, printed: () => string): Promise<void> {
+  const name = `evprobe-${process.pid}-${++probes}`
+  const xmlPath = join(h.root, `${name}.xml`)
+  writeFileSync(xmlPath, guestXml(name, join(h.root, `${name}.log`)))
+  const deadline = Date.now() + 60000
+  for (;;) {
+    const def = await h.virsh(['define', xmlPath])
+    if (def.code !== 0) throw new Error(`define ${name}: ${def.stderr}`)
+    const undef = await h.virsh(['undefine', name])
+    if (undef.code !== 0) throw new Error(`undefine ${name}: ${undef.stderr}`)
+    // virsh may not have registered yet: the probe is repeated until one reaches it.
+    for (let i = 0; i < 20; i++) {
+      if (printed().includes(`'${name}': Undefined`)) return
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    if (Date.now() > deadline) throw new Error(`virsh event on ${h.uri} never printed the events of ${name}: ${printed()}`)
+  }
+}
+
+/**
+ * `virsh event --all --loop` on `h` until stop(), which returns what it printed. It is registered
+ * when this resolves; stop() returns once every event before it has been printed. Both also print
+ * the Defined and Undefined events of a throw-away domain named evprobe-*.
+ */
+export async function watchEvents(h: HostLike): Promise<{stop: () => Promise<string>}> {
+  const child = spawn('virsh', ['-c', h.uri, 'event', '--all', '--loop'], {stdio: ['ignore', 'pipe', 'ignore'], env: {...process.env, LC_ALL: 'C'}})
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise((r) => child.once('exit', r))
+  try {
+    await probeEvent(h, () => out)
+  } catch (err) {
+    child.kill('SIGTERM')
+    throw err
+  }
   return {
     stop: async () => {
-      await new Promise((r) => setTimeout(r, 300))
-      child.kill('SIGTERM')
-      await new Promise((r) => child.once('exit', r))
+      try {
+        await probeEvent(h, () => out)
+      } finally {
+        child.kill('SIGTERM')
+        await exited
+      }
       return out
     },
   }
