@@ -231,8 +231,9 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   // Shutdown (ACPI): returns at once; the guest powers off; shut off (shutdown).
   const t0 = performance.now()
   await drv.shutdown(ref.uuid, 0)
-  t.true(performance.now() - t0 < 1000, 'shutdown returns immediately')
-  await waitFor('shut off', () => !drv.isActive(ref.uuid), 15000, 5)
+  // It does not wait for the guest (a few ms; the bound leaves room for a loaded machine).
+  t.true(performance.now() - t0 < 5000, 'shutdown returns immediately')
+  await waitFor('shut off', () => !drv.isActive(ref.uuid), 60000, 5)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.SHUTDOWN})
   const lastEvent = (event: number) => [...env.events].reverse().find((e) => e.msg.kind === 'lifecycle' && e.msg.event === event)!
   const shutdownEv = lastEvent(LifecycleEvent.SHUTDOWN)
@@ -240,9 +241,10 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is((stoppedEv.msg as {detail: number}).detail, StoppedDetail.SHUTDOWN)
   const offMs = stoppedEv.at - shutdownEv.at
   t.log(`guest power-off (QMP SHUTDOWN) -> shut off: ${offMs.toFixed(1)} ms`)
-  t.true(offMs <= 1000, `shutdown-to-shut-off ${offMs} ms`)
+  // Milliseconds normally (QEMU exits, the child's exit is seen); the bound holds on a loaded machine.
+  t.true(offMs <= 5000, `shutdown-to-shut-off ${offMs} ms`)
   t.false(pidRunning(pid!))
-  await waitFor('status file removed', () => !existsSync(statusFile(env, 'g1')), 10000, 5)
+  await waitFor('status file removed', () => !existsSync(statusFile(env, 'g1')), 30000, 5)
   t.false(existsSync(join(driverStateDirs(env.paths, 'qemu').runDir, 'g1.monitor')))
   t.is(drv.lookupByName('g1').id, -1)
 
@@ -282,11 +284,11 @@ test('start --paused gives paused (user); a SIGKILLed QEMU becomes shut off (cra
   const k0 = performance.now()
   process.kill(pid, 'SIGKILL')
   // Noticed by the child's exit (milliseconds); the bound leaves room for a loaded machine.
-  await waitFor('crash noticed', () => !drv.isActive(ref.uuid), 5000, 2)
+  await waitFor('crash noticed', () => !drv.isActive(ref.uuid), 30000, 2)
   t.log(`SIGKILL -> shut off (crashed): ${(performance.now() - k0).toFixed(1)} ms`)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED})
   t.deepEqual(lifecycle(env, 'victim').at(-1), {event: LifecycleEvent.STOPPED, detail: StoppedDetail.FAILED})
-  await waitFor('status file removed', () => !existsSync(statusFile(env, 'victim')), 10000, 5)
+  await waitFor('status file removed', () => !existsSync(statusFile(env, 'victim')), 30000, 5)
 })
 
 test('destroy GRACEFUL never SIGKILLs; plain destroy does', async (t) => {
@@ -321,7 +323,7 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   t.true(pidRunning(pidA) && pidRunning(pidB) && pidRunning(pidC), 'guests outlive the driver')
   // gamma dies while no daemon watches.
   process.kill(pidC, 'SIGKILL')
-  await waitFor('gamma gone', () => !pidRunning(pidC), 10000, 5)
+  await waitFor('gamma gone', () => !pidRunning(pidC), 30000, 5)
 
   const r0 = performance.now()
   const drv2 = await env.open()
@@ -366,7 +368,8 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   t.deepEqual(drv2.getState(a.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.DESTROYED})
   const k0 = performance.now()
   process.kill(pidB, 'SIGKILL')
-  await waitFor('beta noticed', () => drv2.listDomains(0).every((d) => d.name !== 'beta'), 5000, 2)
+  // Not our child: noticed by the monitor closing or the 1 s /proc sweep; generous for a loaded machine.
+  await waitFor('beta noticed', () => drv2.listDomains(0).every((d) => d.name !== 'beta'), 30000, 2)
   t.log(`SIGKILL of a reattached guest noticed in ${(performance.now() - k0).toFixed(1)} ms`)
   t.deepEqual(lifecycle(env, 'beta').at(-1), {event: LifecycleEvent.STOPPED, detail: StoppedDetail.FAILED})
   await drv2.destroy(c.uuid, 0)
@@ -417,7 +420,7 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.RUNNING, reason: RunningReason.BOOTED})
   // ACPI shutdown of a guest that is not our child: exit noticed via the monitor + /proc.
   await drv.shutdown(ref.uuid, 0)
-  await waitFor('shut off', () => drv.listDomains(0).length === 0, 10000, 5)
+  await waitFor('shut off', () => drv.listDomains(0).length === 0, 60000, 5)
   t.false(pidRunning(pid))
   const stopped = lifecycle(env, 'orphan').at(-1)
   t.deepEqual(stopped, {event: LifecycleEvent.STOPPED, detail: StoppedDetail.SHUTDOWN})
@@ -576,6 +579,8 @@ test('pty serial console: live XML shows the pty; latency of start and destroy o
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
   t.log(`define+start (until cont done) ms: ${starts.map((x) => x.toFixed(1)).join(' ')} median ${median(starts).toFixed(1)}`)
   t.log(`destroy ms: ${destroys.map((x) => x.toFixed(1)).join(' ')} median ${median(destroys).toFixed(1)}`)
-  t.true(median(starts) < 1000)
-  t.true(median(destroys) < 1000)
+  // Typically ~100-300 ms; the bounds hold on a machine several times slower (a start that waited
+  // for a timeout, e.g. a QMP connect retry loop, would still show).
+  t.true(median(starts) < 5000)
+  t.true(median(destroys) < 5000)
 })

@@ -67,9 +67,9 @@ test.serial('lifecycle of a real guest through virsh', async (t) => {
 
   r = await virsh(U, ['shutdown', 'g1'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, POWEROFF, 1, 20000)
+  await waitForLog(log, POWEROFF, 1, 60000)
   // Seen through the monitor at once; the bound leaves room for a loaded machine.
-  await waitState('g1', 'shut off (shutdown)', 10000)
+  await waitState('g1', 'shut off (shutdown)', 30000)
 
   r = await virsh(U, ['start', 'g1'])
   t.is(r.code, 0, r.stderr)

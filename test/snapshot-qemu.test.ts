@@ -178,7 +178,7 @@ test.serial('a transient guest takes its snapshot metadata along when it stops',
   const dir = join(root, 'var/lib/libvirt/qemu/snapshot/tr1')
   t.true(existsSync(join(dir, 't1.xml')))
   await vs('destroy', 'tr1')
-  await waitFor('snapshot metadata of tr1 to go', () => !existsSync(dir), 10000)
+  await waitFor('snapshot metadata of tr1 to go', () => !existsSync(dir), 30000)
   // Defined again under the same name: no snapshots left over.
   await vs('create', file)
   t.is(await vs('snapshot-list', 'tr1', '--name'), '')

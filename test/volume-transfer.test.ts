@@ -7,6 +7,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import {closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync} from 'node:fs'
 import {join} from 'node:path'
 import {run, startDaemon, tempRoot, virsh, waitExit, waitFor, type TestDaemon} from './helpers/daemon.js'
+import {openFiles} from './helpers/guest.js'
 
 /** Resolves once the child has exited (also when it already had). */
 function exited(c: ChildProcess): Promise<void> {
@@ -73,9 +74,20 @@ test.serial('a sparse 1 GiB image keeps its holes through upload and download wi
 })
 
 test.serial('a volume being downloaded cannot be deleted; the test driver has no upload', async (t) => {
-  const slow = spawn('sh', ['-c', `virsh -c '${U}' vol-download rnd /dev/stdout --pool default | (sleep 3; cat > /dev/null)`], {stdio: 'ignore'})
-  await new Promise((r) => setTimeout(r, 1500))
+  // The reader takes nothing until the test says so: the 256 MiB download stays in progress meanwhile.
+  const go = join(work, 'go-on')
+  const slow = spawn(
+    'sh',
+    ['-c', `virsh -c '${U}' vol-download rnd /dev/stdout --pool default | (while [ ! -e '${go}' ]; do sleep 0.1; done; cat > /dev/null)`],
+    {
+      stdio: 'ignore',
+    },
+  )
+  t.teardown(() => slow.kill('SIGKILL'))
+  const vol = join(d.root, 'var/lib/libvirt/images/rnd')
+  await waitFor('the daemon to open the volume for the download', () => openFiles(d.pid).includes(vol), 60000)
   const del = await virsh(U, ['vol-delete', 'rnd', '--pool', 'default'])
+  writeFileSync(go, '')
   t.not(del.code, 0)
   t.regex(del.stderr, /Requested operation is not valid: volume 'rnd' is still in use\./)
   await exited(slow)
