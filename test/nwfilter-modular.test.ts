@@ -45,7 +45,7 @@ test.serial('a guest of virtqemud is filtered by virtnwfilterd, its IP learned t
     'the learned IP in the rules',
     async () =>
       (await net.exec('/usr/sbin/nft', ['list', 'chain', 'bridge', 'vctl_nwfilter', `${tap}-out-ipv4-ip`])).stdout.includes(`ip saddr ${ip}`),
-    30000,
+    60000,
   )
   await waitForLog(log, 'VCTL-GUEST PING 192.168.122.1 OK', 1, 90000)
   t.is((await virsh(qemuUri, ['destroy', 'm1'])).code, 0)

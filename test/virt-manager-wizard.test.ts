@@ -50,7 +50,7 @@ test.serial('the New VM wizard offers the default NAT network and creates a gues
   t.regex(iface, /<mac address='52:54:00(:[0-9a-f]{2}){3}'\/>/)
   t.regex(iface, /<model type='virtio'\/>/)
   // The wizard starts the guest: its NIC is a tap plugged into the network's bridge.
-  await waitFor('wiz-vm to run', async () => (await virshOk(ns, ['domstate', 'wiz-vm'])) === 'running', 30000)
+  await waitFor('wiz-vm to run', async () => (await virshOk(ns, ['domstate', 'wiz-vm'])) === 'running', 60000)
   const row = (await virshOk(ns, ['domiflist', 'wiz-vm'])).split('\n').find((l) => l.includes('default')) ?? ''
   const [tap, type, source, model] = row.trim().split(/\s+/)
   t.deepEqual([type, source, model], ['network', 'default', 'virtio'], row)
