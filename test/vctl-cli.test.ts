@@ -34,6 +34,7 @@ function t0(ok: boolean, msg: string): void {
 }
 
 test.serial('domain lifecycle with --json matches virsh', async (t) => {
+  t.timeout(300000) // some twenty vctl and virsh processes: each takes seconds to start on a loaded machine
   const file = join(d.root, 'cli1.xml')
   writeFileSync(file, "<domain type='test'><name>cli1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>")
   const def = await json<DomainRef>(['domain', 'define', file])
