@@ -217,6 +217,7 @@ async function reexec(daemon: string): Promise<{before: number; after: number}> 
 }
 
 test.serial('virtlogd: console output rolls over at max_size; SIGUSR1 while the guest writes loses no line; QEMU unaffected', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const serial = join(root, 'stream-console.log')
   const qemuLog = join(root, 'var/log/libvirt/qemu/stream.log')
   // Something left from before must go: no append='on', so the log starts empty.
@@ -290,6 +291,7 @@ test.serial('virtlogd: console output rolls over at max_size; SIGUSR1 while the 
 })
 
 test.serial('virtlockd: a second guest on the same disk fails with the lock error; locks survive SIGUSR1 and a virtqemud restart', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const img = join(root, 'shared.img')
   const mk = await run('qemu-img', ['create', '-f', 'raw', img, '1M'])
   t.is(mk.code, 0, mk.stderr)
@@ -381,6 +383,7 @@ test.serial('virtlockd: a second guest on the same disk fails with the lock erro
 })
 
 test.serial('CLI: virtlogd/virtlockd status and stop; without them guests log directly and take no locks', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   for (const [driver, name] of [
     ['log', 'virtlogd'],
     ['lock', 'virtlockd'],

@@ -26,6 +26,7 @@ async function restart(signal: 'SIGKILL' | 'SIGTERM'): Promise<TestDaemon> {
 }
 
 test.serial('kill -9 and SIGTERM restarts keep guests, states and IDs', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   d = await startDaemon(['--driver', 'qemu'], {root, keepRoot: true})
   let U = d.uri('qemu')
   const names = ['ra', 'rb', 'rc', 'rp']

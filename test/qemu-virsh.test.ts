@@ -42,6 +42,7 @@ async function waitState(name: string, want: string, timeoutMs = 5000): Promise<
 }
 
 test.serial('lifecycle of a real guest through virsh', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const {file, log} = define('g1')
   let r = await virsh(U, ['define', file])
   t.is(r.code, 0, r.stderr)
@@ -126,6 +127,7 @@ test.serial('bad definitions fail clearly and leave nothing behind', async (t) =
 })
 
 test.serial('vctl domain commands drive the same guests', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const {file, log} = define('g2')
   const j = async <T = unknown>(args: string[]): Promise<T> => {
     const r = await vctl([...args, '-c', U, '--json'])

@@ -74,6 +74,7 @@ except libvirt.libvirtError as e:
 })
 
 test.serial('snapshots of a running, a paused and a shut-off guest; tree, revert, delete, restart', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const {log, image} = await define('g1', 'qcow2')
   t.is(await vs('snapshot-create-as', 'g1', 'off1', '--description', 'before first boot'), 'Domain snapshot off1 created')
   await vs('start', 'g1')

@@ -67,6 +67,7 @@ maybe('the install writes the Debian argument files, the units read them', async
 })
 
 maybe('the real virsh socket-activates libvirtd with no QEMU installed; --timeout 15 lets it exit and come back', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const c = box()
   // 15 s: the daemon must not go idle between the checks below (each a process spawned into the
   // container, slow on a loaded machine), or it would start twice and log its warning twice.
@@ -113,6 +114,7 @@ EOF`,
 })
 
 maybe('with QEMU installed: socket activation, the QEMU driver answers, --timeout 15 exits and the next virsh starts it again', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const q = withQemu
   if (!q) throw new Error('no container')
   t.is((await q.sh('test -x /usr/bin/qemu-system-x86_64')).code, 0)
