@@ -190,12 +190,11 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is(again.code, 55)
   t.is(again.message, 'Requested operation is not valid: domain is already running')
 
-  const cpu1 = drv.getInfo(ref.uuid).cpuTimeNs
   const bootMs = await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 60000)
   t.log(`guest READY ${bootMs.toFixed(0)} ms after start returned`)
-  // The guest burns CPU while it boots (once READY it idles in a blocking read).
+  // The guest burned CPU to boot (once READY it idles in a blocking read). That it grows is checked
+  // across the reboot below: on a loaded machine the guest may be READY by the time start returns.
   const info = drv.getInfo(ref.uuid)
-  t.true(info.cpuTimeNs > cpu1, `cpu time grows: ${cpu1} -> ${info.cpuTimeNs}`)
   t.true(info.cpuTimeNs > 100_000_000n)
   t.is(info.maxMemKiB, 131072n)
   t.is(info.nrVirtCpu, 1)
@@ -221,9 +220,13 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
 
   // Reboot (ACPI): the same QEMU boots the guest again.
   const pid = drv.domainPid(ref.uuid)
+  const cpu1 = drv.getInfo(ref.uuid).cpuTimeNs
   await drv.reboot(ref.uuid, 0)
   await waitFor('second READY', () => count(serial, 'VCTL-GUEST READY') >= 2, 60000)
   t.is(drv.domainPid(ref.uuid), pid)
+  // A boot costs the guest well over 100 ms of CPU: the live figure grew by at least that.
+  const cpu2 = drv.getInfo(ref.uuid).cpuTimeNs
+  t.true(cpu2 - cpu1 > 100_000_000n, `cpu time grows while the guest boots again: ${cpu1} -> ${cpu2}`)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.RUNNING, reason: RunningReason.BOOTED})
   t.true(env.events.some((e) => e.msg.kind === 'reboot' && e.msg.dom.name === 'g1'))
   t.is(count(serial, 'VCTL-GUEST POWEROFF'), 1)
@@ -579,8 +582,9 @@ test('pty serial console: live XML shows the pty; latency of start and destroy o
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
   t.log(`define+start (until cont done) ms: ${starts.map((x) => x.toFixed(1)).join(' ')} median ${median(starts).toFixed(1)}`)
   t.log(`destroy ms: ${destroys.map((x) => x.toFixed(1)).join(' ')} median ${median(destroys).toFixed(1)}`)
-  // Typically ~100-300 ms; the bounds hold on a machine several times slower (a start that waited
-  // for a timeout, e.g. a QMP connect retry loop, would still show).
-  t.true(median(starts) < 5000)
-  t.true(median(destroys) < 5000)
+  // Typically ~300-500 ms to start (QEMU's own start-up) and ~60 ms to destroy on a quiet machine;
+  // several seconds each on a heavily loaded one (seen: 6.5 s and 1.1 s). The bounds hold there and
+  // still catch a start or destroy that hangs on a timeout.
+  t.true(median(starts) < 15000, `start median ${median(starts).toFixed(0)} ms`)
+  t.true(median(destroys) < 5000, `destroy median ${median(destroys).toFixed(0)} ms`)
 })
