@@ -34,9 +34,10 @@ test.serial('the default network is up in the namespace', async (t) => {
 })
 
 test.serial('the New VM wizard offers the default NAT network and creates a guest on it', async (t) => {
+  t.timeout(600000) // virt-manager and its AT-SPI tree under Xvfb: minutes on a loaded machine
   const v = startVmm(ns, desk)
   try {
-    const r = await vmm(desk, ['newvm', 'wiz-vm', '--finish'], 60)
+    const r = await vmm(desk, ['newvm', 'wiz-vm', '--finish'], 180)
     t.falsy(r.error, `${r.error ?? ''}\n${JSON.stringify(r)}\nvirt-manager log:\n${logTail(v)}`)
     t.is(r.network, "Virtual network 'default' : NAT", JSON.stringify(r))
     t.deepEqual(r.warning, [], 'no "Failed to find a suitable default network"')
