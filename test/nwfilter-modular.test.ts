@@ -28,6 +28,7 @@ test.after.always(async () => {
 })
 
 test.serial('a guest of virtqemud is filtered by virtnwfilterd, its IP learned through virtnetworkd', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const log = join(net.root, 'm1.log')
   const file = join(net.root, 'm1.xml')
   const iface = `    <interface type='network'><mac address='52:54:00:00:08:11'/><source network='default'/><model type='virtio'/><filterref filter='clean-traffic'/></interface>`
@@ -45,7 +46,7 @@ test.serial('a guest of virtqemud is filtered by virtnwfilterd, its IP learned t
     'the learned IP in the rules',
     async () =>
       (await net.exec('/usr/sbin/nft', ['list', 'chain', 'bridge', 'vctl_nwfilter', `${tap}-out-ipv4-ip`])).stdout.includes(`ip saddr ${ip}`),
-    30000,
+    60000,
   )
   await waitForLog(log, 'VCTL-GUEST PING 192.168.122.1 OK', 1, 90000)
   t.is((await virsh(qemuUri, ['destroy', 'm1'])).code, 0)

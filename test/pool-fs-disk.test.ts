@@ -66,6 +66,7 @@ async function bootFromVolume(t: ExecutionContext, d: NsDaemon, name: string, po
 }
 
 test.serial('fs pool on a loop device: build (mkfs), start (mount), volumes, a guest, destroy (umount), delete', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const d = await startNsDaemon(t)
   const dev = await loopDevice(t, d.root, 'fs.img')
   const target = join(d.root, 'mnt-fs')
@@ -94,6 +95,7 @@ test.serial('fs pool on a loop device: build (mkfs), start (mount), volumes, a g
 })
 
 test.serial('disk pool on a loop device: build (label), partitions as volumes, a guest on one, delete', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const d = await startNsDaemon(t)
   const dev = await loopDevice(t, d.root, 'disk.img')
   const base = dev.replace('/dev/', '')

@@ -37,7 +37,7 @@ test.serial('guests of virtqemud through the proxy', async (t) => {
   t.regex(r.stdout, /px\s+shut off/)
   r = await virsh(U, ['start', 'px'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, READY, 1, 15000)
+  await waitForLog(log, READY, 1, 60000)
   t.is((await virsh(U, ['domstate', 'px'])).stdout.trim(), 'running')
   // The same guest seen directly on virtqemud's socket.
   t.is((await virsh(daemons[0].uri('qemu'), ['domstate', 'px'])).stdout.trim(), 'running')

@@ -190,12 +190,11 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is(again.code, 55)
   t.is(again.message, 'Requested operation is not valid: domain is already running')
 
-  const cpu1 = drv.getInfo(ref.uuid).cpuTimeNs
   const bootMs = await waitFor('READY', () => count(serial, 'VCTL-GUEST READY') >= 1, 60000)
   t.log(`guest READY ${bootMs.toFixed(0)} ms after start returned`)
-  // The guest burns CPU while it boots (once READY it idles in a blocking read).
+  // The guest burned CPU to boot (once READY it idles in a blocking read). That it grows is checked
+  // across the reboot below: on a loaded machine the guest may be READY by the time start returns.
   const info = drv.getInfo(ref.uuid)
-  t.true(info.cpuTimeNs > cpu1, `cpu time grows: ${cpu1} -> ${info.cpuTimeNs}`)
   t.true(info.cpuTimeNs > 100_000_000n)
   t.is(info.maxMemKiB, 131072n)
   t.is(info.nrVirtCpu, 1)
@@ -221,9 +220,13 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
 
   // Reboot (ACPI): the same QEMU boots the guest again.
   const pid = drv.domainPid(ref.uuid)
+  const cpu1 = drv.getInfo(ref.uuid).cpuTimeNs
   await drv.reboot(ref.uuid, 0)
   await waitFor('second READY', () => count(serial, 'VCTL-GUEST READY') >= 2, 60000)
   t.is(drv.domainPid(ref.uuid), pid)
+  // A boot costs the guest well over 100 ms of CPU: the live figure grew by at least that.
+  const cpu2 = drv.getInfo(ref.uuid).cpuTimeNs
+  t.true(cpu2 - cpu1 > 100_000_000n, `cpu time grows while the guest boots again: ${cpu1} -> ${cpu2}`)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.RUNNING, reason: RunningReason.BOOTED})
   t.true(env.events.some((e) => e.msg.kind === 'reboot' && e.msg.dom.name === 'g1'))
   t.is(count(serial, 'VCTL-GUEST POWEROFF'), 1)
@@ -231,8 +234,9 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   // Shutdown (ACPI): returns at once; the guest powers off; shut off (shutdown).
   const t0 = performance.now()
   await drv.shutdown(ref.uuid, 0)
-  t.true(performance.now() - t0 < 1000, 'shutdown returns immediately')
-  await waitFor('shut off', () => !drv.isActive(ref.uuid), 15000, 5)
+  // It does not wait for the guest (a few ms; the bound leaves room for a loaded machine).
+  t.true(performance.now() - t0 < 5000, 'shutdown returns immediately')
+  await waitFor('shut off', () => !drv.isActive(ref.uuid), 60000, 5)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.SHUTDOWN})
   const lastEvent = (event: number) => [...env.events].reverse().find((e) => e.msg.kind === 'lifecycle' && e.msg.event === event)!
   const shutdownEv = lastEvent(LifecycleEvent.SHUTDOWN)
@@ -240,9 +244,10 @@ test('lifecycle with the tiny guest: start, suspend/resume, reboot, shutdown, de
   t.is((stoppedEv.msg as {detail: number}).detail, StoppedDetail.SHUTDOWN)
   const offMs = stoppedEv.at - shutdownEv.at
   t.log(`guest power-off (QMP SHUTDOWN) -> shut off: ${offMs.toFixed(1)} ms`)
-  t.true(offMs <= 1000, `shutdown-to-shut-off ${offMs} ms`)
+  // Milliseconds normally (QEMU exits, the child's exit is seen); the bound holds on a loaded machine.
+  t.true(offMs <= 5000, `shutdown-to-shut-off ${offMs} ms`)
   t.false(pidRunning(pid!))
-  await waitFor('status file removed', () => !existsSync(statusFile(env, 'g1')), 10000, 5)
+  await waitFor('status file removed', () => !existsSync(statusFile(env, 'g1')), 30000, 5)
   t.false(existsSync(join(driverStateDirs(env.paths, 'qemu').runDir, 'g1.monitor')))
   t.is(drv.lookupByName('g1').id, -1)
 
@@ -282,11 +287,11 @@ test('start --paused gives paused (user); a SIGKILLed QEMU becomes shut off (cra
   const k0 = performance.now()
   process.kill(pid, 'SIGKILL')
   // Noticed by the child's exit (milliseconds); the bound leaves room for a loaded machine.
-  await waitFor('crash noticed', () => !drv.isActive(ref.uuid), 5000, 2)
+  await waitFor('crash noticed', () => !drv.isActive(ref.uuid), 30000, 2)
   t.log(`SIGKILL -> shut off (crashed): ${(performance.now() - k0).toFixed(1)} ms`)
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED})
   t.deepEqual(lifecycle(env, 'victim').at(-1), {event: LifecycleEvent.STOPPED, detail: StoppedDetail.FAILED})
-  await waitFor('status file removed', () => !existsSync(statusFile(env, 'victim')), 10000, 5)
+  await waitFor('status file removed', () => !existsSync(statusFile(env, 'victim')), 30000, 5)
 })
 
 test('destroy GRACEFUL never SIGKILLs; plain destroy does', async (t) => {
@@ -321,7 +326,7 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   t.true(pidRunning(pidA) && pidRunning(pidB) && pidRunning(pidC), 'guests outlive the driver')
   // gamma dies while no daemon watches.
   process.kill(pidC, 'SIGKILL')
-  await waitFor('gamma gone', () => !pidRunning(pidC), 10000, 5)
+  await waitFor('gamma gone', () => !pidRunning(pidC), 30000, 5)
 
   const r0 = performance.now()
   const drv2 = await env.open()
@@ -366,7 +371,8 @@ test('restart safety: a new driver reattaches to running guests (same pids, ids,
   t.deepEqual(drv2.getState(a.uuid), {state: DomainState.SHUTOFF, reason: ShutoffReason.DESTROYED})
   const k0 = performance.now()
   process.kill(pidB, 'SIGKILL')
-  await waitFor('beta noticed', () => drv2.listDomains(0).every((d) => d.name !== 'beta'), 5000, 2)
+  // Not our child: noticed by the monitor closing or the 1 s /proc sweep; generous for a loaded machine.
+  await waitFor('beta noticed', () => drv2.listDomains(0).every((d) => d.name !== 'beta'), 30000, 2)
   t.log(`SIGKILL of a reattached guest noticed in ${(performance.now() - k0).toFixed(1)} ms`)
   t.deepEqual(lifecycle(env, 'beta').at(-1), {event: LifecycleEvent.STOPPED, detail: StoppedDetail.FAILED})
   await drv2.destroy(c.uuid, 0)
@@ -417,7 +423,7 @@ test('guests survive the daemon process being SIGKILLed; a new daemon reattaches
   t.deepEqual(drv.getState(ref.uuid), {state: DomainState.RUNNING, reason: RunningReason.BOOTED})
   // ACPI shutdown of a guest that is not our child: exit noticed via the monitor + /proc.
   await drv.shutdown(ref.uuid, 0)
-  await waitFor('shut off', () => drv.listDomains(0).length === 0, 10000, 5)
+  await waitFor('shut off', () => drv.listDomains(0).length === 0, 60000, 5)
   t.false(pidRunning(pid))
   const stopped = lifecycle(env, 'orphan').at(-1)
   t.deepEqual(stopped, {event: LifecycleEvent.STOPPED, detail: StoppedDetail.SHUTDOWN})
@@ -576,6 +582,9 @@ test('pty serial console: live XML shows the pty; latency of start and destroy o
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
   t.log(`define+start (until cont done) ms: ${starts.map((x) => x.toFixed(1)).join(' ')} median ${median(starts).toFixed(1)}`)
   t.log(`destroy ms: ${destroys.map((x) => x.toFixed(1)).join(' ')} median ${median(destroys).toFixed(1)}`)
-  t.true(median(starts) < 1000)
-  t.true(median(destroys) < 1000)
+  // Typically ~300-500 ms to start (QEMU's own start-up) and ~60 ms to destroy on a quiet machine;
+  // several seconds each on a heavily loaded one (seen: 6.5 s and 1.1 s). The bounds hold there and
+  // still catch a start or destroy that hangs on a timeout.
+  t.true(median(starts) < 15000, `start median ${median(starts).toFixed(0)} ms`)
+  t.true(median(destroys) < 5000, `destroy median ${median(destroys).toFixed(0)} ms`)
 })

@@ -59,7 +59,7 @@ test('connects, negotiates capabilities, runs commands with ids', async (t) => {
   const dir = tempDir(t)
   const sock = join(dir, 'mon.sock')
   const child = startQemu(t, sock)
-  const qmp = await connectMonitor(sock, () => child.exitCode === null, 20000)
+  const qmp = await connectMonitor(sock, () => child.exitCode === null, 60000)
   t.teardown(() => qmp.close())
   t.is(qmp.greeting.version.qemu.major >= 7, true)
   const [ver, status, kvm] = await Promise.all([
@@ -76,7 +76,7 @@ test('a failing command rejects with QMP desc as OPERATION_FAILED in the QEMU do
   const dir = tempDir(t)
   const sock = join(dir, 'mon.sock')
   const child = startQemu(t, sock)
-  const qmp = await connectMonitor(sock, () => child.exitCode === null, 20000)
+  const qmp = await connectMonitor(sock, () => child.exitCode === null, 60000)
   t.teardown(() => qmp.close())
   const err = await t.throwsAsync(qmp.execute('no-such-command'), {instanceOf: QmpError})
   t.is(err.code, 9)
@@ -91,7 +91,7 @@ test('asynchronous events (STOP, RESUME, SHUTDOWN) and close', async (t) => {
   const dir = tempDir(t)
   const sock = join(dir, 'mon.sock')
   const child = startQemu(t, sock)
-  const qmp = await connectMonitor(sock, () => child.exitCode === null, 20000)
+  const qmp = await connectMonitor(sock, () => child.exitCode === null, 60000)
   const events: QmpEvent[] = []
   qmp.on('event', (e: QmpEvent) => events.push(e))
   await qmp.execute('cont')
@@ -116,7 +116,7 @@ test('pending commands are rejected when QEMU dies', async (t) => {
   const dir = tempDir(t)
   const sock = join(dir, 'mon.sock')
   const child = startQemu(t, sock)
-  const qmp = await connectMonitor(sock, () => child.exitCode === null, 20000)
+  const qmp = await connectMonitor(sock, () => child.exitCode === null, 60000)
   const closed = new Promise<void>((r) => qmp.once('close', () => r()))
   child.kill('SIGKILL')
   await closed
@@ -128,7 +128,7 @@ test('connectMonitor waits for the socket to appear and gives up when the proces
   const sock = join(dir, 'late.sock')
   let child: ChildProcess | undefined
   const timer = setTimeout(() => (child = startQemu(t, sock)), 150)
-  const qmp = await connectMonitor(sock, () => true, 20000)
+  const qmp = await connectMonitor(sock, () => true, 60000)
   clearTimeout(timer)
   t.teardown(() => qmp.close())
   t.truthy(child)
@@ -142,9 +142,9 @@ test('the monitor accepts a new client after the previous one disconnects (daemo
   const dir = tempDir(t)
   const sock = join(dir, 'mon.sock')
   const child = startQemu(t, sock)
-  const a = await connectMonitor(sock, () => child.exitCode === null, 20000)
+  const a = await connectMonitor(sock, () => child.exitCode === null, 60000)
   await a.closeAndWait()
-  const b = await QmpClient.connect(sock, {timeoutMs: 5000})
+  const b = await QmpClient.connect(sock, {timeoutMs: 30000})
   t.teardown(() => b.close())
   t.is((await b.execute<{status: string}>('query-status')).status, 'prelaunch')
 })
@@ -153,7 +153,7 @@ test('/proc helpers recognise the process', async (t) => {
   const dir = tempDir(t)
   const sock = join(dir, 'mon.sock')
   const child = startQemu(t, sock)
-  const qmp = await connectMonitor(sock, () => child.exitCode === null, 20000)
+  const qmp = await connectMonitor(sock, () => child.exitCode === null, 60000)
   t.teardown(() => qmp.close())
   const pid = child.pid!
   const st = readProcStat(pid)!

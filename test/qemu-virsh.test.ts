@@ -42,17 +42,17 @@ async function waitState(name: string, want: string, timeoutMs = 5000): Promise<
 }
 
 test.serial('lifecycle of a real guest through virsh', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const {file, log} = define('g1')
   let r = await virsh(U, ['define', file])
   t.is(r.code, 0, r.stderr)
   r = await virsh(U, ['start', 'g1'])
   t.is(r.code, 0, r.stderr)
-  // CPU time grows while the guest boots (an idle guest later uses almost none).
+  // CPU time grows while the guest boots (an idle guest later uses almost none): checked across the
+  // reboot below, as on a loaded machine the guest may be READY by the time `start` returns.
   const cpu = async () => Number(/CPU time:\s+([\d.]+)s/.exec((await virsh(U, ['dominfo', 'g1'])).stdout)?.[1])
-  const cpu1 = await cpu()
   await waitForLog(log, READY, 1, 60000)
-  const cpu2 = await cpu()
-  t.true(cpu2 > cpu1, `cpu time ${cpu1} -> ${cpu2}`)
+  t.true((await cpu()) > 0.1)
   t.is(await state('g1'), 'running (booted)')
 
   t.is((await virsh(U, ['suspend', 'g1'])).code, 0)
@@ -67,16 +67,20 @@ test.serial('lifecycle of a real guest through virsh', async (t) => {
 
   r = await virsh(U, ['shutdown', 'g1'])
   t.is(r.code, 0, r.stderr)
-  await waitForLog(log, POWEROFF, 1, 20000)
+  await waitForLog(log, POWEROFF, 1, 60000)
   // Seen through the monitor at once; the bound leaves room for a loaded machine.
-  await waitState('g1', 'shut off (shutdown)', 10000)
+  await waitState('g1', 'shut off (shutdown)', 30000)
 
   r = await virsh(U, ['start', 'g1'])
   t.is(r.code, 0, r.stderr)
   await waitForLog(log, READY, 2, 60000)
+  const cpu1 = await cpu()
   r = await virsh(U, ['reboot', 'g1'])
   t.is(r.code, 0, r.stderr)
   await waitForLog(log, READY, 3, 60000)
+  // A boot costs the guest well over 0.1 s of CPU (virsh prints tenths of a second).
+  const cpu2 = await cpu()
+  t.true(cpu2 - cpu1 > 0.05, `cpu time ${cpu1} -> ${cpu2}`)
   t.is((await state('g1')).split(' ')[0], 'running')
 
   r = await virsh(U, ['destroy', 'g1'])
@@ -126,6 +130,7 @@ test.serial('bad definitions fail clearly and leave nothing behind', async (t) =
 })
 
 test.serial('vctl domain commands drive the same guests', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const {file, log} = define('g2')
   const j = async <T = unknown>(args: string[]): Promise<T> => {
     const r = await vctl([...args, '-c', U, '--json'])

@@ -6,7 +6,7 @@ import test from 'ava'
 import {connect, type Socket} from 'node:net'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {run, startDaemon, tempRoot} from './helpers/daemon.js'
+import {run, startDaemon, tempRoot, waitFor} from './helpers/daemon.js'
 import {buildPacket, FrameDecoder, MessageType} from '../src/lib/rpc/message.js'
 import {remote, Feature} from '../src/lib/rpc/programs/remote.js'
 import type {ProcDef} from '../src/lib/rpc/program.js'
@@ -134,11 +134,15 @@ test('a client that never reads its replies is throttled in bounded memory; othe
     // libvirtd takes ~1,000-7,000 such calls before it stops reading; unthrottled, vctl took 500,000.
     t.true(calls < 20000, `${calls} calls taken`)
     t.true(during - before < 8, `RSS grew by ${(during - before).toFixed(1)} MiB`)
-    t.true(Math.max(...times) < 1000)
+    // Served promptly: typically a few ms. The bounds are far below what an unthrottled flood costs (the
+    // other client's calls queued behind thousands of others, many seconds) yet hold on a loaded machine.
+    const median = [...times].sort((a, b) => a - b)[times.length >> 1]
+    t.true(median < 1000, `median ${median.toFixed(1)} ms`)
+    t.true(Math.max(...times) < 5000)
     t.false(flooder.closed, 'without keepalive the throttled client stays connected, as with libvirtd')
     // It leaves with its replies unread: what it cost goes with it.
     flooder.sock.destroy()
-    await sleep(2000)
+    await waitFor('the RSS after the client left to be within 8 MiB of the start', () => rssMiB(d.pid) - before < 8, 30000).catch(() => undefined)
     const after = rssMiB(d.pid)
     t.true(after - before < 8, `RSS after the client left: ${after.toFixed(1)} MiB`)
     // A throttled client that starts reading again gets every reply.
@@ -146,7 +150,7 @@ test('a client that never reads its replies is throttled in bounded memory; othe
     await reader.openConnection(false)
     const n = await reader.flood(1000)
     reader.sock.resume()
-    t.true(await reader.waitReplies(2 + n, 20000), `${reader.replies} of ${2 + n} replies`)
+    t.true(await reader.waitReplies(2 + n, 90000), `${reader.replies} of ${2 + n} replies`)
     reader.sock.destroy()
   } finally {
     await d.stop()
@@ -162,11 +166,13 @@ test('a throttled client that negotiated keepalive is closed when it stops answe
     const flooder = await RawClient.open(d.sockRo)
     await flooder.openConnection(true)
     const t0 = Date.now()
-    const calls = await flooder.flood(12000)
+    // Closed after about 3 s (interval 1 s, 2 unanswered probes); the flood would go on for 40 s otherwise.
+    const calls = await flooder.flood(40000)
     const secs = (Date.now() - t0) / 1000
     t.log(`closed after ${secs.toFixed(1)} s, ${calls} calls taken`)
     t.true(flooder.closed)
-    t.true(secs < 10)
+    t.true(secs >= 1, 'not before the first unanswered probe')
+    t.true(secs < 30)
   } finally {
     await d.stop()
   }
@@ -185,7 +191,7 @@ test('max_clients: further connections wait and are served as slots free; virt-a
       clients.push(c)
     }
     const answered = () => clients.filter((c) => c.replies > 0).length
-    await Promise.all(clients.slice(0, 20).map((c) => c.waitReplies(1, 10000)))
+    t.true((await Promise.all(clients.slice(0, 20).map((c) => c.waitReplies(1, 60000)))).every(Boolean), 'the first 20 are served')
     await sleep(500)
     t.is(answered(), 20)
     t.true(
@@ -200,13 +206,13 @@ test('max_clients: further connections wait and are served as slots free; virt-a
     t.regex(r.stdout, /nclients\s+:\s+20/)
     // Ten leave: ten of the waiting ones are served, in order.
     for (const c of clients.slice(0, 10)) c.sock.destroy()
-    await Promise.all(clients.slice(20, 30).map((c) => c.waitReplies(1, 10000)))
+    t.true((await Promise.all(clients.slice(20, 30).map((c) => c.waitReplies(1, 60000)))).every(Boolean), 'clients 21-30 are served')
     await sleep(300)
     t.is(answered(), 30)
     t.true(clients.slice(30).every((c) => c.replies === 0))
     // The rest leave: everyone is served.
     for (const c of clients.slice(10, 30)) c.sock.destroy()
-    t.true((await Promise.all(clients.slice(30).map((c) => c.waitReplies(1, 10000)))).every(Boolean))
+    t.true((await Promise.all(clients.slice(30).map((c) => c.waitReplies(1, 60000)))).every(Boolean))
     for (const c of clients) c.sock.destroy()
   } finally {
     await d.stop()

@@ -17,6 +17,8 @@ import {pooledFrames} from '../src/lib/rpc/stream-frame.js'
 import {openStream, type ClientStream} from '../src/lib/rpc/stream-client.js'
 import {FrameDecoder, MessageStatus, MessageType, buildPacket, finishPacket, startPacket} from '../src/lib/rpc/message.js'
 import {VirError} from '../src/lib/errors.js'
+import {waitFor} from './helpers/daemon.js'
+import {waitStable} from './helpers/wait-flakesb.js'
 
 const prog = defineProgram('STREAMTEST', 0x5754, 1, {
   OPEN: proc(1, c.struct({mode: c.nonnullString, size: c.int}), c.voidType, {preOpen: true}),
@@ -154,7 +156,7 @@ test('download: every byte arrives in order, then EOF; finish is confirmed', asy
   t.true(got.equals(Buffer.alloc(size, 0x62)))
   await stream.finish()
   t.true(stream.finished)
-  await sleep(20)
+  await waitFor('the server stream to close', () => fx.state.closed > 0, 10000)
   t.is(fx.state.closed, 1)
   t.is(fx.state.aborted, 0)
   t.is(fx.state.finished, 1)
@@ -187,9 +189,16 @@ test('frames: the bytes of each reach the client in order; each is reusable once
   // A client that stops reading, then goes: the frames still queued on its socket are not reused.
   const other = await RpcClient.connect({path: fx.path}, [prog])
   await openStream(other, prog, prog.procs.OPEN, {mode: 'frames', size: 64 * 1024 * 1024})
-  await sleep(300)
+  // The client stopped reading at its window: frames are queued on the daemon's side and stay there.
+  await waitStable(
+    'the frames queued for the client that stopped reading',
+    () => fx.streams[1]?.pendingOut ?? 0,
+    500,
+    30000,
+    (n) => n > 0,
+  )
   other.destroy()
-  await sleep(200)
+  await waitFor('the queued frames to be released', () => fx.state.reusable.slice(3).includes(false), 10000).catch(() => undefined)
   t.true(fx.state.reusable.slice(3).includes(false), 'frames dropped with the stream')
 })
 
@@ -215,12 +224,19 @@ test('a client that never reads: the daemon stops reading the source, keeps a bo
   sock.write(
     buildPacket({prog: prog.prog, vers: 1, proc: 1, type: MessageType.CALL, serial: 7, status: 0}, prog.procs.OPEN.args, {mode: 'infinite', size: 0}),
   )
-  await sleep(1500)
+  // The source pauses once the window is full (the socket's buffers being full too).
+  const produced = await waitStable(
+    'what the source produced',
+    () => fx.state.produced,
+    1000,
+    30000,
+    (n) => n > 0,
+  )
   const cl = await client(fx, t)
   const t0 = Date.now()
   t.deepEqual(await cl.call(prog, prog.procs.PING, undefined), {n: 42})
-  t.true(Date.now() - t0 < 1000)
-  const produced = fx.state.produced
+  // Answered at once (a few ms; a bound a loaded machine keeps): the stuck client holds nothing up.
+  t.true(Date.now() - t0 < 5000)
   await sleep(500)
   // The source is paused: nothing more was produced; what was produced fits the window + socket buffers.
   t.is(fx.state.produced, produced)
@@ -231,11 +247,11 @@ test('a client that never reads: the daemon stops reading the source, keeps a bo
   let packets = 0
   sock.on('data', (d: Buffer) => dec.push(d, () => packets++))
   sock.resume()
-  await sleep(300)
+  await waitFor('the source to produce again', () => fx.state.produced > produced && packets > 0, 30000).catch(() => undefined)
   t.true(fx.state.produced > produced)
   t.true(packets > 0)
   sock.destroy()
-  await sleep(200)
+  await waitFor('the server stream to close', () => fx.state.closed > 0 && fx.state.aborted > 0, 10000).catch(() => undefined)
   t.is(fx.state.closed, 1)
   t.is(fx.state.aborted, 1)
 })
@@ -244,8 +260,13 @@ test('a reader that stops: the client stops reading its socket at a window, and 
   const fx = await fixture(t)
   const cl = await client(fx, t)
   const {stream} = await openStream(cl, prog, prog.procs.OPEN, {mode: 'infinite', size: 0})
-  await sleep(800)
-  const produced = fx.state.produced
+  const produced = await waitStable(
+    'what the source produced',
+    () => fx.state.produced,
+    1000,
+    30000,
+    (n) => n > 0,
+  )
   await sleep(300)
   t.is(fx.state.produced, produced)
   t.true(produced < 16 * 1024 * 1024, `produced ${produced}`)
@@ -256,7 +277,7 @@ test('a reader that stops: the client stops reading its socket at a window, and 
   }
   t.true(n > 0)
   await stream.abort()
-  await sleep(50)
+  await waitFor('the server stream to close', () => fx.state.aborted > 0 && fx.state.closed > 0, 10000).catch(() => undefined)
   t.is(fx.state.aborted, 1)
   t.is(fx.state.closed, 1)
 })
@@ -325,6 +346,6 @@ test('a hole on a stream that is not sparse drops the client, as libvirtd does; 
   const err = await t.throwsAsync(stream.read())
   t.regex(err?.message ?? '', /End of file/)
   t.true(cl.isClosed)
-  await sleep(20)
+  await waitFor('the server stream to be aborted', () => fx.state.aborted > 0, 10000).catch(() => undefined)
   t.is(fx.state.aborted, 1)
 })

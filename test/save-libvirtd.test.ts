@@ -20,12 +20,14 @@ interface Side {
   serial: string
   steps: string[]
   events: string[]
+  /** Whether the watcher saw the probe domain (see watchReady) go. */
+  probed: boolean
 }
 
 function newSide(label: string, uri: string): Side {
   const dir = join(root, label)
   mkdirSync(dir, {recursive: true})
-  return {label, uri, dir, serial: join(dir, 'serial.log'), steps: [], events: []}
+  return {label, uri, dir, serial: join(dir, 'serial.log'), steps: [], events: [], probed: false}
 }
 
 /** Lifecycle and reboot events of `virsh event --all --loop`, without timestamps. */
@@ -34,9 +36,32 @@ function watch(s: Side): void {
     'virsh',
     ['-c', s.uri, 'event', '--all', '--loop'],
     (l) => {
-      if (/event '(lifecycle|reboot)'/.test(l)) s.events.push(l.trim())
+      if (l.includes("domain 'probe'")) s.probed ||= l.includes('Undefined')
+      else if (/event '(lifecycle|reboot)'/.test(l)) s.events.push(l.trim())
     },
     {stderr: 'ignore', env: {...process.env, LC_ALL: 'C'}},
+  )
+}
+
+/**
+ * Waits until the watcher gets events: a throwaway domain 'probe' is defined and undefined until its
+ * watcher reports it gone (its events are kept out of the comparison). A fixed pause could end before
+ * `virsh event` registered on a loaded machine, and the first events of the session would be missed.
+ */
+async function watchReady(s: Side): Promise<void> {
+  const xml = join(s.dir, 'probe.xml')
+  writeFileSync(xml, guestXml('probe', join(s.dir, 'probe.log')))
+  await waitFor(
+    `${s.label}: the event watcher to report events`,
+    async () => {
+      await run('virsh', ['-c', s.uri, 'define', xml], {env: {LC_ALL: 'C'}})
+      await run('virsh', ['-c', s.uri, 'undefine', 'probe'], {env: {LC_ALL: 'C'}})
+      return waitFor('', () => s.probed, 2000).then(
+        () => true,
+        () => false,
+      )
+    },
+    90000,
   )
 }
 
@@ -80,7 +105,7 @@ async function session(s: Side, checks: string[]): Promise<void> {
   writeFileSync(s.serial, '')
   writeFileSync(xml, guestXml('g1', s.serial, '', {cmdline: 'vctl.counter=100'}))
   watch(s)
-  await new Promise((r) => setTimeout(r, 500))
+  await watchReady(s)
   await v(s, ['define', xml])
   await v(s, ['save', 'g1', file])
   await v(s, ['managedsave', 'g1'])

@@ -78,7 +78,8 @@ test('libvirtd: rw and ro activated sockets, idle exit after -t 3', async (t) =>
   t.is(code, 0, a.stderr())
   const idle = (a.exitedAt() ?? Date.now()) - closedAt
   t.true(idle >= 3000, `exited ${idle} ms after the last client left`)
-  t.true(idle < 11000, `exited ${idle} ms after the last client left`)
+  // About 3 s; the bound leaves room for a loaded machine (a daemon that never went idle would not exit at all).
+  t.true(idle < 20000, `exited ${idle} ms after the last client left`)
 })
 
 test('--listen is refused under socket activation', async (t) => {

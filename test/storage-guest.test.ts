@@ -27,6 +27,7 @@ async function ok(args: string[]): Promise<string> {
 }
 
 test.serial("a guest boots from <disk type='volume'>; the volume is in use while it runs; --remove-all-storage deletes it", async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   await ok(['vol-create-as', 'default', 'g1.qcow2', '64M', '--format', 'qcow2'])
   await ok(['vol-create-as', 'default', 'g1-data', '8M'])
   const images = join(d.root, 'var/lib/libvirt/images')
@@ -72,6 +73,7 @@ test.serial('undefine --storage vda removes only that disk', async (t) => {
 })
 
 test.serial('virt-install --disk size=1 puts the disk in the default pool and boots the guest', async (t) => {
+  t.timeout(600000) // guests booted under TCG and many processes: minutes on a loaded machine
   const serial = join(d.root, 'vi.serial')
   const r = await run(
     'virt-install',

@@ -51,7 +51,7 @@ test('odd packet sizes, odd holes: the volume holds exactly what was uploaded, i
     await up.write(b, () => released++)
   }
   for (let i = 0; i < 40; i++) await send(262120)
-  await waitFor('the mark', () => existsSync(markPath(vol)), 10000)
+  await waitFor('the mark', () => existsSync(markPath(vol)), 60000)
   t.true(readFileSync(markPath(vol), 'utf8').includes('"writing"'))
   t.deepEqual(interrupted(dir), [], 'an upload in progress is not an interrupted one')
   await up.write({hole: 12345n})

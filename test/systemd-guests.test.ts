@@ -39,6 +39,7 @@ const running = async () => (await box().ok('virsh -c qemu:///system list --name
 const maybe = test.serial
 
 maybe('two guests shut down by `systemctl stop libvirt-guests` and started again by `systemctl start`', async (t) => {
+  t.timeout(600000) // two guests booted (twice) under TCG in the container: minutes on a loaded machine
   const c = box()
   for (const name of GUESTS) {
     await c.ok(`cat > /tmp/${name}.xml && virsh -c qemu:///system define /tmp/${name}.xml`, {input: guestXml(name, serial(name))})
@@ -66,6 +67,7 @@ maybe('two guests shut down by `systemctl stop libvirt-guests` and started again
 })
 
 maybe('ON_SHUTDOWN=suspend saves the guests with managed save; the next start restores them (no new boot)', async (t) => {
+  t.timeout(600000) // two guests booted (twice) under TCG in the container: minutes on a loaded machine
   const c = box()
   t.deepEqual(await running(), GUESTS)
   const readyBefore = GUESTS.map((name) => countInLog(c.path(serial(name)), READY))

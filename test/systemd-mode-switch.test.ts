@@ -45,6 +45,7 @@ maybe('monolithic: libvirtd is socket-activated by the real virsh', async (t) =>
 })
 
 maybe('a socket that fails to start: the switch to modular is rolled back on the live systemd', async (t) => {
+  t.timeout(600000) // mode switches and a dozen processes in the container: minutes on a loaded machine
   const c = box()
   // A real failure: virtsecretd.socket cannot start (its ExecStartPre fails).
   await c.ok(
@@ -66,6 +67,7 @@ maybe('a socket that fails to start: the switch to modular is rolled back on the
 })
 
 maybe('modular: only startable daemons enabled, each started by its socket, the old socket reaches virtproxyd; back to monolithic', async (t) => {
+  t.timeout(600000) // mode switches and a dozen processes in the container: minutes on a loaded machine
   const c = box()
   const r = await c.sh(`node ${BIN} mode switch modular --yes --force --mask`)
   t.is(r.code, 0, r.stderr + r.stdout)

@@ -8,7 +8,7 @@ import {chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync, ex
 import {connect as tlsConnect} from 'node:tls'
 import {connect as netConnect} from 'node:net'
 import {join} from 'node:path'
-import {run, startDaemon, tempRoot, virsh, waitExit} from './helpers/daemon.js'
+import {freePort, run, startDaemon, tempRoot, virsh, waitExit} from './helpers/daemon.js'
 import {CLIENT_EXT, SERVER_EXT, issue, makeCa} from './helpers/pki.js'
 
 const KU = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n'
@@ -68,7 +68,8 @@ function probe(port: number, dir: string, who: string | undefined): Promise<'acc
       s.destroy()
       resolve(r)
     }
-    const timer = setTimeout(() => done('refused'), 20000)
+    // A handshake takes milliseconds; a refusal closes the connection. Generous for a loaded machine.
+    const timer = setTimeout(() => done('refused'), 60000)
     s.on('data', (d: Buffer) => done(d[0] === 1 ? 'accepted' : 'refused'))
     s.on('error', () => done('refused'))
     s.on('close', () => done('refused'))
@@ -119,7 +120,7 @@ async function startLibvirtd(root: string, port: number, pki: string, extra = ''
   }
   const args = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '/usr/sbin/libvirtd', '--listen', '-f', conf]
   const child = spawn('setpriv', args, {env, stdio: 'ignore', detached: true})
-  if (!(await portOpen(port, 30000))) {
+  if (!(await portOpen(port, 60000))) {
     child.kill('SIGKILL')
     return undefined
   }
@@ -155,7 +156,8 @@ test('client certificates: vctl accepts and refuses exactly what libvirtd 9.0 do
     ['foreign CA, purpose serverAuth only', foreign, 'srvonly', false],
     ['no client certificate', pki, undefined, false],
   ]
-  const port = 30000 + Math.floor(Math.random() * 15000)
+  // Kernel-chosen ports: a random one may be taken by another test's connection (or daemon).
+  const port = await freePort()
   const conf = join(root, 'tls.conf')
   writeFileSync(conf, confText(port, pki))
   const d = await startDaemon(['-f', conf, '--listen'], {root: join(root, 'vroot')})
@@ -186,7 +188,7 @@ test('client certificates: vctl accepts and refuses exactly what libvirtd 9.0 do
     await d.stop()
   }
 
-  const lvPort = port + 1
+  const lvPort = await freePort()
   const lv = await startLibvirtd(root, lvPort, pki)
   if (!lv) {
     t.log('real libvirtd not available here: compared with the recorded outcomes only')
@@ -219,7 +221,7 @@ test('tls_no_verify_certificate: every check is skipped, the DN list included, a
     ['foreign CA', foreign, 'client'],
     ['no certificate', pki, undefined],
   ]
-  const port = 30000 + Math.floor(Math.random() * 15000)
+  const port = await freePort()
   const conf = join(root, 'tls.conf')
   writeFileSync(conf, confText(port, pki, 'tls_no_verify_certificate = 1\n'))
   const d = await startDaemon(['-f', conf, '--listen'], {root: join(root, 'vroot')})
@@ -228,13 +230,14 @@ test('tls_no_verify_certificate: every check is skipped, the DN list included, a
   } finally {
     await d.stop()
   }
-  const lv = await startLibvirtd(root, port + 1, pki, 'tls_no_verify_certificate = 1\n')
+  const lvPort = await freePort()
+  const lv = await startLibvirtd(root, lvPort, pki, 'tls_no_verify_certificate = 1\n')
   if (!lv) {
     t.log('real libvirtd not available here')
     return
   }
   try {
-    for (const [what, dir, who] of cases) t.is(await probe(port + 1, dir, who), 'accepted', `libvirtd: ${what}`)
+    for (const [what, dir, who] of cases) t.is(await probe(lvPort, dir, who), 'accepted', `libvirtd: ${what}`)
     t.log('libvirtd accepted them all too')
   } finally {
     await lv.stop()

@@ -34,6 +34,7 @@ function t0(ok: boolean, msg: string): void {
 }
 
 test.serial('domain lifecycle with --json matches virsh', async (t) => {
+  t.timeout(300000) // some twenty vctl and virsh processes: each takes seconds to start on a loaded machine
   const file = join(d.root, 'cli1.xml')
   writeFileSync(file, "<domain type='test'><name>cli1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>")
   const def = await json<DomainRef>(['domain', 'define', file])
@@ -106,11 +107,12 @@ test.serial('host commands and LIBVIRT_DEFAULT_URI', async (t) => {
 
 test.serial('domain event prints lifecycle events', async (t) => {
   // vctl registers for events some time after it starts (longer on a loaded machine): suspend and
-  // resume the guest until it has had time to see several, rather than guessing when it listens.
-  const ev = vctl(['domain', 'event', '-c', U, '--loop', '--timeout', '10', '--json'])
+  // resume the guest until it has ended (its 10 s count from when it listens), rather than guessing
+  // when it listens.
+  const ev = vctl(['domain', 'event', '-c', U, '--loop', '--timeout', '10', '--json'], {timeout: 90000})
   let done = false
   void ev.then(() => (done = true))
-  const end = Date.now() + 8000
+  const end = Date.now() + 90000
   while (!done && Date.now() < end) {
     t.is((await virsh(U, ['suspend', 'test'])).code, 0)
     await new Promise((r) => setTimeout(r, 200))

@@ -34,9 +34,10 @@ test.serial('the default network is up in the namespace', async (t) => {
 })
 
 test.serial('the New VM wizard offers the default NAT network and creates a guest on it', async (t) => {
+  t.timeout(600000) // virt-manager and its AT-SPI tree under Xvfb: minutes on a loaded machine
   const v = startVmm(ns, desk)
   try {
-    const r = await vmm(desk, ['newvm', 'wiz-vm', '--finish'], 60)
+    const r = await vmm(desk, ['newvm', 'wiz-vm', '--finish'], 180)
     t.falsy(r.error, `${r.error ?? ''}\n${JSON.stringify(r)}\nvirt-manager log:\n${logTail(v)}`)
     t.is(r.network, "Virtual network 'default' : NAT", JSON.stringify(r))
     t.deepEqual(r.warning, [], 'no "Failed to find a suitable default network"')
@@ -50,7 +51,7 @@ test.serial('the New VM wizard offers the default NAT network and creates a gues
   t.regex(iface, /<mac address='52:54:00(:[0-9a-f]{2}){3}'\/>/)
   t.regex(iface, /<model type='virtio'\/>/)
   // The wizard starts the guest: its NIC is a tap plugged into the network's bridge.
-  await waitFor('wiz-vm to run', async () => (await virshOk(ns, ['domstate', 'wiz-vm'])) === 'running', 30000)
+  await waitFor('wiz-vm to run', async () => (await virshOk(ns, ['domstate', 'wiz-vm'])) === 'running', 60000)
   const row = (await virshOk(ns, ['domiflist', 'wiz-vm'])).split('\n').find((l) => l.includes('default')) ?? ''
   const [tap, type, source, model] = row.trim().split(/\s+/)
   t.deepEqual([type, source, model], ['network', 'default', 'virtio'], row)

@@ -41,7 +41,7 @@ async function withVmm<T>(extra: string[], body: (v: Vmm) => Promise<T>): Promis
  * Screenshots `rect` until it is not blank (the viewer may paint its first frame a moment after it
  * shows): the share of pixels off the dominant colour must reach `minShare`. Returns the last figures.
  */
-async function waitNotBlank(name: string, rect: Rect, minShare = 0.002, ms = 30000): Promise<{colours: number; otherShare: number; file: string}> {
+async function waitNotBlank(name: string, rect: Rect, minShare = 0.002, ms = 90000): Promise<{colours: number; otherShare: number; file: string}> {
   const end = Date.now() + ms
   const file = shotPath(`${name}-console.ppm`)
   for (;;) {
@@ -53,14 +53,15 @@ async function waitNotBlank(name: string, rect: Rect, minShare = 0.002, ms = 300
 }
 
 test.serial('the manager window lists the guests with their states', async (t) => {
+  t.timeout(600000) // virt-manager and its AT-SPI tree under Xvfb: minutes on a loaded machine
   await withVmm([], async (v) => {
-    const r = await vmm(desk, ['manager', '--expect', 'vm-off=Shutoff,vm-run=Running'], 60)
+    const r = await vmm(desk, ['manager', '--expect', 'vm-off=Shutoff,vm-run=Running'], 180)
     t.falsy(r.error, `${r.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
     t.deepEqual(r.vms, {'vm-off': 'Shutoff', 'vm-run': 'Running'})
     t.is(r.connection, 'QEMU/KVM')
     // A change made by another client shows up through events.
     await virshOk(ns, ['suspend', 'vm-run'])
-    const p = await vmm(desk, ['manager', '--expect', 'vm-off=Shutoff,vm-run=Paused'], 30)
+    const p = await vmm(desk, ['manager', '--expect', 'vm-off=Shutoff,vm-run=Paused'], 90)
     t.deepEqual(p.vms, {'vm-off': 'Shutoff', 'vm-run': 'Paused'}, p.error)
     await virshOk(ns, ['resume', 'vm-run'])
     // The node-device API answers (issue #13): virt-manager logs no nodedev errors.
@@ -70,15 +71,16 @@ test.serial('the manager window lists the guests with their states', async (t) =
 })
 
 test.serial('the serial console shows the guest booting and its READY line', async (t) => {
+  t.timeout(600000) // virt-manager and its AT-SPI tree under Xvfb: minutes on a loaded machine
   await defineGuest(ns, 'vm-serial', {devices: SERIAL_PTY})
   await withVmm(['--show-domain-console', 'vm-serial'], async (v) => {
     // Paused first, so that virt-manager has the console open before the kernel prints anything.
     await startGuest(ns, 'vm-serial', ['--paused'])
-    const open = await vmm(desk, ['serial-open', 'vm-serial'], 40)
+    const open = await vmm(desk, ['serial-open', 'vm-serial'], 120)
     t.falsy(open.error, `${open.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
     if (open.error) return
     await virshOk(ns, ['resume', 'vm-serial'])
-    const r = await vmm(desk, ['serial-read', 'vm-serial', '--wait', READY], 60)
+    const r = await vmm(desk, ['serial-read', 'vm-serial', '--wait', READY], 180)
     t.falsy(r.error, `${r.error ?? ''}\nterminal:\n${r.text ?? ''}`)
     // The terminal's accessible text is its screen: the kernel's last messages before the READY line.
     t.regex(r.text ?? '', /\[\s*\d+\.\d+\] Run \/init as init process/)
@@ -92,6 +94,7 @@ for (const [kind, devices] of [
   ['spice', SPICE],
 ] as const) {
   test.serial(`the graphics console shows a ${kind} guest's display`, async (t) => {
+    t.timeout(600000) // virt-manager and its AT-SPI tree under Xvfb: minutes on a loaded machine
     const name = `vm-${kind.toLowerCase()}`
     if (kind === 'VNC') {
       // vm-run has VNC already and is running.
@@ -101,7 +104,7 @@ for (const [kind, devices] of [
     }
     const vm = kind === 'VNC' ? 'vm-run' : name
     await withVmm(['--show-domain-console', vm], async (v) => {
-      const r = await vmm(desk, ['graphics', vm], 45)
+      const r = await vmm(desk, ['graphics', vm], 135)
       t.falsy(r.error, `${r.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
       if (!r.rect) return
       const f = await waitNotBlank(vm, r.rect)
@@ -115,6 +118,7 @@ for (const [kind, devices] of [
 }
 
 test.serial('the Snapshots view lists, creates and reverts a snapshot', async (t) => {
+  t.timeout(600000) // virt-manager and its AT-SPI tree under Xvfb: minutes on a loaded machine
   const disk = join(ns.root, 'vm-snap.qcow2')
   const log = join(ns.root, 'vm-snap.log')
   await makeQcow2(disk)
@@ -122,7 +126,7 @@ test.serial('the Snapshots view lists, creates and reverts a snapshot', async (t
   await startGuest(ns, 'vm-snap')
   await waitForLog(log, READY, 1, 90000)
   await withVmm(['--show-domain-editor', 'vm-snap'], async (v) => {
-    const first = await vmm(desk, ['snapshots', 'vm-snap', '--create', 'ui-snap1'], 45)
+    const first = await vmm(desk, ['snapshots', 'vm-snap', '--create', 'ui-snap1'], 135)
     t.falsy(first.error, `${first.error ?? ''}\nvirt-manager log:\n${logTail(v)}`)
     if (first.error) return
     t.deepEqual(first.listed, [])
@@ -131,7 +135,7 @@ test.serial('the Snapshots view lists, creates and reverts a snapshot', async (t
     // reverts to the first.
     await virshOk(ns, ['snapshot-create-as', 'vm-snap', 'cli-snap2'])
     t.is(await virshOk(ns, ['snapshot-current', '--name', 'vm-snap']), 'cli-snap2')
-    const second = await vmm(desk, ['snapshots', 'vm-snap', '--revert', 'ui-snap1'], 45)
+    const second = await vmm(desk, ['snapshots', 'vm-snap', '--revert', 'ui-snap1'], 135)
     t.falsy(second.error, second.error)
     if (second.error) return
     t.deepEqual([...(second.listed ?? [])].sort(), ['cli-snap2', 'ui-snap1'])
@@ -140,7 +144,7 @@ test.serial('the Snapshots view lists, creates and reverts a snapshot', async (t
     await waitFor(
       'the revert to ui-snap1',
       async () => (await ns.virsh(['snapshot-current', '--name', 'vm-snap'])).stdout.trim() === 'ui-snap1',
-      30000,
+      60000,
     )
     t.is(await virshOk(ns, ['domstate', 'vm-snap']), 'running')
   })

@@ -46,15 +46,18 @@ if (env.VCTL_TEST_HARNESS === 'virtlockd') {
     const pid1 = child.pid!
     process.kill(pid1, 'SIGUSR1')
     await sleep(100)
-    // Calls made while the daemons hand over (the old one has frozen by now: these wait at its
-    // gate, see the connection close, and are retried on the new one).
+    // Calls made while the daemons hand over (the old one has most likely frozen by now: these wait at
+    // its gate, see the connection close, and are retried on the new one; if not, it serves them and
+    // hands their locks over). The new process is node + tsx starting anew, which can take many seconds
+    // on a loaded machine: the clients may retry for longer than their default 15 s.
+    const slow = {timeoutMs: 90000}
     const during = [
-      acquireDiskLocks(sock, B, [{path: b, shared: false}]),
-      acquireDiskLocks(sock, B, [{path: a, shared: false}]).then(
+      acquireDiskLocks(sock, B, [{path: b, shared: false}], slow),
+      acquireDiskLocks(sock, B, [{path: a, shared: false}], slow).then(
         () => 'granted',
         (e: unknown) => (e instanceof VirError && e.code === ErrorCode.RESOURCE_BUSY ? 'busy' : (e as Error).message),
       ),
-      listLocks(sock),
+      listLocks(sock, slow),
     ]
     const pid2 = await until(() => {
       const p = pid()

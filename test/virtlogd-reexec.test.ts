@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {startServiceDaemon} from './helpers/service-daemon.js'
+import {waitCount} from './helpers/wait-flakesb.js'
 import {killStarted, sleep, started, startHarness as startBase, until, type Harness as BaseHarness} from './helpers/reexec-harness.js'
 import {closeGuestLog, openGuestLog} from '../src/lib/services/log/client.js'
 import {processRunning} from '../src/lib/services/reexec.js'
@@ -64,6 +65,18 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     return [...backups.map((i) => `${path}.${i}`), path].map((f) => readFileSync(f, 'utf8')).join('')
   }
 
+  /** Waits until the log (all its files) holds `more` lines beyond what it held when called: the writer got through. */
+  async function linesGrow(path: string, more: number): Promise<void> {
+    const lines = () => (existsSync(path) ? whole(path).split('\n').length - 1 : 0)
+    let now = 0
+    try {
+      now = lines()
+    } catch {
+      // being rotated: count from 0
+    }
+    await waitCount(`${more} more lines in ${path}`, lines, now + more, 60000)
+  }
+
   async function reexec(h: Harness, from: number): Promise<number> {
     process.kill(from, 'SIGUSR1')
     const next = await until(() => {
@@ -79,19 +92,20 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     const path = join(h.logDir, 'web01.log')
     const fifo = await openGuestLog(h.sock, {driver: 'qemu', uuid: UUID, name: 'web01', path})
     const wr = writer(fifo)
-    await sleep(400)
+    await linesGrow(path, 40)
     const pid1 = h.child.pid!
     // A client asking during the hand-over is served, by one daemon or the other.
     const during = (async () => {
       await sleep(5)
-      return openGuestLog(h.sock, {driver: 'qemu', uuid: UUID, name: 'db01', path: join(h.logDir, 'db01.log')})
+      // The new process is node + tsx starting anew (slow on a loaded machine): retry for longer than the default 15 s.
+      return openGuestLog(h.sock, {driver: 'qemu', uuid: UUID, name: 'db01', path: join(h.logDir, 'db01.log')}, {timeoutMs: 90000})
     })()
     const pid2 = await reexec(h, pid1)
     t.true(existsSync(await during))
-    await sleep(400)
+    await linesGrow(path, 40)
     // The second time the sockets are inherited ones (no path bound in this process).
     const pid3 = await reexec(h, pid2)
-    await sleep(400)
+    await linesGrow(path, 40)
     t.true(processRunning(pid3))
     t.true(existsSync(h.sock), 'the socket file survives the hand-overs')
     t.true(await socketAccepts(h.sock))
@@ -128,7 +142,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     const path = join(h.logDir, 'web02.log')
     const fifo = await openGuestLog(h.sock, {driver: 'qemu', uuid: UUID, name: 'web02', path})
     const wr = writer(fifo)
-    await sleep(300)
+    await linesGrow(path, 20)
     const pid1 = h.child.pid!
     process.kill(pid1, 'SIGUSR1')
     await until(() => /re-exec failed, carrying on/.test(h.stderr()), `the failure to be reported:\n${h.stderr()}`)
@@ -138,7 +152,7 @@ if (env.VCTL_TEST_HARNESS === 'virtlogd') {
     // Still serving, and the logs are still followed.
     const other = await openGuestLog(h.sock, {driver: 'qemu', uuid: UUID, name: 'x', path: join(h.logDir, 'x.log')})
     t.true(existsSync(other))
-    await sleep(200)
+    await linesGrow(path, 20) // the log is still followed after the failed hand-over
     wr.w.kill('SIGTERM')
     t.is((await wr.exited).signal, 'SIGTERM')
     await closeGuestLog(h.sock, path)

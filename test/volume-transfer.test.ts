@@ -7,6 +7,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import {closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync} from 'node:fs'
 import {join} from 'node:path'
 import {run, startDaemon, tempRoot, virsh, waitExit, waitFor, type TestDaemon} from './helpers/daemon.js'
+import {openFiles} from './helpers/guest.js'
 
 /** Resolves once the child has exited (also when it already had). */
 function exited(c: ChildProcess): Promise<void> {
@@ -37,6 +38,7 @@ async function ok(args: string[]): Promise<string> {
 }
 
 test.serial('256 MiB of random bytes: upload then download is byte-identical', async (t) => {
+  t.timeout(600000) // hundreds of MiB through virsh and the daemon: minutes on a loaded machine
   const src = join(work, 'random.bin')
   const fd = openSync(src, 'w')
   for (let i = 0; i < 256; i++) writeSync(fd, randomBytes(MiB))
@@ -54,6 +56,7 @@ test.serial('256 MiB of random bytes: upload then download is byte-identical', a
 })
 
 test.serial('a sparse 1 GiB image keeps its holes through upload and download with --sparse', async (t) => {
+  t.timeout(600000) // hundreds of MiB through virsh and the daemon: minutes on a loaded machine
   const src = join(work, 'sparse.img')
   const fd = openSync(src, 'w')
   ftruncateSync(fd, 1 << 30)
@@ -69,13 +72,26 @@ test.serial('a sparse 1 GiB image keeps its holes through upload and download wi
   await ok(['vol-download', 'sp', back, '--pool', 'default', '--sparse'])
   t.is(statSync(back).size, 1 << 30)
   t.true(statSync(back).blocks * 512 < 4 * MiB, 'the downloaded copy is sparse too')
-  t.is((await run('cmp', [back, src])).code, 0, 'same bytes')
+  // cmp reads 2 GiB (the holes as zeros): seconds on a quiet machine, minutes on a loaded one.
+  const same = await run('cmp', [back, src], {timeout: 600000})
+  t.is(same.code, 0, `same bytes: ${same.stdout}${same.stderr}`)
 })
 
 test.serial('a volume being downloaded cannot be deleted; the test driver has no upload', async (t) => {
-  const slow = spawn('sh', ['-c', `virsh -c '${U}' vol-download rnd /dev/stdout --pool default | (sleep 3; cat > /dev/null)`], {stdio: 'ignore'})
-  await new Promise((r) => setTimeout(r, 1500))
+  // The reader takes nothing until the test says so: the 256 MiB download stays in progress meanwhile.
+  const go = join(work, 'go-on')
+  const slow = spawn(
+    'sh',
+    ['-c', `virsh -c '${U}' vol-download rnd /dev/stdout --pool default | (while [ ! -e '${go}' ]; do sleep 0.1; done; cat > /dev/null)`],
+    {
+      stdio: 'ignore',
+    },
+  )
+  t.teardown(() => slow.kill('SIGKILL'))
+  const vol = join(d.root, 'var/lib/libvirt/images/rnd')
+  await waitFor('the daemon to open the volume for the download', () => openFiles(d.pid).includes(vol), 60000)
   const del = await virsh(U, ['vol-delete', 'rnd', '--pool', 'default'])
+  writeFileSync(go, '')
   t.not(del.code, 0)
   t.regex(del.stderr, /Requested operation is not valid: volume 'rnd' is still in use\./)
   await exited(slow)
@@ -84,6 +100,7 @@ test.serial('a volume being downloaded cannot be deleted; the test driver has no
 })
 
 test.serial('kill -9 during vol-upload: after restart the volume is reported incomplete until uploaded again', async (t) => {
+  t.timeout(600000) // hundreds of MiB through virsh and the daemon: minutes on a loaded machine
   const root = tempRoot('vctl-xfer-kill-')
   let dd = await startDaemon([], {root, keepRoot: true})
   t.teardown(async () => {

@@ -9,8 +9,8 @@ import {processRunning} from '../../src/lib/services/reexec.js'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Polls `get` every 20 ms until it gives a value; throws naming `what` after `ms`. */
-export async function until<T>(get: () => T | undefined | false, what: string, ms = 20000): Promise<T> {
+/** Polls `get` every 20 ms until it gives a value; throws naming `what` after `ms` (generous: a re-exec starts node + tsx anew). */
+export async function until<T>(get: () => T | undefined | false, what: string, ms = 60000): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const v = get()
@@ -57,6 +57,6 @@ export async function startHarness(self: string, daemon: 'virtlogd' | 'virtlockd
     }
   }
   await until(() => pid() === child.pid && existsSync(sock), `the harness to start: ${stderr}`)
-  for (let i = 0; i < 100 && !(await socketAccepts(sock)); i++) await sleep(50)
+  for (let i = 0; i < 1200 && !(await socketAccepts(sock)); i++) await sleep(50)
   return {root, sock, pidFile, child, stderr: () => stderr, pid}
 }

@@ -300,11 +300,11 @@ function comm(pid: number): string {
 /**
  * The state of a unit once it has had the time to say it is ready: a socket-activated vctl daemon
  * sends READY=1 once its first client is served (at most 250 ms after it started), so just after
- * that client it may still be "activating". Polls for up to 10 s while it is.
+ * that client it may still be "activating" (longer on a loaded machine). Polls for up to 30 s while it is.
  */
 export async function settledState(c: SystemdContainer, unit: string): Promise<string> {
   let state = ''
-  for (const start = Date.now(); Date.now() - start < 10000; await new Promise((r) => setTimeout(r, 100))) {
+  for (const start = Date.now(); Date.now() - start < 30000; await new Promise((r) => setTimeout(r, 100))) {
     state = (await c.sh(`systemctl is-active ${unit}`)).stdout.trim()
     if (state !== 'activating') break
   }

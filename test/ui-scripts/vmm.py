@@ -25,7 +25,12 @@ warnings.simplefilter('ignore')
 import gi  # noqa: E402
 
 gi.require_version('Atspi', '2.0')
+from gi.repository import Atspi  # noqa: E402
 import dogtail.config  # noqa: E402
+
+# AT-SPI gives up on a call into virt-manager after 0.8 s by default ("timeout from dbind"); on a
+# loaded machine virt-manager may take seconds to answer one.
+Atspi.set_timeout(30000, 60000)
 
 dogtail.config.config.checkForA11y = False
 dogtail.config.config.logDebugToFile = False
