@@ -7,7 +7,7 @@ import {connect} from 'node:net'
 import {join} from 'node:path'
 
 import {python, startDaemon, virsh, type TestDaemon} from './helpers/daemon.js'
-import {background} from './helpers/wait-flakesa.js'
+import {background} from './helpers/background.js'
 
 let d: TestDaemon
 let U: string

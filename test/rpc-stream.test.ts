@@ -18,7 +18,7 @@ import {openStream, type ClientStream} from '../src/lib/rpc/stream-client.js'
 import {FrameDecoder, MessageStatus, MessageType, buildPacket, finishPacket, startPacket} from '../src/lib/rpc/message.js'
 import {VirError} from '../src/lib/errors.js'
 import {waitFor} from './helpers/daemon.js'
-import {waitStable} from './helpers/wait-flakesb.js'
+import {waitStable} from './helpers/wait-stable.js'
 
 const prog = defineProgram('STREAMTEST', 0x5754, 1, {
   OPEN: proc(1, c.struct({mode: c.nonnullString, size: c.int}), c.voidType, {preOpen: true}),

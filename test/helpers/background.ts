@@ -1,4 +1,4 @@
-/** Waiting helpers that do not depend on how fast the machine is (flake audit, part A). */
+/** A background process whose output a test waits on, however fast the machine is. */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {waitFor} from './daemon.js'
 
