@@ -2,7 +2,7 @@
 // CPU times, cells' free memory and KSM parameters from /proc and sysfs (fake trees), the test driver's
 // values as libvirt's test driver has them, and the capabilities' host section beside real libvirtd's.
 import test from 'ava'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {X86_FEATURES} from '../src/lib/conf/cpu-map-x86.js'
 import {decodeX86Host, x86ModelFeatures, x86ModelNames} from '../src/lib/conf/cpu-x86.js'
@@ -274,7 +274,9 @@ test.serial('QEMU driver: capabilities host CPU, topology, cache and security mo
     const arches = (x: string) => [...x.matchAll(/<arch name='([^']+)'>/g)].map((m) => m[1])
     t.deepEqual(arches(ours.stdout), arches(theirs.stdout))
     t.regex(ours.stdout, /<pae\/>\s*<nonpae\/>/)
-    const capsFile = join(tempRoot('vctl-caps-'), 'caps.xml')
+    const capsDir = tempRoot('vctl-caps-')
+    t.teardown(() => rmSync(capsDir, {recursive: true, force: true}))
+    const capsFile = join(capsDir, 'caps.xml')
     writeFileSync(capsFile, theirs.stdout)
     for (const args of [
       ['maxvcpus'],
