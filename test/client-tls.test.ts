@@ -1,9 +1,9 @@
 // Where vctl's TLS client looks for its PKI files, and what it says when one is missing.
 import test from 'ava'
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {clientPkiPaths, loadClientCredentials} from '../src/lib/client/tls.js'
+import {scratchDir} from './helpers/daemon.js'
 import {VirError} from '../src/lib/errors.js'
 import {parseUri} from '../src/lib/uri.js'
 
@@ -22,7 +22,7 @@ test('PKI paths: ?pkipath, /etc/pki as root, ~/.pki/libvirt otherwise', (t) => {
 })
 
 test('a missing CA certificate fails with libvirt error and the path; a missing client certificate is noted', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'vctl-pki-'))
+  const dir = scratchDir('vctl-pki-')
   const pki = {ca: join(dir, 'cacert.pem'), cert: join(dir, 'clientcert.pem'), key: join(dir, 'clientkey.pem')}
   const err = t.throws(() => loadClientCredentials(pki), {instanceOf: VirError})
   t.is(err?.message, `Cannot read CA certificate '${pki.ca}': No such file or directory`)

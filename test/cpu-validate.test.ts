@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {cpuSchemaErrors, validateCpuXml} from '../src/lib/conf/cpu-validate.js'
 import {parseXml} from '../src/lib/conf/xml.js'
 import {ErrorCode, ErrorDomain, VirError} from '../src/lib/errors.js'
-import {python, startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
+import {python, startDaemon, scratchDir, virsh, type TestDaemon} from './helpers/daemon.js'
 import {canRunLibvirtd, startRealLibvirtd, type RealLibvirtd} from './helpers/real-libvirtd.js'
 
 const ARCH_TAIL = ['Expecting an element arch, got nothing', 'Invalid sequence in interleave']
@@ -150,7 +150,7 @@ let real: RealLibvirtd | undefined
 let dir = ''
 test.before(async () => {
   if (!canRunLibvirtd) return
-  dir = tempRoot('vctl-cpuvalidate-')
+  dir = scratchDir('vctl-cpuvalidate-')
   for (const [name, xml] of Object.entries(FILES)) writeFileSync(join(dir, `${name}.xml`), xml + '\n')
   ;[vctl, real] = await Promise.all([startDaemon(), startRealLibvirtd({hideKvm: true})])
   const caps = (await virsh(real.uri, ['capabilities'], {timeout: 120000})).stdout

@@ -5,10 +5,10 @@
  */
 import test from 'ava'
 import {join} from 'node:path'
-import {python, startDaemon, tempRoot, type TestDaemon} from './helpers/daemon.js'
+import {python, startDaemon, scratchDir, type TestDaemon} from './helpers/daemon.js'
 import {guestXml, killGuestsUnder} from './helpers/guest.js'
 
-const root = tempRoot('vctl-gfxproxy-')
+const root = scratchDir('vctl-gfxproxy-')
 const daemons: TestDaemon[] = []
 
 test.before(async () => {

@@ -6,11 +6,11 @@ import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {hostAllocPages, hostFreePages, hostSuspend} from '../src/lib/drivers/qemu/host-pages.js'
 import {VirError} from '../src/lib/errors.js'
-import {run, tempRoot, virsh} from './helpers/daemon.js'
+import {run, scratchDir, virsh} from './helpers/daemon.js'
 import {sideBySide} from './helpers/side-by-side.js'
 
 function fakeSys() {
-  const root = tempRoot('vctl-pages-')
+  const root = scratchDir('vctl-pages-')
   const paths = {node: join(root, 'node'), hugepages: join(root, 'hugepages'), meminfo: join(root, 'meminfo')}
   writeFileSync(paths.meminfo, 'MemTotal:  8000 kB\nMemFree:   4000 kB\n')
   for (const n of [0, 1]) {

@@ -2,7 +2,7 @@
 // CPU times, cells' free memory and KSM parameters from /proc and sysfs (fake trees), the test driver's
 // values as libvirt's test driver has them, and the capabilities' host section beside real libvirtd's.
 import test from 'ava'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {X86_FEATURES} from '../src/lib/conf/cpu-map-x86.js'
 import {decodeX86Host, x86ModelFeatures, x86ModelNames} from '../src/lib/conf/cpu-x86.js'
@@ -10,7 +10,7 @@ import {readHostTopology} from '../src/lib/drivers/qemu/host-topology.js'
 import {hostCellsFree, hostCpuStats, hostMemoryParameters, setHostMemoryParameters} from '../src/lib/drivers/qemu/host-facts.js'
 import {readSysinfo} from '../src/lib/drivers/qemu/sysinfo.js'
 import {VirError} from '../src/lib/errors.js'
-import {startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
+import {startDaemon, scratchDir, virsh, type TestDaemon} from './helpers/daemon.js'
 import {startRealLibvirtd} from './helpers/real-libvirtd.js'
 
 /** CPUID data with exactly these map features, vendor `vendor` and family 6 model `model`. */
@@ -67,7 +67,7 @@ test('decoding: broken TSX (Haswell signature) drops hle/rtm; AMD data never get
 })
 
 function fakeSys() {
-  const root = tempRoot('vctl-hostsys-')
+  const root = scratchDir('vctl-hostsys-')
   const node = join(root, 'node')
   const cpu = join(root, 'cpu')
   const hugepages = join(root, 'hugepages')
@@ -118,7 +118,7 @@ test('topology: cells with memory, pages (base pages net of huge pages), distanc
 })
 
 test('CPU times from /proc/stat in ns (kernel = system+irq+softirq, user = user+nice), and libvirt errors', (t) => {
-  const dir = tempRoot('vctl-stat-')
+  const dir = scratchDir('vctl-stat-')
   const stat = join(dir, 'stat')
   writeFileSync(stat, 'cpu  10 1 20 300 4 2 3 0 0 0\ncpu0 5 1 10 150 2 1 1 0 0 0\nintr 1\n')
   const paths = {stat, node: join(dir, 'none'), ksm: join(dir, 'ksm')}
@@ -147,7 +147,7 @@ test('free memory per cell, start cell out of range as libvirt says it', (t) => 
 })
 
 test('KSM parameters: eight typed values; only the three tunables can be set, written to their files', (t) => {
-  const dir = tempRoot('vctl-ksm-')
+  const dir = scratchDir('vctl-ksm-')
   const ksm = join(dir, 'ksm')
   mkdirSync(ksm)
   const files = [
@@ -175,7 +175,7 @@ test('KSM parameters: eight typed values; only the three tunables can be set, wr
 })
 
 test('sysinfo from DMI attributes; a host without DMI gets libvirt error', (t) => {
-  const dir = tempRoot('vctl-dmi-')
+  const dir = scratchDir('vctl-dmi-')
   writeFileSync(join(dir, 'bios_vendor'), 'SeaBIOS\n')
   writeFileSync(join(dir, 'sys_vendor'), 'QEMU\n')
   writeFileSync(join(dir, 'product_name'), 'Standard PC\n')
@@ -226,7 +226,7 @@ const ONE_CPU = `<cpu><arch>x86_64</arch><model>Haswell</model><vendor>Intel</ve
 
 for (const extra of [[], ['--features']]) {
   test(`test driver: cpu-baseline ${extra.join(' ')} of a CPU as libvirt's test driver`, async (t) => {
-    const file = join(tempRoot('vctl-cpus-'), 'cpus.xml')
+    const file = join(scratchDir('vctl-cpus-'), 'cpus.xml')
     writeFileSync(file, ONE_CPU)
     const ours = await virsh(d.uri('test'), ['cpu-baseline', ...extra, file])
     const theirs = await virsh('test:///default', ['cpu-baseline', ...extra, file])
@@ -274,9 +274,7 @@ test.serial('QEMU driver: capabilities host CPU, topology, cache and security mo
     const arches = (x: string) => [...x.matchAll(/<arch name='([^']+)'>/g)].map((m) => m[1])
     t.deepEqual(arches(ours.stdout), arches(theirs.stdout))
     t.regex(ours.stdout, /<pae\/>\s*<nonpae\/>/)
-    const capsDir = tempRoot('vctl-caps-')
-    t.teardown(() => rmSync(capsDir, {recursive: true, force: true}))
-    const capsFile = join(capsDir, 'caps.xml')
+    const capsFile = join(scratchDir('vctl-caps-'), 'caps.xml')
     writeFileSync(capsFile, theirs.stdout)
     for (const args of [
       ['maxvcpus'],

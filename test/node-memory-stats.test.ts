@@ -4,10 +4,10 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {VirError} from '../src/lib/errors.js'
 import {hostMemoryStats, parseMeminfo} from '../src/lib/drivers/host-memory.js'
-import {python, startDaemon, tempRoot, virsh} from './helpers/daemon.js'
+import {python, startDaemon, scratchDir, virsh} from './helpers/daemon.js'
 
 function fakeHost(): {meminfo: string; nodeDir: string} {
-  const dir = tempRoot('vctl-meminfo-')
+  const dir = scratchDir('vctl-meminfo-')
   const meminfo = join(dir, 'meminfo')
   writeFileSync(
     meminfo,

@@ -3,10 +3,10 @@
 import test from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {python, startDaemon, tempRoot, virsh, type TestDaemon} from './helpers/daemon.js'
+import {python, startDaemon, scratchDir, virsh, type TestDaemon} from './helpers/daemon.js'
 import {READY, guestXml, killGuestsUnder, waitForLog} from './helpers/guest.js'
 
-const root = tempRoot('vctl-proxy-')
+const root = scratchDir('vctl-proxy-')
 const daemons: TestDaemon[] = []
 let U: string
 

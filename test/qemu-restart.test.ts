@@ -2,10 +2,10 @@
 import test from 'ava'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {isRunning, startDaemon, tempRoot, virsh, waitExit, waitFor, type TestDaemon} from './helpers/daemon.js'
+import {isRunning, startDaemon, scratchDir, virsh, waitExit, waitFor, type TestDaemon} from './helpers/daemon.js'
 import {POWEROFF, READY, guestXml, killGuestsUnder, qemuPidsUnder, waitForLog} from './helpers/guest.js'
 
-const root = tempRoot('vctl-restart-')
+const root = scratchDir('vctl-restart-')
 let d: TestDaemon | undefined
 
 test.after.always(async () => {

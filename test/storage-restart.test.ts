@@ -6,7 +6,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {startDaemon, tempRoot, virsh, waitExit, waitFor} from './helpers/daemon.js'
+import {startDaemon, scratchDir, virsh, waitExit, waitFor} from './helpers/daemon.js'
 
 /** Resolves once the child has exited (also when it already had). */
 function exited(c: ChildProcess): Promise<void> {
@@ -17,7 +17,7 @@ function exited(c: ChildProcess): Promise<void> {
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
 
 test('pools, autostart and volumes survive a restart; a kill -9 during vol-clone leaves no half-made volume', async (t) => {
-  const root = tempRoot('vctl-stor-restart-')
+  const root = scratchDir('vctl-stor-restart-')
   let d = await startDaemon([], {root, keepRoot: true})
   t.teardown(() => d.stop())
   const U = `qemu:///system?socket=${d.sock}`

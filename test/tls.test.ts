@@ -3,11 +3,11 @@
 import test from 'ava'
 import {writeFileSync, mkdirSync, copyFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {freePort, startDaemon, tempRoot, virsh, vctl} from './helpers/daemon.js'
+import {freePort, startDaemon, scratchDir, virsh, vctl} from './helpers/daemon.js'
 import {CLIENT_EXT, SERVER_EXT, issue, makeCa} from './helpers/pki.js'
 
 test('TLS with client certificates, DN filtering and refusals', async (t) => {
-  const root = tempRoot('vctl-tls-')
+  const root = scratchDir('vctl-tls-')
   const pki = join(root, 'pki')
   await makeCa(pki)
   await issue(pki, 'server', '/O=vctl/CN=localhost', SERVER_EXT)

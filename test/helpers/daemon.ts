@@ -44,6 +44,22 @@ export function tempRoot(prefix = 'vctl-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+const scratch: string[] = []
+
+/**
+ * A temp directory removed when the test file's worker exits: for files a test writes, and for the
+ * roots of daemons the file stops itself. Never for one that may hold a mount.
+ */
+export function scratchDir(prefix: string): string {
+  const dir = tempRoot(prefix)
+  if (scratch.push(dir) === 1) {
+    process.once('exit', () => {
+      for (const d of scratch) rmSync(d, {recursive: true, force: true})
+    })
+  }
+  return dir
+}
+
 /**
  * Polls `cond` every 50 ms until it holds; throws after `timeoutMs` naming `what`. The bound is
  * generous on purpose: it only matters when something is broken, and this machine may be loaded.
