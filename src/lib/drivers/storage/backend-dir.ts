@@ -5,6 +5,7 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
+import {setImmediate as nextTurn} from 'node:timers/promises'
 
 import {ErrorDomain, errors} from '../../errors.js'
 import type {PoolDef} from '../../conf/pool.js'
@@ -49,6 +50,9 @@ export async function scanDir(dir: string): Promise<Vol[]> {
   const last = memos.get(dir)
   const next = new Map<string, ProbeMemo>()
   for (let i = 0; i < names.length; i += PROBE_PARALLEL) {
+    // Files unchanged since the last refresh need no I/O but a stat: without a turn of the event
+    // loop between batches, a large pool would hold every client's calls until the whole refresh ends.
+    if (i > 0) await nextTurn()
     const batch = names.slice(i, i + PROBE_PARALLEL)
     const probed = await Promise.all(
       batch.map(async (n) => {
