@@ -12,7 +12,7 @@ import {spawn} from 'node:child_process'
 import {countInLog, qemuPidsUnder, READY} from './helpers/guest.js'
 import {run, waitExit} from './helpers/daemon.js'
 import {startHosts, type Host} from './helpers/two-hosts.js'
-import {lastCount, startCounter, waitCountAbove, waitJob} from './helpers/migrate-guest.js'
+import {lastCount, qcow2DiskXml, qcow2Image, startCounter, waitCountAbove, waitJob} from './helpers/migrate-guest.js'
 
 let A: Host
 let B: Host
@@ -35,19 +35,9 @@ test.after.always(async () => {
 })
 
 /** A qcow2 image of 16 MiB on A only (`rel` under the disks' directory), with known content. */
-async function imageOnA(rel: string): Promise<void> {
-  const file = join(A.disks ?? '', rel)
-  for (const args of [
-    ['qemu-img', 'create', '-q', '-f', 'qcow2', file, '16M'],
-    ['qemu-io', '-f', 'qcow2', '-c', 'write -q -P 0xab 0 1M', file],
-  ]) {
-    const r = await run(args[0], args.slice(1))
-    if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`)
-  }
-}
+const imageOnA = (rel: string) => qcow2Image(join(A.disks ?? '', rel), ['write -q -P 0xab 0 1M'])
 
-const diskXml = (rel: string) =>
-  `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${join(diskPath, rel)}'/><target dev='vdb' bus='virtio'/></disk>`
+const diskXml = (rel: string) => qcow2DiskXml(join(diskPath, rel))
 
 /** The names in `virsh vol-list migpool` on B. */
 async function volsOnB(): Promise<string[]> {

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {countInLog, READY} from './helpers/guest.js'
 import {run} from './helpers/daemon.js'
 import {startHosts, type Host} from './helpers/two-hosts.js'
-import {lastCount, startCounter, waitCountAbove, waitJob} from './helpers/migrate-guest.js'
+import {lastCount, qcow2DiskXml, qcow2Image, startCounter, waitCountAbove, waitJob} from './helpers/migrate-guest.js'
 import {spawn} from 'node:child_process'
 
 let A: Host
@@ -34,20 +34,9 @@ test.after.always(async () => {
 })
 
 /** A qcow2 image of 16 MiB on A only, with known content in two places. */
-async function imageOnA(name: string): Promise<string> {
-  const file = join(A.disks ?? '', name)
-  for (const args of [
-    ['qemu-img', 'create', '-q', '-f', 'qcow2', file, '16M'],
-    ['qemu-io', '-f', 'qcow2', '-c', 'write -q -P 0xab 0 1M', '-c', 'write -q -P 0x5c 9M 512k', file],
-  ]) {
-    const r = await run(args[0], args.slice(1))
-    if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`)
-  }
-  return file
-}
+const imageOnA = (name: string) => qcow2Image(join(A.disks ?? '', name), ['write -q -P 0xab 0 1M', 'write -q -P 0x5c 9M 512k'])
 
-const diskXml = (name: string) =>
-  `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${join(diskPath, name)}'/><target dev='vdb' bus='virtio'/></disk>`
+const diskXml = (name: string) => qcow2DiskXml(join(diskPath, name))
 
 async function compare(a: string, b: string): Promise<{code: number; stdout: string; stderr: string}> {
   return run('qemu-img', ['compare', '-f', 'qcow2', '-F', 'qcow2', a, b])

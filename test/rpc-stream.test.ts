@@ -214,6 +214,16 @@ test('frames are kept for the next transfer, a few at most, each once', (t) => {
   t.false(frames.includes(takeFrame(4)), 'a frame of another size is made anew')
 })
 
+/** What the source produced once it stopped (the stream's window full): the count, steady for a second. */
+const sourcePaused = (fx: Fixture) =>
+  waitStable(
+    'what the source produced',
+    () => fx.state.produced,
+    1000,
+    30000,
+    (n) => n > 0,
+  )
+
 test('a client that never reads: the daemon stops reading the source, keeps a bounded buffer, and serves other calls', async (t) => {
   const fx = await fixture(t)
   // A raw client: sends the OPEN call and never reads its socket.
@@ -225,13 +235,7 @@ test('a client that never reads: the daemon stops reading the source, keeps a bo
     buildPacket({prog: prog.prog, vers: 1, proc: 1, type: MessageType.CALL, serial: 7, status: 0}, prog.procs.OPEN.args, {mode: 'infinite', size: 0}),
   )
   // The source pauses once the window is full (the socket's buffers being full too).
-  const produced = await waitStable(
-    'what the source produced',
-    () => fx.state.produced,
-    1000,
-    30000,
-    (n) => n > 0,
-  )
+  const produced = await sourcePaused(fx)
   const cl = await client(fx, t)
   const t0 = Date.now()
   t.deepEqual(await cl.call(prog, prog.procs.PING, undefined), {n: 42})
@@ -260,13 +264,7 @@ test('a reader that stops: the client stops reading its socket at a window, and 
   const fx = await fixture(t)
   const cl = await client(fx, t)
   const {stream} = await openStream(cl, prog, prog.procs.OPEN, {mode: 'infinite', size: 0})
-  const produced = await waitStable(
-    'what the source produced',
-    () => fx.state.produced,
-    1000,
-    30000,
-    (n) => n > 0,
-  )
+  const produced = await sourcePaused(fx)
   await sleep(300)
   t.is(fx.state.produced, produced)
   t.true(produced < 16 * 1024 * 1024, `produced ${produced}`)

@@ -3,6 +3,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {spawn} from 'node:child_process'
 
 import {join} from 'node:path'
+import {run} from './daemon.js'
 import {guestXml, READY, waitForLog} from './guest.js'
 
 export function lastCount(log: string): number {
@@ -105,3 +106,19 @@ export async function waitJob(h: HostLike, name: string, timeoutMs = 60000): Pro
     await new Promise((res) => setTimeout(res, 100))
   }
 }
+
+/** A 16 MiB qcow2 image at `file`, with known content written by qemu-io commands (e.g. 'write -q -P 0xab 0 1M'). */
+export async function qcow2Image(file: string, writes: string[]): Promise<string> {
+  for (const args of [
+    ['qemu-img', 'create', '-q', '-f', 'qcow2', file, '16M'],
+    ['qemu-io', '-f', 'qcow2', ...writes.flatMap((w) => ['-c', w]), file],
+  ]) {
+    const r = await run(args[0], args.slice(1))
+    if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`)
+  }
+  return file
+}
+
+/** The second disk (vdb, virtio) of a migration test guest: the qcow2 image `file`. */
+export const qcow2DiskXml = (file: string) =>
+  `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${file}'/><target dev='vdb' bus='virtio'/></disk>`
